@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install the system programs the tests and reports use, if they are not there yet:
+# LibreOffice (recalculates report.xlsx, converts fixtures) and Chromium (renders report.html).
+set -euo pipefail
+need=()
+command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-system: need ${need[*]}; run as root or install them with apt-get" >&2
+  exit 1
+fi
+echo "install-system: installing ${need[*]} (apt-get)"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
