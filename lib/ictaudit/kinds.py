@@ -17,6 +17,7 @@ is capped and flagged ``capped``; a zero denominator is ``na`` where the rubric 
 
 from __future__ import annotations
 
+import itertools
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -151,7 +152,7 @@ class IndicatorKind(ABC):
     def input_fields(self) -> tuple[str, ...]:
         """The form fields this indicator reads, in order."""
 
-    def accepts_type(self, code: str, field_type: str) -> bool:  # noqa: ARG002
+    def accepts_type(self, code: str, field_type: str) -> bool:
         return True
 
     @property
@@ -417,7 +418,7 @@ class Checklist(IndicatorKind):
         return f"{'; '.join(parts)}; {_WORDS[lang]['total']} {_pts(total, lang)}"
 
     def formula(self) -> str:
-        return " + ".join(f"{it.points:g} × [{self._describe(it, 'en')}]" for it in self.items)
+        return " + ".join(f"{it.points:g} × [{self._describe(it, 'vi')}]" for it in self.items)
 
     def excel_formula(self, refs, best_ref=None):
         terms = []
@@ -557,10 +558,10 @@ class Tiers(IndicatorKind):
         if not tiers:
             raise ValueError("tiers needs a list of thresholds for this group")
         at = [t.at_least for t in tiers]
-        if any(a <= b for a, b in zip(at, at[1:])):
+        if any(a <= b for a, b in itertools.pairwise(at)):
             raise ValueError(f"tiers must be ordered from the highest threshold down: {', '.join(f'{a:g}' for a in at)}")
         pts = [t.points for t in tiers]
-        if any(a < b for a, b in zip(pts, pts[1:])):
+        if any(a < b for a, b in itertools.pairwise(pts)):
             raise ValueError("a higher tier cannot give fewer points than a lower one")
         if not math.isclose(pts[0], max_points, abs_tol=1e-9):
             raise ValueError(f"the top tier gives {pts[0]:g} points, not the maximum {max_points:g}")

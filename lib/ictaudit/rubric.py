@@ -11,6 +11,7 @@ and the ranking rule. Loading checks every invariant and names the offenders and
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Iterator
@@ -289,7 +290,7 @@ def check_rubric(rubric: Rubric) -> list[str]:
     mins = [b.min_score for b in rubric.bands]
     if not rubric.bands:
         problems.append("bands: at least one band is needed")
-    elif any(a <= b for a, b in zip(mins, mins[1:])):
+    elif any(a <= b for a, b in itertools.pairwise(mins)):
         order = ", ".join(f"{b.id} ≥ {b.min_score:g}" for b in rubric.bands)
         problems.append(f"bands must be ordered from the highest threshold down, strictly: {order}")
     elif mins[-1] > 0:

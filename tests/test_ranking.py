@@ -1,0 +1,50 @@
+"""Competition ranking ("1-2-2-4") on published, rounded values — checked against the Ministry's 2017 table."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from ictaudit.numfmt import round_half_up
+from ictaudit.scoring import rank_competition
+
+from .conftest import SHARED
+
+REFERENCE = SHARED / "reference" / "mic-2017-provinces.csv"
+
+
+def test_reproduces_every_published_rank_of_the_ministry_2017_table():
+    table = pd.read_csv(REFERENCE, encoding="utf-8")
+    ranks = rank_competition(table["published_index"], decimals=3)
+    mismatches = table.loc[ranks.to_numpy() != table["published_rank"].to_numpy(), ["province", "published_rank"]]
+    assert mismatches.empty, mismatches
+    assert len(table) == 53
+    # the three published ties and the rank skipped after each
+    by_row = dict(zip(table["row"], ranks))
+    assert (by_row[17], by_row[18], by_row[19]) == (17, 17, 19)
+    assert (by_row[32], by_row[33], by_row[34]) == (32, 32, 34)
+    assert (by_row[40], by_row[41], by_row[42]) == (40, 40, 42)
+
+
+@pytest.mark.parametrize(
+    "values,decimals,expected",
+    [
+        ([90, 80, 80, 70], 2, [1, 2, 2, 4]),
+        ([50, 60, 70], 2, [3, 2, 1]),
+        ([85.004, 84.996, 80], 2, [1, 1, 3]),  # both publish as 85,00
+        ([85.006, 84.996], 2, [1, 2]),  # 85,01 vs 85,00
+        ([70, math.nan, 70], 2, [1, None, 1]),  # no score, no rank
+        ([1, 1, 1], 2, [1, 1, 1]),
+    ],
+)
+def test_rank_competition(values, decimals, expected):
+    got = rank_competition(values, decimals)
+    assert [None if pd.isna(x) else int(x) for x in got] == expected
+
+
+@pytest.mark.parametrize(
+    "x,decimals,expected",
+    [(84.995, 2, 85.0), (0.6325, 3, 0.633), (2.5, 0, 3.0), (0.0, 2, 0.0), (83.3333, 2, 83.33), (-1.005, 2, -1.01)],
+)
+def test_round_half_up(x, decimals, expected):
+    assert round_half_up(x, decimals) == expected

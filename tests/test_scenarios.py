@@ -1,0 +1,97 @@
+"""Scenario tests an auditor can read: tests/scenarios/*.yaml hold inputs and hand-computed points.
+
+Each scenario names a rubric (a file beside it, or a rubric id) and lists agencies with their group,
+status (default ``ranked``), values (Có/Không for yes/no, null for blank) and what is expected:
+points per indicator, flags, applicability, criterion points, totals, score_100, index, band, rank.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from ictaudit.rubric import load_rubric
+from ictaudit.scoring import score_cycle
+
+SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.yaml"))
+SCENARIOS = [p for p in SCENARIOS if not p.name.endswith("rubric.yaml")]
+YES = {"Có": 1.0, "Không": 0.0}
+
+
+def _value(x):
+    if x is None:
+        return np.nan
+    return YES[x] if isinstance(x, str) else float(x)
+
+
+def run_scenario(path: Path):
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    rubric_ref = spec["rubric"]
+    rubric = load_rubric(path.parent / rubric_ref if rubric_ref.endswith(".yaml") else rubric_ref)
+    agencies = pd.DataFrame(
+        {
+            "agency_id": a["id"],
+            "agency_name": a.get("name", a["id"]),
+            "group": a["group"],
+            "status": a.get("status", "ranked"),
+            "status_reason": "",
+        }
+        for a in spec["agencies"]
+    )
+    rows = {a["id"]: {k: _value(v) for k, v in a["values"].items()} for a in spec["agencies"] if "values" in a}
+    values = pd.DataFrame.from_dict(rows, orient="index")
+    return spec, score_cycle(rubric, values, agencies)
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_scenario(path):
+    spec, result = run_scenario(path)
+    trail = result.trail.set_index(["agency_id", "indicator_id"])
+    scores = result.scores.set_index("agency_id")
+    criteria = result.criteria.set_index(["agency_id", "criterion_id"])
+    checked = 0
+    for agency in spec["agencies"]:
+        a, exp = agency["id"], agency["expect"]
+        for ind, pts in exp.get("indicators", {}).items():
+            assert trail.loc[(a, ind), "points"] == pytest.approx(pts, abs=1e-9), f"{a} {ind}"
+            checked += 1
+        for ind, flags in exp.get("flags", {}).items():
+            got = [f for f in trail.loc[(a, ind), "flags"].split(";") if f]
+            assert got == flags, f"{a} {ind} flags"
+            checked += 1
+        for ind, applicable in exp.get("applicable", {}).items():
+            assert bool(trail.loc[(a, ind), "applicable"]) is applicable, f"{a} {ind} applicable"
+            checked += 1
+        for crit, pts in exp.get("criteria", {}).items():
+            assert criteria.loc[(a, crit), "points"] == pytest.approx(pts, abs=1e-9), f"{a} {crit}"
+            checked += 1
+        row = scores.loc[a]
+        for key in ("points", "applicable_max", "score_100", "index"):
+            if key in exp:
+                if exp[key] is None:
+                    assert pd.isna(row[key]), f"{a} {key}"
+                else:
+                    assert row[key] == pytest.approx(exp[key], abs=1e-9), f"{a} {key}"
+                checked += 1
+        if "band" in exp:
+            assert row["band"] == exp["band"], f"{a} band"
+            checked += 1
+        if "rank" in exp:
+            if exp["rank"] is None:
+                assert pd.isna(row["rank"]), f"{a} rank"
+            else:
+                assert row["rank"] == exp["rank"], f"{a} rank"
+            checked += 1
+    assert checked >= 10, "a scenario must check something"
+
+
+def test_unranked_agency_does_not_set_the_best():
+    """late-1 has the highest bandwidth per staff; without it the best is still 3 (s2 and s4)."""
+    _spec, result = run_scenario(Path(__file__).parent / "scenarios" / "mini-departments.yaml")
+    import json
+
+    row = result.trail.query("agency_id == 's1' and indicator_id == 'C1.3'").iloc[0]
+    assert json.loads(row["inputs"])["best"] == 3
+    assert "cao nhất trong khối" in row["explanation_vi"]
