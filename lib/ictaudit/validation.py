@@ -1,0 +1,321 @@
+"""Run the logic checks (GX 1.x suites built in :mod:`ictaudit.checks`) and turn results into issues.
+
+One validation per form, with every agency of that form as a row of one dataframe (GX is slow to
+start and has a per-expectation cost, not a per-row one)::
+
+    context = make_context()                       # ephemeral, offline, no progress bars
+    issues = validate_values(rubric, values_wide, agencies, previous_wide=last_year, round=1,
+                             docs_dir=Path("outputs/2017/validation"), context=context)
+    write_issues_csv(issues, Path("data/scored/2017/issues.csv"))
+
+``issues`` has the columns of DESIGN.md §6 ``issues.csv``: one row per agency × check.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import math
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ictaudit.checks import Rule, build_suite, derive_columns, rules_for_form, suite_json, suite_path
+from ictaudit.rubric import Rubric
+
+os.environ["GX_ANALYTICS_ENABLED"] = "false"
+
+ISSUE_COLUMNS = ["agency_id", "check_id", "severity", "fields", "values", "message_vi", "round", "resolved_by"]
+DOCS_SITE = "ictaudit_validation"
+
+_names = itertools.count(1)
+
+
+class ValidationSetupError(RuntimeError):
+    """The suites cannot be run as they stand (stale committed suite, an expectation that crashed)."""
+
+
+# -- GX plumbing ---------------------------------------------------------------------------------
+
+
+def make_context(docs_dir: Path | None = None):
+    """An ephemeral GX context: nothing written except Data Docs, no analytics, no progress bars."""
+    os.environ["GX_ANALYTICS_ENABLED"] = "false"
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    for name in ("great_expectations", "great_expectations.core", "great_expectations.data_context"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    context = gx.get_context(mode="ephemeral")
+    if hasattr(context, "enable_analytics"):
+        context.enable_analytics(False)
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    if docs_dir is not None:
+        _ensure_docs_site(context, Path(docs_dir))
+    return context
+
+
+def _ensure_docs_site(context, docs_dir: Path) -> str:
+    """Register a Data Docs site writing into ``docs_dir`` (one site per folder); return its name."""
+    docs_dir = docs_dir.resolve()
+    name = f"{DOCS_SITE}_{abs(hash(str(docs_dir))) % 10**8}"
+    sites = context.get_config().data_docs_sites or {}
+    if name not in sites:
+        docs_dir.mkdir(parents=True, exist_ok=True)
+        context.add_data_docs_site(
+            name,
+            {
+                "class_name": "SiteBuilder",
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
+    return name
+
+
+def run_suite(context, suite, frame: pd.DataFrame, label: str):
+    """Validate ``frame`` (one row per agency, an ``agency_id`` column) against ``suite``.
+
+    Returns the ExpectationSuiteValidationResult with COMPLETE results, so every failing agency is
+    listed in ``unexpected_index_list``.
+    """
+    import great_expectations as gx
+
+    n = next(_names)
+    source = context.data_sources.add_pandas(f"{label}_{n}")
+    asset = source.add_dataframe_asset(f"{label}_{n}")
+    batch = asset.add_batch_definition_whole_dataframe(f"{label}_{n}")
+    suite = context.suites.add(gx.ExpectationSuite(**_suite_kwargs(suite, f"{label}_{n}")))
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(data=batch, suite=suite, name=f"{label}_{n}")
+    )
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name=f"{label}_{n}",
+            validation_definitions=[definition],
+            actions=[],
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["agency_id"]},
+        )
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = checkpoint.run(batch_parameters={"dataframe": frame})
+    (suite_result,) = result.run_results.values()
+    return suite_result
+
+
+def _suite_kwargs(suite, name: str) -> dict[str, Any]:
+    """A copy of a built suite under a context-unique name (the same suite runs once per round)."""
+    return {"name": name, "expectations": list(suite.expectations), "meta": dict(suite.meta)}
+
+
+def check_committed_suite(rubric: Rubric, form_id: str, suite) -> None:
+    """Refuse to run when ``expectations/<form>.json`` of this rubric differs from what the rule table builds.
+
+    The committed suite is what the manifest hashes; running anything else would break the audit trail.
+    """
+    path = suite_path(form_id)
+    if not path.exists():
+        return
+    committed = json.loads(path.read_text(encoding="utf-8"))
+    if committed.get("meta", {}).get("rubric_id") != rubric.id:
+        return  # the committed suite belongs to another rubric; this run uses its own, built from the rubric
+    if committed != suite_json(suite):
+        raise ValidationSetupError(
+            f"{path} is out of date: it differs from the suite built from rubric {rubric.id} "
+            f"v{rubric.version} and the rule table in ictaudit/checks.py. Regenerate it with "
+            "`python -m ictaudit.checks` and commit it."
+        )
+
+
+# -- values → frames -----------------------------------------------------------------------------
+
+
+def long_to_wide(values_long: pd.DataFrame) -> pd.DataFrame:
+    """Long values (``agency_id, field, value``) as a wide float frame indexed by ``agency_id``."""
+    if values_long.empty:
+        return pd.DataFrame(index=pd.Index([], name="agency_id", dtype=str))
+    wide = values_long.pivot_table(index="agency_id", columns="field", values="value", aggfunc="last", dropna=False)
+    wide = wide.astype(float)
+    wide.columns.name = None
+    wide.index = wide.index.astype(str)
+    wide.index.name = "agency_id"
+    return wide
+
+
+def _frames_by_form(rubric: Rubric, values_wide: pd.DataFrame, agencies: pd.DataFrame) -> dict[str, list[str]]:
+    """Agency ids with at least one value, grouped by the form of their group (sorted)."""
+    has_values = values_wide.notna().any(axis=1)
+    with_values = set(values_wide.index[has_values].astype(str))
+    roster = agencies.assign(agency_id=agencies["agency_id"].astype(str)).set_index("agency_id")
+    unknown = sorted(with_values - set(roster.index))
+    if unknown:
+        warnings.warn(
+            f"values for agencies not on the roster are not validated: {', '.join(unknown)}", stacklevel=3
+        )
+    out: dict[str, list[str]] = {}
+    for agency_id in sorted(with_values & set(roster.index)):
+        out.setdefault(rubric.form_of(roster.at[agency_id, "group"]), []).append(agency_id)
+    return out
+
+
+# -- results → issues ----------------------------------------------------------------------------
+
+
+def _fmt(value: float, yesno: bool) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "trống"
+    if yesno and value in (0, 1):
+        return "Có" if value == 1 else "Không"
+    if float(value).is_integer():
+        return str(int(value))
+    return repr(round(float(value), 6))
+
+
+def _failures(suite_result) -> list[tuple[dict, list[str]]]:
+    """(expectation meta, failing agency ids) for every failed expectation; crash on GX exceptions."""
+    out = []
+    for r in suite_result.results:
+        cfg = r.expectation_config
+        info = r.exception_info or {}
+        if info.get("raised_exception"):
+            raise ValidationSetupError(
+                f"expectation {cfg.type} on {cfg.kwargs.get('column') or cfg.kwargs.get('column_A')} "
+                f"({cfg.meta.get('check_id')}) could not run: {info.get('exception_message')}"
+            )
+        if r.success:
+            continue
+        ids = [str(row["agency_id"]) for row in (r.result.get("unexpected_index_list") or [])]
+        out.append((dict(cfg.meta), ids))
+    return out
+
+
+def issues_from_results(
+    suite_result, frame: pd.DataFrame, rubric: Rubric, round: int, previous: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """One issue row per agency × check from a suite result (sub-rules of a check merged into one row)."""
+    yesno = {f.code for f in rubric.fields if f.type == "yesno"}
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for meta, agency_ids in _failures(suite_result):
+        for agency_id in agency_ids:
+            row = merged.setdefault(
+                (agency_id, meta["check_id"]),
+                {"severity": meta["severity"], "fields": [], "messages": [], "yoy": meta["check_id"] == "L24"},
+            )
+            if meta["severity"] == "E":
+                row["severity"] = "E"
+            row["fields"] += [f for f in meta["fields"] if f not in row["fields"]]
+            if meta["message_vi"] not in row["messages"]:
+                row["messages"].append(meta["message_vi"])
+    rows = []
+    for (agency_id, check_id), row in merged.items():
+        parts = []
+        for code in row["fields"]:
+            text = f"{code}={_fmt(frame.at[agency_id, code], code in yesno)}"
+            if row["yoy"] and previous is not None and code in previous and agency_id in previous.index:
+                text += f" (năm trước: {_fmt(previous.at[agency_id, code], code in yesno)})"
+            parts.append(text)
+        rows.append(
+            {
+                "agency_id": agency_id,
+                "check_id": check_id,
+                "severity": row["severity"],
+                "fields": ";".join(row["fields"]),
+                "values": "; ".join(parts),
+                "message_vi": " ".join(row["messages"]),
+                "round": round,
+                "resolved_by": "",
+            }
+        )
+    return sort_issues(pd.DataFrame(rows, columns=ISSUE_COLUMNS))
+
+
+def sort_issues(issues: pd.DataFrame) -> pd.DataFrame:
+    """Issues in the stable order of issues.csv: agency, check, round."""
+    out = issues.reindex(columns=ISSUE_COLUMNS).copy()
+    out["round"] = out["round"].astype(int)
+    out["resolved_by"] = out["resolved_by"].fillna("").astype(str)
+    return out.sort_values(["agency_id", "check_id", "round"], kind="mergesort").reset_index(drop=True)
+
+
+def validate_values(
+    rubric: Rubric,
+    values_wide: pd.DataFrame,
+    agencies: pd.DataFrame,
+    previous_wide: pd.DataFrame | None = None,
+    round: int = 1,
+    docs_dir: Path | None = None,
+    context=None,
+) -> pd.DataFrame:
+    """Run every form's suite over the agencies that have values; return the issues (DESIGN §6 columns).
+
+    ``values_wide``: floats indexed by ``agency_id``, one column per field code (NaN = blank).
+    ``agencies``: the roster with ``agency_id`` and ``group`` (the form is the group's form).
+    ``previous_wide``: last year's confirmed values, same shape; enables L24 (year over year).
+    ``docs_dir``: where GX Data Docs and ``results_<form>_round<n>.json`` are written.
+    ``context``: a context from :func:`make_context` to reuse (GX start-up costs seconds).
+    """
+    if context is None:
+        context = make_context()
+    if docs_dir is not None:
+        docs_dir = Path(docs_dir)
+        site = _ensure_docs_site(context, docs_dir)
+    wide = values_wide.copy()
+    wide.index = wide.index.astype(str)
+    previous = None
+    if previous_wide is not None:
+        previous = previous_wide.copy()
+        previous.index = previous.index.astype(str)
+    parts = [pd.DataFrame(columns=ISSUE_COLUMNS)]
+    for form_id, agency_ids in sorted(_frames_by_form(rubric, wide, agencies).items()):
+        suite = build_suite(rubric, form_id)
+        check_committed_suite(rubric, form_id, suite)
+        specs = rubric.fields_for_form(form_id)
+        prev = previous.reindex(index=agency_ids) if previous is not None else None
+        frame = derive_columns(wide.loc[agency_ids], specs, prev)
+        gx_frame = frame.rename_axis("agency_id").reset_index()
+        result = run_suite(context, suite, gx_frame, f"{form_id}_round{round}")
+        if docs_dir is not None:
+            _write_results_json(result, docs_dir / f"results_{form_id}_round{round}.json")
+        parts.append(issues_from_results(result, frame, rubric, round, prev))
+    if docs_dir is not None:
+        _build_docs(context, site)
+    return sort_issues(pd.concat([p for p in parts if not p.empty] or parts, ignore_index=True))
+
+
+def _write_results_json(suite_result, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(suite_result.to_json_dict(), ensure_ascii=False, indent=2, sort_keys=True, default=_jsonable)
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def _jsonable(x):
+    if hasattr(x, "item"):
+        return x.item()
+    return str(x)
+
+
+def _build_docs(context, site: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        context.build_data_docs(site_names=[site])
+
+
+def write_issues_csv(issues: pd.DataFrame, path: Path) -> Path:
+    """issues.csv: UTF-8 with BOM (Excel shows Vietnamese right), DESIGN §6 columns, stable order."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sort_issues(issues).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
+    return path
+
+
+def rules_by_check(rubric: Rubric, form_id: str) -> dict[str, list[Rule]]:
+    """The rules of a form grouped by check id (for documentation and confirmation sheets)."""
+    out: dict[str, list[Rule]] = {}
+    for rule in rules_for_form(rubric, form_id):
+        out.setdefault(rule.check_id, []).append(rule)
+    return out
