@@ -1,0 +1,286 @@
+"""What people type into a form cell, turned into a number or a yes/no — or a clear problem.
+
+:func:`parse_value` is pure: one raw cell value (as a reader such as python-calamine returns it:
+``None``, ``str``, ``int``, ``float``, ``bool``, ``datetime``/``date``/``time``) and the field's
+type (``count``, ``decimal`` or ``yesno``) in; a :class:`Parsed` out. It never guesses: anything
+that could be read two ways is a problem with a Vietnamese message saying how to write it.
+
+Rules (input → result), documented here because they are a contract with the agencies:
+
+Blanks
+    ``None``, ``""``, only spaces → blank (``value=None``, no problem). Blank is not zero.
+
+Text is cleaned first
+    Unicode NFC; non-breaking and thin spaces become spaces; surrounding spaces are dropped.
+
+Separators in text numbers (Vietnamese first: ``.`` groups thousands, ``,`` is the decimal mark)
+    ``1234`` → 1234.
+    ``1.234``, ``12.345``, ``1.234.567`` → thousands (every group after the first has exactly 3
+    digits, the first group 1–3 digits not starting with 0): 1234, 12345, 1234567.
+    ``1.5``, ``45.25``, ``0.234`` → a decimal point (the part after the dot is not a 3-digit group,
+    or the number starts with ``0.``).
+    ``45,5``, ``0,234``, ``12,50`` → a decimal comma: 45.5, 0.234, 12.5.
+    ``1,234`` → **problem**: one comma followed by exactly 3 digits reads 1,234 in Vietnamese and
+    1234 in English; the agency is asked to write ``1234`` or ``1,234`` → ``1.234``.
+    ``1,234,567`` → thousands (two commas cannot be a decimal mark): 1234567.
+    ``1.234,5`` → 1234.5 and ``1,234.5`` → 1234.5: with both marks, the last one is the decimal
+    mark and the other must group thousands correctly; otherwise a problem.
+    ``1 234`` → 1234 (a space grouping thousands, groups of 3 digits).
+
+Percent, units, words
+    ``100%`` → problem (no field of a count or decimal type is a share; the form asks for the
+    number itself) unless the field's unit is ``%``.
+    ``12 máy``, ``45,5 Mbps`` → the trailing unit word is dropped (12, 45.5), unless it is a
+    magnitude word (``nghìn``, ``triệu``, ``tỷ``, ``k``, …) that would change the number and is not
+    the field's own unit (``5 triệu đồng`` is fine for a field in *triệu đồng*).
+
+Yes/no fields
+    ``Có``, ``có``, ``co``, ``x``, ``X``, ``1``, ``yes``, ``y``, ``true`` → 1;
+    ``Không``, ``không``, ``khong``, ``ko``, ``0``, ``no``, ``n``, ``false`` → 0;
+    anything else (``2``, ``có thể``) → problem.
+
+Always problems (the raw text is kept by the caller)
+    negative numbers; counts that are not whole; NaN, infinity; magnitudes above 1e12; dates or
+    times where a number belongs (a date cell, or text such as ``03/11/2017``); spreadsheet errors
+    (``#DIV/0!``); a lone dash (``-`` could mean 0 or "not applicable"); scientific notation.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+FIELD_TYPES = ("count", "decimal", "yesno")
+MAX_MAGNITUDE = 1e12
+
+_SPACES = re.compile(r"[\s\u00a0\u2007\u202f\u2009\u200b]+")
+_YES = {"có", "co", "x", "1", "yes", "y", "true", "đúng"}
+_NO = {"không", "khong", "ko", "0", "no", "n", "false", "sai"}
+# Trailing words that multiply the number: dropping them would change the value.
+_MAGNITUDE_WORDS = {
+    "nghìn", "nghin", "ngàn", "ngan", "k", "triệu", "trieu", "tr", "tỷ", "tỉ", "ty", "ti",
+    "m", "b", "bn", "gbps", "kbps", "gb", "tb", "đồng", "dong", "đ", "vnđ", "vnd",
+}
+_NUMBER_THEN_WORDS = re.compile(r"^([+\-−]?[\d.,\s]*\d[\d.,]*)\s*([^\d\s.,].*)$")
+_DATE_TEXT = re.compile(r"^\d{1,4}[/-]\d{1,2}[/-]\d{1,4}$")
+_DIGITS = re.compile(r"^\d+$")
+_GROUPS3 = re.compile(r"^[1-9]\d{0,2}(?:[.]\d{3})+$")
+_GROUPS3_COMMA = re.compile(r"^[1-9]\d{0,2}(?:,\d{3})+$")
+_GROUPS3_SPACE = re.compile(r"^[1-9]\d{0,2}(?: \d{3})+$")
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """The outcome of reading one cell: a value (yes/no as 1.0/0.0), or a problem, or blank."""
+
+    value: float | None
+    problem: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def normalize_text(text: str) -> str:
+    """NFC, every kind of space turned into one plain space, stripped."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+def raw_text(raw) -> str:
+    """The cell as text, for the ``raw_value`` column: what the agency typed, NFC-normalised.
+
+    Numbers from the reader are shown without a spurious ``.0`` (``45.0`` → ``"45"``).
+    """
+    if raw is None:
+        return ""
+    if isinstance(raw, bool):
+        return "TRUE" if raw else "FALSE"
+    if isinstance(raw, int):
+        return str(raw)
+    if isinstance(raw, float):
+        return "NaN" if math.isnan(raw) else format_float(raw)
+    if isinstance(raw, datetime | date | time):
+        return raw.isoformat()
+    if isinstance(raw, timedelta):
+        return str(raw)
+    return unicodedata.normalize("NFC", str(raw))
+
+
+def format_float(x: float) -> str:
+    """Shortest text for a float: ``45.0`` → ``"45"``, ``45.5`` → ``"45.5"``, NaN → ``""``."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    if float(x).is_integer() and abs(x) < 1e16:
+        return str(int(x))
+    return repr(float(x))
+
+
+def parse_value(raw, field_type: str, unit: str | None = None) -> Parsed:
+    """Read one cell of a field of type ``count``, ``decimal`` or ``yesno`` (see the module rules).
+
+    ``unit`` is the field's unit as printed on the form (``máy``, ``triệu đồng``, ``%``); it only
+    decides whether a trailing word or a percent sign may be dropped.
+    """
+    if field_type not in FIELD_TYPES:
+        raise ValueError(f"unknown field type {field_type!r}; expected one of {', '.join(FIELD_TYPES)}")
+    if raw is None:
+        return Parsed(None)
+    if isinstance(raw, bool):
+        if field_type == "yesno":
+            return Parsed(1.0 if raw else 0.0)
+        return Parsed(None, f"Giá trị logic {raw_text(raw)} ở chỗ cần một số; hãy nhập số.")
+    if isinstance(raw, datetime | date | time | timedelta):
+        return Parsed(None, f"Ô chứa ngày/giờ ({raw_text(raw)}) ở chỗ cần một số; hãy nhập số, không nhập ngày.")
+    if isinstance(raw, int | float):
+        return _check_number(float(raw), field_type, raw_text(raw))
+    if not isinstance(raw, str):
+        return Parsed(None, f"Không đọc được giá trị kiểu {type(raw).__name__}: {raw!r}.")
+
+    text = normalize_text(raw)
+    if not text:
+        return Parsed(None)
+    if field_type == "yesno":
+        return _parse_yesno(text)
+    return _parse_number_text(text, field_type, unit)
+
+
+def _parse_yesno(text: str) -> Parsed:
+    key = text.casefold().rstrip(".")
+    if key in _YES:
+        return Parsed(1.0)
+    if key in _NO:
+        return Parsed(0.0)
+    number = _plain_number(key)
+    if number is not None and number in (0.0, 1.0):
+        return Parsed(number)
+    return Parsed(None, f"“{text}” không phải Có/Không; hãy chọn Có hoặc Không (cũng nhận x, 1/0).")
+
+
+def _plain_number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _parse_number_text(text: str, field_type: str, unit: str | None) -> Parsed:
+    if text.startswith("#"):
+        return Parsed(None, f"Ô chứa lỗi bảng tính “{text}”; hãy nhập số thay cho công thức lỗi.")
+    if text in {"-", "–", "—", "--"}:
+        return Parsed(None, f"“{text}” không rõ là 0 hay không có số liệu; hãy nhập 0 hoặc để trống.")
+    if _DATE_TEXT.match(text):
+        return Parsed(None, f"“{text}” là ngày tháng ở chỗ cần một số; hãy nhập số.")
+    body = text
+    is_percent = False
+    if body.endswith("%"):
+        is_percent = True
+        body = body[:-1].strip()
+    else:
+        m = _NUMBER_THEN_WORDS.match(body)
+        if m:
+            number_part, words = m.group(1).strip(), m.group(2).strip()
+            if words.endswith("%") or words == "%":
+                return Parsed(None, f"“{text}” không phải một số; hãy nhập chỉ một số.")
+            if not _droppable_unit(words, unit):
+                return Parsed(
+                    None,
+                    f"“{text}”: không rõ “{words}” làm thay đổi giá trị thế nào; "
+                    f"hãy nhập chỉ con số{f' (đơn vị: {unit})' if unit else ''}.",
+                )
+            body = number_part
+    if is_percent and (unit or "").strip() != "%":
+        return Parsed(None, f"“{text}” là tỷ lệ phần trăm; chỉ tiêu này cần con số (không phải %), hãy nhập số.")
+    if body.startswith("+"):
+        body = body[1:].strip()
+    negative = body.startswith("-") or body.startswith("−")
+    if negative:
+        body = body[1:].strip()
+    number = _read_separators(body)
+    if isinstance(number, str):
+        return Parsed(None, number.format(text=text))
+    if negative:
+        return Parsed(None, f"“{text}” là số âm; số liệu phải lớn hơn hoặc bằng 0.")
+    return _check_number(number, field_type, text)
+
+
+def _droppable_unit(words: str, unit: str | None) -> bool:
+    key = words.casefold().rstrip(".")
+    if unit and key == unicodedata.normalize("NFC", unit).casefold():
+        return True
+    tokens = re.split(r"[\s/]+", key)
+    if any(t in _MAGNITUDE_WORDS for t in tokens):
+        return False
+    # a unit is words of letters only (máy, người, văn bản, Mbps), not more numbers or symbols
+    return all(re.fullmatch(r"[^\W\d_]+\.?", t) for t in tokens if t)
+
+
+def _read_separators(body: str) -> float | str:
+    """A float, or a problem message template (``{text}`` is filled in by the caller)."""
+    if not body:
+        return "“{text}” không phải một số; hãy nhập số."
+    if _DIGITS.match(body):
+        return float(body)
+    has_dot, has_comma = "." in body, "," in body
+    if " " in body:
+        if _GROUPS3_SPACE.match(body):
+            return float(body.replace(" ", ""))
+        if not (has_dot or has_comma) or not _GROUPS3_SPACE.match(re.split(r"[.,]", body)[0]):
+            return "“{text}” có khoảng trắng giữa các chữ số nên không rõ là số nào; hãy nhập liền, ví dụ 1234."
+        body = body.replace(" ", ".") if has_comma and not has_dot else body.replace(" ", ",")
+        has_dot, has_comma = "." in body, "," in body
+    if not re.fullmatch(r"[\d.,]+", body):
+        return "“{text}” không phải một số; hãy nhập số (ví dụ 1234 hoặc 45,5)."
+    if has_dot and has_comma:
+        last = max(body.rfind("."), body.rfind(","))
+        whole, frac = body[:last], body[last + 1 :]
+        decimal_mark = body[last]
+        grouping = _GROUPS3 if decimal_mark == "," else _GROUPS3_COMMA
+        if not _DIGITS.match(frac) or not (grouping.match(whole) or (len(whole) <= 3 and _DIGITS.match(whole))):
+            return "“{text}” dùng lẫn dấu chấm và dấu phẩy không đúng cách; hãy viết 1.234,5 hoặc 1234,5."
+        return float(whole.replace(".", "").replace(",", "") + "." + frac)
+    if has_dot:
+        if _GROUPS3.match(body):
+            return float(body.replace(".", ""))
+        if body.count(".") == 1:
+            whole, frac = body.split(".")
+            if _DIGITS.match(whole) and _DIGITS.match(frac):
+                return float(body)
+        return "“{text}” có dấu chấm không đúng chỗ; hãy viết 1.234 (nghìn) hoặc 45,5 (thập phân)."
+    # only commas
+    if body.count(",") == 1:
+        whole, frac = body.split(",")
+        if not (_DIGITS.match(whole) and _DIGITS.match(frac)):
+            return "“{text}” có dấu phẩy không đúng chỗ; hãy viết 45,5 (thập phân) hoặc 1234."
+        if len(frac) == 3 and not whole.startswith("0"):
+            return (
+                "“{text}” không rõ là số thập phân (kiểu Việt Nam) hay hàng nghìn (kiểu Anh); "
+                "hãy viết 1234 hoặc 1.234 nếu là hàng nghìn, hoặc 1,2340 nếu là số thập phân."
+            )
+        return float(whole + "." + frac)
+    if _GROUPS3_COMMA.match(body):
+        return float(body.replace(",", ""))
+    return "“{text}” có dấu phẩy không đúng chỗ; hãy viết 45,5 (thập phân) hoặc 1.234 (nghìn)."
+
+
+def _check_number(x: float, field_type: str, shown: str) -> Parsed:
+    if math.isnan(x) or math.isinf(x):
+        return Parsed(None, f"“{shown}” không phải một số hữu hạn; hãy nhập số.")
+    if abs(x) > MAX_MAGNITUDE:
+        return Parsed(None, f"“{shown}” lớn bất thường (trên 10^12); hãy kiểm tra lại đơn vị và số liệu.")
+    if x < 0:
+        return Parsed(None, f"“{shown}” là số âm; số liệu phải lớn hơn hoặc bằng 0.")
+    if field_type == "yesno":
+        if x in (0.0, 1.0):
+            return Parsed(x)
+        return Parsed(None, f"“{shown}” không phải Có/Không; hãy chọn Có hoặc Không (cũng nhận 1/0).")
+    if field_type == "count":
+        nearest = round(x)
+        if abs(x - nearest) > 1e-9 * max(1.0, abs(x)):
+            return Parsed(None, f"“{shown}” không phải số nguyên; chỉ tiêu này đếm số lượng, hãy nhập số nguyên ≥ 0.")
+        return Parsed(float(nearest) + 0.0)
+    return Parsed(x + 0.0)

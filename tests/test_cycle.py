@@ -1,0 +1,125 @@
+"""The cycle folder: what a good one gives, and how each bad file is named."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from ictaudit.cycle import CycleError, load_cycle
+from ictaudit.rubric import RubricError
+
+CYCLE_YAML = """\
+year: 2017
+rubric: caobang-2310-2016
+deadline: 2017-11-02
+title: Đánh giá mức độ ứng dụng CNTT năm 2017
+province: Cao Bằng
+"""
+AGENCIES = """\
+agency_id,name,group,ranked,note
+so-noi-vu,Sở Nội vụ,so_ban_nganh,true,
+huyen-bao-lam,UBND huyện Bảo Lâm,ubnd_huyen,TRUE,
+cong-an-tinh,Công an tỉnh,so_ban_nganh,false,Không xếp hạng vì lý do an ninh
+"""
+RECEIPTS = """\
+agency_id,file,received_on,channel,note
+so-noi-vu,so-noi-vu.xlsx,2017-10-30,Thư điện tử,
+"""
+CORRECTIONS = """\
+agency_id,field,old_value,new_value,reason,check_id,confirmed_by,confirmed_on
+so-noi-vu,F02,60,48,Gõ nhầm,L03,Chánh Văn phòng,2017-11-20
+"""
+
+
+def make_cycle(root: Path, **files: str) -> Path:
+    contents = {
+        "cycle.yaml": CYCLE_YAML,
+        "agencies.csv": AGENCIES,
+        "receipts.csv": RECEIPTS,
+    }
+    contents.update({k.replace("_", "."): v for k, v in files.items()})
+    for name, text in contents.items():
+        if text is not None:
+            (root / name).write_text(text, encoding="utf-8")
+    (root / "submissions").mkdir(exist_ok=True)
+    return root
+
+
+def test_a_good_cycle(tmp_path):
+    cycle = load_cycle(make_cycle(tmp_path, corrections_csv=CORRECTIONS))
+    assert (cycle.year, cycle.rubric_id, cycle.deadline) == (2017, "caobang-2310-2016", date(2017, 11, 2))
+    assert cycle.sample is False and cycle.province == "Cao Bằng"
+    assert list(cycle.agencies["ranked"]) == [True, True, False]
+    assert cycle.receipts.loc[0, "received_on"] == date(2017, 10, 30)
+    assert cycle.corrections.loc[0, "correction_id"] == "corr-001"
+    assert cycle.corrections.loc[0, "confirmed_on"] == date(2017, 11, 20)
+    assert cycle.submissions_dir == tmp_path / "submissions"
+
+
+def test_corrections_are_optional(tmp_path):
+    assert load_cycle(make_cycle(tmp_path)).corrections is None
+
+
+def test_bom_and_nfd_text_are_read_as_nfc(tmp_path):
+    make_cycle(tmp_path)
+    nfd = unicodedata.normalize("NFD", AGENCIES)
+    (tmp_path / "agencies.csv").write_bytes("\ufeff".encode() + nfd.encode("utf-8"))
+    cycle = load_cycle(tmp_path)
+    assert cycle.agencies.columns[0] == "agency_id"
+    assert cycle.agencies.loc[0, "name"] == "Sở Nội vụ"
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"cycle_yaml": None}, r"cycle\.yaml: missing"),
+        ({"cycle_yaml": "year: [2017\n"}, "not valid YAML"),
+        ({"cycle_yaml": CYCLE_YAML.replace("deadline: 2017-11-02", "deadline: 03/11/2017")}, "deadline must be an ISO date"),
+        ({"cycle_yaml": CYCLE_YAML.replace("year: 2017", "year: hai nghìn")}, "year must be"),
+        ({"cycle_yaml": CYCLE_YAML + "deadlne: 2017-11-02\n"}, "unknown keys deadlne"),
+        ({"cycle_yaml": CYCLE_YAML.replace("province: Cao Bằng\n", "")}, "missing keys province"),
+        ({"cycle_yaml": CYCLE_YAML + "sample: maybe\n"}, "sample must be true or false"),
+        ({"agencies_csv": None}, r"agencies\.csv: missing"),
+        ({"agencies_csv": "agency_id,name,group,ranked\nx,X,so_ban_nganh,true\n"}, "missing columns note"),
+        ({"agencies_csv": AGENCIES + "so-noi-vu,Sở Nội vụ (2),so_ban_nganh,true,\n"}, "line 5: agency_id so-noi-vu already on line 2"),
+        ({"agencies_csv": AGENCIES + "so-y-te,Sở Y tế,so_y_te,true,\n"}, "line 5: group 'so_y_te' is not in the rubric"),
+        ({"agencies_csv": AGENCIES + "so-y-te,Sở Y tế,so_ban_nganh,có,\n"}, "line 5: ranked must be true or false"),
+        ({"agencies_csv": AGENCIES + "So Y Te,Sở Y tế,so_ban_nganh,true,\n"}, "line 5: agency_id 'So Y Te' must be"),
+        ({"agencies_csv": AGENCIES + "so-y-te,Sở Y tế,so_ban_nganh,false,\n"}, "line 5: an agency with ranked false needs"),
+        ({"receipts_csv": RECEIPTS + "so-y-te,so-y-te.xlsx,30/10/2017,,\n"}, r"receipts\.csv, line 3: received_on '30/10/2017'"),
+        ({"receipts_csv": RECEIPTS + "so-y-te,../so-y-te.xlsx,2017-10-30,,\n"}, "must be a plain file name"),
+        ({"receipts_csv": RECEIPTS + "so-y-te,,2017-10-30,,\n"}, "line 3: file is empty"),
+        ({"corrections_csv": CORRECTIONS + "so-noi-vu,F99,1,2,x,L01,A,2017-11-20\n"}, "line 3: field 'F99'"),
+        ({"corrections_csv": CORRECTIONS + "so-khong-co,F01,1,2,x,L01,A,2017-11-20\n"}, "line 3: agency_id 'so-khong-co'"),
+        ({"corrections_csv": CORRECTIONS + "so-noi-vu,F01,1,2,x,L01,A,hôm qua\n"}, "line 3: confirmed_on"),
+    ],
+)
+def test_bad_cycle_files_name_file_line_and_problem(tmp_path, files, message):
+    make_cycle(tmp_path, **files)
+    with pytest.raises(CycleError, match=message):
+        load_cycle(tmp_path)
+
+
+def test_a_csv_saved_in_another_encoding(tmp_path):
+    make_cycle(tmp_path)
+    (tmp_path / "agencies.csv").write_bytes(AGENCIES.encode("utf-16"))
+    with pytest.raises(CycleError, match=r"agencies\.csv: not UTF-8"):
+        load_cycle(tmp_path)
+
+
+def test_cycle_error_is_a_value_error():
+    assert issubclass(CycleError, ValueError)
+
+
+def test_an_unknown_rubric_is_a_rubric_error(tmp_path):
+    make_cycle(tmp_path, cycle_yaml=CYCLE_YAML.replace("caobang-2310-2016", "khong-co-2099"))
+    with pytest.raises(RubricError, match="khong-co-2099"):
+        load_cycle(tmp_path)
+
+
+def test_a_missing_folder(tmp_path):
+    with pytest.raises(CycleError, match="does not exist"):
+        load_cycle(tmp_path / "2099")
