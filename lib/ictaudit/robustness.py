@@ -1,0 +1,668 @@
+"""How solid is a published ranking? Seeded weight perturbation, leave-one-criterion-out, what-if rubrics.
+
+Three questions an agency near a band threshold or a rank boundary asks, answered reproducibly:
+
+1. :func:`monte_carlo` — *would my rank hold if the criterion weights were a little different?*
+   Each draw multiplies every criterion maximum by a factor drawn uniformly in
+   ``[1 − spread, 1 + spread]`` (``numpy.random.default_rng(seed)``; one factor per criterion id,
+   shared by the groups that have that criterion) and renormalises so the group total stays the
+   same. A criterion's achieved points scale linearly with its maximum (every kind computes
+   ``maximum × share``), so a draw rescales the per-criterion achieved and attainable points of
+   :func:`ictaudit.scoring.score_points` by ``new max / old max``; not-applicable indicators stay out
+   of the attainable points. ``score_100`` is rounded half up to the rubric's decimals, as
+   published, and ranked "1-2-2-4" per group among ranked agencies only — every draw at once, as
+   ``draws × agencies`` arrays. Percentiles use numpy's ``"inverted_cdf"`` method, so the 5th,
+   50th and 95th percentile ranks are ranks that occurred in the draws (integers). Band
+   probabilities are the share of draws whose rounded score falls in each band of the rubric.
+2. :func:`leave_one_out` — *which criterion decides my rank?* Each criterion is dropped in turn
+   (its achieved and attainable points removed) and the group re-ranked.
+3. :func:`compare_rubrics` — *what if the scale were revised?* The same confirmed values scored
+   under two rubric files with :func:`ictaudit.scoring.score_cycle`.
+
+The nominal rank is computed the way :func:`ictaudit.scoring.score_cycle` computes the published
+rank (same inputs, same :func:`~ictaudit.scoring.totals`, same
+:func:`~ictaudit.scoring.rank_competition`), so it always equals the published rank.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from markupsafe import escape
+
+from ictaudit.numfmt import fmt_number, round_half_up
+from ictaudit.rubric import Rubric
+from ictaudit.scoring import RANKED, rank_competition, score_cycle, score_points, totals
+from ictaudit.tables import read_csv, write_csv
+
+DEFAULT_DRAWS = 1000
+DEFAULT_SPREAD = 0.25
+DEFAULT_SEED = 20171103
+PERCENTILE_METHOD = "inverted_cdf"
+
+ROBUSTNESS_FILE = "robustness.csv"
+LOO_FILE = "robustness_loo.csv"
+LOO_SUMMARY_FILE = "robustness_loo_summary.csv"
+WHATIF_FILE = "robustness_whatif.csv"
+PARAMETERS_FILE = "robustness_parameters.json"
+
+ROBUSTNESS_BASE_COLUMNS = ["agency_id", "group", "nominal_rank", "median_rank", "p05_rank", "p95_rank"]
+LOO_COLUMNS = [
+    "agency_id", "group", "criterion_id", "nominal_score_100", "nominal_rank", "score_100_without",
+    "rank_without", "rank_change",
+]  # fmt: skip
+LOO_SUMMARY_COLUMNS = ["group", "criterion_id", "mean_abs_rank_change", "max_abs_rank_change", "agencies_moved"]
+COMPARE_COLUMNS = [
+    "agency_id", "agency_name", "group", "status", "score_100_a", "band_a", "rank_a", "score_100_b", "band_b",
+    "rank_b", "score_change", "rank_change", "band_changed",
+]  # fmt: skip
+
+_CHUNK_CELLS = 8_000_000  # booleans per chunk when counting "greater than" comparisons
+
+
+def band_columns(rubric: Rubric) -> list[str]:
+    """``p_<band_id>`` for every band of the rubric, highest band first."""
+    return [f"p_{b.id}" for b in rubric.bands]
+
+
+def robustness_columns(rubric: Rubric) -> list[str]:
+    """The column order of ``robustness.csv`` (DESIGN §6, then one probability per band)."""
+    return [*ROBUSTNESS_BASE_COLUMNS, *band_columns(rubric)]
+
+
+# -- the numbers of one group ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupCriteria:
+    """Per-criterion achieved and attainable points of the ranked agencies of one group.
+
+    ``achieved`` and ``attainable`` are ``(n_ranked, n_criteria)``; ``max_points`` the criterion
+    maxima ``(n_criteria,)``; ``nominal_score`` and ``nominal_rank`` are the published values
+    (rank 0 where the agency has no score, e.g. nothing applicable).
+    """
+
+    group_id: str
+    agency_ids: list[str]
+    criterion_ids: list[str]
+    achieved: np.ndarray
+    attainable: np.ndarray
+    max_points: np.ndarray
+    nominal_score: np.ndarray
+    nominal_rank: np.ndarray
+
+
+def group_criteria(
+    rubric: Rubric,
+    values_wide: pd.DataFrame,
+    agencies: pd.DataFrame,
+    blocked: Iterable[tuple[str, str]] | None = None,
+) -> list[GroupCriteria]:
+    """Score each group as :func:`ictaudit.scoring.score_cycle` does and keep the ranked agencies.
+
+    ``values_wide``: indexed by agency_id, one float column per field (NaN = blank).
+    ``agencies``: at least ``agency_id, group, status``. ``blocked``: (agency_id, field) pairs
+    held back by an unresolved E problem, scored as blank exactly as the published run did.
+    """
+    need = {"agency_id", "group", "status"}
+    if missing := sorted(need - set(agencies.columns)):
+        raise ValueError(f"agencies table lacks columns: {', '.join(missing)}")
+    if unknown := sorted(set(agencies["group"]) - set(rubric.group_ids)):
+        raise ValueError(
+            f"unknown groups in the agencies table: {', '.join(unknown)}; rubric groups: {rubric.group_ids}"
+        )
+    blocked_set = set(blocked or ())
+    decimals = rubric.ranking.decimals
+    roster = agencies.set_index("agency_id")
+    out: list[GroupCriteria] = []
+    for group in rubric.groups:
+        members = roster.index[roster["group"] == group.id]
+        ids = sorted(a for a in members if a in values_wide.index)
+        form_fields = [f.code for f in rubric.fields_for_form(group.form)]
+        used = values_wide.reindex(index=ids, columns=form_fields).astype(float)
+        for agency_id, code in blocked_set:
+            if agency_id in used.index and code in used.columns:
+                used.loc[agency_id, code] = np.nan
+        is_ranked = (roster.loc[ids, "status"] == RANKED).to_numpy() if ids else np.zeros(0, bool)
+        gp = score_points(rubric, group.id, used, is_ranked)
+        tot = totals(gp, decimals)
+        cols = gp.criterion_columns()
+        criterion_ids = list(cols)
+        n = len(ids)
+        achieved = np.zeros((n, len(cols)))
+        attainable = np.zeros((n, len(cols)))
+        for j, c_cols in enumerate(cols.values()):
+            achieved[:, j] = (gp.points[:, c_cols] * gp.applicable[:, c_cols]).sum(axis=1)
+            attainable[:, j] = (gp.max_points[c_cols] * gp.applicable[:, c_cols]).sum(axis=1)
+        crit_max = {c.id: c.max_points[group.id] for c in rubric.criteria_for(group.id)}
+        score = np.asarray(tot["score_100"], dtype=float)[is_ranked]
+        rank = rank_competition(pd.Series(score)).fillna(0).to_numpy(dtype=np.int64)
+        out.append(
+            GroupCriteria(
+                group_id=group.id,
+                agency_ids=[a for a, r in zip(ids, is_ranked) if r],
+                criterion_ids=criterion_ids,
+                achieved=achieved[is_ranked],
+                attainable=attainable[is_ranked],
+                max_points=np.array([crit_max[c] for c in criterion_ids], dtype=float),
+                nominal_score=score,
+                nominal_rank=rank,
+            )
+        )
+    return out
+
+
+def rescored(gc: GroupCriteria, scale: np.ndarray, decimals: int) -> np.ndarray:
+    """``score_100`` of every agency under criterion scale factors ``scale`` ``(draws, n_criteria)``.
+
+    Returns ``(draws, n_agencies)``, rounded half up to ``decimals``; NaN where nothing is attainable.
+    """
+    achieved = scale @ gc.achieved.T
+    attainable = scale @ gc.attainable.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(attainable > 0, achieved / attainable, np.nan)
+    return np.asarray(round_half_up(100 * share, decimals), dtype=float).reshape(achieved.shape)
+
+
+def competition_ranks(scores: np.ndarray) -> np.ndarray:
+    """Competition ranks ("1-2-2-4", highest first) of every row of ``scores`` ``(draws, n)``.
+
+    The rank of an agency is 1 + the number of agencies of the same draw with a strictly higher
+    score; NaN scores neither get a rank (0) nor push anyone down. Vectorised, in chunks of draws.
+    """
+    scores = np.atleast_2d(np.asarray(scores, dtype=float))
+    d, n = scores.shape
+    ranks = np.zeros((d, n), dtype=np.int64)
+    step = max(1, _CHUNK_CELLS // max(1, n * n))
+    for start in range(0, d, step):
+        block = scores[start : start + step]
+        higher = (block[:, None, :] > block[:, :, None]).sum(axis=2)
+        ranks[start : start + step] = np.where(np.isnan(block), 0, 1 + higher)
+    return ranks
+
+
+def band_index(scores: np.ndarray, rubric: Rubric) -> np.ndarray:
+    """Position in ``rubric.bands`` of each (rounded) score, as :meth:`Rubric.band_for` decides; -1 for NaN."""
+    mins = np.array([b.min_score for b in rubric.bands[:-1]], dtype=float)
+    scores = np.asarray(scores, dtype=float)
+    idx = (scores[..., None] < mins).sum(axis=-1)
+    return np.where(np.isnan(scores), -1, idx)
+
+
+# -- 1. Monte Carlo on the weights -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RobustnessResult:
+    """The outcome of :func:`monte_carlo`.
+
+    ``table``: one row per ranked agency, columns :func:`robustness_columns`, sorted by group (rubric
+    order), nominal rank and agency_id. ``rank_samples[group]``: ``(draws, n)`` ranks with the
+    agency ids in ``sample_agency_ids[group]``; ``score_samples`` likewise.
+    """
+
+    table: pd.DataFrame
+    seed: int
+    draws: int
+    spread: float
+    rubric_id: str
+    rank_samples: dict[str, np.ndarray] = field(repr=False)
+    score_samples: dict[str, np.ndarray] = field(repr=False)
+    sample_agency_ids: dict[str, list[str]] = field(repr=False)
+    percentile_method: str = PERCENTILE_METHOD
+
+    def parameters(self) -> dict[str, object]:
+        """What the manifest records about this sampling run."""
+        return {
+            "analysis": "weight_perturbation",
+            "rubric": self.rubric_id,
+            "seed": self.seed,
+            "draws": self.draws,
+            "spread": self.spread,
+            "factor_distribution": "uniform",
+            "percentile_method": self.percentile_method,
+        }
+
+
+def weight_factors(rubric: Rubric, draws: int, spread: float, seed: int) -> tuple[list[str], np.ndarray]:
+    """The raw factors of every draw: ``(criterion ids of the rubric, (draws, n_criteria) array)``."""
+    if not 0 <= spread < 1:
+        raise ValueError(f"spread must be in [0, 1), got {spread!r}")
+    if draws < 1:
+        raise ValueError(f"draws must be at least 1, got {draws!r}")
+    rng = np.random.default_rng(seed)
+    ids = [c.id for c in rubric.criteria]
+    return ids, rng.uniform(1 - spread, 1 + spread, size=(draws, len(ids)))
+
+
+def renormalised_scale(max_points: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    """``new max / old max`` per draw and criterion, the new maxima summing to the old group total."""
+    new_max = factors * max_points
+    new_max = new_max * (max_points.sum() / new_max.sum(axis=1, keepdims=True))
+    return new_max / max_points
+
+
+def monte_carlo(
+    rubric: Rubric,
+    values_wide: pd.DataFrame,
+    agencies: pd.DataFrame,
+    draws: int = DEFAULT_DRAWS,
+    spread: float = DEFAULT_SPREAD,
+    seed: int = DEFAULT_SEED,
+    blocked: Iterable[tuple[str, str]] | None = None,
+) -> RobustnessResult:
+    """Rank intervals and band probabilities of every ranked agency under perturbed criterion weights."""
+    seed = int(seed)
+    criterion_ids, factors = weight_factors(rubric, draws, spread, seed)
+    position = {c: j for j, c in enumerate(criterion_ids)}
+    decimals = rubric.ranking.decimals
+    rows, rank_samples, score_samples, sample_ids = [], {}, {}, {}
+    bands = band_columns(rubric)
+    for gc in group_criteria(rubric, values_wide, agencies, blocked):
+        cols = [position[c] for c in gc.criterion_ids]
+        scale = renormalised_scale(gc.max_points, factors[:, cols]) if spread > 0 else np.ones((draws, len(cols)))
+        scores = rescored(gc, scale, decimals)
+        ranks = competition_ranks(scores)
+        rank_samples[gc.group_id], score_samples[gc.group_id] = ranks, scores
+        sample_ids[gc.group_id] = gc.agency_ids
+        if not gc.agency_ids:
+            continue
+        pct = np.percentile(ranks, [5, 50, 95], axis=0, method=PERCENTILE_METHOD).astype(np.int64)
+        idx = band_index(scores, rubric)
+        probs = np.stack([(idx == b).mean(axis=0) for b in range(len(bands))], axis=1)
+        for i, a in enumerate(gc.agency_ids):
+            scored = gc.nominal_rank[i] > 0
+            row = {
+                "agency_id": a,
+                "group": gc.group_id,
+                "nominal_rank": int(gc.nominal_rank[i]) if scored else None,
+                "median_rank": int(pct[1, i]) if scored else None,
+                "p05_rank": int(pct[0, i]) if scored else None,
+                "p95_rank": int(pct[2, i]) if scored else None,
+            }
+            row.update({col: float(probs[i, b]) if scored else None for b, col in enumerate(bands)})
+            rows.append(row)
+    table = _sort_by_rank(pd.DataFrame(rows, columns=robustness_columns(rubric)), rubric, "nominal_rank")
+    for col in ROBUSTNESS_BASE_COLUMNS[2:]:
+        table[col] = table[col].astype("Int64")
+    return RobustnessResult(
+        table=table,
+        seed=seed,
+        draws=int(draws),
+        spread=float(spread),
+        rubric_id=rubric.id,
+        rank_samples=rank_samples,
+        score_samples=score_samples,
+        sample_agency_ids=sample_ids,
+    )
+
+
+def write_robustness_csv(result: RobustnessResult, path: Path) -> Path:
+    """``robustness.csv``: the table in its fixed column order, UTF-8 with BOM, stable bytes."""
+    return write_csv(result.table, Path(path), list(result.table.columns))
+
+
+def write_parameters_json(result: RobustnessResult, path: Path) -> Path:
+    """The sampling parameters (seed, draws, spread, method) beside robustness.csv, for the report and manifest."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps(result.parameters(), ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    return path
+
+
+# -- 2. leave one criterion out ----------------------------------------------------------------
+
+
+def leave_one_out(
+    rubric: Rubric,
+    values_wide: pd.DataFrame,
+    agencies: pd.DataFrame,
+    blocked: Iterable[tuple[str, str]] | None = None,
+) -> pd.DataFrame:
+    """Per ranked agency and criterion: score and rank when that criterion is dropped (:data:`LOO_COLUMNS`).
+
+    ``rank_change = rank_without − nominal_rank`` (positive: the agency falls). An agency left with
+    nothing attainable has no score and no rank without the criterion.
+    """
+    decimals = rubric.ranking.decimals
+    rows = []
+    for gc in group_criteria(rubric, values_wide, agencies, blocked):
+        m = len(gc.criterion_ids)
+        if not gc.agency_ids or m == 0:
+            continue
+        scale = 1.0 - np.eye(m)  # row j: criterion j dropped
+        scores = rescored(gc, scale, decimals)
+        ranks = competition_ranks(scores)
+        for j, c in enumerate(gc.criterion_ids):
+            for i, a in enumerate(gc.agency_ids):
+                nominal = int(gc.nominal_rank[i]) or None
+                without = int(ranks[j, i]) or None
+                rows.append(
+                    {
+                        "agency_id": a, "group": gc.group_id, "criterion_id": c,
+                        "nominal_score_100": float(gc.nominal_score[i]), "nominal_rank": nominal,
+                        "score_100_without": float(scores[j, i]), "rank_without": without,
+                        "rank_change": (without - nominal) if nominal and without else None,
+                    }
+                )  # fmt: skip
+    df = pd.DataFrame(rows, columns=LOO_COLUMNS)
+    for col in ("nominal_rank", "rank_without", "rank_change"):
+        df[col] = df[col].astype("Int64")
+    order = _criterion_order(rubric)
+    df = df.assign(_c=df["criterion_id"].map(order))
+    df = _sort_by_rank(df, rubric, "nominal_rank", extra=["_c"]).drop(columns="_c")
+    return df.reset_index(drop=True)
+
+
+def summarise_leave_one_out(loo: pd.DataFrame, rubric: Rubric) -> pd.DataFrame:
+    """Per group and criterion: mean and largest absolute rank change, and how many agencies move."""
+    rows = []
+    for (group, criterion), part in loo.groupby(["group", "criterion_id"], sort=False):
+        change = part["rank_change"].dropna().astype(float).abs()
+        rows.append(
+            {
+                "group": group,
+                "criterion_id": criterion,
+                "mean_abs_rank_change": float(round_half_up(change.mean(), 4)) if len(change) else None,
+                "max_abs_rank_change": int(change.max()) if len(change) else None,
+                "agencies_moved": int((change > 0).sum()),
+            }
+        )
+    df = pd.DataFrame(rows, columns=LOO_SUMMARY_COLUMNS)
+    groups = {g: i for i, g in enumerate(rubric.group_ids)}
+    df = df.assign(_g=df["group"].map(groups), _c=df["criterion_id"].map(_criterion_order(rubric)))
+    df = df.sort_values(["_g", "_c"], kind="mergesort").drop(columns=["_g", "_c"]).reset_index(drop=True)
+    df["max_abs_rank_change"] = df["max_abs_rank_change"].astype("Int64")
+    return df
+
+
+def write_leave_one_out(loo: pd.DataFrame, rubric: Rubric, out_dir: Path) -> dict[str, Path]:
+    """``robustness_loo.csv`` (per agency × criterion) and ``robustness_loo_summary.csv`` (per criterion)."""
+    out = Path(out_dir)
+    return {
+        "robustness_loo": write_csv(loo, out / LOO_FILE, LOO_COLUMNS),
+        "robustness_loo_summary": write_csv(
+            summarise_leave_one_out(loo, rubric), out / LOO_SUMMARY_FILE, LOO_SUMMARY_COLUMNS
+        ),
+    }
+
+
+# -- 3. rubric against rubric ------------------------------------------------------------------
+
+
+def compare_rubrics(
+    rubric_a: Rubric,
+    rubric_b: Rubric,
+    values_wide: pd.DataFrame,
+    agencies: pd.DataFrame,
+    blocked: Iterable[tuple[str, str]] | None = None,
+) -> pd.DataFrame:
+    """The same confirmed values scored under two rubrics (:data:`COMPARE_COLUMNS`), one row per scored agency.
+
+    ``score_change = score_100_b − score_100_a``; ``rank_change = rank_b − rank_a`` (positive: the
+    agency falls); ``band_changed`` is true when the published band differs. Both rubrics must have
+    the groups of the agencies table.
+    """
+    roster = agencies.copy()
+    for col in ("agency_name", "status_reason"):
+        if col not in roster.columns:
+            roster[col] = roster["agency_id"] if col == "agency_name" else ""
+    for r in (rubric_a, rubric_b):
+        if missing := sorted(set(roster["group"]) - set(r.group_ids)):
+            raise ValueError(f"rubric {r.id} has no group {', '.join(missing)}; its groups: {', '.join(r.group_ids)}")
+    keep = ["agency_id", "agency_name", "group", "status", "score_100", "band", "rank"]
+    a = score_cycle(rubric_a, values_wide, roster, blocked, with_explanations=False).scores[keep]
+    b = score_cycle(rubric_b, values_wide, roster, blocked, with_explanations=False).scores[keep]
+    df = a.merge(b[["agency_id", "score_100", "band", "rank"]], on="agency_id", suffixes=("_a", "_b"))
+    df = df[df["score_100_a"].notna() | df["score_100_b"].notna()].copy()
+    df["score_change"] = round_half_up((df["score_100_b"] - df["score_100_a"]).to_numpy(dtype=float), 6)
+    df["rank_change"] = (df["rank_b"] - df["rank_a"]).astype("Int64")
+    df["band_changed"] = df["band_a"] != df["band_b"]
+    df = _sort_by_rank(df, rubric_a, "rank_a")
+    return df[COMPARE_COLUMNS].reset_index(drop=True)
+
+
+def write_compare_csv(comparison: pd.DataFrame, path: Path) -> Path:
+    """The what-if comparison as ``robustness_whatif.csv`` (or ``path``)."""
+    return write_csv(comparison, Path(path), COMPARE_COLUMNS)
+
+
+# -- reading a scored folder -------------------------------------------------------------------
+
+
+def values_to_wide(values_long: pd.DataFrame) -> pd.DataFrame:
+    """``values.csv`` (long: agency_id, field, value …) as a wide float frame indexed by agency_id.
+
+    Blank values become NaN; yes/no are already 1/0 in ``value``. Rows are sorted by agency_id and
+    columns by field code.
+    """
+    need = {"agency_id", "field", "value"}
+    if missing := sorted(need - set(values_long.columns)):
+        raise ValueError(f"values table lacks columns: {', '.join(missing)}")
+    dup = values_long[values_long.duplicated(["agency_id", "field"])]
+    if len(dup):
+        pairs = ", ".join(f"{a}/{f}" for a, f in dup[["agency_id", "field"]].head(5).itertuples(index=False))
+        raise ValueError(f"values table lists a field twice for one agency: {pairs}")
+    v = pd.to_numeric(values_long["value"].replace("", np.nan), errors="raise").astype(float)
+    wide = values_long.assign(value=v).pivot(index="agency_id", columns="field", values="value")
+    wide.columns.name = None
+    return wide.sort_index().sort_index(axis=1).astype(float)
+
+
+def blocked_from_trail(trail: pd.DataFrame) -> set[tuple[str, str]]:
+    """The (agency_id, field) pairs the published run held back, read from ``trail.csv`` (``inputs.blocked``)."""
+    out: set[tuple[str, str]] = set()
+    if "inputs" not in trail.columns:
+        return out
+    for agency_id, inputs in zip(trail["agency_id"], trail["inputs"]):
+        if inputs and "blocked" in inputs:
+            for code in json.loads(inputs).get("blocked", []):
+                out.add((agency_id, code))
+    return out
+
+
+def read_scored_inputs(scored_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, set[tuple[str, str]]]:
+    """``(values_wide, agencies, blocked)`` from a scored folder: values.csv, scores.csv, trail.csv (optional).
+
+    ``agencies`` is scores.csv's ``agency_id, agency_name, group, status, status_reason``.
+    """
+    scored_dir = Path(scored_dir)
+    values = values_to_wide(read_csv(scored_dir / "values.csv"))
+    agencies = read_csv(scored_dir / "scores.csv")[["agency_id", "agency_name", "group", "status", "status_reason"]]
+    trail_path = scored_dir / "trail.csv"
+    blocked = blocked_from_trail(read_csv(trail_path)) if trail_path.exists() else set()
+    return values, agencies, blocked
+
+
+def rank_mismatches(result: RobustnessResult, scores: pd.DataFrame) -> list[str]:
+    """Agencies whose nominal rank differs from the published rank in ``scores`` (empty when all agree)."""
+    published = {a: str(r) for a, r in zip(scores["agency_id"], scores["rank"])}
+    out = []
+    for a, r in zip(result.table["agency_id"], result.table["nominal_rank"]):
+        mine = "" if pd.isna(r) else str(int(r))
+        theirs = published.get(a, "<absent>")
+        theirs = "" if theirs in ("", "nan", "<NA>") else theirs
+        if mine != theirs:
+            out.append(f"{a}: nominal {mine or '—'}, published {theirs or '—'}")
+    return out
+
+
+# -- 5. the report section ---------------------------------------------------------------------
+
+
+def report_section(scored_dir: Path, rubric: Rubric) -> str:
+    """An HTML fragment (Vietnamese, inline SVG, no external resources) on the robustness of the ranking.
+
+    Reads ``robustness.csv``, ``robustness_loo_summary.csv`` (or ``robustness_loo.csv``) and
+    ``scores.csv`` (agency names) from ``scored_dir``. Returns ``""`` when robustness.csv is absent.
+    """
+    scored_dir = Path(scored_dir)
+    path = scored_dir / ROBUSTNESS_FILE
+    if not path.exists():
+        return ""
+    table = read_csv(path)
+    names: dict[str, str] = {}
+    if (scored_dir / "scores.csv").exists():
+        scores = read_csv(scored_dir / "scores.csv")
+        names = dict(zip(scores["agency_id"], scores["agency_name"]))
+    summary = None
+    if (scored_dir / LOO_SUMMARY_FILE).exists():
+        summary = read_csv(scored_dir / LOO_SUMMARY_FILE)
+    elif (scored_dir / LOO_FILE).exists():
+        loo = read_csv(scored_dir / LOO_FILE)
+        loo["rank_change"] = pd.to_numeric(loo["rank_change"]).astype("Int64")
+        summary = summarise_leave_one_out(loo, rubric).astype(str)
+    how = ""
+    if (scored_dir / PARAMETERS_FILE).exists():
+        params = json.loads((scored_dir / PARAMETERS_FILE).read_text(encoding="utf-8"))
+        how = (
+            f" trong khoảng ±{fmt_number(100 * params['spread'], 2, trim=True)}% "
+            f"({fmt_number(params['draws'], 0)} lần, hạt giống ngẫu nhiên {params['seed']})"
+        )
+    labels = {b.id: b.label_vi for b in rubric.bands}
+    criterion_labels = {c.id: c.label_vi for c in rubric.criteria}
+    parts = [
+        '<section class="robustness" id="do-vung-xep-hang">',
+        "<h2>Độ vững của thứ hạng</h2>",
+        f"<p>Trọng số (điểm tối đa) của mỗi tiêu chí được thay đổi ngẫu nhiên{how} rồi chuẩn hóa lại để "
+        "tổng điểm của khối không đổi; mỗi lần, điểm quy về thang 100 được làm tròn như khi công bố và các "
+        "đơn vị được xếp hạng lại. Thanh ngang là khoảng thứ hạng đơn vị đạt được trong 90% số lần (từ "
+        "phân vị 5% đến phân vị 95%); chấm tròn là thứ hạng đã công bố. Thanh càng ngắn, thứ hạng càng "
+        "vững; chỉ có chấm tròn nghĩa là thứ hạng không đổi.</p>",
+    ]
+    groups = [g for g in rubric.groups if (table["group"] == g.id).any()]
+    for g in groups:
+        part = table[(table["group"] == g.id) & (table["nominal_rank"] != "")].copy()
+        for col in ("nominal_rank", "median_rank", "p05_rank", "p95_rank"):
+            part[col] = part[col].astype(int)
+        part = part.sort_values(["nominal_rank", "agency_id"], kind="mergesort")
+        parts.append(f"<h3>{escape(g.label_vi)}</h3>")
+        if part.empty:
+            parts.append("<p>Không có đơn vị nào được xếp hạng.</p>")
+            continue
+        parts.append(_interval_svg(part, names, g.label_vi))
+        parts.append(_explain_group(part, names, labels))
+        if summary is not None:
+            parts.append(_explain_loo(summary[summary["group"] == g.id], criterion_labels))
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _name(agency_id: str, names: dict[str, str]) -> str:
+    return str(escape(names.get(agency_id) or agency_id))
+
+
+def _interval_svg(part: pd.DataFrame, names: dict[str, str], title: str) -> str:
+    n_max = int(max(part["p95_rank"].max(), part["nominal_rank"].max()))
+    label_w, plot_w, row_h, top = 260, 420, 22, 30
+    height = top + row_h * len(part) + 10
+    width = label_w + plot_w + 20
+
+    def x(rank: float) -> float:
+        return label_w + (plot_w * (rank - 1) / max(1, n_max - 1) if n_max > 1 else plot_w / 2)
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+        f"<title>Khoảng thứ hạng (phân vị 5%–95%) — {escape(title)}</title>",
+    ]
+    ticks = sorted({1, n_max, *range(5, n_max, 5)})
+    for t in ticks:
+        out.append(
+            f'<line x1="{x(t):.1f}" y1="{top - 8}" x2="{x(t):.1f}" y2="{height - 8}" stroke="#ddd"/>'
+            f'<text x="{x(t):.1f}" y="{top - 12}" text-anchor="middle" fill="#555">{t}</text>'
+        )
+    for i, row in enumerate(part.itertuples(index=False)):
+        y = top + row_h * i + row_h / 2
+        name = _name(row.agency_id, names)
+        lo, hi = x(row.p05_rank), x(row.p95_rank)
+        out.append(
+            f"<g><title>{name}: hạng công bố {row.nominal_rank}, trung vị {row.median_rank}, "
+            f"khoảng {row.p05_rank}–{row.p95_rank}</title>"
+            f'<text x="{label_w - 8}" y="{y + 4:.1f}" text-anchor="end">{row.nominal_rank}. {name}</text>'
+            f'<line x1="{lo:.1f}" y1="{y:.1f}" x2="{hi:.1f}" y2="{y:.1f}" stroke="#7aa6d6" '
+            f'stroke-width="8" stroke-linecap="round"/>'
+            f'<circle cx="{x(row.nominal_rank):.1f}" cy="{y:.1f}" r="4.5" fill="#1f4e79"/></g>'
+        )
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _explain_group(part: pd.DataFrame, names: dict[str, str], band_labels: dict[str, str]) -> str:
+    prob_cols = [c for c in part.columns if c.startswith("p_") and c[2:] in band_labels]
+    solid = part[part["p05_rank"] == part["p95_rank"]]
+    probs = part[prob_cols].astype(float)
+    top_prob = probs.max(axis=1)
+    top_band = probs.idxmax(axis=1).str[2:]
+    shaky = part[(top_prob < 0.9).to_numpy()]
+    width = part["p95_rank"] - part["p05_rank"]
+    items = []
+    if len(solid):
+        who = ", ".join(f"{_name(a, names)} (hạng {r})" for a, r in zip(solid["agency_id"], solid["nominal_rank"]))
+        items.append(f"<li><strong>Thứ hạng vững</strong> (không đổi dù trọng số thay đổi): {who}.</li>")
+    else:
+        items.append("<li>Không có thứ hạng nào hoàn toàn không đổi khi trọng số thay đổi.</li>")
+    wide = part[width >= 3]
+    if len(wide):
+        who = ", ".join(
+            f"{_name(a, names)} (hạng {r}, có thể từ {lo} đến {hi})"
+            for a, r, lo, hi in zip(wide["agency_id"], wide["nominal_rank"], wide["p05_rank"], wide["p95_rank"])
+        )
+        items.append(f"<li><strong>Thứ hạng dao động nhiều</strong> (khoảng rộng từ 3 bậc trở lên): {who}.</li>")
+    if len(shaky):
+        who = []
+        for i in shaky.index:
+            ranked_bands = probs.loc[i][probs.loc[i] > 0].sort_values(ascending=False)
+            shares = ", ".join(f"{band_labels[c[2:]]} {fmt_number(100 * p, 0)}%" for c, p in ranked_bands.items())
+            who.append(f"{_name(part.loc[i, 'agency_id'], names)} ({shares})")
+        items.append(
+            "<li><strong>Xếp loại chưa chắc chắn</strong> (xác suất giữ xếp loại dưới 90%, gần ngưỡng giữa "
+            f"hai loại): {'; '.join(who)}.</li>"
+        )
+    else:
+        label = ", ".join(sorted({band_labels[b] for b in top_band}))
+        items.append(f"<li>Mọi đơn vị giữ nguyên xếp loại ({label}) trong ít nhất 90% số lần.</li>")
+    return "<ul>\n" + "\n".join(items) + "\n</ul>"
+
+
+def _explain_loo(summary: pd.DataFrame, criterion_labels: dict[str, str]) -> str:
+    if summary.empty:
+        return ""
+    s = summary.copy()
+    s["mean"] = pd.to_numeric(s["mean_abs_rank_change"], errors="coerce").fillna(0.0)
+    best = s.sort_values(["mean", "criterion_id"], ascending=[False, True], kind="mergesort").iloc[0]
+    if best["mean"] == 0:
+        return "<p>Bỏ riêng bất kỳ tiêu chí nào thì thứ hạng cũng không thay đổi.</p>"
+    label = escape(criterion_labels.get(best["criterion_id"], ""))
+    quiet = [c for c, m in zip(s["criterion_id"], s["mean"]) if m == 0]
+    text = (
+        f"<p>Nếu bỏ riêng từng tiêu chí rồi xếp hạng lại, tiêu chí làm thứ hạng thay đổi nhiều nhất là "
+        f"<strong>{escape(best['criterion_id'])} {label}</strong>: trung bình mỗi đơn vị đổi "
+        f"{fmt_number(best['mean'], 2, trim=True)} bậc, {best['agencies_moved']} đơn vị đổi hạng."
+    )
+    if quiet:
+        text += f" Bỏ tiêu chí {', '.join(escape(c) for c in quiet)} không làm thay đổi thứ hạng của đơn vị nào."
+    return text + "</p>"
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _criterion_order(rubric: Rubric) -> dict[str, int]:
+    return {c.id: i for i, c in enumerate(rubric.criteria)}
+
+
+def _sort_by_rank(df: pd.DataFrame, rubric: Rubric, rank_col: str, extra: list[str] | None = None) -> pd.DataFrame:
+    groups = {g: i for i, g in enumerate(rubric.group_ids)}
+    keyed = df.assign(_g=df["group"].map(groups), _r=df[rank_col].astype(float))
+    keys = ["_g", "_r", "agency_id", *(extra or [])]
+    return (
+        keyed.sort_values(keys, na_position="last", kind="mergesort").drop(columns=["_g", "_r"]).reset_index(drop=True)
+    )
