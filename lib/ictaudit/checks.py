@@ -7,7 +7,7 @@ pandas engine. GX has no row-query expectation on pandas, so cross-field rules u
 
 - ``pair_le(a, b)``: ``a ≤ b`` as ``ExpectColumnPairValuesAToBeGreaterThanB(column_A=b, column_B=a,
   or_equal=True, ignore_row_if="either_value_is_missing")``;
-- ``between(col, ...)``, optionally with a pandas ``row_condition`` (``"F07 == 1"``), as
+- ``between(col, ...)``, optionally with a ``row_condition`` (``Column("F07") == 1``), as
   ``ExpectColumnValuesToBeBetween``; ``in_set`` as ``ExpectColumnValuesToBeInSet``;
 - derived columns computed by :func:`derive_columns` before validation (``F29_F30 = F29 + F30``,
   ``F05_per_F01``, ``F01_frac``, ``F01_yoy``), each NaN whenever an input is blank.
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,149 +89,379 @@ class Rule:
 
 def _le(check_id, sev, a, b, msg, why, *, fields=None, derived=(), condition=None) -> Rule:
     return Rule(
-        check_id, sev, tuple(fields or (a, b)), msg, why, "pair_le", column_a=a, column_b=b,
-        derived=tuple(derived), row_condition=condition,
+        check_id,
+        sev,
+        tuple(fields or (a, b)),
+        msg,
+        why,
+        "pair_le",
+        column_a=a,
+        column_b=b,
+        derived=tuple(derived),
+        row_condition=condition,
     )
 
 
-def _between(check_id, sev, col, msg, why, *, fields, lo=None, hi=None, strict_min=False, condition=None,
-             derived=()) -> Rule:
+def _between(
+    check_id, sev, col, msg, why, *, fields, lo=None, hi=None, strict_min=False, condition=None, derived=()
+) -> Rule:
     return Rule(
-        check_id, sev, tuple(fields), msg, why, "between", column=col, min_value=lo, max_value=hi,
-        strict_min=strict_min, row_condition=condition, derived=tuple(derived),
+        check_id,
+        sev,
+        tuple(fields),
+        msg,
+        why,
+        "between",
+        column=col,
+        min_value=lo,
+        max_value=hi,
+        strict_min=strict_min,
+        row_condition=condition,
+        derived=tuple(derived),
     )
 
 
-_WEB_ITEMS = ("F21a", "F21b", "F21c", "F21d", "F21dd", "F21e", "F21h", "F21i", "F21k", "F21l",
-              "F22a", "F22b", "F22c", "F22d")
+_WEB_ITEMS = (
+    "F21a",
+    "F21b",
+    "F21c",
+    "F21d",
+    "F21dd",
+    "F21e",
+    "F21h",
+    "F21i",
+    "F21k",
+    "F21l",
+    "F22a",
+    "F22b",
+    "F22c",
+    "F22d",
+)
 
 CROSS_FIELD_RULES: tuple[Rule, ...] = (
-    _between("L02", "E", "F01", "Tổng số cán bộ, công chức, viên chức (F01) phải lớn hơn 0.",
-             "every per-staff ratio divides by F01", fields=("F01",), lo=0, strict_min=True),
-    _le("L03", "E", "F02", "F01",
+    _between(
+        "L02",
+        "E",
+        "F01",
+        "Tổng số cán bộ, công chức, viên chức (F01) phải lớn hơn 0.",
+        "every per-staff ratio divides by F01",
+        fields=("F01",),
+        lo=0,
+        strict_min=True,
+    ),
+    _le(
+        "L03",
+        "E",
+        "F02",
+        "F01",
         "Số CBCCVC được trang bị máy tính (F02) không được lớn hơn tổng số CBCCVC (F01).",
-        "a part cannot exceed the whole; C1.1 would exceed 100 %"),
-    _le("L04", "W", "F02", "F03",
+        "a part cannot exceed the whole; C1.1 would exceed 100 %",
+    ),
+    _le(
+        "L04",
+        "W",
+        "F02",
+        "F03",
         "Số CBCCVC được trang bị máy tính (F02) lớn hơn số máy tính đang sử dụng (F03): đề nghị giải thích "
         "(ví dụ dùng chung máy tính).",
-        "more equipped staff than computers is possible only with shared computers"),
-    _le("L05", "E", "F04", "F03",
+        "more equipped staff than computers is possible only with shared computers",
+    ),
+    _le(
+        "L05",
+        "E",
+        "F04",
+        "F03",
         "Số máy tính kết nối Internet băng rộng (F04) không được lớn hơn số máy tính đang sử dụng (F03).",
-        "a part cannot exceed the whole; C1.2 would exceed 100 %"),
-    _le("L05", "E", "F08", "F03",
+        "a part cannot exceed the whole; C1.2 would exceed 100 %",
+    ),
+    _le(
+        "L05",
+        "E",
+        "F08",
+        "F03",
         "Số máy tính có phần mềm diệt virus có bản quyền (F08) không được lớn hơn số máy tính đang sử dụng (F03).",
-        "a part cannot exceed the whole; C1.5 would exceed 100 %"),
-    _le("L06", "W", "F03", "F01_x3",
+        "a part cannot exceed the whole; C1.5 would exceed 100 %",
+    ),
+    _le(
+        "L06",
+        "W",
+        "F03",
+        "F01_x3",
         "Số máy tính đang sử dụng (F03) lớn hơn 3 lần tổng số CBCCVC (F01): đề nghị kiểm tra lại.",
-        "more than three computers per person is implausible", fields=("F03", "F01"), derived=("F01_x3",)),
-    _between("L07", "E", "F05",
-             "Có máy tính kết nối Internet băng rộng (F04 > 0) thì tổng băng thông Internet (F05) phải lớn hơn 0.",
-             "broadband computers need bandwidth; C1.2 and C1.3 must agree", fields=("F04", "F05"),
-             lo=0, strict_min=True, condition="F04 > 0"),
-    _between("L07", "E", "F04",
-             "Có băng thông Internet (F05 > 0) thì số máy tính kết nối Internet băng rộng (F04) phải lớn hơn 0.",
-             "bandwidth without a connected computer contradicts F04; C1.2 and C1.3 must agree",
-             fields=("F05", "F04"), lo=0, strict_min=True, condition="F05 > 0"),
-    _between("L08", "W", "F05_per_F01",
-             "Băng thông Internet bình quân (F05 / F01) nằm ngoài khoảng 0,05–100 Mbps/người: đề nghị kiểm tra "
-             "đơn vị tính (Mbps) và số liệu.",
-             "catches kbps/Gbps typed as Mbps; C1.3 is normalised to the best unit, so one outlier moves all",
-             fields=("F05", "F01"), lo=BANDWIDTH_PER_STAFF[0], hi=BANDWIDTH_PER_STAFF[1], derived=("F05_per_F01",)),
-    Rule("L09", "W", ("F07", "F06"),
-         "Có kết nối mạng WAN của tỉnh / mạng truyền số liệu chuyên dùng (F07 = Có) nhưng không có mạng nội bộ "
-         "LAN (F06 = Không): đề nghị giải thích.",
-         "a WAN connection normally goes through a LAN", "in_set", column="F06", value_set=(1.0,),
-         row_condition="F07 == 1"),
-    _le("L10", "E", "F12", "F01",
+        "more than three computers per person is implausible",
+        fields=("F03", "F01"),
+        derived=("F01_x3",),
+    ),
+    _between(
+        "L07",
+        "E",
+        "F05",
+        "Có máy tính kết nối Internet băng rộng (F04 > 0) thì tổng băng thông Internet (F05) phải lớn hơn 0.",
+        "broadband computers need bandwidth; C1.2 and C1.3 must agree",
+        fields=("F04", "F05"),
+        lo=0,
+        strict_min=True,
+        condition="F04 > 0",
+    ),
+    _between(
+        "L07",
+        "E",
+        "F04",
+        "Có băng thông Internet (F05 > 0) thì số máy tính kết nối Internet băng rộng (F04) phải lớn hơn 0.",
+        "bandwidth without a connected computer contradicts F04; C1.2 and C1.3 must agree",
+        fields=("F05", "F04"),
+        lo=0,
+        strict_min=True,
+        condition="F05 > 0",
+    ),
+    _between(
+        "L08",
+        "W",
+        "F05_per_F01",
+        "Băng thông Internet bình quân (F05 / F01) nằm ngoài khoảng 0,05–100 Mbps/người: đề nghị kiểm tra "
+        "đơn vị tính (Mbps) và số liệu.",
+        "catches kbps/Gbps typed as Mbps; C1.3 is normalised to the best unit, so one outlier moves all",
+        fields=("F05", "F01"),
+        lo=BANDWIDTH_PER_STAFF[0],
+        hi=BANDWIDTH_PER_STAFF[1],
+        derived=("F05_per_F01",),
+    ),
+    Rule(
+        "L09",
+        "W",
+        ("F07", "F06"),
+        "Có kết nối mạng WAN của tỉnh / mạng truyền số liệu chuyên dùng (F07 = Có) nhưng không có mạng nội bộ "
+        "LAN (F06 = Không): đề nghị giải thích.",
+        "a WAN connection normally goes through a LAN",
+        "in_set",
+        column="F06",
+        value_set=(1.0,),
+        row_condition="F07 == 1",
+    ),
+    _le(
+        "L10",
+        "E",
+        "F12",
+        "F01",
         "Số CBCCVC sử dụng thư điện tử công vụ (F12) không được lớn hơn tổng số CBCCVC (F01).",
-        "a part cannot exceed the whole; C2.1 would exceed 100 %"),
-    _le("L11", "E", "F15", "F14",
+        "a part cannot exceed the whole; C2.1 would exceed 100 %",
+    ),
+    _le(
+        "L11",
+        "E",
+        "F15",
+        "F14",
         "Số văn bản gửi qua môi trường điện tử (F15) không được lớn hơn tổng số văn bản đi (F14).",
-        "a part cannot exceed the whole; C2.3 would exceed 100 %"),
-    _le("L11", "E", "F17", "F15",
+        "a part cannot exceed the whole; C2.3 would exceed 100 %",
+    ),
+    _le(
+        "L11",
+        "E",
+        "F17",
+        "F15",
         "Số văn bản điện tử được ký số (F17) không được lớn hơn số văn bản gửi qua môi trường điện tử (F15).",
-        "only electronic documents can be digitally signed; C2.5 would exceed 100 %"),
-    _between("L12", "W", "F15_per_F14",
-             "Không sử dụng phần mềm QLVB&ĐH (F13 = Không) nhưng hơn 50% văn bản đi được gửi qua môi trường "
-             "điện tử (F15 / F14): đề nghị giải thích.",
-             "sending most documents electronically without document-management software is unusual",
-             fields=("F13", "F15", "F14"), hi=0.5, condition="F13 == 0", derived=("F15_per_F14",)),
-    _between("L13", "E", "F16",
-             "Có văn bản được ký số (F17 > 0) thì số chứng thư số được cấp (F16) phải lớn hơn 0.",
-             "signing needs a certificate; C2.4 and C2.5 must agree", fields=("F17", "F16"),
-             lo=0, strict_min=True, condition="F17 > 0"),
-    _le("L14", "E", "F28_F29_F30", "F27",
+        "only electronic documents can be digitally signed; C2.5 would exceed 100 %",
+    ),
+    _between(
+        "L12",
+        "W",
+        "F15_per_F14",
+        "Không sử dụng phần mềm QLVB&ĐH (F13 = Không) nhưng hơn 50% văn bản đi được gửi qua môi trường "
+        "điện tử (F15 / F14): đề nghị giải thích.",
+        "sending most documents electronically without document-management software is unusual",
+        fields=("F13", "F15", "F14"),
+        hi=0.5,
+        condition="F13 == 0",
+        derived=("F15_per_F14",),
+    ),
+    _between(
+        "L13",
+        "E",
+        "F16",
+        "Có văn bản được ký số (F17 > 0) thì số chứng thư số được cấp (F16) phải lớn hơn 0.",
+        "signing needs a certificate; C2.4 and C2.5 must agree",
+        fields=("F17", "F16"),
+        lo=0,
+        strict_min=True,
+        condition="F17 > 0",
+    ),
+    _le(
+        "L14",
+        "E",
+        "F28_F29_F30",
+        "F27",
         "Tổng số dịch vụ công trực tuyến mức độ 1–2, 3 và 4 (F28 + F29 + F30) không được lớn hơn số thủ tục "
         "hành chính thuộc thẩm quyền (F27).",
         "levels are exclusive and each service is one procedure; C4.3 and C4.4 would exceed 100 %",
-        fields=("F28", "F29", "F30", "F27"), derived=("F28_F29_F30",)),
-    _le("L15", "E", "F33", "F29_F30",
+        fields=("F28", "F29", "F30", "F27"),
+        derived=("F28_F29_F30",),
+    ),
+    _le(
+        "L15",
+        "E",
+        "F33",
+        "F29_F30",
         "Số dịch vụ mức độ 3, 4 có phát sinh hồ sơ trực tuyến (F33) không được lớn hơn số dịch vụ mức độ 3 và "
         "4 (F29 + F30).",
-        "a part cannot exceed the whole; C4.6 would exceed 100 %", fields=("F33", "F29", "F30"),
-        derived=("F29_F30",)),
-    _le("L16", "E", "F32", "F31",
+        "a part cannot exceed the whole; C4.6 would exceed 100 %",
+        fields=("F33", "F29", "F30"),
+        derived=("F29_F30",),
+    ),
+    _le(
+        "L16",
+        "E",
+        "F32",
+        "F31",
         "Số hồ sơ nộp trực tuyến (F32) không được lớn hơn số hồ sơ của các thủ tục mức độ 3, 4 (F31).",
-        "a part cannot exceed the whole; C4.5 would exceed 100 %"),
-    _le("L16", "E", "F31", "F25",
+        "a part cannot exceed the whole; C4.5 would exceed 100 %",
+    ),
+    _le(
+        "L16",
+        "E",
+        "F31",
+        "F25",
         "Số hồ sơ của các thủ tục mức độ 3, 4 (F31) không được lớn hơn tổng số hồ sơ thủ tục hành chính tiếp "
         "nhận (F25).",
-        "level-3/4 dossiers are among all dossiers received"),
-    _between("L17", "E", "F32",
-             "Không có dịch vụ công mức độ 3, 4 (F29 + F30 = 0) thì số hồ sơ nộp trực tuyến (F32) phải bằng 0.",
-             "online dossiers need a level-3/4 service", fields=("F29", "F30", "F32"), lo=0, hi=0,
-             condition="F29_F30 == 0", derived=("F29_F30",)),
-    _between("L17", "E", "F33",
-             "Không có dịch vụ công mức độ 3, 4 (F29 + F30 = 0) thì số dịch vụ có phát sinh hồ sơ trực tuyến "
-             "(F33) phải bằng 0.",
-             "services with online dossiers are among the level-3/4 services", fields=("F29", "F30", "F33"),
-             lo=0, hi=0, condition="F29_F30 == 0", derived=("F29_F30",)),
-    _between("L18", "E", "F33",
-             "Có hồ sơ nộp trực tuyến (F32 > 0) thì số dịch vụ có phát sinh hồ sơ trực tuyến (F33) phải từ 1 "
-             "trở lên.",
-             "an online dossier belongs to some service; C4.5 and C4.6 must agree", fields=("F32", "F33"),
-             lo=1, condition="F32 > 0"),
-    _le("L18", "E", "F33", "F32",
+        "level-3/4 dossiers are among all dossiers received",
+    ),
+    _between(
+        "L17",
+        "E",
+        "F32",
+        "Không có dịch vụ công mức độ 3, 4 (F29 + F30 = 0) thì số hồ sơ nộp trực tuyến (F32) phải bằng 0.",
+        "online dossiers need a level-3/4 service",
+        fields=("F29", "F30", "F32"),
+        lo=0,
+        hi=0,
+        condition="F29_F30 == 0",
+        derived=("F29_F30",),
+    ),
+    _between(
+        "L17",
+        "E",
+        "F33",
+        "Không có dịch vụ công mức độ 3, 4 (F29 + F30 = 0) thì số dịch vụ có phát sinh hồ sơ trực tuyến "
+        "(F33) phải bằng 0.",
+        "services with online dossiers are among the level-3/4 services",
+        fields=("F29", "F30", "F33"),
+        lo=0,
+        hi=0,
+        condition="F29_F30 == 0",
+        derived=("F29_F30",),
+    ),
+    _between(
+        "L18",
+        "E",
+        "F33",
+        "Có hồ sơ nộp trực tuyến (F32 > 0) thì số dịch vụ có phát sinh hồ sơ trực tuyến (F33) phải từ 1 trở lên.",
+        "an online dossier belongs to some service; C4.5 and C4.6 must agree",
+        fields=("F32", "F33"),
+        lo=1,
+        condition="F32 > 0",
+    ),
+    _le(
+        "L18",
+        "E",
+        "F33",
+        "F32",
         "Số dịch vụ có phát sinh hồ sơ trực tuyến (F33) không được lớn hơn số hồ sơ nộp trực tuyến (F32).",
-        "each such service received at least one online dossier", condition="F33 >= 1"),
-    _le("L19", "E", "F26", "F25",
+        "each such service received at least one online dossier",
+        condition="F33 >= 1",
+    ),
+    _le(
+        "L19",
+        "E",
+        "F26",
+        "F25",
         "Số hồ sơ xử lý qua phần mềm một cửa điện tử (F26) không được lớn hơn tổng số hồ sơ tiếp nhận (F25).",
-        "a part cannot exceed the whole; C4.2 would exceed 100 %"),
-    _between("L19", "E", "F26",
-             "Không có phần mềm một cửa điện tử (F24 = Không) thì số hồ sơ xử lý qua phần mềm (F26) phải bằng 0.",
-             "dossiers cannot go through software the agency does not have; C4.1 and C4.2 must agree",
-             fields=("F24", "F26"), lo=0, hi=0, condition="F24 == 0"),
+        "a part cannot exceed the whole; C4.2 would exceed 100 %",
+    ),
+    _between(
+        "L19",
+        "E",
+        "F26",
+        "Không có phần mềm một cửa điện tử (F24 = Không) thì số hồ sơ xử lý qua phần mềm (F26) phải bằng 0.",
+        "dossiers cannot go through software the agency does not have; C4.1 and C4.2 must agree",
+        fields=("F24", "F26"),
+        lo=0,
+        hi=0,
+        condition="F24 == 0",
+    ),
     *(
-        _between("L20", "E", code,
-                 f"Không có trang/cổng thông tin điện tử (F20 = Không) thì mục {code} phải là Không.",
-                 "website items cannot exist without a website; C3.1 and C3.2/C3.3 must agree",
-                 fields=("F20", code), lo=0, hi=0, condition="F20 == 0")
+        _between(
+            "L20",
+            "E",
+            code,
+            f"Không có trang/cổng thông tin điện tử (F20 = Không) thì mục {code} phải là Không.",
+            "website items cannot exist without a website; C3.1 and C3.2/C3.3 must agree",
+            fields=("F20", code),
+            lo=0,
+            hi=0,
+            condition="F20 == 0",
+        )
         for code in _WEB_ITEMS
     ),
-    _between("L20", "E", "F23",
-             "Không có trang/cổng thông tin điện tử (F20 = Không) thì số tin, bài đăng (F23) phải bằng 0.",
-             "posts cannot be published without a website; C3.1 and C3.4 must agree",
-             fields=("F20", "F23"), lo=0, hi=0, condition="F20 == 0"),
-    _le("L21", "E", "F39", "F01",
+    _between(
+        "L20",
+        "E",
+        "F23",
+        "Không có trang/cổng thông tin điện tử (F20 = Không) thì số tin, bài đăng (F23) phải bằng 0.",
+        "posts cannot be published without a website; C3.1 and C3.4 must agree",
+        fields=("F20", "F23"),
+        lo=0,
+        hi=0,
+        condition="F20 == 0",
+    ),
+    _le(
+        "L21",
+        "E",
+        "F39",
+        "F01",
         "Số cán bộ chuyên trách / kiêm nhiệm CNTT (F39) không được lớn hơn tổng số CBCCVC (F01).",
-        "IT staff are among the staff"),
-    _le("L21", "E", "F40", "F39",
+        "IT staff are among the staff",
+    ),
+    _le(
+        "L21",
+        "E",
+        "F40",
+        "F39",
         "Số cán bộ CNTT có trình độ đại học chuyên ngành CNTT (F40) không được lớn hơn số cán bộ CNTT (F39).",
-        "a part cannot exceed the whole; C6.1 and C6.2 must agree"),
-    _le("L22", "W", "F41", "F01",
+        "a part cannot exceed the whole; C6.1 and C6.2 must agree",
+    ),
+    _le(
+        "L22",
+        "W",
+        "F41",
+        "F01",
         "Số CBCCVC được tập huấn CNTT trong năm (F41) lớn hơn tổng số CBCCVC (F01): đề nghị giải thích "
         "(có thể một người được tính nhiều lần).",
-        "C6.3 is capped at 100 %, but more trainees than staff usually means counting sessions, not people"),
-    _le("L23", "E", "X02", "X01",
+        "C6.3 is capped at 100 %, but more trainees than staff usually means counting sessions, not people",
+    ),
+    _le(
+        "L23",
+        "E",
+        "X02",
+        "X01",
         "Số cán bộ cấp xã được trang bị máy tính (X02) không được lớn hơn số cán bộ, công chức cấp xã (X01).",
-        "a part cannot exceed the whole; C8.1 would exceed 100 %"),
-    _le("L23", "E", "X05", "X01",
+        "a part cannot exceed the whole; C8.1 would exceed 100 %",
+    ),
+    _le(
+        "L23",
+        "E",
+        "X05",
+        "X01",
         "Số cán bộ cấp xã sử dụng thư điện tử công vụ (X05) không được lớn hơn số cán bộ, công chức cấp xã (X01).",
-        "a part cannot exceed the whole; C8.3 would exceed 100 %"),
+        "a part cannot exceed the whole; C8.3 would exceed 100 %",
+    ),
     *(
-        _le("L23", "E", code, "X00",
+        _le(
+            "L23",
+            "E",
+            code,
+            "X00",
             f"Số xã {what} ({code}) không được lớn hơn tổng số xã, phường, thị trấn (X00).",
-            f"a part cannot exceed the whole; {ind} would exceed 100 %")
+            f"a part cannot exceed the whole; {ind} would exceed 100 %",
+        )
         for code, what, ind in (
             ("X04", "có kết nối Internet băng rộng", "C8.2"),
             ("X06", "sử dụng phần mềm QLVB&ĐH", "C8.4"),
@@ -238,8 +469,16 @@ CROSS_FIELD_RULES: tuple[Rule, ...] = (
             ("X08", "có trang thông tin điện tử", "C8.6"),
         )
     ),
-    _between("L23", "E", "X00", "Tổng số xã, phường, thị trấn (X00) phải lớn hơn 0.",
-             "the commune ratios of C8 divide by X00", fields=("X00",), lo=0, strict_min=True),
+    _between(
+        "L23",
+        "E",
+        "X00",
+        "Tổng số xã, phường, thị trấn (X00) phải lớn hơn 0.",
+        "the commune ratios of C8 divide by X00",
+        fields=("X00",),
+        lo=0,
+        strict_min=True,
+    ),
 )
 
 
@@ -255,37 +494,79 @@ def type_rules(spec: FieldSpec) -> list[Rule]:
     name = _field_name(spec)
     if spec.type == "count":
         return [
-            _between("L01", "E", spec.code, f"{name} phải là số nguyên không âm.",
-                     "counts cannot be negative", fields=(spec.code,), lo=0),
-            _between("L01", "E", f"{spec.code}_frac", f"{name} phải là số nguyên không âm.",
-                     "counts are whole numbers (a decimal here is usually a typo or a percentage)",
-                     fields=(spec.code,), lo=0, hi=0, derived=(f"{spec.code}_frac",)),
+            _between(
+                "L01",
+                "E",
+                spec.code,
+                f"{name} phải là số nguyên không âm.",
+                "counts cannot be negative",
+                fields=(spec.code,),
+                lo=0,
+            ),
+            _between(
+                "L01",
+                "E",
+                f"{spec.code}_frac",
+                f"{name} phải là số nguyên không âm.",
+                "counts are whole numbers (a decimal here is usually a typo or a percentage)",
+                fields=(spec.code,),
+                lo=0,
+                hi=0,
+                derived=(f"{spec.code}_frac",),
+            ),
         ]
     if spec.type == "decimal":
-        return [_between("L01", "E", spec.code, f"{name} không được là số âm.", "amounts cannot be negative",
-                         fields=(spec.code,), lo=0)]
-    return [Rule("L01", "E", (spec.code,), f"{name} chỉ nhận giá trị Có hoặc Không.",
-                 "yes/no fields score as checklist items and must be 1 or 0", "in_set", column=spec.code,
-                 value_set=(0.0, 1.0))]
+        return [
+            _between(
+                "L01",
+                "E",
+                spec.code,
+                f"{name} không được là số âm.",
+                "amounts cannot be negative",
+                fields=(spec.code,),
+                lo=0,
+            )
+        ]
+    return [
+        Rule(
+            "L01",
+            "E",
+            (spec.code,),
+            f"{name} chỉ nhận giá trị Có hoặc Không.",
+            "yes/no fields score as checklist items and must be 1 or 0",
+            "in_set",
+            column=spec.code,
+            value_set=(0.0, 1.0),
+        )
+    ]
 
 
 def yoy_rule(spec: FieldSpec) -> Rule:
     """L24: a count that falls by more than 50 % or grows more than 3× against last year."""
     return _between(
-        "L24", "W", f"{spec.code}_yoy",
+        "L24",
+        "W",
+        f"{spec.code}_yoy",
         f"{_field_name(spec)} thay đổi bất thường so với số liệu đã xác nhận năm trước (giảm quá 50% hoặc "
         "tăng quá 3 lần): đề nghị kiểm tra và giải thích.",
         "large jumps against last year's confirmed value are usually typing or unit errors",
-        fields=(spec.code,), lo=YOY_MIN_RATIO, hi=YOY_MAX_RATIO, derived=(f"{spec.code}_yoy",),
+        fields=(spec.code,),
+        lo=YOY_MIN_RATIO,
+        hi=YOY_MAX_RATIO,
+        derived=(f"{spec.code}_yoy",),
     )
 
 
 def required_rule(spec: FieldSpec) -> Rule:
     """L25: a required field is filled in (a blank is not a zero)."""
     return Rule(
-        "L25", "E", (spec.code,),
+        "L25",
+        "E",
+        (spec.code,),
         f"{_field_name(spec)} bị bỏ trống: đề nghị điền số liệu (nếu không có thì ghi 0 hoặc Không).",
-        "a blank scores 0 and hides whether the agency has nothing or forgot", "not_null", column=spec.code,
+        "a blank scores 0 and hides whether the agency has nothing or forgot",
+        "not_null",
+        column=spec.code,
     )
 
 
@@ -353,6 +634,29 @@ def derive_columns(
 # -- the GX suite --------------------------------------------------------------------------------
 
 
+_CONDITION = re.compile(r"^(\w+) (==|!=|>=|<=|>|<) (-?\d+(?:\.\d+)?)$")
+
+
+def _condition(text: str):
+    """``"F07 == 1"`` as a GX row condition object (``Column("F07") == 1``).
+
+    GX 1.9+ deprecates string conditions with ``condition_parser="pandas"``; the pandas engine turns
+    these objects into the same ``DataFrame.query`` filter. A comparison with a blank is false, so a
+    blank never selects a row.
+    """
+    from great_expectations.expectations.row_conditions import Column
+
+    m = _CONDITION.match(text)
+    if not m:
+        raise ValueError(f"row condition {text!r} must read 'COLUMN OP NUMBER'")
+    column, op, number = Column(m[1]), m[2], float(m[3])
+    number = int(number) if number.is_integer() else number
+    return {
+        "==": column.__eq__, "!=": column.__ne__, ">=": column.__ge__, "<=": column.__le__,
+        ">": column.__gt__, "<": column.__lt__,
+    }[op](number)  # fmt: skip
+
+
 def _expectation(rule: Rule):
     import great_expectations.expectations as gxe
 
@@ -368,11 +672,14 @@ def _expectation(rule: Rule):
         "severity": rule.gx_severity,
     }
     if rule.row_condition:
-        common |= {"row_condition": rule.row_condition, "condition_parser": "pandas"}
+        common["row_condition"] = _condition(rule.row_condition)
     if rule.expectation == "pair_le":
         return gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A=rule.column_b, column_B=rule.column_a, or_equal=True,
-            ignore_row_if="either_value_is_missing", **common,
+            column_A=rule.column_b,
+            column_B=rule.column_a,
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+            **common,
         )
     if rule.expectation == "between":
         kwargs: dict[str, Any] = {}
@@ -439,6 +746,27 @@ def write_suites(rubric: Rubric, directory: Path = EXPECTATIONS_DIR) -> list[Pat
 def rule_index(rubric: Rubric, form_id: str) -> list[Rule]:
     """Rules in suite order (the n-th expectation of the suite is the n-th rule)."""
     return rules_for_form(rubric, form_id)
+
+
+# A plausible agency that passes every check: the baseline of tests, examples and the benchmark.
+PLAUSIBLE_COUNTS = {
+    "F01": 50, "F02": 40, "F03": 45, "F04": 40, "F08": 40, "F11": 2, "F12": 40, "F14": 100, "F15": 80,
+    "F16": 5, "F17": 50, "F18": 3, "F19": 4, "F23": 100, "F25": 100, "F26": 80, "F27": 50, "F28": 10,
+    "F29": 10, "F30": 5, "F31": 50, "F32": 20, "F33": 5, "F39": 2, "F40": 1, "F41": 10,
+    "X00": 10, "X01": 100, "X02": 50, "X03": 50, "X04": 8, "X05": 50, "X06": 8, "X07": 8, "X08": 8,
+}  # fmt: skip
+PLAUSIBLE_DECIMALS = {"F05": 20.0, "F44": 100.5}
+
+
+def plausible_values(rubric: Rubric, form_id: str) -> dict[str, float]:
+    """Field code → value for a consistent agency of ``form_id`` (every yes/no field Có)."""
+    out = {}
+    for spec in rubric.fields_for_form(form_id):
+        if spec.type == "yesno":
+            out[spec.code] = 1.0
+        else:
+            out[spec.code] = float({**PLAUSIBLE_COUNTS, **PLAUSIBLE_DECIMALS}.get(spec.code, 1))
+    return out
 
 
 if __name__ == "__main__":  # python -m ictaudit.checks [rubric-id]

@@ -154,9 +154,7 @@ def _frames_by_form(rubric: Rubric, values_wide: pd.DataFrame, agencies: pd.Data
     roster = agencies.assign(agency_id=agencies["agency_id"].astype(str)).set_index("agency_id")
     unknown = sorted(with_values - set(roster.index))
     if unknown:
-        warnings.warn(
-            f"values for agencies not on the roster are not validated: {', '.join(unknown)}", stacklevel=3
-        )
+        warnings.warn(f"values for agencies not on the roster are not validated: {', '.join(unknown)}", stacklevel=3)
     out: dict[str, list[str]] = {}
     for agency_id in sorted(with_values & set(roster.index)):
         out.setdefault(rubric.form_of(roster.at[agency_id, "group"]), []).append(agency_id)
