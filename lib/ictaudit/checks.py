@@ -35,14 +35,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ictaudit.forms import TEMPLATE_VERSION  # the suites are versioned with the form template
 from ictaudit.paths import EXPECTATIONS_DIR
 from ictaudit.rubric import FieldSpec, Rubric, load_rubric
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-# The version of the data-form layout (DESIGN.md §4, `_meta` sheet `template_version`). Bump it with
-# the form template; the suites carry it in their meta so a result names the template it checked.
-TEMPLATE_VERSION = "2017.1"
+
 
 Severity = Literal["E", "W"]
 YOY_MIN_RATIO = 0.5  # L24: falling by more than 50 % ...

@@ -148,15 +148,18 @@ def long_to_wide(values_long: pd.DataFrame) -> pd.DataFrame:
 
 
 def _frames_by_form(rubric: Rubric, values_wide: pd.DataFrame, agencies: pd.DataFrame) -> dict[str, list[str]]:
-    """Agency ids with at least one value, grouped by the form of their group (sorted)."""
+    """Agency ids with at least one value and status ``ranked`` (when the roster has a status), by form."""
     has_values = values_wide.notna().any(axis=1)
     with_values = set(values_wide.index[has_values].astype(str))
     roster = agencies.assign(agency_id=agencies["agency_id"].astype(str)).set_index("agency_id")
     unknown = sorted(with_values - set(roster.index))
     if unknown:
         warnings.warn(f"values for agencies not on the roster are not validated: {', '.join(unknown)}", stacklevel=3)
+    evaluated = set(roster.index)
+    if "status" in roster:  # late, missing, excluded, invalid: not evaluated, so nothing to confirm
+        evaluated = set(roster.index[roster["status"].astype(str) == "ranked"])
     out: dict[str, list[str]] = {}
-    for agency_id in sorted(with_values & set(roster.index)):
+    for agency_id in sorted(with_values & evaluated):
         out.setdefault(rubric.form_of(roster.at[agency_id, "group"]), []).append(agency_id)
     return out
 
@@ -252,7 +255,8 @@ def validate_values(
     """Run every form's suite over the agencies that have values; return the issues (DESIGN §6 columns).
 
     ``values_wide``: floats indexed by ``agency_id``, one column per field code (NaN = blank).
-    ``agencies``: the roster with ``agency_id`` and ``group`` (the form is the group's form).
+    ``agencies``: the roster with ``agency_id`` and ``group`` (the form is the group's form); when it has
+    a ``status`` column (intake's statuses), only ``ranked`` agencies are validated.
     ``previous_wide``: last year's confirmed values, same shape; enables L24 (year over year).
     ``docs_dir``: where GX Data Docs and ``results_<form>_round<n>.json`` are written.
     ``context``: a context from :func:`make_context` to reuse (GX start-up costs seconds).
