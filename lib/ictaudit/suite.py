@@ -1,0 +1,166 @@
+"""One reproducible run of a cycle through the notebooks, and the on-demand agency trace.
+
+``run_cycle`` checks the cycle and its rubric (a cycle that cannot be processed stops here, naming the
+file), hashes every input before anything reads it, executes the notebooks with papermill in order,
+and writes ``manifest.json``. Notebook 06 (robustness) runs before 04 (report) because the report
+includes its section; the numbers follow the order in which the notebooks were introduced.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ictaudit import manifest as mf
+from ictaudit.notebooks import Executed, execute
+from ictaudit.paths import EXPECTATIONS_DIR, NOTEBOOKS_DIR, PROJECT_ROOT
+
+RUN_ORDER = ("01_intake.ipynb", "02_validate.ipynb", "03_score.ipynb", "06_robustness.ipynb", "04_report.ipynb")
+TRACE_NOTEBOOK = "05_agency_trace.ipynb"
+DEFAULT_SEED = 20171103
+DEFAULT_DRAWS = 1000
+DEFAULT_SPREAD = 0.25
+
+
+class RunError(Exception):
+    """The cycle cannot be processed (bad cycle files, unknown or invalid rubric, output folder busy)."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    out_dir: Path
+    scored_dir: Path
+    report_html: Path
+    manifest: Path
+    executed: list[Executed]
+
+
+def default_dirs(cycle_dir: Path, year: int) -> tuple[Path, Path]:
+    """``outputs/<year>`` and ``data/scored/<year>`` of the project the cycle lives in."""
+    return PROJECT_ROOT / "outputs" / str(year), PROJECT_ROOT / "data" / "scored" / str(year)
+
+
+def notebook_parameters(cycle_dir: Path, scored: Path, out: Path, rubric_id: str, seed: int, draws: int,
+                        spread: float) -> dict[str, dict]:
+    """The parameters given to each notebook (recorded in the manifest)."""
+    common = {"cycle_dir": str(cycle_dir), "scored_dir": str(scored)}
+    return {
+        "01_intake.ipynb": dict(common),
+        "02_validate.ipynb": {**common, "out_dir": str(out)},
+        "03_score.ipynb": dict(common),
+        "06_robustness.ipynb": {
+            "scored_dir": str(scored),
+            "rubric_id": rubric_id,
+            "whatif_rubric": "",
+            "draws": draws,
+            "spread": spread,
+            "seed": seed,
+            "out_dir": str(out),
+        },
+        "04_report.ipynb": {**common, "out_dir": str(out)},
+    }
+
+
+def run_cycle(
+    cycle_dir: Path,
+    out: Path | None = None,
+    scored: Path | None = None,
+    seed: int = DEFAULT_SEED,
+    draws: int = DEFAULT_DRAWS,
+    spread: float = DEFAULT_SPREAD,
+    progress: bool = True,
+    notebooks: tuple[str, ...] = RUN_ORDER,
+) -> RunResult:
+    from ictaudit.cycle import CycleError
+    from ictaudit.pipeline import open_cycle, previous_cycle_dir
+    from ictaudit.rubric import RubricError, rubric_path
+
+    cycle_dir = Path(cycle_dir).resolve()
+    if not (cycle_dir / "cycle.yaml").exists():
+        raise RunError(f"{cycle_dir}: no cycle.yaml — is this a cycle folder (data/raw/<year>)?")
+    try:
+        ctx = open_cycle(cycle_dir)
+    except (CycleError, RubricError) as exc:
+        raise RunError(str(exc)) from None
+    d_out, d_scored = default_dirs(cycle_dir, ctx.cycle.year)
+    out = Path(out or d_out).resolve()
+    scored = Path(scored or d_scored).resolve()
+    rubric_file = rubric_path(ctx.cycle.rubric_id).resolve()
+    prev_dir = previous_cycle_dir(cycle_dir)
+    say = _progress(progress)
+
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    inputs = mf.input_hashes(
+        cycle_dir, rubric_file, sorted(EXPECTATIONS_DIR.glob("*.json")),
+        [NOTEBOOKS_DIR / n for n in (*notebooks, TRACE_NOTEBOOK) if (NOTEBOOKS_DIR / n).exists()], prev_dir,
+    )  # fmt: skip
+    _clean(out, scored)
+    params = notebook_parameters(cycle_dir, scored, out, str(rubric_file), seed, draws, spread)
+    executed: list[Executed] = []
+    for i, name in enumerate(notebooks, start=1):
+        say(f"[{i}/{len(notebooks)}] {name} …")
+        ex = execute(name, params[name], out / "notebooks", cwd=PROJECT_ROOT)
+        executed.append(ex)
+        say(f"[{i}/{len(notebooks)}] {name} done in {ex.seconds:.1f} s")
+    outputs, records = mf.output_hashes(scored, out)
+    manifest = mf.write_manifest(
+        out / "manifest.json",
+        {
+            "cycle": {"dir": str(cycle_dir), "year": ctx.cycle.year, "title": ctx.cycle.title},
+            "previous_cycle_dir": str(prev_dir) if prev_dir else None,
+            "rubric": {"id": ctx.rubric.id, "version": ctx.rubric.version, "file": str(rubric_file)},
+            "paths": {"out": str(out), "scored": str(scored)},
+            "inputs": inputs,
+            "environment": mf.environment(),
+            "git": mf.git_revision(),
+            "notebooks": [{"name": e.notebook, "parameters": e.parameters, "seconds": round(e.seconds, 3)} for e in executed],
+            "seeds": {"robustness": seed, "robustness_draws": draws, "robustness_spread": spread},
+            "run": {"started_utc": started.isoformat(timespec="seconds"), "seconds": round(time.perf_counter() - t0, 3)},
+            "outputs": outputs,
+            "records": records,
+        },
+    )
+    say(f"done in {time.perf_counter() - t0:.1f} s; manifest: {manifest}")
+    return RunResult(out, scored, out / "report.html", manifest, executed)
+
+
+def _clean(out: Path, scored: Path) -> None:
+    """Start from empty output folders so nothing of an earlier run passes for this one's."""
+    import shutil
+
+    for d in (out, scored):
+        if d.exists():
+            for p in d.iterdir():
+                if p.name == ".gitkeep":
+                    continue
+                shutil.rmtree(p) if p.is_dir() else p.unlink()
+        d.mkdir(parents=True, exist_ok=True)
+
+
+def _progress(enabled: bool) -> Callable[[str], None]:
+    def say(msg: str) -> None:
+        if enabled:
+            print(msg, file=sys.stderr, flush=True)
+
+    return say
+
+
+def trace_agency(agency_id: str, run_dir: Path) -> Path:
+    """Execute the trace notebook for one agency of a finished run; returns the HTML page."""
+    run_dir = Path(run_dir).resolve()
+    manifest = mf.read_manifest(run_dir)
+    scored = Path(manifest["paths"]["scored"])
+    params = {"agency_id": agency_id, "scored_dir": str(scored), "rubric_id": manifest["rubric"]["file"]}
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    ex = execute(TRACE_NOTEBOOK, params, run_dir / "notebooks" / "traces", cwd=PROJECT_ROOT)
+    target = run_dir / "agencies" / f"{agency_id}-trace.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    ex.html.replace(target)
+    ex.output.rename(ex.output.with_name(f"{agency_id}-trace.ipynb"))
+    return target
