@@ -56,6 +56,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         scored=Path(args.scored) if args.scored else None,
         seed=args.seed,
         draws=args.draws,
+        spread=args.spread,
         progress=not args.quiet,
     )
     print(f"report: {result.report_html}")
@@ -104,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--scored", default=None, help="default: data/scored/<year>")
     s.add_argument("--seed", type=int, default=20171103, help="seed of the robustness analysis")
     s.add_argument("--draws", type=int, default=1000, help="Monte Carlo draws of the robustness analysis")
+    s.add_argument("--spread", type=float, default=0.25, help="relative spread of the criterion weights")
     s.add_argument("--quiet", action="store_true", help="no progress display")
     s.set_defaults(func=_cmd_run)
 
@@ -119,12 +121,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from ictaudit.cycle import CycleError
+    from ictaudit.notebooks import NotebookFailed, UnknownParameters
     from ictaudit.rubric import RubricError
+    from ictaudit.suite import RunError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CommandError, RubricError, FileNotFoundError) as exc:
+    except (CommandError, RubricError, CycleError, RunError, NotebookFailed, UnknownParameters, FileNotFoundError) as exc:
         print(f"ictaudit {args.command}: {exc}", file=sys.stderr)
         return EXIT_INPUT
 

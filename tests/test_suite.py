@@ -1,0 +1,159 @@
+"""The whole suite through papermill on a small cycle: reproducible, verifiable, offline, and loud on failure.
+
+One run (under a network namespace with no network, when the machine allows it) is shared by the
+tests of this module; each verify re-runs the suite in a temporary folder.
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ictaudit.cli import main
+from ictaudit.manifest import sha256_file
+from ictaudit.notebooks import NotebookFailed, UnknownParameters, execute
+from ictaudit.paths import RUBRICS_DIR
+from ictaudit.sample import write_sample_cycle
+from ictaudit.suite import trace_agency
+from ictaudit.verify import verify_run
+
+pytestmark = pytest.mark.slow
+ICTAUDIT = Path(sys.executable).with_name("ictaudit")
+
+
+def _offline_prefix() -> list[str]:
+    """``unshare -n`` with loopback up (kernels talk over 127.0.0.1), when this machine permits it."""
+    if shutil.which("unshare") is None or shutil.which("ip") is None:
+        return []
+    probe = subprocess.run(["unshare", "-n", "sh", "-c", "ip link set lo up"], capture_output=True, check=False)
+    return ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "offline"] if probe.returncode == 0 else []
+
+
+@pytest.fixture(scope="module")
+def cycle(tmp_path_factory):
+    """A 12-agency cycle and the year before it, with the rubric copied beside them (so a test may edit it)."""
+    root = tmp_path_factory.mktemp("raw")
+    write_sample_cycle(2016, root / "2016", agencies=12, seed=16)
+    write_sample_cycle(2017, root / "2017", agencies=12, seed=17)
+    rubric = root / "rubric.yaml"
+    shutil.copy(RUBRICS_DIR / "caobang-2310-2016.yaml", rubric)
+    for year in ("2016", "2017"):
+        path = root / year / "cycle.yaml"
+        text = path.read_text(encoding="utf-8").replace("rubric: caobang-2310-2016", f"rubric: {rubric}")
+        assert str(rubric) in text
+        path.write_text(text, encoding="utf-8")
+    return root / "2017"
+
+
+@pytest.fixture(scope="module")
+def run(cycle, tmp_path_factory):
+    base = tmp_path_factory.mktemp("run")
+    prefix = _offline_prefix()
+    cmd = [*prefix, str(ICTAUDIT), "run", "--cycle", str(cycle), "--out", str(base / "out"),
+           "--scored", str(base / "scored"), "--draws", "200"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return {"out": base / "out", "scored": base / "scored", "offline": bool(prefix), "stderr": proc.stderr}
+
+
+def test_run_writes_every_output_and_shows_progress(run):
+    out, scored = run["out"], run["scored"]
+    for name in ("values.csv", "issues.csv", "trail.csv", "scores.csv", "criteria.csv", "robustness.csv"):
+        assert (scored / name).stat().st_size > 0, name
+    assert (out / "report.html").exists() and (out / "report.xlsx").exists()
+    assert any((out / "agencies").glob("*.html"))
+    assert (out / "validation" / "index.html").exists()
+    for nb in ("01_intake", "02_validate", "03_score", "06_robustness", "04_report"):
+        assert (out / "notebooks" / f"{nb}.ipynb").exists()
+        html = (out / "notebooks" / f"{nb}.html").read_text(encoding="utf-8")
+        assert "from ictaudit import" not in html, f"code shown in {nb}.html"
+    assert "[1/5] 01_intake.ipynb" in run["stderr"] and "[5/5] 04_report.ipynb done" in run["stderr"]
+
+
+def test_run_works_without_network(run):
+    if not run["offline"]:
+        pytest.skip("this machine cannot make a network namespace (unshare -n)")
+    assert (run["out"] / "manifest.json").exists()
+
+
+def test_manifest_records_inputs_parameters_and_outputs(run, cycle):
+    m = json.loads((run["out"] / "manifest.json").read_text(encoding="utf-8"))
+    some_file = next((cycle / "submissions").iterdir())
+    assert m["inputs"]["cycle"][f"submissions/{some_file.name}"] == sha256_file(some_file)
+    assert set(m["inputs"]["expectations"]) == {"PL1.json", "PL2.json"}
+    assert "previous_cycle" in m["inputs"] and m["previous_cycle_dir"].endswith("2016")
+    assert m["environment"]["packages"]["great_expectations"].startswith("1.")
+    assert m["seeds"]["robustness"] == 20171103
+    assert [n["name"] for n in m["notebooks"]][0] == "01_intake.ipynb"
+    assert m["notebooks"][1]["parameters"]["out_dir"] == str(run["out"])
+    assert m["outputs"]["scored/scores.csv"] == sha256_file(run["scored"] / "scores.csv")
+    assert "out/report.html" in m["outputs"] and "out/notebooks/01_intake.ipynb" in m["records"]
+
+
+def test_verify_passes_and_a_second_run_is_byte_identical(run, tmp_path):
+    report = verify_run(run["out"], keep=tmp_path)
+    assert report.ok, report.text()
+    for table in sorted(run["scored"].rglob("*.csv")):
+        rel = table.relative_to(run["scored"])
+        assert (tmp_path / "scored" / rel).read_bytes() == table.read_bytes(), rel
+    assert (tmp_path / "out" / "report.html").read_bytes() == (run["out"] / "report.html").read_bytes()
+
+
+def test_verify_fails_naming_the_file_after_one_raw_byte_changes(run, cycle, capsys):
+    target = sorted((cycle / "submissions").glob("*.xlsx"))[0]
+    original = target.read_bytes()
+    try:
+        target.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+        assert main(["verify", str(run["out"])]) == 3
+    finally:
+        target.write_bytes(original)
+    out = capsys.readouterr().out
+    assert f"cycle file submissions/{target.name}: sha256" in out
+    assert "FAILED" in out
+
+
+def test_verify_fails_after_one_rubric_value_changes(run, cycle, capsys):
+    rubric = cycle.parent / "rubric.yaml"
+    original = rubric.read_text(encoding="utf-8")
+    changed = original.replace("{at_least: 6, points: 4}, {at_least: 3, points: 2}", "{at_least: 6, points: 4}, {at_least: 2, points: 2}")
+    assert changed != original
+    try:
+        rubric.write_text(changed, encoding="utf-8")
+        assert main(["verify", str(run["out"])]) == 3
+    finally:
+        rubric.write_text(original, encoding="utf-8")
+    out = capsys.readouterr().out
+    assert "rubric rubric.yaml: sha256" in out
+
+
+def test_trace_renders_one_agency_step_by_step(run):
+    scores = (run["scored"] / "scores.csv").read_text(encoding="utf-8-sig").splitlines()
+    agency_id = scores[1].split(",")[0]
+    page = trace_agency(agency_id, run["out"])
+    html = page.read_text(encoding="utf-8")
+    assert page.name == f"{agency_id}-trace.html"
+    for words in ("Số liệu từ phiếu", "Số liệu", "Tỷ lệ = F02 / F01", "Thứ hạng trong khối", agency_id):
+        assert words in html, words
+    assert "trace.source_cells" not in html  # code hidden
+
+
+def test_a_failing_notebook_names_itself_and_the_cell_and_keeps_its_output(tmp_path):
+    with pytest.raises(NotebookFailed) as info:
+        execute("03_score.ipynb", {"cycle_dir": str(tmp_path), "scored_dir": str(tmp_path / "empty")}, tmp_path / "nb")
+    message = str(info.value)
+    assert "03_score.ipynb failed in cell 4" in message and "chạy notebook 02_validate trước" in message
+    assert (tmp_path / "nb" / "03_score.ipynb").exists() and (tmp_path / "nb" / "03_score.html").exists()
+
+
+def test_unknown_notebook_parameters_are_refused(tmp_path):
+    with pytest.raises(UnknownParameters, match="does not declare parameters colour"):
+        execute("01_intake.ipynb", {"cycle_dir": "x", "colour": "blue"}, tmp_path)
+
+
+def test_run_exits_1_naming_the_file_when_the_cycle_cannot_be_processed(tmp_path, capsys):
+    (tmp_path / "cycle.yaml").write_text("year: 2017\nrubric: no-such-rubric\n", encoding="utf-8")
+    assert main(["run", "--cycle", str(tmp_path), "--out", str(tmp_path / "o"), "--quiet"]) == 1
+    assert "cycle.yaml" in capsys.readouterr().err
