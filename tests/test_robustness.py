@@ -423,7 +423,7 @@ def test_report_section_escapes_names_and_explains(mini, tmp_path):
     assert html.count("<svg") == 1 and "<circle" in html
     assert "Độ vững của thứ hạng" in html and "±25%" in html
     assert "Thứ hạng vững" in html  # c is 3rd in every draw
-    assert "Xếp loại chưa chắc chắn" in html  # a and b sit on the 50-point threshold
+    assert "Xếp loại chưa chắc chắn" in html and "đã công bố: Trung bình" in html  # a, b: on 50
     assert "C1 Hạ tầng" in html  # dropping C1 moves ranks most
     for external in ("src=", "href=", "<link", "@import", "url("):
         assert external not in html

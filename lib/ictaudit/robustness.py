@@ -509,9 +509,14 @@ def report_section(scored_dir: Path, rubric: Rubric) -> str:
         return ""
     table = read_csv(path)
     names: dict[str, str] = {}
+    published_band: dict[str, str] = {}
+    band_by_label = {b.label_vi: b.id for b in rubric.bands}
     if (scored_dir / "scores.csv").exists():
         scores = read_csv(scored_dir / "scores.csv")
         names = dict(zip(scores["agency_id"], scores["agency_name"]))
+        published_band = {
+            a: band_by_label[b] for a, b in zip(scores["agency_id"], scores["band"]) if b in band_by_label
+        }
     summary = None
     if (scored_dir / LOO_SUMMARY_FILE).exists():
         summary = read_csv(scored_dir / LOO_SUMMARY_FILE)
@@ -548,7 +553,7 @@ def report_section(scored_dir: Path, rubric: Rubric) -> str:
             parts.append("<p>Không có đơn vị nào được xếp hạng.</p>")
             continue
         parts.append(_interval_svg(part, names, g.label_vi))
-        parts.append(_explain_group(part, names, labels))
+        parts.append(_explain_group(part, names, labels, published_band))
         if summary is not None:
             parts.append(_explain_loo(summary[summary["group"] == g.id], criterion_labels))
     parts.append("</section>")
@@ -595,21 +600,29 @@ def _interval_svg(part: pd.DataFrame, names: dict[str, str], title: str) -> str:
     return "\n".join(out)
 
 
-def _explain_group(part: pd.DataFrame, names: dict[str, str], band_labels: dict[str, str]) -> str:
-    prob_cols = [c for c in part.columns if c.startswith("p_") and c[2:] in band_labels]
-    solid = part[part["p05_rank"] == part["p95_rank"]]
+def _explain_group(
+    part: pd.DataFrame, names: dict[str, str], band_labels: dict[str, str], published_band: dict[str, str]
+) -> str:
+    """Solid ranks, wide intervals and uncertain bands of one group, in plain words."""
+    prob_cols = [f"p_{b}" for b in band_labels if f"p_{b}" in part.columns]
     probs = part[prob_cols].astype(float)
-    top_prob = probs.max(axis=1)
-    top_band = probs.idxmax(axis=1).str[2:]
-    shaky = part[(top_prob < 0.9).to_numpy()]
-    width = part["p95_rank"] - part["p05_rank"]
+    # the published band's probability (the likeliest band when scores.csv is not at hand)
+    kept = pd.Series(
+        [
+            probs.loc[i, f"p_{published_band[a]}"] if a in published_band else probs.loc[i].max()
+            for i, a in zip(part.index, part["agency_id"])
+        ],
+        index=part.index,
+    )
+    solid = part[part["p05_rank"] == part["p95_rank"]]
+    wide = part[(part["p95_rank"] - part["p05_rank"]) >= 3]
+    shaky = part[kept < 0.9]
     items = []
     if len(solid):
         who = ", ".join(f"{_name(a, names)} (hạng {r})" for a, r in zip(solid["agency_id"], solid["nominal_rank"]))
         items.append(f"<li><strong>Thứ hạng vững</strong> (không đổi dù trọng số thay đổi): {who}.</li>")
     else:
         items.append("<li>Không có thứ hạng nào hoàn toàn không đổi khi trọng số thay đổi.</li>")
-    wide = part[width >= 3]
     if len(wide):
         who = ", ".join(
             f"{_name(a, names)} (hạng {r}, có thể từ {lo} đến {hi})"
@@ -619,16 +632,18 @@ def _explain_group(part: pd.DataFrame, names: dict[str, str], band_labels: dict[
     if len(shaky):
         who = []
         for i in shaky.index:
-            ranked_bands = probs.loc[i][probs.loc[i] > 0].sort_values(ascending=False)
-            shares = ", ".join(f"{band_labels[c[2:]]} {fmt_number(100 * p, 0)}%" for c, p in ranked_bands.items())
-            who.append(f"{_name(part.loc[i, 'agency_id'], names)} ({shares})")
+            a = part.loc[i, "agency_id"]
+            shares = probs.loc[i][probs.loc[i] > 0].sort_values(ascending=False)
+            text = ", ".join(f"{band_labels[c[2:]]} {fmt_number(100 * p, 0)}%" for c, p in shares.items())
+            if a in published_band:
+                text = f"đã công bố: {band_labels[published_band[a]]}; {text}"
+            who.append(f"{_name(a, names)} ({text})")
         items.append(
-            "<li><strong>Xếp loại chưa chắc chắn</strong> (xác suất giữ xếp loại dưới 90%, gần ngưỡng giữa "
-            f"hai loại): {'; '.join(who)}.</li>"
+            "<li><strong>Xếp loại chưa chắc chắn</strong> (xác suất giữ xếp loại đã công bố dưới 90%, "
+            f"điểm gần ngưỡng giữa hai loại): {'; '.join(who)}.</li>"
         )
     else:
-        label = ", ".join(sorted({band_labels[b] for b in top_band}))
-        items.append(f"<li>Mọi đơn vị giữ nguyên xếp loại ({label}) trong ít nhất 90% số lần.</li>")
+        items.append("<li>Mọi đơn vị giữ xếp loại đã công bố trong ít nhất 90% số lần.</li>")
     return "<ul>\n" + "\n".join(items) + "\n</ul>"
 
 
