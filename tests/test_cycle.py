@@ -54,8 +54,8 @@ def test_a_good_cycle(tmp_path):
     assert cycle.sample is False and cycle.province == "Cao Bằng"
     assert list(cycle.agencies["ranked"]) == [True, True, False]
     assert cycle.receipts.loc[0, "received_on"] == date(2017, 10, 30)
-    assert cycle.corrections.loc[0, "correction_id"] == "corr-001"
-    assert cycle.corrections.loc[0, "confirmed_on"] == date(2017, 11, 20)
+    assert cycle.corrections.loc[0, "correction_id"] == "K001"
+    assert cycle.corrections.loc[0, "confirmed_on"] == "2017-11-20"
     assert cycle.submissions_dir == tmp_path / "submissions"
 
 

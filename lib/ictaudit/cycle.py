@@ -13,8 +13,9 @@ the line numbers in messages are those an editor shows (the header is line 1).
 ``title``, ``province``; optional ``sample`` (true for synthetic data) and ``contact`` (who to call,
 printed on the forms). Unknown keys are refused so that a typo does not pass silently.
 
-``corrections`` gains a ``correction_id`` column when the file has none: ``corr-001``, ``corr-002``…
-in file order, so that ``values.csv`` and ``issues.csv`` can point at a correction.
+``corrections`` gains a ``correction_id`` column when the file has none: ``K001``, ``K002``… in file
+order (the ids :func:`ictaudit.corrections.correction_id` gives), so that ``values.csv`` and
+``issues.csv`` can point at a correction. ``confirmed_on`` is checked as an ISO date and kept as text.
 """
 
 from __future__ import annotations
@@ -283,7 +284,7 @@ def read_receipts(path: Path) -> pd.DataFrame:
 
 
 def read_corrections(path: Path, field_codes: set[str], agency_ids: set[str]) -> pd.DataFrame:
-    """Corrections confirmed by the agencies; each gets a ``correction_id`` (``corr-001`` …)."""
+    """Corrections confirmed by the agencies; each gets a ``correction_id`` (``K001`` …)."""
     text_head = path.read_bytes()[:4096].decode("utf-8-sig", errors="replace").splitlines()
     has_id = bool(text_head) and "correction_id" in [c.strip() for c in text_head[0].split(",")]
     columns = (*CORRECTION_COLUMNS, "correction_id") if has_id else CORRECTION_COLUMNS
@@ -294,9 +295,9 @@ def read_corrections(path: Path, field_codes: set[str], agency_ids: set[str]) ->
             raise CycleError(f"{path}, line {_line(i)}: agency_id {row['agency_id']!r} is not on the roster")
         if row["field"] not in field_codes:
             raise CycleError(f"{path}, line {_line(i)}: field {row['field']!r} is not a field code of the rubric")
-    df["confirmed_on"] = _require_dates(df, path, "confirmed_on")
+    _require_dates(df, path, "confirmed_on")
     if not has_id:
-        df["correction_id"] = [f"corr-{i + 1:03d}" for i in range(len(df))]
+        df["correction_id"] = [f"K{i + 1:03d}" for i in range(len(df))]
     else:
         _require_filled(df, path, ("correction_id",))
         dup = df["correction_id"][df["correction_id"].duplicated()]
