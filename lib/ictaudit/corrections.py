@@ -39,7 +39,10 @@ _BLANK = {"", "trống", "trong", "nan", "none", "-", "—"}
 
 
 def correction_id(position: int) -> str:
-    """The stable id of the correction on row ``position`` (0-based) of corrections.csv: K001, K002, …"""
+    """The stable id of the correction on row ``position`` (0-based) of corrections.csv: K001, K002, …
+
+    A ``correction_id`` column in corrections.csv, when filled, wins over the row order.
+    """
     return f"K{position + 1:03d}"
 
 
@@ -117,7 +120,7 @@ def apply_corrections(
     }  # fmt: skip
     rows = []
     for i, c in enumerate(corrections.fillna("").astype(str).to_dict("records")):
-        cid = correction_id(i)
+        cid = c.get("correction_id", "").strip() or correction_id(i)
         agency_id, code = c["agency_id"].strip(), c["field"].strip()
         status_reason = ""
         old, new = parse_value(c["old_value"]), parse_value(c["new_value"])

@@ -13,6 +13,7 @@ start and has a per-expectation cost, not a per-row one)::
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import logging
@@ -62,7 +63,7 @@ def make_context(docs_dir: Path | None = None):
 def _ensure_docs_site(context, docs_dir: Path) -> str:
     """Register a Data Docs site writing into ``docs_dir`` (one site per folder); return its name."""
     docs_dir = docs_dir.resolve()
-    name = f"{DOCS_SITE}_{abs(hash(str(docs_dir))) % 10**8}"
+    name = f"{DOCS_SITE}_{hashlib.sha256(str(docs_dir).encode()).hexdigest()[:12]}"
     sites = context.get_config().data_docs_sites or {}
     if name not in sites:
         docs_dir.mkdir(parents=True, exist_ok=True)

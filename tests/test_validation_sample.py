@@ -1,0 +1,62 @@
+"""Integration: the sample cycle's planted logic errors are found, and its corrections resolve them.
+
+Uses the bundled ``data/raw/2017`` when it exists; otherwise writes the same sample (``ictaudit.sample``,
+year 2017, default seed) into a temporary folder, so the test runs in a fresh checkout too.
+"""
+
+import pandas as pd
+import pytest
+
+from ictaudit.paths import DATA_DIR
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory, rubric):
+    from ictaudit.corrections import apply_corrections, resolve_rounds
+    from ictaudit.cycle import load_cycle
+    from ictaudit.intake import intake_cycle
+    from ictaudit.validation import long_to_wide, make_context, validate_values
+
+    folder = DATA_DIR / "raw" / "2017"
+    if not (folder / "planted.csv").exists():
+        from ictaudit.sample import write_sample_cycle
+
+        folder = write_sample_cycle(2017, tmp_path_factory.mktemp("raw") / "2017")
+    cycle = load_cycle(folder, rubric)
+    intake = intake_cycle(cycle, rubric)
+    context = make_context()
+    round1 = validate_values(rubric, long_to_wide(intake.values), intake.statuses, round=1, context=context)
+    corrected, report = apply_corrections(intake.values, cycle.corrections, rubric, intake.statuses)
+    round2 = validate_values(rubric, long_to_wide(corrected), intake.statuses, round=2, context=context)
+    planted = pd.read_csv(folder / "planted.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    return planted[planted.kind == "logic"], resolve_rounds(round1, round2, report), report
+
+
+def test_sample_plants_logic_errors(sample_run):
+    logic, _issues, _report = sample_run
+    assert len(logic) >= 4
+
+
+def test_planted_errors_are_found_with_their_check(sample_run):
+    logic, issues, _report = sample_run
+    round1 = issues[issues["round"] == 1]
+    for p in logic.itertuples():
+        found = round1[(round1.agency_id == p.agency_id) & (round1.check_id == p.check_id)]
+        assert len(found) == 1, f"{p.agency_id}: {p.check_id} on {p.field} not found ({p.description})"
+        assert p.field in found.iloc[0].fields.split(";")
+
+
+def test_corrections_resolve_what_they_fix_and_the_rest_remains(sample_run):
+    logic, issues, report = sample_run
+    assert set(report.status) == {"applied"}, report[report.status != "applied"].to_string()
+    for p in logic.itertuples():
+        r1 = issues[(issues.agency_id == p.agency_id) & (issues.check_id == p.check_id) & (issues["round"] == 1)]
+        r2 = issues[(issues.agency_id == p.agency_id) & (issues.check_id == p.check_id) & (issues["round"] == 2)]
+        if p.correction_id:
+            assert p.correction_id in r1.iloc[0].resolved_by.split(";"), p.description
+            assert r2.empty, p.description
+        else:
+            assert r1.iloc[0].resolved_by == ""
+            assert len(r2) == 1, p.description
