@@ -500,6 +500,9 @@ def rank_mismatches(result: RobustnessResult, scores: pd.DataFrame) -> list[str]
 def report_section(scored_dir: Path, rubric: Rubric) -> str:
     """An HTML fragment (Vietnamese, inline SVG, no external resources) on the robustness of the ranking.
 
+    The fragment has no heading of its own (the report's section gives it one); each group is an
+    ``<h3>`` with its rank-interval chart, the plain-language reading and the leave-one-out summary.
+
     Reads ``robustness.csv``, ``robustness_loo_summary.csv`` (or ``robustness_loo.csv``) and
     ``scores.csv`` (agency names) from ``scored_dir``. Returns ``""`` when robustness.csv is absent.
     """
@@ -534,8 +537,7 @@ def report_section(scored_dir: Path, rubric: Rubric) -> str:
     labels = {b.id: b.label_vi for b in rubric.bands}
     criterion_labels = {c.id: c.label_vi for c in rubric.criteria}
     parts = [
-        '<section class="robustness" id="do-vung-xep-hang">',
-        "<h2>Độ vững của thứ hạng</h2>",
+        '<div class="robustness">',
         f"<p>Trọng số (điểm tối đa) của mỗi tiêu chí được thay đổi ngẫu nhiên{how} rồi chuẩn hóa lại để "
         "tổng điểm của khối không đổi; mỗi lần, điểm quy về thang 100 được làm tròn như khi công bố và các "
         "đơn vị được xếp hạng lại. Thanh ngang là khoảng thứ hạng đơn vị đạt được trong 90% số lần (từ "
@@ -556,7 +558,7 @@ def report_section(scored_dir: Path, rubric: Rubric) -> str:
         parts.append(_explain_group(part, names, labels, published_band))
         if summary is not None:
             parts.append(_explain_loo(summary[summary["group"] == g.id], criterion_labels))
-    parts.append("</section>")
+    parts.append("</div>")
     return "\n".join(parts)
 
 
@@ -566,7 +568,8 @@ def _name(agency_id: str, names: dict[str, str]) -> str:
 
 def _interval_svg(part: pd.DataFrame, names: dict[str, str], title: str) -> str:
     n_max = int(max(part["p95_rank"].max(), part["nominal_rank"].max()))
-    label_w, plot_w, row_h, top = 260, 420, 22, 30
+    longest = max(len(f"{r}. {names.get(a) or a}") for a, r in zip(part["agency_id"], part["nominal_rank"]))
+    label_w, plot_w, row_h, top = int(min(480, max(160, 16 + 6.8 * longest))), 420, 22, 30
     height = top + row_h * len(part) + 10
     width = label_w + plot_w + 20
 
@@ -578,7 +581,7 @@ def _interval_svg(part: pd.DataFrame, names: dict[str, str], title: str) -> str:
         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
         f"<title>Khoảng thứ hạng (phân vị 5%–95%) — {escape(title)}</title>",
     ]
-    ticks = sorted({1, n_max, *range(5, n_max, 5)})
+    ticks = sorted({1, n_max, *(t for t in range(5, n_max, 5) if n_max - t >= 2)})
     for t in ticks:
         out.append(
             f'<line x1="{x(t):.1f}" y1="{top - 8}" x2="{x(t):.1f}" y2="{height - 8}" stroke="#ddd"/>'
