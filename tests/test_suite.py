@@ -5,6 +5,7 @@ tests of this module; each verify re-runs the suite in a temporary folder.
 """
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -13,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from ictaudit.cli import main
-from ictaudit.manifest import sha256_file
+from ictaudit.manifest import hash_tree, sha256_file
 from ictaudit.notebooks import NotebookFailed, UnknownParameters, execute
 from ictaudit.paths import RUBRICS_DIR
 from ictaudit.sample import write_sample_cycle
-from ictaudit.suite import trace_agency
+from ictaudit.suite import RunError, run_cycle, trace_agency
 from ictaudit.verify import verify_run
 
 pytestmark = pytest.mark.slow
@@ -49,7 +50,12 @@ def cycle(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def run(cycle, tmp_path_factory):
+def cycle_hashes_before(cycle):
+    return hash_tree(cycle.parent)
+
+
+@pytest.fixture(scope="module")
+def run(cycle, cycle_hashes_before, tmp_path_factory):
     base = tmp_path_factory.mktemp("run")
     prefix = _offline_prefix()
     cmd = [*prefix, str(ICTAUDIT), "run", "--cycle", str(cycle), "--out", str(base / "out"),
@@ -87,8 +93,9 @@ def test_manifest_records_inputs_parameters_and_outputs(run, cycle):
     assert "previous_cycle" in m["inputs"] and m["previous_cycle_dir"].endswith("2016")
     assert m["environment"]["packages"]["great_expectations"].startswith("1.")
     assert m["seeds"]["robustness"] == 20171103
-    assert [n["name"] for n in m["notebooks"]][0] == "01_intake.ipynb"
-    assert m["notebooks"][1]["parameters"]["out_dir"] == str(run["out"])
+    assert next(n["name"] for n in m["notebooks"]) == "01_intake.ipynb"
+    assert m["notebooks"][1]["parameters"]["out_dir"] == m["paths"]["staged_out"]
+    assert m["paths"]["out"] == str(run["out"])
     assert m["outputs"]["scored/scores.csv"] == sha256_file(run["scored"] / "scores.csv")
     assert "out/report.html" in m["outputs"] and "out/notebooks/01_intake.ipynb" in m["records"]
 
@@ -157,3 +164,35 @@ def test_run_exits_1_naming_the_file_when_the_cycle_cannot_be_processed(tmp_path
     (tmp_path / "cycle.yaml").write_text("year: 2017\nrubric: no-such-rubric\n", encoding="utf-8")
     assert main(["run", "--cycle", str(tmp_path), "--out", str(tmp_path / "o"), "--quiet"]) == 1
     assert "cycle.yaml" in capsys.readouterr().err
+
+
+def test_no_run_modifies_any_file_of_the_cycle_folders(run, cycle, cycle_hashes_before):
+    assert hash_tree(cycle.parent) == cycle_hashes_before
+
+
+def test_a_second_run_on_the_same_output_refuses_while_the_first_holds_it(cycle, tmp_path):
+    out = tmp_path / "out"
+    (tmp_path / ".out.lock").write_text(str(os.getpid()))  # a live process holds it
+    with pytest.raises(RunError, match=r"another run \(pid \d+\) is writing"):
+        run_cycle(cycle, out=out, scored=tmp_path / "scored", notebooks=(), progress=False)
+    assert not out.exists()
+
+
+def test_a_stale_lock_of_a_dead_run_is_taken_over(cycle, tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout
+    (tmp_path / ".out.lock").write_text(dead.strip())
+    result = run_cycle(cycle, out=tmp_path / "out", scored=tmp_path / "scored", notebooks=(), progress=False)
+    assert result.manifest.exists() and not (tmp_path / ".out.lock").exists()
+
+
+def test_an_interrupted_run_leaves_the_previous_outputs_whole(cycle, tmp_path):
+    out, scored = tmp_path / "out", tmp_path / "scored"
+    out.mkdir()
+    (out / "report.html").write_text("the previous, complete report")
+    with pytest.raises(NotebookFailed):
+        # notebook 03 alone fails its precondition: nothing of this run reaches out/
+        run_cycle(cycle, out=out, scored=scored, notebooks=("03_score.ipynb",), progress=False)
+    assert (out / "report.html").read_text() == "the previous, complete report"
+    assert sorted(p.name for p in out.iterdir()) == ["report.html"]
+    assert (tmp_path / ".out.partial" / "notebooks" / "03_score.ipynb").exists()  # partial output kept aside
+    assert not (tmp_path / ".out.lock").exists()

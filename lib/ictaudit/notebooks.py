@@ -99,17 +99,23 @@ def execute(name: str, parameters: dict[str, Any], out_dir: Path, cwd: Path | No
 
 
 def _cell_number(output: Path, exc) -> int | None:
-    """The 1-based position of the failing code cell among the notebook's cells."""
+    """The 1-based position of the failing cell in the notebook as stored (papermill's banner and
+    injected-parameters cells are not counted), so the number points at the cell a person edits."""
     import nbformat
 
+    added = {"papermill-error-cell-tag", "injected-parameters"}
     try:
         nb = nbformat.read(str(output), as_version=4)
     except Exception:
-        return getattr(exc, "exec_count", None)
-    for i, cell in enumerate(nb.cells, start=1):
+        return None
+    position = 0
+    for cell in nb.cells:
+        if added & set(cell.metadata.get("tags", [])):
+            continue
+        position += 1
         if cell.cell_type == "code" and any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-            return i
-    return getattr(exc, "exec_count", None)
+            return position
+    return None
 
 
 # what nbconvert's lab template emits for a code cell's source (markdown cells use neither)

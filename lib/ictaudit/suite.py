@@ -9,9 +9,11 @@ includes its section; the numbers follow the order in which the notebooks were i
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -100,47 +102,124 @@ def run_cycle(
         cycle_dir, rubric_file, sorted(EXPECTATIONS_DIR.glob("*.json")),
         [NOTEBOOKS_DIR / n for n in (*notebooks, TRACE_NOTEBOOK) if (NOTEBOOKS_DIR / n).exists()], prev_dir,
     )  # fmt: skip
-    _clean(out, scored)
-    params = notebook_parameters(cycle_dir, scored, out, str(rubric_file), seed, draws, spread)
-    executed: list[Executed] = []
-    for i, name in enumerate(notebooks, start=1):
-        say(f"[{i}/{len(notebooks)}] {name} …")
-        ex = execute(name, params[name], out / "notebooks", cwd=PROJECT_ROOT)
-        executed.append(ex)
-        say(f"[{i}/{len(notebooks)}] {name} done in {ex.seconds:.1f} s")
-    outputs, records = mf.output_hashes(scored, out)
-    manifest = mf.write_manifest(
-        out / "manifest.json",
-        {
-            "cycle": {"dir": str(cycle_dir), "year": ctx.cycle.year, "title": ctx.cycle.title},
-            "previous_cycle_dir": str(prev_dir) if prev_dir else None,
-            "rubric": {"id": ctx.rubric.id, "version": ctx.rubric.version, "file": str(rubric_file)},
-            "paths": {"out": str(out), "scored": str(scored)},
-            "inputs": inputs,
-            "environment": mf.environment(),
-            "git": mf.git_revision(),
-            "notebooks": [{"name": e.notebook, "parameters": e.parameters, "seconds": round(e.seconds, 3)} for e in executed],
-            "seeds": {"robustness": seed, "robustness_draws": draws, "robustness_spread": spread},
-            "run": {"started_utc": started.isoformat(timespec="seconds"), "seconds": round(time.perf_counter() - t0, 3)},
-            "outputs": outputs,
-            "records": records,
-        },
-    )
+    with run_lock(out):
+        stage_out, stage_scored = _staging(out), _staging(scored)
+        for d in (stage_out, stage_scored):
+            _empty(d)
+        params = notebook_parameters(cycle_dir, stage_scored, stage_out, str(rubric_file), seed, draws, spread)
+        executed: list[Executed] = []
+        for i, name in enumerate(notebooks, start=1):
+            say(f"[{i}/{len(notebooks)}] {name} …")
+            ex = execute(name, params[name], stage_out / "notebooks", cwd=PROJECT_ROOT)
+            executed.append(ex)
+            say(f"[{i}/{len(notebooks)}] {name} done in {ex.seconds:.1f} s")
+        outputs, records = mf.output_hashes(stage_scored, stage_out)
+        mf.write_manifest(
+            stage_out / "manifest.json",
+            {
+                "cycle": {"dir": str(cycle_dir), "year": ctx.cycle.year, "title": ctx.cycle.title},
+                "previous_cycle_dir": str(prev_dir) if prev_dir else None,
+                "rubric": {"id": ctx.rubric.id, "version": ctx.rubric.version, "file": str(rubric_file)},
+                "paths": {"out": str(out), "scored": str(scored), "staged_out": str(stage_out), "staged_scored": str(stage_scored)},
+                "inputs": inputs,
+                "environment": mf.environment(),
+                "git": mf.git_revision(),
+                "notebooks": [{"name": e.notebook, "parameters": e.parameters, "seconds": round(e.seconds, 3)} for e in executed],
+                "seeds": {"robustness": seed, "robustness_draws": draws, "robustness_spread": spread},
+                "run": {"started_utc": started.isoformat(timespec="seconds"), "seconds": round(time.perf_counter() - t0, 3)},
+                "outputs": outputs,
+                "records": records,
+            },
+        )
+        _move_into_place(stage_scored, scored)
+        _move_into_place(stage_out, out)
+    manifest = out / "manifest.json"
     say(f"done in {time.perf_counter() - t0:.1f} s; manifest: {manifest}")
-    return RunResult(out, scored, out / "report.html", manifest, executed)
+    return RunResult(out, scored, out / "report.html", manifest, [_moved(e, stage_out, out) for e in executed])
 
 
-def _clean(out: Path, scored: Path) -> None:
-    """Start from empty output folders so nothing of an earlier run passes for this one's."""
-    import shutil
+def _staging(final: Path) -> Path:
+    """Where a run writes before its outputs are moved into place whole: a hidden sibling folder."""
+    return final.parent / f".{final.name}.partial"
 
-    for d in (out, scored):
-        if d.exists():
-            for p in d.iterdir():
-                if p.name == ".gitkeep":
-                    continue
-                shutil.rmtree(p) if p.is_dir() else p.unlink()
-        d.mkdir(parents=True, exist_ok=True)
+
+def _empty(d: Path) -> None:
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+
+
+def _move_into_place(stage: Path, final: Path) -> None:
+    """Replace ``final`` by ``stage`` with two renames, so readers see the old run or the new one, whole.
+
+    A ``.gitkeep`` in the old folder is carried over (``data/scored``, ``outputs`` keep theirs).
+    """
+    old = final.parent / f".{final.name}.old"
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        if (final / ".gitkeep").exists():
+            (stage / ".gitkeep").touch()
+        final.rename(old)
+    stage.rename(final)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def _moved(e: Executed, stage: Path, final: Path) -> Executed:
+    def move(p: Path) -> Path:
+        return final / p.relative_to(stage)
+
+    return Executed(e.notebook, move(e.output), move(e.html), e.parameters, e.seconds)
+
+
+@contextmanager
+def run_lock(out: Path) -> Iterator[Path]:
+    """One run per output folder at a time; a second one refuses with a clear message.
+
+    The lock is a file beside the output folder holding the owner's pid; a lock whose process is
+    gone (a killed run) is taken over.
+    """
+    lock = out.parent / f".{out.name}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            owner = _lock_owner(lock)
+            if owner is not None and _alive(owner):
+                raise RunError(
+                    f"another run (pid {owner}) is writing {out}; wait for it to finish, or if it died, "
+                    f"remove {lock}"
+                ) from None
+            lock.unlink(missing_ok=True)  # stale: its run is gone
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        break
+    else:  # pragma: no cover - a race with a third run
+        raise RunError(f"could not lock {out}: {lock} keeps reappearing")
+    try:
+        yield lock
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _lock_owner(lock: Path) -> int | None:
+    try:
+        return int(lock.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _progress(enabled: bool) -> Callable[[str], None]:

@@ -8,9 +8,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+# A text cell starting with one of these is run as a formula by Excel when the CSV is opened
+# ("CSV injection"); such text is written with a leading apostrophe, which keeps it inert text.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
 
 def format_cell(x) -> str:
-    """One cell as text, the same on every machine: 45.0 → "45", 0.1+0.2 → "0.3", NaN → ""."""
+    """One cell as text, the same on every machine: 45.0 → "45", 0.1+0.2 → "0.3", NaN → "".
+
+    Text that Excel would take for a formula (``=cmd|…``, ``+1``, ``-2``, ``@SUM``) gets a leading
+    ``'`` so it stays text when the CSV is opened in a spreadsheet; numbers are never altered.
+    """
+    if isinstance(x, str):
+        return "'" + x if x.startswith(FORMULA_START) else x
     if x is None or x is pd.NA or x is pd.NaT:
         return ""
     if isinstance(x, bool | np.bool_):
