@@ -107,10 +107,12 @@ CASES = [
     ("l23-x07", "L23", "ubnd_huyen", {"X07": 11}, None, True),
     ("l23-x08", "L23", "ubnd_huyen", {"X08": 11}, None, True),
     ("l23-x00", "L23", "ubnd_huyen", {"X00": 0}, None, True),
-    ("l24-half-and-triple", "L24", "so_ban_nganh", {"F18": 3, "F01": 150}, {"F18": 6, "F01": 50}, False),
-    ("l24-fell", "L24", "so_ban_nganh", {"F18": 3}, {"F18": 7}, True),
+    ("l24-half-and-triple", "L24", "so_ban_nganh", {"F18": 5, "F01": 150}, {"F18": 10, "F01": 50}, False),
+    ("l24-fell", "L24", "so_ban_nganh", {"F18": 3}, {"F18": 10}, True),
     ("l24-grew", "L24", "so_ban_nganh", {"F01": 50, "F02": 40}, {"F01": 16, "F02": 40}, True),
     ("l24-new-agency", "L24", "so_ban_nganh", {}, None, False),
+    ("l24-small-counts", "L24", "so_ban_nganh", {"F11": 0, "F19": 9}, {"F11": 2, "F19": 1}, False),
+    ("l24-fell-to-zero", "L24", "so_ban_nganh", {"F23": 0}, {"F23": 100}, True),
     ("l25-optional-blank", "L25", "so_ban_nganh", {"F11": NAN}, None, False),
     ("l25-blank", "L25", "so_ban_nganh", {"F05": NAN}, None, True),
     ("l25-blank-pl2", "L25", "ubnd_huyen", {"X03": NAN}, None, True),
@@ -194,7 +196,7 @@ def test_yes_no_values_and_last_year_are_shown(case_issues):
     assert l09["values"] == "F07=Có; F06=Không"
     assert l09.severity == "W"
     l24 = case_issues[(case_issues.agency_id == "l24-fell") & (case_issues.check_id == "L24")].iloc[0]
-    assert l24["values"] == "F18=3 (năm trước: 7)"
+    assert l24["values"] == "F18=3 (năm trước: 10)"
 
 
 def test_a_blank_fails_only_l25(rubric, context):

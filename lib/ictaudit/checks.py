@@ -46,6 +46,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 Severity = Literal["E", "W"]
 YOY_MIN_RATIO = 0.5  # L24: falling by more than 50 % ...
 YOY_MAX_RATIO = 3.0  # ... or growing more than 3× is unusual
+YOY_MIN_BASE = 10  # ... when this year or last year counts at least 10 (2 → 0 servers is not news)
 BANDWIDTH_PER_STAFF = (0.05, 100.0)  # L08, Mbps per person
 
 SUITE_NOT_COVERED = {
@@ -541,7 +542,12 @@ def type_rules(spec: FieldSpec) -> list[Rule]:
 
 
 def yoy_rule(spec: FieldSpec) -> Rule:
-    """L24: a count that falls by more than 50 % or grows more than 3× against last year."""
+    """L24: a count that falls by more than 50 % or grows more than 3× against last year.
+
+    Small counts are left alone: the ratio is only checked when this year's or last year's value is at
+    least ``YOY_MIN_BASE`` (1 → 0 online meetings is a 100 % fall but no sign of a typing error), and
+    when last year's value is above 0 (growth from nothing has no ratio).
+    """
     return _between(
         "L24",
         "W",
@@ -626,7 +632,8 @@ def derive_columns(
     for s in specs:
         if s.type == "count":
             before = prev[s.code].astype(float) if s.code in prev else pd.Series(np.nan, index=out.index)
-            derived[f"{s.code}_yoy"] = _ratio(out[s.code], before)
+            ratio = _ratio(out[s.code], before)
+            derived[f"{s.code}_yoy"] = ratio.where(np.fmax(out[s.code], before) >= YOY_MIN_BASE)
     return pd.concat([out, pd.DataFrame(derived, index=out.index)], axis=1)
 
 
@@ -714,6 +721,7 @@ def build_suite(rubric: Rubric, form_id: str):
             "template_version": TEMPLATE_VERSION,
             "generated_by": "ictaudit.checks.build_suite",
             "checks": sorted({r.check_id for r in rules}),
+            "yoy": {"min_ratio": YOY_MIN_RATIO, "max_ratio": YOY_MAX_RATIO, "min_base": YOY_MIN_BASE},
             "not_in_suite": SUITE_NOT_COVERED,
             "notes": "Blank values never fail a cross-field rule (L25 reports them). Derived columns are "
             "computed by ictaudit.checks.derive_columns before validation.",
