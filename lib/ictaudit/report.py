@@ -26,8 +26,26 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ictaudit import tables
 from ictaudit.rubric import Rubric
-from ictaudit.tables import read_csv
+
+_FORMULA_START = getattr(tables, "FORMULA_START", ("=", "+", "-", "@", "\t", "\r"))
+
+
+def _unguard(text: str) -> str:
+    """Undo the apostrophe ``tables.write_csv`` puts before text a spreadsheet would run (``'=cmd``)."""
+    if len(text) > 1 and text[0] == "'" and text[1:].startswith(_FORMULA_START):
+        return text[1:]
+    return text
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """A scored table as strings, with the text exactly as it was before it was written."""
+    df = tables.read_csv(path)
+    for c in df.columns:
+        df[c] = [_unguard(x) if isinstance(x, str) else x for x in df[c]]
+    return df
+
 
 SCORE_NUMBER_COLUMNS = ("points", "applicable_max", "score_100", "index")
 RANKED = "ranked"
@@ -81,6 +99,22 @@ def bands_text(rubric: Rubric) -> str:
         else:
             parts.append(f"{b.label_vi} ≥ {fmt_number(b.min_score, 2, trim=True)}")
     return "; ".join(parts)
+
+
+_FORMULA_VI = (
+    ("best = max v over the group's ranked agencies", "best = v lớn nhất trong các đơn vị được xếp hạng của khối"),
+    ("; N/A when ", "; không áp dụng khi "),
+    ("(number of ", "(số mục "),
+    (" = yes)", " = Có)"),
+    (", else 0", ", còn lại 0"),
+)
+
+
+def formula_vi(formula: str) -> str:
+    """The rule as ``kind.formula()`` writes it, with its few English words in Vietnamese."""
+    for en, vi in _FORMULA_VI:
+        formula = formula.replace(en, vi)
+    return formula
 
 
 def status_vi(status: str) -> str:

@@ -36,6 +36,7 @@ from ictaudit.report import (
     bands_text,
     flags_vi,
     fmt_date_text,
+    formula_vi,
     status_vi,
 )
 
@@ -515,7 +516,7 @@ def _sheet_trail(wb, data: ReportInputs, fm: _Formats) -> None:
         [
             r.agency_id, data.names.get(r.agency_id, ""), r.group, r.criterion_id, r.indicator_id,
             labels.get(r.indicator_id, ""), KIND_VI.get(r.kind, r.kind), _inputs_text(r.inputs), r.explanation_vi,
-            r.formula, r.points, r.max_points, "Có" if r.applicable else "Không", flags_vi(r.flags),
+            formula_vi(r.formula), r.points, r.max_points, "Có" if r.applicable else "Không", flags_vi(r.flags),
         ]
         for r in t.itertuples(index=False)
     ]  # fmt: skip
@@ -629,7 +630,7 @@ def _sheet_method(wb, data: ReportInputs, fm: _Formats) -> None:
                         ind.id,
                         spec.label_vi,
                         KIND_VI.get(ind.kind, ind.kind),
-                        ind.formula(),
+                        formula_vi(ind.formula()),
                         ind.max_points,
                     ]
                 )

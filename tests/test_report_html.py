@@ -1,0 +1,249 @@
+"""report.html and the agency pages: self-contained, escaped, deterministic, Vietnamese, and they render."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import types
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+from ictaudit.report import agency_file_name, build_reports
+from tests.report_fixture import CYCLE_INFO, FORMULA_NAME, SCRIPT_NAME, build_scored_fixture
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("html")
+    rubric, scored, previous, result = build_scored_fixture(root)
+    out = root / "out"
+    paths = build_reports(rubric, scored, out, CYCLE_INFO, previous_scored_dir=previous)
+    return {"root": root, "rubric": rubric, "scored": scored, "previous": previous, "result": result,
+            "out": out, "paths": paths}  # fmt: skip
+
+
+class _Rows(HTMLParser):
+    """Table rows as lists of cell texts, and every href/src with the text of its element."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self.links: list[tuple[str, str]] = []
+        self.urls: list[str] = []
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+        self._href: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        for key in ("href", "src", "action", "poster", "data"):
+            if a.get(key):
+                self.urls.append(a[key])
+        if tag == "tr":
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = []
+        elif tag == "a" and a.get("href"):
+            self._href, self._text = a["href"], []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._row is not None and self._cell is not None:
+            self._row.append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            self.rows.append(self._row)
+            self._row = None
+        elif tag == "a" and self._href is not None:
+            self.links.append((self._href, "".join(self._text).strip()))
+            self._href = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._href is not None:
+            self._text.append(data)
+
+
+def _parse(html: str) -> _Rows:
+    p = _Rows()
+    p.feed(html)
+    return p
+
+
+def test_outputs_for_every_agency_on_the_roster(built):
+    out, result = built["out"], built["result"]
+    assert (out / "report.html").exists() and (out / "report.xlsx").exists()
+    for a in result.scores["agency_id"]:
+        assert (out / "agencies" / agency_file_name(a)).exists(), a
+        assert built["paths"][f"agency:{a}"] == out / "agencies" / agency_file_name(a)
+
+
+def test_same_inputs_same_bytes(built, tmp_path):
+    again = build_reports(built["rubric"], built["scored"], tmp_path, CYCLE_INFO, built["previous"])
+    for key, path in built["paths"].items():
+        assert again[key].read_bytes() == path.read_bytes(), key
+
+
+def test_agency_text_is_escaped_and_there_is_no_script(built):
+    for page in [built["out"] / "report.html", *sorted((built["out"] / "agencies").glob("*.html"))]:
+        html = page.read_text(encoding="utf-8")
+        assert "<script" not in html.lower(), page.name
+        assert "<b>Ghi chú</b>" not in html, page.name
+    report = (built["out"] / "report.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; Sở Nội vụ" in report
+    parsed = _parse(report)
+    names = [text for href, text in parsed.links if href.startswith("agencies/")]
+    assert SCRIPT_NAME in names and FORMULA_NAME in names  # shown exactly, as text
+
+
+def test_self_contained_no_external_requests(built):
+    for page in [built["out"] / "report.html", *sorted((built["out"] / "agencies").glob("*.html"))]:
+        html = page.read_text(encoding="utf-8")
+        for url in _parse(html).urls:
+            scheme = urlparse(url).scheme
+            assert scheme == "" and not url.startswith("//"), f"{page.name}: {url}"
+        assert not re.search(r"url\(\s*['\"]?(https?:)?//", html), page.name
+        assert "@import" not in html and "<link" not in html.lower(), page.name
+    # the only xmlns URLs are SVG namespaces, never fetched
+    assert set(re.findall(r"https?://[^\s\"'<>]+", (built["out"] / "report.html").read_text())) <= {
+        "http://www.w3.org/2000/svg"
+    }
+
+
+def test_report_contents_in_vietnamese(built):
+    html = (built["out"] / "report.html").read_text(encoding="utf-8")
+    rubric = built["rubric"]
+    assert rubric.notice_vi.split()[0] in html and "Lưu ý về thang điểm" in html
+    assert "DỮ LIỆU MẪU" in html
+    assert "03/11/2017" in html
+    assert "74,06" in html and "0,741" in html  # sb-tot: score_100 and index, decimal comma
+    assert "1.200" in (built["out"] / "agencies" / "sb-tot.html").read_text(encoding="utf-8")  # thousands dot
+    for heading in ("Tóm tắt", "Kết quả xếp hạng", "Hồ sơ và thứ hạng theo tiêu chí", "Phân bố điểm quy đổi",
+                    "So sánh với năm trước", "Đơn vị không được xếp hạng", "Kiểm tra, xác nhận số liệu",
+                    "Phương pháp tính điểm"):  # fmt: skip
+        assert heading in html, heading
+    assert 'href="validation/index.html"' in html
+    rows = _parse(html).rows
+    # not ranked, with reasons
+    assert any("Sở Y tế" in r[0] and "Gửi phiếu sau hạn" in r and "Nhận phiếu ngày 10/11/2017" in r[3] for r in rows)
+    assert any("UBND huyện Thạch An" in r[0] and "Phiếu không hợp lệ" in r for r in rows)
+    # year over year: sb-tot from 2nd to 1st; sb-old gone, h-hq new
+    assert any(r[:4] == ["Văn phòng UBND tỉnh", "2", "1", "↑ 1"] for r in rows)
+    assert "Sở Ngoại vụ (cũ)" in html
+    # validation summary: L03 remains after corrections, L08 was resolved by K001
+    assert any(r[0] == "L03" and r[-3:] == ["1", "0", "1"] for r in rows)
+    assert any(r[0] == "L08" and r[-3:] == ["1", "1", "0"] for r in rows)
+    # the method lists every indicator of each group with its maximum
+    for g in rubric.groups:
+        for _c, ind in rubric.indicators(g.id):
+            assert f">{ind.id}<" in html, ind.id
+
+
+def test_without_previous_year_sample_flag_or_validation_link(built, tmp_path):
+    info = dict(CYCLE_INFO, sample=False)
+    build_reports(built["rubric"], built["scored"], tmp_path, info, None, validation_index=None)
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "DỮ LIỆU MẪU" not in html
+    assert "So sánh với năm trước" not in html
+    assert "validation/index.html" not in html
+
+
+def test_robustness_section_when_the_table_and_the_function_exist(built, tmp_path, monkeypatch):
+    scored = tmp_path / "scored"
+    shutil.copytree(built["scored"], scored)
+    (scored / "robustness.csv").write_text("agency_id\n", encoding="utf-8")
+    fake = types.ModuleType("ictaudit.robustness")
+    fake.report_section = lambda scored_dir, rubric: "<p>PHẦN ĐỘ VỮNG</p>"
+    monkeypatch.setitem(sys.modules, "ictaudit.robustness", fake)
+    build_reports(built["rubric"], scored, tmp_path / "out", CYCLE_INFO)
+    assert "<p>PHẦN ĐỘ VỮNG</p>" in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    monkeypatch.setitem(sys.modules, "ictaudit.robustness", types.ModuleType("ictaudit.robustness"))
+    build_reports(built["rubric"], scored, tmp_path / "out2", CYCLE_INFO)  # no function: skipped silently
+    assert "Độ vững của thứ hạng" not in (tmp_path / "out2" / "report.html").read_text(encoding="utf-8")
+
+
+def test_agency_page_lets_a_reader_follow_the_numbers(built):
+    page = (built["out"] / "agencies" / "sb-script.html").read_text(encoding="utf-8")
+    rows = _parse(page).rows
+    assert 'href="../report.html"' in page
+    # the held value: flagged in Vietnamese, explanation says why
+    trail = [r for r in rows if len(r) == 5]  # the trail table: indicator, inputs, steps, points, flags
+    c11 = next(r for r in trail if r[0].startswith("C1.1"))
+    assert "giữ lại do lỗi chưa xác nhận" in c11[-1] and "F02 = 60" in c11[1]
+    assert "0,00 / 5" in c11[3]
+    # its source cell and its issue
+    assert any(r[0] == "F02" and r[6] == "D3" for r in rows)
+    assert any(r[0] == "L03" and r[5] == "2" for r in rows)
+    # N/A and capped flags on the other agencies' pages
+    na = _parse((built["out"] / "agencies" / "sb-na.html").read_text(encoding="utf-8")).rows
+    assert "không áp dụng" in next(r for r in na if len(r) == 5 and r[0].startswith("C2.5"))[-1]
+    capped = _parse((built["out"] / "agencies" / "sb-formula.html").read_text(encoding="utf-8")).rows
+    assert "vượt 100%, lấy tối đa" in next(r for r in capped if len(r) == 5 and r[0].startswith("C2.6"))[-1]
+    # strengths and weaknesses, criterion table with median and best
+    assert "Điểm mạnh" in page and "Điểm yếu" in page and "Trung vị khối" in page
+
+
+def _chromium(args: list[str], profile: Path) -> subprocess.CompletedProcess:
+    cmd = [
+        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}", *args,
+    ]  # fmt: skip
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.mark.chromium
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_report_renders_in_chromium(built, tmp_path):
+    out, result = built["out"], built["result"]
+    proc = _chromium(["--dump-dom", (out / "report.html").as_uri()], tmp_path / "profile")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    dom = proc.stdout
+    assert "Kết quả xếp hạng" in dom
+    parsed = _parse(dom)
+    # every ranked agency appears in its ranking table with its rank
+    ranked = result.scores[result.scores["status"] == "ranked"]
+    for s in ranked.itertuples():
+        href = f"agencies/{agency_file_name(s.agency_id)}"
+        assert any(r[0] == str(int(s.rank)) and r[1] == s.agency_name for r in parsed.rows), s.agency_id
+        assert (href, s.agency_name) in parsed.links, s.agency_id
+    # every link to an agency page resolves to a file; anchors resolve to ids (the Data Docs link points
+    # to what the validation step writes beside the report, absent here)
+    ids = set(re.findall(r'id="([^"]+)"', dom))
+    agency_links = [h for h, _t in parsed.links if h.startswith("agencies/")]
+    assert len(set(agency_links)) == len(result.scores)
+    for href, _text in parsed.links:
+        if href.startswith("#"):
+            assert href[1:] in ids, href
+        elif href.startswith("agencies/"):
+            assert (out / unquote(href)).exists(), href
+        else:
+            assert href == "validation/index.html", href
+    assert all(not urlparse(u).scheme for u in parsed.urls)
+    # the <script> name is text in the DOM, not an element
+    assert "&lt;script&gt;" in dom and "<script>alert" not in dom
+    shot = tmp_path / "report.png"
+    proc = _chromium([f"--screenshot={shot}", "--window-size=1280,2400", (out / "report.html").as_uri()],
+                     tmp_path / "profile")  # fmt: skip
+    assert shot.exists() and shot.stat().st_size > 10_000, proc.stderr[-2000:]
+
+
+@pytest.mark.chromium
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_agency_page_renders_and_links_back(built, tmp_path):
+    page = built["out"] / "agencies" / "sb-script.html"
+    proc = _chromium(["--dump-dom", page.as_uri()], tmp_path / "profile")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    parsed = _parse(proc.stdout)
+    assert ("../report.html", "← Về báo cáo tổng hợp") in parsed.links
+    assert (page.parent / "../report.html").resolve().exists()
+    assert any(r[0].startswith("C1.1") for r in parsed.rows)
