@@ -252,3 +252,20 @@ def test_docs_results_and_issues_csv(rubric, context, tmp_path):
     assert back.check_id.tolist() == sorted(back.check_id)
     write_issues_csv(issues.iloc[::-1], tmp_path / "again.csv")
     assert (tmp_path / "again.csv").read_bytes() == raw
+
+
+def test_a_stale_committed_suite_stops_the_run(rubric, monkeypatch, tmp_path):
+    from ictaudit import validation
+
+    suite = build_suite(rubric, "PL1")
+    stale = suite_json(suite)
+    stale["expectations"] = stale["expectations"][:-1]
+    (tmp_path / "PL1.json").write_text(json.dumps(stale), encoding="utf-8")
+    monkeypatch.setattr(validation, "suite_path", lambda form_id: tmp_path / f"{form_id}.json")
+    with pytest.raises(validation.ValidationSetupError, match=r"python -m ictaudit\.checks"):
+        validation.check_committed_suite(rubric, "PL1", suite)
+    meta_only = suite_json(suite)
+    meta_only["meta"]["rubric_version"] = "0.9.0"
+    (tmp_path / "PL1.json").write_text(json.dumps(meta_only), encoding="utf-8")
+    with pytest.warns(UserWarning, match="rubric_version"):
+        validation.check_committed_suite(rubric, "PL1", suite)

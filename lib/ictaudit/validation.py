@@ -115,9 +115,10 @@ def _suite_kwargs(suite, name: str) -> dict[str, Any]:
 
 
 def check_committed_suite(rubric: Rubric, form_id: str, suite) -> None:
-    """Refuse to run when ``expectations/<form>.json`` of this rubric differs from what the rule table builds.
+    """Refuse to run when ``expectations/<form>.json`` of this rubric has other checks than the rule table builds.
 
-    The committed suite is what the manifest hashes; running anything else would break the audit trail.
+    The committed suite is what the manifest hashes; running other checks would break the audit trail.
+    A difference in the meta only (a new rubric version with the same fields) is a warning.
     """
     path = suite_path(form_id)
     if not path.exists():
@@ -125,12 +126,22 @@ def check_committed_suite(rubric: Rubric, form_id: str, suite) -> None:
     committed = json.loads(path.read_text(encoding="utf-8"))
     if committed.get("meta", {}).get("rubric_id") != rubric.id:
         return  # the committed suite belongs to another rubric; this run uses its own, built from the rubric
-    if committed != suite_json(suite):
-        raise ValidationSetupError(
-            f"{path} is out of date: it differs from the suite built from rubric {rubric.id} "
-            f"v{rubric.version} and the rule table in ictaudit/checks.py. Regenerate it with "
-            "`python -m ictaudit.checks` and commit it."
+    built = suite_json(suite)
+    if committed == built:
+        return
+    if committed.get("expectations") == built.get("expectations"):  # e.g. only rubric_version moved on
+        changed = sorted(k for k in built["meta"] if committed["meta"].get(k) != built["meta"][k])
+        warnings.warn(
+            f"{path}: same checks, but its meta differs in {', '.join(changed)}; regenerate it with "
+            "`python -m ictaudit.checks` and commit it so the manifest records the current version",
+            stacklevel=3,
         )
+        return
+    raise ValidationSetupError(
+        f"{path} is out of date: its checks differ from the suite built from rubric {rubric.id} "
+        f"v{rubric.version} and the rule table in ictaudit/checks.py. Regenerate it with "
+        "`python -m ictaudit.checks` and commit it."
+    )
 
 
 # -- values → frames -----------------------------------------------------------------------------
