@@ -144,6 +144,18 @@ def test_same_seed_gives_identical_bytes_and_another_seed_other_samples(mini, tm
         assert not np.array_equal(first.score_samples[g], other.score_samples[g], equal_nan=True)
 
 
+def test_every_sampled_draw_is_the_competition_ranking_of_its_rounded_scores(caobang):
+    values, agencies = synthetic_cycle(caobang)
+    result = rb.monte_carlo(caobang, values, agencies, draws=400, seed=8)
+    for g, ranks in result.rank_samples.items():
+        scores = result.score_samples[g]
+        assert ranks.shape == (400, len(result.sample_agency_ids[g]))
+        assert np.array_equal(scores, np.round(scores, 2))  # rounded as published
+        for d in range(0, 400, 7):
+            assert ranks[d].tolist() == rank_competition(pd.Series(scores[d])).tolist()
+        assert (ranks.min(axis=1) == 1).all()
+
+
 def test_table_columns_follow_design_then_one_probability_per_band(mini):
     values, agencies = scenarios_combined()
     table = rb.monte_carlo(mini, values, agencies, draws=50).table

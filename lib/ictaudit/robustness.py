@@ -161,9 +161,17 @@ def rescored(gc: GroupCriteria, scale: np.ndarray, decimals: int) -> np.ndarray:
     """``score_100`` of every agency under criterion scale factors ``scale`` ``(draws, n_criteria)``.
 
     Returns ``(draws, n_agencies)``, rounded half up to ``decimals``; NaN where nothing is attainable.
+    Sums are numpy reductions over the criterion axis, not a BLAS matrix product, so that the bytes
+    do not depend on the machine's linear-algebra library or thread count.
     """
-    achieved = scale @ gc.achieved.T
-    attainable = scale @ gc.attainable.T
+    scale = np.atleast_2d(np.asarray(scale, dtype=float))
+    d, n = scale.shape[0], gc.achieved.shape[0]
+    achieved, attainable = np.empty((d, n)), np.empty((d, n))
+    step = max(1, _CHUNK_CELLS // max(1, n * scale.shape[1]))
+    for start in range(0, d, step):
+        block = scale[start : start + step, None, :]
+        achieved[start : start + step] = (block * gc.achieved[None, :, :]).sum(axis=2)
+        attainable[start : start + step] = (block * gc.attainable[None, :, :]).sum(axis=2)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(attainable > 0, achieved / attainable, np.nan)
     return np.asarray(round_half_up(100 * share, decimals), dtype=float).reshape(achieved.shape)
