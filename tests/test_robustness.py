@@ -218,6 +218,17 @@ def test_zero_spread_collapses_every_interval_to_the_published_rank_and_band(sou
             assert getattr(row, f"p_{b.id}") == (1.0 if b.id == expected else 0.0), (row.agency_id, b.id)
 
 
+def test_a_group_without_ranked_agencies_gives_no_rows(mini, tmp_path):
+    values, agencies = scenario_inputs("mini-departments.yaml")  # no district at all
+    late = agencies.assign(status="late")
+    result = rb.monte_carlo(mini, values, late, draws=20)
+    assert result.table.empty and list(result.table.columns) == rb.robustness_columns(mini)
+    assert result.rank_samples["ubnd_huyen"].shape == (20, 0)
+    assert rb.leave_one_out(mini, values, late).empty
+    rb.write_robustness_csv(result, tmp_path / "robustness.csv")
+    assert read_csv(tmp_path / "robustness.csv").columns.tolist() == rb.robustness_columns(mini)
+
+
 def test_perturbation_keeps_the_group_total_and_the_spread(mini):
     ids, factors = rb.weight_factors(mini, draws=500, spread=0.25, seed=1)
     assert ids == [c.id for c in mini.criteria]
