@@ -151,68 +151,78 @@ def _yes(rng: random.Random, p: float) -> int:
     return 1 if rng.random() < p else 0
 
 
-def clean_values(group: str, maturity: float, rng: random.Random, fields: list) -> dict[str, float]:
-    """Plausible values of one agency that pass every logic check of DOMAIN §5 (E and W)."""
+def clean_values(group: str, maturity: float, profile: str, fields: list, size: float = 1.0) -> dict[str, float]:
+    """Plausible values of one agency that pass every logic check of DOMAIN §5 (E and W).
+
+    Each field draws from its own stream seeded by ``profile`` and the field code, so that the same
+    agency in another year (another ``maturity`` and ``size``) gets close values: year-over-year
+    comparisons (L24) stay quiet unless something was planted.
+    """
     m = maturity
     dept = group == "so_ban_nganh"
+
+    def r(code: str) -> random.Random:
+        return random.Random(f"{profile}:{code}")
+
     v: dict[str, float] = {}
-    v["F01"] = rng.randint(35, 180) if dept else rng.randint(90, 260)
-    v["F02"] = round(v["F01"] * _share(rng, 0.55 + 0.45 * m))
-    v["F03"] = max(v["F02"], round(v["F02"] * rng.uniform(1.0, 1.12)), 1)
-    v["F04"] = max(1, round(v["F03"] * _share(rng, 0.45 + 0.55 * m)))
-    v["F05"] = round(v["F01"] * rng.uniform(0.15, 0.5) * (0.4 + m), 1)
-    v["F06"] = 1 if m > 0.15 else _yes(rng, 0.5)
-    v["F07"] = _yes(rng, 0.3 + 0.7 * m) if v["F06"] else 0
-    v["F08"] = round(v["F03"] * _share(rng, 0.25 + 0.75 * m))
-    v["F09"] = _yes(rng, 0.1 + 0.8 * m)
-    v["F10"] = _yes(rng, 0.2 + 0.7 * m)
-    v["F11"] = rng.randint(1, 4) if v["F10"] else 0
-    v["F12"] = round(v["F01"] * _share(rng, 0.25 + 0.75 * m))
-    v["F13"] = _yes(rng, 0.4 + 0.8 * m)
-    v["F14"] = rng.randint(600, 4000) if dept else rng.randint(1500, 6500)
-    v["F15"] = round(v["F14"] * (_share(rng, 0.15 + 0.8 * m) if v["F13"] else _share(rng, 0.1 + 0.2 * m, 0.05)))
-    v["F16"] = round(rng.randint(0, 2) + 14 * m) if m > 0.2 else rng.randint(0, 2)
-    v["F17"] = round(v["F15"] * _share(rng, 0.85 * m - 0.1)) if v["F16"] > 0 else 0
-    v["F18"] = min(8, round(rng.uniform(0, 6) * m) + rng.randint(0, 2))
-    v["F19"] = round(rng.uniform(0, 8) * m)
-    v["F20"] = _yes(rng, 0.5 + 0.6 * m)
+    v["F01"] = round((r("F01").randint(35, 180) if dept else r("F01").randint(90, 260)) * size)
+    v["F02"] = round(v["F01"] * _share(r("F02"), 0.55 + 0.45 * m))
+    v["F03"] = max(v["F02"], round(v["F02"] * r("F03").uniform(1.0, 1.12)), 1)
+    v["F04"] = max(1, round(v["F03"] * _share(r("F04"), 0.45 + 0.55 * m)))
+    v["F05"] = round(v["F01"] * r("F05").uniform(0.15, 0.5) * (0.4 + m), 1)
+    v["F06"] = 1 if m > 0.15 else _yes(r("F06"), 0.5)
+    v["F07"] = _yes(r("F07"), 0.3 + 0.7 * m) if v["F06"] else 0
+    v["F08"] = round(v["F03"] * _share(r("F08"), 0.25 + 0.75 * m))
+    v["F09"] = _yes(r("F09"), 0.1 + 0.9 * m)
+    v["F10"] = _yes(r("F10"), 0.2 + 0.7 * m)
+    v["F11"] = r("F11").randint(1, 4) if v["F10"] else 0
+    v["F12"] = round(v["F01"] * _share(r("F12"), 0.25 + 0.75 * m))
+    v["F13"] = _yes(r("F13"), 0.4 + 0.8 * m)
+    v["F14"] = round((r("F14").randint(600, 4000) if dept else r("F14").randint(1500, 6500)) * size)
+    share15 = _share(r("F15"), 0.15 + 0.8 * m) if v["F13"] else _share(r("F15"), 0.1 + 0.2 * m, 0.05)
+    v["F15"] = round(v["F14"] * share15)
+    v["F16"] = round(r("F16").randint(0, 2) + 14 * m) if m > 0.2 else r("F16").randint(0, 2)
+    v["F17"] = round(v["F15"] * _share(r("F17"), 0.85 * m - 0.1)) if v["F16"] > 0 else 0
+    v["F18"] = min(8, round(r("F18").uniform(1, 6) * m) + r("F18b").randint(0, 2))
+    v["F19"] = round(r("F19").uniform(2, 10) * m)
+    v["F20"] = _yes(r("F20"), 0.5 + 0.6 * m)
     for code in ("F21a", "F21b", "F21c", "F21d", "F21dd", "F21e", "F21h", "F21i", "F21k", "F21l"):
-        v[code] = _yes(rng, 0.3 + 0.7 * m) if v["F20"] else 0
+        v[code] = _yes(r(code), 0.3 + 0.7 * m) if v["F20"] else 0
     for code in ("F22a", "F22b", "F22c", "F22d"):
-        v[code] = _yes(rng, 0.3 + 0.7 * m) if v["F20"] else 0
-    v["F23"] = round(rng.uniform(20, 200) * (0.3 + m)) if v["F20"] else 0
-    v["F24"] = _yes(rng, 0.35 + 0.7 * m)
-    v["F25"] = rng.randint(150, 3000) if dept else rng.randint(1000, 8000)
-    v["F26"] = round(v["F25"] * _share(rng, 0.3 + 0.7 * m)) if v["F24"] else 0
-    v["F27"] = rng.randint(40, 180) if dept else rng.randint(150, 300)
-    v["F29"] = round(v["F27"] * 0.25 * m * rng.uniform(0.4, 1.2))
-    v["F30"] = round(v["F27"] * 0.08 * m * rng.uniform(0.0, 1.3))
-    v["F28"] = round((v["F27"] - v["F29"] - v["F30"]) * rng.uniform(0.4, 1.0))
-    v["F31"] = round(v["F25"] * rng.uniform(0.1, 0.4))
+        v[code] = _yes(r(code), 0.3 + 0.7 * m) if v["F20"] else 0
+    v["F23"] = round(r("F23").uniform(20, 200) * (0.3 + m)) if v["F20"] else 0
+    v["F24"] = _yes(r("F24"), 0.35 + 0.7 * m)
+    v["F25"] = round((r("F25").randint(150, 3000) if dept else r("F25").randint(1000, 8000)) * size)
+    v["F26"] = round(v["F25"] * _share(r("F26"), 0.3 + 0.7 * m)) if v["F24"] else 0
+    v["F27"] = r("F27").randint(40, 180) if dept else r("F27").randint(150, 300)
+    v["F29"] = round(v["F27"] * 0.45 * m**2 * r("F29").uniform(0.6, 1.1))
+    v["F30"] = round(v["F27"] * 0.2 * m**2 * r("F30").uniform(0.3, 1.2))
+    v["F28"] = round((v["F27"] - v["F29"] - v["F30"]) * r("F28").uniform(0.4, 1.0))
+    v["F31"] = round(v["F25"] * r("F31").uniform(0.1, 0.4))
     level34 = v["F29"] + v["F30"]
     if level34 == 0:
         v["F32"] = v["F33"] = 0
     else:
-        v["F32"] = round(v["F31"] * _share(rng, 0.05 + 0.45 * m))
-        v["F33"] = 0 if v["F32"] == 0 else max(1, min(level34, v["F32"], round(level34 * _share(rng, 0.2 + 0.7 * m))))
+        v["F32"] = round(v["F31"] * _share(r("F32"), 0.05 + 0.75 * m**2))
+        v["F33"] = 0 if v["F32"] == 0 else max(1, min(level34, v["F32"], round(level34 * _share(r("F33"), 0.2 + 0.7 * m))))
     for code in ("F34", "F35", "F36", "F37", "F38"):
-        v[code] = _yes(rng, 0.15 + 0.8 * m)
-    v["F39"] = rng.randint(1, 3) if m > 0.2 else rng.randint(0, 1)
-    v["F40"] = rng.randint(0, v["F39"])
-    v["F41"] = round(v["F01"] * _share(rng, 0.1 + 0.5 * m))
-    v["F42"] = _yes(rng, 0.3 + 0.7 * m)
-    v["F43"] = _yes(rng, 0.2 + 0.7 * m)
-    v["F44"] = round(rng.uniform(30, 500) * (0.3 + m), 1)
+        v[code] = _yes(r(code), 0.15 + 0.85 * m)
+    v["F39"] = r("F39").randint(1, 3) if m > 0.2 else r("F39").randint(0, 1)
+    v["F40"] = r("F40").randint(0, v["F39"])
+    v["F41"] = round(v["F01"] * _share(r("F41"), 0.1 + 0.5 * m))
+    v["F42"] = _yes(r("F42"), 0.3 + 0.7 * m)
+    v["F43"] = _yes(r("F43"), 0.2 + 0.8 * m)
+    v["F44"] = round(r("F44").uniform(30, 500) * (0.3 + m), 1)
     if not dept:
-        v["X00"] = rng.randint(14, 30)
-        v["X01"] = v["X00"] * rng.randint(18, 24)
-        v["X02"] = round(v["X01"] * _share(rng, 0.3 + 0.6 * m))
-        v["X03"] = max(1, round(v["X02"] * rng.uniform(0.9, 1.1)))
-        v["X04"] = round(v["X00"] * _share(rng, 0.3 + 0.7 * m))
-        v["X05"] = round(v["X01"] * _share(rng, 0.1 + 0.6 * m))
-        v["X06"] = round(v["X00"] * _share(rng, 0.9 * m))
-        v["X07"] = round(v["X00"] * _share(rng, 0.7 * m - 0.1))
-        v["X08"] = round(v["X00"] * _share(rng, 0.6 * m - 0.1))
+        v["X00"] = r("X00").randint(14, 30)
+        v["X01"] = round(v["X00"] * r("X01").randint(18, 24) * size)
+        v["X02"] = round(v["X01"] * _share(r("X02"), 0.3 + 0.6 * m))
+        v["X03"] = max(1, round(v["X02"] * r("X03").uniform(0.9, 1.1)))
+        v["X04"] = round(v["X00"] * _share(r("X04"), 0.3 + 0.7 * m))
+        v["X05"] = round(v["X01"] * _share(r("X05"), 0.1 + 0.6 * m))
+        v["X06"] = round(v["X00"] * _share(r("X06"), 0.9 * m))
+        v["X07"] = round(v["X00"] * _share(r("X07"), 0.7 * m - 0.1))
+        v["X08"] = round(v["X00"] * _share(r("X08"), 0.6 * m - 0.1))
     return {f.code: v[f.code] for f in fields}
 
 
@@ -263,9 +273,15 @@ def build_sample(year: int, seed: int = 2017, agencies: int | None = None, rubri
     fields_of = {g: list(rubric.fields_for_form(rubric.form_of(g))) for g in rubric.group_ids}
     clean: dict[str, dict[str, float]] = {}
     for a in ranked:
-        arng = random.Random(f"ictaudit-sample:{year}:{seed}:{a.agency_id}")
-        maturity = arng.uniform(0.5, 1.0) if a.group == "so_ban_nganh" else arng.uniform(0.1, 0.92)
-        clean[a.agency_id] = clean_values(a.group, maturity, arng, fields_of[a.group])
+        # the agency's profile does not depend on the year or seed; the year moves it a little
+        profile = f"ictaudit-sample-profile:{a.agency_id}"
+        prng = random.Random(f"{profile}:maturity")
+        u = prng.random()
+        base = 0.4 + 0.62 * u**0.6 if a.group == "so_ban_nganh" else 0.08 + 0.92 * u
+        yrng = random.Random(f"ictaudit-sample:{year}:{seed}:{a.agency_id}")
+        maturity = _clip(base + 0.04 * (year - 2017) + yrng.uniform(-0.03, 0.03))
+        size = 1 + yrng.uniform(-0.06, 0.06)
+        clean[a.agency_id] = clean_values(a.group, maturity, profile, fields_of[a.group], size)
     typed = {a.agency_id: as_typed(clean[a.agency_id], fields_of[a.group]) for a in ranked}
 
     def cell_of(agency: SampleAgency, code: str) -> str:
