@@ -247,3 +247,23 @@ def test_agency_page_renders_and_links_back(built, tmp_path):
     assert ("../report.html", "← Về báo cáo tổng hợp") in parsed.links
     assert (page.parent / "../report.html").resolve().exists()
     assert any(r[0].startswith("C1.1") for r in parsed.rows)
+
+
+def test_optional_tables_may_be_absent(built, tmp_path):
+    """Only scores, criteria and trail are required; values, issues and corrections may be missing."""
+    scored = tmp_path / "scored"
+    scored.mkdir()
+    for name in ("scores.csv", "criteria.csv", "trail.csv"):
+        shutil.copy(built["scored"] / name, scored / name)
+    paths = build_reports(built["rubric"], scored, tmp_path / "out", CYCLE_INFO)
+    html = paths["html"].read_text(encoding="utf-8")
+    assert "Không phát hiện lỗi hay cảnh báo nào." in html
+    assert "Kỳ này không có tệp hiệu chỉnh" in html
+    assert paths["xlsx"].exists()
+
+
+def test_agency_ids_that_are_not_plain_get_safe_file_names():
+    assert agency_file_name("so-tttt") == "so-tttt.html"
+    odd = agency_file_name("../../etc/passwd")
+    assert "/" not in odd and not odd.startswith(".") and odd.endswith(".html")
+    assert agency_file_name("a b") != agency_file_name("a_b")
