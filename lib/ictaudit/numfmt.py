@@ -15,12 +15,20 @@ def round_half_up(x, decimals: int):
     84.995 being stored as 84.99499999….
     """
     factor = 10.0**decimals
+    if isinstance(x, int | float) and not isinstance(x, bool):  # fast path: one Python number
+        if math.isnan(x) or math.isinf(x):
+            return float(x)
+        r = math.floor(abs(x) * factor + 0.5 + 1e-9) / factor
+        return (r if x >= 0 else -r) + 0.0
     arr = np.asarray(x, dtype=float)
     out = np.sign(arr) * np.floor(np.abs(arr) * factor + 0.5 + 1e-9) / factor
     out = out + 0.0  # turn -0.0 into 0.0
     if np.ndim(out) == 0:
         return float(out)
     return out
+
+
+_VI_SEPARATORS = str.maketrans({",": ".", ".": ","})
 
 
 def fmt_number(x: float | None, decimals: int = 2, lang: str = "vi", trim: bool = False) -> str:
@@ -35,7 +43,7 @@ def fmt_number(x: float | None, decimals: int = 2, lang: str = "vi", trim: bool 
     if trim and "." in text:
         text = text.rstrip("0").rstrip(".")
     if lang == "vi":
-        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+        text = text.translate(_VI_SEPARATORS)
     return text
 
 

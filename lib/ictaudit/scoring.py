@@ -129,7 +129,7 @@ def score_cycle(
     _check_agencies(agencies, rubric)
     blocked_set = set(blocked or ())
     decimals = rubric.ranking.decimals
-    trail_parts, score_rows, criteria_rows = [], [], []
+    trail_parts, score_parts, criteria_parts = [], [], []
     roster = agencies.set_index("agency_id")
 
     for group in rubric.groups:
@@ -158,34 +158,38 @@ def score_cycle(
                 share = np.where(crit_attainable[c_id] > 0, achieved / crit_attainable[c_id], np.nan)
             c_score = round_half_up(100 * share, decimals)
             c_rank = rank_competition(pd.Series(np.where(is_ranked, c_score, np.nan), index=ids))
-            for i, a in enumerate(ids):
-                criteria_rows.append(
+            criteria_parts.append(
+                pd.DataFrame(
                     {
-                        "agency_id": a, "group": group.id, "criterion_id": c_id,
-                        "points": float(crit_points[c_id][i]), "max_points": crit_max[c_id],
-                        "applicable_max": float(crit_attainable[c_id][i]), "score_100": float(c_score[i]),
-                        "rank": c_rank.iloc[i],
+                        "agency_id": ids, "group": group.id, "criterion_id": c_id,
+                        "points": crit_points[c_id], "max_points": float(crit_max[c_id]),
+                        "applicable_max": crit_attainable[c_id], "score_100": c_score,
+                        "rank": c_rank.to_numpy(),
                     }
-                )  # fmt: skip
+                )
+            )  # fmt: skip
 
-        for i, a in enumerate(ids):
-            band = rubric.band_for(float(tot["score_100"][i])) if is_ranked[i] else None
-            row = {
-                "agency_id": a,
-                "points": float(tot["points"][i]),
-                "applicable_max": float(tot["applicable_max"][i]),
-                "score_100": float(tot["score_100"][i]),
-                "index": float(tot["index"][i]),
-                "band": band.label_vi if band else "",
-                "rank": ranks.iloc[i],
+        bands = [
+            (b.label_vi if (b := rubric.band_for(float(x))) and r else "") for x, r in zip(tot["score_100"], is_ranked)
+        ]
+        part = pd.DataFrame(
+            {
+                "agency_id": ids,
+                "points": tot["points"],
+                "applicable_max": tot["applicable_max"],
+                "score_100": tot["score_100"],
+                "index": tot["index"],
+                "band": bands,
+                "rank": ranks.to_numpy(),
+                **{c: crit_points[c] for c in crit_cols},
             }
-            row.update({c: float(crit_points[c][i]) for c in crit_cols})
-            score_rows.append(row)
+        )
+        score_parts.append(part)
 
         if ids:
             trail_parts.append(_trail_rows(gp, original, used, blocked_set, with_explanations))
 
-    scored = pd.DataFrame(score_rows)
+    scored = pd.concat([p for p in score_parts if len(p)], ignore_index=True) if any(len(p) for p in score_parts) else pd.DataFrame()
     criterion_ids = [c.id for c in rubric.criteria]
     scores = agencies[["agency_id", "agency_name", "group", "status", "status_reason"]].merge(
         scored if len(scored) else pd.DataFrame(columns=["agency_id"]), on="agency_id", how="left"
@@ -203,7 +207,8 @@ def score_cycle(
         .reset_index(drop=True)
     )
     trail = pd.concat(trail_parts, ignore_index=True) if trail_parts else pd.DataFrame(columns=TRAIL_COLUMNS)
-    criteria = pd.DataFrame(criteria_rows, columns=CRITERIA_COLUMNS)
+    parts = [p for p in criteria_parts if len(p)]
+    criteria = pd.concat(parts, ignore_index=True)[CRITERIA_COLUMNS] if parts else pd.DataFrame(columns=CRITERIA_COLUMNS)
     if len(criteria):
         criteria["rank"] = criteria["rank"].astype("Int64")
     return ScoreResult(trail=trail[TRAIL_COLUMNS], scores=scores, criteria=criteria)
@@ -227,6 +232,11 @@ def _json_number(x: float) -> float | int | None:
     return int(x) if x.is_integer() else x
 
 
+def _json_column(x: np.ndarray) -> list[str]:
+    """Numbers as JSON text, the way json.dumps writes _json_number's result (null for a blank)."""
+    return ["null" if v is None else json.dumps(v) for v in map(_json_number, x.tolist())]
+
+
 def _trail_rows(
     gp: GroupPoints,
     original: pd.DataFrame,
@@ -234,53 +244,68 @@ def _trail_rows(
     blocked: set[tuple[str, str]],
     with_explanations: bool,
 ) -> pd.DataFrame:
+    """One row per agency × indicator, built a column at a time (the explanation text row by row)."""
     ids = gp.agency_ids
+    n = len(ids)
     orig = original.to_numpy()
     col_pos = {c: j for j, c in enumerate(original.columns)}
-    rows = []
-    for _j, ((criterion, ind), res) in enumerate(zip(gp.indicators, gp.results)):
+    json_of = {}  # field → JSON text of each agency's value, computed once per field
+    blocked_by_agency: dict[str, list[str]] = {}
+    for agency_id, code in sorted(blocked):
+        blocked_by_agency.setdefault(agency_id, []).append(code)
+    parts = []
+    for (criterion, ind), res in zip(gp.indicators, gp.results):
         fields = ind.input_fields
-        fpos = [col_pos[f] for f in fields]
-        formula = ind.formula()
-        for i, a in enumerate(ids):
-            inputs = {f: _json_number(orig[i, p]) for f, p in zip(fields, fpos)}
-            held = [f for f in fields if (a, f) in blocked]
-            flags = set(res.flags_at(i))
+        for f in fields:
+            if f not in json_of:
+                json_of[f] = _json_column(orig[:, col_pos[f]])
+        blank = {f: np.isnan(orig[:, col_pos[f]]) for f in fields}
+        held = [[f for f in fields if f in blocked_by_agency.get(a, ())] for a in ids]
+        detail = res.detail
+        best = _json_column(detail["best"]) if ind.uses_best else None
+        inputs_json, flags_col, explanations = [], [], []
+        res_flags = {name: arr for name, arr in res.flags.items()}
+        for i in range(n):
+            h = held[i]
+            body = ", ".join(f'"{f}": {json_of[f][i]}' for f in fields)
+            if best is not None:
+                body += f', "best": {best[i]}'
+            if h:
+                body += ", " + '"blocked": ' + json.dumps(h)
+            inputs_json.append("{" + body + "}")
             # "missing" means blank as submitted; a value held back is "blocked" instead
-            if any(inputs[f] is None for f in fields if f not in held):
-                flags.add("missing")
-            else:
-                flags.discard("missing")
-            if held:
-                flags.add("blocked")
-            detail = res.detail_at(i)
-            record = dict(inputs)
-            if ind.uses_best:
-                record["best"] = _json_number(detail.get("best", math.nan))
-            if held:
-                record["blocked"] = held
-            explanation = ""
+            flags = [name for name in FLAG_ORDER if name in res_flags and name != "missing" and res_flags[name][i]]
+            if any(blank[f][i] for f in fields if f not in h):
+                flags.insert(0, "missing")
+            if h:
+                flags.insert(1 if flags[:1] == ["missing"] else 0, "blocked")
+            flags_col.append(";".join(flags))
             if with_explanations:
-                used_inputs = {f: (None if f in held else inputs[f]) for f in fields}
-                explanation = ind.explain(used_inputs, detail, "vi")
-                if held:
-                    explanation = (
-                        f"Số liệu {', '.join(held)} bị giữ lại do lỗi nghiêm trọng chưa được xác nhận, "
-                        f"tính như thiếu số liệu. {explanation}"
+                d = {k: float(v[i]) for k, v in detail.items()}
+                used_inputs = {f: (None if (f in h or blank[f][i]) else float(orig[i, col_pos[f]])) for f in fields}
+                text = ind.explain(used_inputs, d, "vi")
+                if h:
+                    text = (
+                        f"Số liệu {', '.join(h)} bị giữ lại do lỗi nghiêm trọng chưa được xác nhận, "
+                        f"tính như thiếu số liệu. {text}"
                     )
-            rows.append(
+                explanations.append(text)
+            else:
+                explanations.append("")
+        parts.append(
+            pd.DataFrame(
                 {
-                    "agency_id": a, "group": gp.group_id, "criterion_id": criterion.id, "indicator_id": ind.id,
-                    "kind": ind.kind, "inputs": json.dumps(record, ensure_ascii=False),
-                    "explanation_vi": explanation, "formula": formula, "points": float(res.points[i]),
-                    "max_points": ind.max_points, "applicable": bool(res.applicable[i]),
-                    "flags": ";".join(f for f in FLAG_ORDER if f in flags),
+                    "agency_id": ids, "group": gp.group_id, "criterion_id": criterion.id, "indicator_id": ind.id,
+                    "kind": ind.kind, "inputs": inputs_json, "explanation_vi": explanations,
+                    "formula": ind.formula(), "points": res.points.astype(float), "max_points": ind.max_points,
+                    "applicable": res.applicable.astype(bool), "flags": flags_col,
                 }
-            )  # fmt: skip
+            )
+        )  # fmt: skip
+    df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TRAIL_COLUMNS)
     order = {ind.id: j for j, (_, ind) in enumerate(gp.indicators)}
-    df = pd.DataFrame(rows, columns=TRAIL_COLUMNS)
     df["_o"] = df["indicator_id"].map(order)
-    return df.sort_values(["agency_id", "_o"], kind="mergesort").drop(columns="_o").reset_index(drop=True)
+    return df.sort_values(["agency_id", "_o"], kind="mergesort").drop(columns="_o").reset_index(drop=True)[TRAIL_COLUMNS]
 
 
 def write_score_tables(result: ScoreResult, out_dir) -> dict[str, object]:
