@@ -489,3 +489,25 @@ def test_bundled_cycle_gives_the_statuses_it_was_built_with(rubric, year):
         assert got_values.loc[(row.agency_id, row.field), "value"] == float(row.expected)
         assert got_values.loc[(row.agency_id, row.field), "raw_value"] == row.raw_value
         assert got_values.loc[(row.agency_id, row.field), "cell"] == row.cell
+
+
+def test_xml_entities_are_never_expanded(one_file, rubric):
+    """A 'billion laughs' DTD in the sheet XML makes the file invalid; nothing is expanded."""
+    import zipfile
+
+    root, path = one_file
+    blank_form(path, rubric, values={"F01": 1})
+    with zipfile.ZipFile(path) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+        b'<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>'
+    )
+    sheet = "xl/worksheets/sheet2.xml"
+    parts[sheet] = bomb + parts[sheet].split(b"?>", 1)[1].replace(b"<c r=\"D5\"", b"<c r=\"D5\" x=\"&c;\"", 1)
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    result = run(root, rubric)
+    assert status_of(result, "so-tttt")[0] == "invalid"
+    assert codes_of(result, "so-tttt") == ["I05"]

@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 from python_calamine import CalamineWorkbook
 
@@ -73,6 +74,7 @@ STATUSES = ("ranked", "late", "missing", "excluded", "invalid")
 
 MAX_XML_BYTES = 64 * 1024 * 1024  # a sheet XML larger than this is refused (zip bombs)
 _FIELD_LIKE = re.compile(r"^[FX]\d{2}[a-z]{0,2}$", re.IGNORECASE)
+_UNSAFE_XML = "Tệp {file} chứa khai báo XML không an toàn (DTD/thực thể); tệp không được đọc, đề nghị đơn vị gửi lại."
 _NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -235,7 +237,7 @@ def locate_header(rows: Sequence[Sequence], file_name: str, sheet: str) -> tuple
     )
 
 
-def uncached_formula_cells(data: bytes, sheet_name: str) -> set[str]:
+def uncached_formula_cells(data: bytes, sheet_name: str, file_name: str = "") -> set[str]:
     """Cells of an ``.xlsx`` sheet holding a formula without a cached value (empty for non-xlsx).
 
     python-calamine shows such a cell as empty; only the sheet XML tells a formula from a blank.
@@ -247,8 +249,10 @@ def uncached_formula_cells(data: bytes, sheet_name: str) -> set[str]:
         zf = zipfile.ZipFile(io.BytesIO(data))
         if "xl/workbook.xml" not in zf.namelist():
             return set()
-        workbook = SafeET.fromstring(_read_part(zf, "xl/workbook.xml"))
-        rels = SafeET.fromstring(_read_part(zf, "xl/_rels/workbook.xml.rels"))
+        workbook = SafeET.fromstring(_read_part(zf, "xl/workbook.xml", file_name))
+        rels = SafeET.fromstring(_read_part(zf, "xl/_rels/workbook.xml.rels", file_name))
+    except DefusedXmlException:
+        raise SubmissionError("I05", _UNSAFE_XML.format(file=file_name)) from None
     except (zipfile.BadZipFile, KeyError, SafeET.ParseError):
         return set()
     targets = {rel.get("Id"): rel.get("Target", "") for rel in rels.iter(f"{_NS_PKG_REL}Relationship")}
@@ -260,8 +264,14 @@ def uncached_formula_cells(data: bytes, sheet_name: str) -> set[str]:
             break
     if part is None:
         return set()
+    try:
+        sheet_xml = SafeET.fromstring(_read_part(zf, part, file_name))
+    except DefusedXmlException:
+        raise SubmissionError("I05", _UNSAFE_XML.format(file=file_name)) from None
+    except (zipfile.BadZipFile, KeyError, SafeET.ParseError):
+        return set()
     out: set[str] = set()
-    for cell in SafeET.fromstring(_read_part(zf, part)).iter(f"{_NS_MAIN}c"):
+    for cell in sheet_xml.iter(f"{_NS_MAIN}c"):
         if cell.find(f"{_NS_MAIN}f") is None:
             continue
         v = cell.find(f"{_NS_MAIN}v")
@@ -271,10 +281,10 @@ def uncached_formula_cells(data: bytes, sheet_name: str) -> set[str]:
     return out
 
 
-def _read_part(zf: zipfile.ZipFile, name: str) -> bytes:
+def _read_part(zf: zipfile.ZipFile, name: str, file_name: str = "") -> bytes:
     info = zf.getinfo(name)
     if info.file_size > MAX_XML_BYTES:
-        raise SubmissionError("I05", f"Phần {name} của tệp quá lớn ({info.file_size} byte); tệp không hợp lệ.")
+        raise SubmissionError("I05", f"Tệp {file_name}: phần {name} quá lớn ({info.file_size} byte); tệp không được đọc.")
     return zf.read(name)
 
 
@@ -302,7 +312,7 @@ def read_submission(
     except Exception as exc:
         raise SubmissionError("I05", f"Tệp {file_name}: không đọc được trang “{SHEET_DATA}” ({exc}).", sheet) from None
     header_row, code_col, value_col = locate_header(rows, file_name, sheet)
-    uncached = uncached_formula_cells(data, sheet)
+    uncached = uncached_formula_cells(data, sheet, file_name)
     fields = rubric.fields_for_form(rubric.form_of(group))
     return extract_values(
         rows,
