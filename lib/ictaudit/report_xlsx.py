@@ -503,6 +503,7 @@ def _table_sheet(
 
 def _sheet_trail(wb, data: ReportInputs, fm: _Formats) -> None:
     labels = {ind.id: ind.label_vi for c in data.rubric.criteria for ind in c.indicators}
+    yesno = {f.code for f in data.rubric.fields if f.type == "yesno"}
     cols = [
         ("Mã đơn vị", 12, "text"), ("Tên đơn vị", 28, "text"), ("Khối", 13, "text"), ("Tiêu chí", 7, "text"),
         ("Chỉ tiêu", 7, "text"), ("Nội dung chỉ tiêu", 36, "wrap"), ("Cách tính", 16, "text"),
@@ -515,7 +516,7 @@ def _sheet_trail(wb, data: ReportInputs, fm: _Formats) -> None:
     rows = [
         [
             r.agency_id, data.names.get(r.agency_id, ""), r.group, r.criterion_id, r.indicator_id,
-            labels.get(r.indicator_id, ""), KIND_VI.get(r.kind, r.kind), _inputs_text(r.inputs), r.explanation_vi,
+            labels.get(r.indicator_id, ""), KIND_VI.get(r.kind, r.kind), _inputs_text(r.inputs, yesno), r.explanation_vi,
             formula_vi(r.formula), r.points, r.max_points, "Có" if r.applicable else "Không", flags_vi(r.flags),
         ]
         for r in t.itertuples(index=False)
@@ -531,7 +532,7 @@ def _sheet_trail(wb, data: ReportInputs, fm: _Formats) -> None:
     )
 
 
-def _inputs_text(inputs: str) -> str:
+def _inputs_text(inputs: str, yesno: set[str]) -> str:
     from ictaudit.numfmt import fmt_value
 
     d = json.loads(inputs) if inputs else {}
@@ -541,6 +542,8 @@ def _inputs_text(inputs: str) -> str:
             parts.append(f"giữ lại: {', '.join(v)}")
         elif k == "best":
             parts.append(f"cao nhất trong khối = {fmt_value(v)}")
+        elif k in yesno and v in (0, 1):
+            parts.append(f"{k} = {'Có' if v == 1 else 'Không'}")
         else:
             parts.append(f"{k} = {fmt_value(v)}")
     return "; ".join(parts)
