@@ -406,7 +406,7 @@ def _logic_plants() -> list[_Plant]:
                "F33 = {F33} lớn hơn F29 + F30 = {F29} + {F30} (L15)"),
         _Plant("L20", "F21a", False, "", "F20 = Không nhưng F21a = Có (L20), chưa được đơn vị xác nhận"),
         _Plant("L25", "F16", True, "Bỏ sót khi điền phiếu; số chứng thư số theo danh sách Ban Cơ yếu cấp.",
-               "F16 (bắt buộc) để trống (L25)"),
+               "F16 (bắt buộc) để trống (L25); F17 đặt bằng 0 để L13 không bị kích hoạt theo"),
     ]  # fmt: skip
 
 
@@ -579,5 +579,11 @@ def _sample_md(sample: SampleCycle, planted: pd.DataFrame) -> str:
               "|---|---|---|---|---|"]  # fmt: skip
     for row in planted[planted["kind"] == "text"].itertuples():
         lines.append(f"| `{row.agency_id}` | {row.field} | {row.cell} | `{row.raw_value}` | {row.expected} |")
-    lines += ["", "Every yes/no answer is typed as the text Có/Không, as agencies do.", ""]
+    lines += [
+        "",
+        "Every yes/no answer is typed as the text Có/Không, as agencies do. Each agency keeps one profile",
+        "across sample years (only its maturity and size drift), so year-over-year checks (L24) stay quiet",
+        "except where a planted error moved a value (e.g. F23 = 0 with the L20 plant, F17 = 0 with L25).",
+        "",
+    ]
     return "\n".join(lines)
