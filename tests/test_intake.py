@@ -511,3 +511,14 @@ def test_xml_entities_are_never_expanded(one_file, rubric):
     result = run(root, rubric)
     assert status_of(result, "so-tttt")[0] == "invalid"
     assert codes_of(result, "so-tttt") == ["I05"]
+
+
+def test_header_words_added_by_people_are_tolerated(one_file, rubric):
+    root, path = one_file
+    blank_form(path, rubric, values={"F01": 48})
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Số liệu"]
+    ws.cell(HEADER_ROW + 1, 1).value = "Mã số"
+    ws.cell(HEADER_ROW + 1, 4).value = "Giá trị (năm 2017)"
+    wb.save(path)
+    assert values_of(run(root, rubric), "so-tttt").loc["F01", "value"] == 48

@@ -224,11 +224,16 @@ def check_meta(meta: dict[str, str] | None, *, file_name, rubric, cycle: Cycle, 
 
 
 def locate_header(rows: Sequence[Sequence], file_name: str, sheet: str) -> tuple[int, int, int]:
-    """(header row, code column, value column) of the row holding ``Mã`` and ``Giá trị``."""
+    """(header row, code column, value column) of the row holding ``Mã`` and ``Giá trị``.
+
+    Tolerates what people add to a header (``Mã số``, ``Giá trị (năm 2017)``).
+    """
     for r, row in enumerate(rows):
         keys = [_key(c) if isinstance(c, str) else "" for c in row]
-        if "mã" in keys and "giá trị" in keys:
-            return r, keys.index("mã"), keys.index("giá trị")
+        code_cols = [i for i, k in enumerate(keys) if k == "mã" or k.startswith("mã ")]
+        value_cols = [i for i, k in enumerate(keys) if k.startswith("giá trị")]
+        if code_cols and value_cols:
+            return r, code_cols[0], value_cols[0]
     raise SubmissionError(
         "I06",
         f"Tệp {file_name}, trang “{sheet}”: không tìm thấy dòng tiêu đề có cột “Mã” và “Giá trị”; "
