@@ -176,3 +176,9 @@ def test_any_float_gives_a_value_or_a_problem(x):
     assert (parsed.value is None) != (parsed.problem is None)
     if parsed.value is not None:
         assert 0 <= parsed.value <= 1e12 and not math.isnan(parsed.value)
+
+
+@given(st.integers(min_value=0, max_value=10**9), st.integers(min_value=0, max_value=99))
+def test_vietnamese_decimals_round_trip(whole, cents):
+    text = f"{whole:,}".replace(",", ".") + f",{cents:02d}"  # 1.234,05
+    assert parse_value(text, "decimal").value == pytest.approx(whole + cents / 100, rel=1e-12)
