@@ -82,6 +82,7 @@ def test_bom_and_nfd_text_are_read_as_nfc(tmp_path):
         ({"cycle_yaml": CYCLE_YAML + "deadlne: 2017-11-02\n"}, "unknown keys deadlne"),
         ({"cycle_yaml": CYCLE_YAML.replace("province: Cao Bằng\n", "")}, "missing keys province"),
         ({"cycle_yaml": CYCLE_YAML + "sample: maybe\n"}, "sample must be true or false"),
+        ({"cycle_yaml": CYCLE_YAML.replace("year: 2017", "year: 2010")}, "applies to the years 2016, 2017"),
         ({"agencies_csv": None}, r"agencies\.csv: missing"),
         ({"agencies_csv": "agency_id,name,group,ranked\nx,X,so_ban_nganh,true\n"}, "missing columns note"),
         ({"agencies_csv": AGENCIES + "so-noi-vu,Sở Nội vụ (2),so_ban_nganh,true,\n"}, "line 5: agency_id so-noi-vu already on line 2"),

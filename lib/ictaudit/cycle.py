@@ -94,6 +94,12 @@ def load_cycle(cycle_dir: Path | str, rubric=None) -> Cycle:
         rubric = load_rubric(meta["rubric"])
     elif rubric.id != meta["rubric"]:
         raise CycleError(f"{root / CYCLE_FILE}: rubric {meta['rubric']!r} but the rubric given is {rubric.id!r}")
+    if rubric.years and meta["year"] not in rubric.years:
+        years = ", ".join(map(str, rubric.years))
+        raise CycleError(
+            f"{root / CYCLE_FILE}: rubric {rubric.id} applies to the years {years}, not {meta['year']}; "
+            "name the rubric of that year"
+        )
     agencies = read_agencies(root / AGENCIES_FILE, rubric.group_ids)
     receipts = read_receipts(root / RECEIPTS_FILE)
     corrections_path = root / CORRECTIONS_FILE
