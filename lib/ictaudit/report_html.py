@@ -411,17 +411,21 @@ def _yoy(data: ReportInputs) -> dict | None:
 
 def _validation(data: ReportInputs, validation_index: str | None) -> dict:
     i = data.issues
+    in_round2 = set(zip(i.loc[i["round"] == 2, "agency_id"], i.loc[i["round"] == 2, "check_id"]))
     checks: dict[tuple[str, str], dict] = {}
     for r in i.to_dict("records"):
         key = (r["check_id"], r["severity"])
         row = checks.setdefault(
             key,
             {"check_id": r["check_id"], "severity": SEVERITY_VI.get(r["severity"], r["severity"]),
-             "round1": 0, "resolved": 0, "remaining": 0, "message": r["message_vi"], "agencies": set()},
+             "round1": 0, "resolved": 0, "remaining": 0, "unchecked": 0, "message": r["message_vi"],
+             "agencies": set()},
         )  # fmt: skip
         if int(r["round"]) == 1:
             row["round1"] += 1
             row["resolved"] += bool(r["resolved_by"])
+            # neither resolved by a correction nor found again in round 2: not re-checked (e.g. intake)
+            row["unchecked"] += not r["resolved_by"] and (r["agency_id"], r["check_id"]) not in in_round2
         else:
             row["remaining"] += 1
         row["agencies"].add(r["agency_id"])
@@ -448,6 +452,7 @@ def _validation(data: ReportInputs, validation_index: str | None) -> dict:
         "warnings_round1": int((round1["severity"] == "W").sum()),
         "resolved": int((round1["resolved_by"] != "").sum()),
         "remaining": int((i["round"] == 2).sum()),
+        "unchecked": sum(r["unchecked"] for r in rows),
         "remaining_errors": int(((i["round"] == 2) & (i["severity"] == "E")).sum()),
         "corrections": corrections,
         "applied": int((c["status"] == "applied").sum()),
