@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ictaudit.cycle import load_cycle
+from ictaudit.cycle import CycleError, load_cycle
 from ictaudit.intake import intake_cycle, to_wide
 from ictaudit.paths import DATA_DIR
 from ictaudit.sample import planted_errors, sample_roster, write_sample_cycle
@@ -146,7 +146,12 @@ def test_refuses_to_overwrite_real_data(tmp_path):
     real = tmp_path / "2017"
     real.mkdir()
     (real / "cycle.yaml").write_text("year: 2017\n", encoding="utf-8")
-    with pytest.raises(FileExistsError, match="not a sample"):
+    with pytest.raises(CycleError, match="not a sample"):
         write_sample_cycle(2017, real)
     assert (real / "cycle.yaml").read_text(encoding="utf-8") == "year: 2017\n"
 
+
+
+def test_refuses_a_year_the_rubric_does_not_cover(tmp_path):
+    with pytest.raises(CycleError, match="2016, 2017, 2018, 2019"):
+        write_sample_cycle(2030, tmp_path / "2030")

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ictaudit.cycle import AGENCY_COLUMNS, CORRECTION_COLUMNS, RECEIPT_COLUMNS, SUBMISSIONS_DIR
+from ictaudit.cycle import AGENCY_COLUMNS, CORRECTION_COLUMNS, RECEIPT_COLUMNS, SUBMISSIONS_DIR, CycleError
 from ictaudit.forms import HEADER_ROW, write_form
 from ictaudit.intake import cell_address
 from ictaudit.numfmt import fmt_date
@@ -259,6 +259,9 @@ def build_sample(year: int, seed: int = 2017, agencies: int | None = None, rubri
         from ictaudit.rubric import load_rubric
 
         rubric = load_rubric(RUBRIC_ID)
+    if rubric.years and year not in rubric.years:
+        years = ", ".join(map(str, rubric.years))
+        raise CycleError(f"a sample for {year}: the rubric {rubric.id} applies to the years {years} only")
     rng = random.Random(f"ictaudit-sample:{year}:{seed}")
     deadline = sample_deadline(year)
     roster = sample_roster(agencies)
@@ -475,7 +478,7 @@ def write_sample_cycle(year: int, out: Path | str, agencies: int | None = None, 
     """Write the synthetic cycle folder ``out`` (cycle.yaml, CSVs, submissions/, SAMPLE.md, planted.csv).
 
     ``out`` must be empty, absent, or an earlier sample (``sample: true``): real data is never
-    overwritten.
+    overwritten (:class:`ictaudit.cycle.CycleError` otherwise, as for a year the rubric does not cover).
     """
     from ictaudit.rubric import load_rubric
 
@@ -523,7 +526,7 @@ def _refuse_real_data(out: Path) -> None:
             data = None
         if isinstance(data, dict) and data.get("sample") is True:
             return
-    raise FileExistsError(f"{out}: not empty and not a sample cycle (sample: true); choose an empty folder")
+    raise CycleError(f"{out}: not empty and not a sample cycle (no 'sample: true' in cycle.yaml); choose an empty folder")
 
 
 def _write_csv(path: Path, columns, rows: list[dict]) -> None:
