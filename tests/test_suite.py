@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from ictaudit.cli import main
@@ -67,6 +68,8 @@ def run(cycle, cycle_hashes_before, tmp_path_factory):
 
 def test_run_writes_every_output_and_shows_progress(run):
     out, scored = run["out"], run["scored"]
+    statuses = pd.read_csv(scored / "statuses.csv", encoding="utf-8-sig")["status"].value_counts().to_dict()
+    assert statuses == {"ranked": 10, "excluded": 2, "late": 1, "missing": 1}, statuses
     for name in ("values.csv", "issues.csv", "trail.csv", "scores.csv", "criteria.csv", "robustness.csv"):
         assert (scored / name).stat().st_size > 0, name
     assert (out / "report.html").exists() and (out / "report.xlsx").exists()
@@ -137,12 +140,14 @@ def test_verify_fails_after_one_rubric_value_changes(run, cycle, capsys):
 
 
 def test_trace_renders_one_agency_step_by_step(run):
-    scores = (run["scored"] / "scores.csv").read_text(encoding="utf-8-sig").splitlines()
-    agency_id = scores[1].split(",")[0]
+    trail = pd.read_csv(run["scored"] / "trail.csv", encoding="utf-8-sig", keep_default_na=False)
+    clean = trail[(trail["indicator_id"] == "C2.1") & (trail["flags"] == "")]
+    agency_id = clean["agency_id"].iloc[0]
+    explanation = clean["explanation_vi"].iloc[0]
     page = trace_agency(agency_id, run["out"])
     html = page.read_text(encoding="utf-8")
     assert page.name == f"{agency_id}-trace.html"
-    for words in ("Số liệu từ phiếu", "Số liệu", "Tỷ lệ = F02 / F01", "Thứ hạng trong khối", agency_id):
+    for words in ("Số liệu từ phiếu", explanation, "Thứ hạng trong khối", "◀", agency_id):
         assert words in html, words
     assert "trace.source_cells" not in html  # code hidden
 

@@ -193,10 +193,10 @@ def check_meta(meta: dict[str, str] | None, *, file_name, rubric, cycle: Cycle, 
         raise SubmissionError(
             "I07", f"Tệp {file_name}: phiên bản biểu mẫu “{version}” không được hỗ trợ; {fix}.", SHEET_META
         )
-    if meta.get("rubric", "") != cycle.rubric_id:
+    if meta.get("rubric", "") != rubric.id:
         raise SubmissionError(
             "I07",
-            f"Tệp {file_name}: biểu mẫu theo bộ tiêu chí “{meta.get('rubric', '')}”, không phải “{cycle.rubric_id}”; {fix}.",
+            f"Tệp {file_name}: biểu mẫu theo bộ tiêu chí “{meta.get('rubric', '')}”, không phải “{rubric.id}”; {fix}.",
             SHEET_META,
         )
     expected_form = rubric.form_of(group)
