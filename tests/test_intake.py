@@ -17,13 +17,12 @@ from ictaudit.forms import HEADER_ROW, write_form
 from ictaudit.intake import (
     PROBLEM_COLUMNS,
     STATUS_COLUMNS,
-    VALUE_COLUMNS,
     cell_address,
     intake_cycle,
-    to_wide,
-    write_values_csv,
 )
 from ictaudit.paths import DATA_DIR
+from ictaudit.values import VALUE_COLUMNS, to_wide
+from ictaudit.values import write_values as write_values_csv
 
 FIXTURES = Path(__file__).parent / "fixtures" / "intake"
 # the values the office-suite fixtures were made from (see fixtures/intake/README.md)

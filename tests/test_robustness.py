@@ -26,6 +26,7 @@ from ictaudit import robustness as rb
 from ictaudit.rubric import load_rubric
 from ictaudit.scoring import rank_competition, score_cycle, write_score_tables
 from ictaudit.tables import read_csv, write_csv
+from ictaudit.values import to_wide
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 MINI = SCENARIOS / "mini-rubric.yaml"
@@ -455,7 +456,7 @@ def test_report_section_escapes_names_and_explains(mini, tmp_path):
 def test_values_to_wide_refuses_duplicates():
     long = pd.DataFrame({"agency_id": ["a", "a"], "field": ["F01", "F01"], "value": ["1", "2"]})
     with pytest.raises(ValueError, match="a/F01"):
-        rb.values_to_wide(long)
+        to_wide(long)
 
 
 # -- 4. notebook 06 ----------------------------------------------------------------------------

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 from ictaudit.cycle import CycleError, load_cycle
-from ictaudit.intake import intake_cycle, to_wide
+from ictaudit.intake import intake_cycle
 from ictaudit.paths import DATA_DIR
 from ictaudit.sample import planted_errors, sample_roster, write_sample_cycle
+from ictaudit.values import to_wide
 
 BUNDLED_SEEDS = {2016: 2016, 2017: 2017}
 

@@ -17,7 +17,8 @@ def sample_run(tmp_path_factory, rubric):
     from ictaudit.corrections import apply_corrections, resolve_rounds
     from ictaudit.cycle import load_cycle
     from ictaudit.intake import intake_cycle
-    from ictaudit.validation import long_to_wide, make_context, validate_values
+    from ictaudit.validation import make_context, validate_values
+    from ictaudit.values import to_wide as long_to_wide
 
     folder = DATA_DIR / "raw" / "2017"
     if not (folder / "planted.csv").exists():

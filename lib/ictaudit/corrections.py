@@ -29,9 +29,6 @@ REPORT_COLUMNS = [
     "correction_id", "agency_id", "field", "old_value", "new_value", "status", "status_reason",
     "reason", "check_id", "confirmed_by", "confirmed_on",
 ]  # fmt: skip
-VALUE_COLUMNS = [
-    "agency_id", "field", "raw_value", "value", "source_file", "source_sha256", "sheet", "cell", "correction_id",
-]  # fmt: skip
 
 _YES = {"có", "co", "x", "yes", "y", "true", "đúng"}
 _NO = {"không", "khong", "no", "n", "false", "sai"}

@@ -52,7 +52,6 @@ import unicodedata
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 from defusedxml import DefusedXmlException
@@ -62,12 +61,10 @@ from python_calamine import CalamineWorkbook
 from ictaudit.cycle import Cycle
 from ictaudit.forms import SHEET_DATA, SHEET_META, SUPPORTED_TEMPLATE_VERSIONS
 from ictaudit.numfmt import fmt_date
-from ictaudit.parsing import format_float, normalize_text, parse_value, raw_text
+from ictaudit.parsing import normalize_text, parse_value, raw_text
+from ictaudit.values import VALUE_COLUMNS
 
 STATUS_COLUMNS = ("agency_id", "agency_name", "group", "status", "status_reason")
-VALUE_COLUMNS = (
-    "agency_id", "field", "raw_value", "value", "source_file", "source_sha256", "sheet", "cell", "correction_id",
-)
 PROBLEM_COLUMNS = ("agency_id", "file", "sheet", "cell", "field", "raw_value", "code", "severity", "message_vi")
 FILE_COLUMNS = ("file", "agency_id", "sha256", "bytes")
 STATUSES = ("ranked", "late", "missing", "excluded", "invalid")
@@ -558,27 +555,3 @@ def _values_frame(rows: list[dict]) -> pd.DataFrame:
 def _problems_frame(rows: list[dict]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS))
     return df.sort_values(["agency_id", "file"], kind="stable").reset_index(drop=True)
-
-
-# -- outputs -----------------------------------------------------------------------------------
-
-
-def to_wide(values: pd.DataFrame) -> pd.DataFrame:
-    """``agency_id`` index × field columns (float, NaN for blank), fields in the order they appear."""
-    fields = list(dict.fromkeys(values["field"]))
-    wide = values.pivot(index="agency_id", columns="field", values="value")
-    wide = wide.reindex(columns=fields).astype(float)
-    wide.columns.name = None
-    return wide
-
-
-def write_values_csv(values: pd.DataFrame, path: Path | str) -> Path:
-    """``values.csv`` (DESIGN §6): UTF-8 with BOM, stable columns and order, ``45`` not ``45.0``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    out = values.loc[:, list(VALUE_COLUMNS)].sort_values("agency_id", kind="stable").copy()
-    out["value"] = [format_float(v) for v in out["value"]]
-    out = out.fillna("")
-    text = out.to_csv(index=False, lineterminator="\n")
-    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
-    return path

@@ -26,17 +26,14 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ictaudit.cycle import Cycle, load_cycle
 from ictaudit.rubric import Rubric, load_rubric
 from ictaudit.tables import read_csv, write_csv
+from ictaudit.values import read_values, to_wide, write_values
 
 STATUS_COLUMNS = ["agency_id", "agency_name", "group", "status", "status_reason"]
-VALUE_COLUMNS = [
-    "agency_id", "field", "raw_value", "value", "source_file", "source_sha256", "sheet", "cell", "correction_id",
-]  # fmt: skip
 ISSUE_COLUMNS = ["agency_id", "check_id", "severity", "fields", "values", "message_vi", "round", "resolved_by"]
 PREVIOUS = "previous"
 
@@ -77,22 +74,6 @@ def previous_cycle_dir(cycle_dir: Path | str) -> Path | None:
 # -- reading the tables back ----------------------------------------------------------------
 
 
-def read_values(path: Path) -> pd.DataFrame:
-    """values.csv (or values_submitted.csv) with ``value`` as float (blank → NaN)."""
-    df = read_csv(path)
-    df["value"] = pd.to_numeric(df["value"].replace("", np.nan), errors="raise").astype(float)
-    return df
-
-
-def to_wide(values: pd.DataFrame) -> pd.DataFrame:
-    """Long values → one row per agency, one float column per field (NaN = blank)."""
-    if values.empty:
-        return pd.DataFrame(dtype=float)
-    wide = values.pivot(index="agency_id", columns="field", values="value").astype(float)
-    wide.columns.name = None
-    return wide
-
-
 def read_statuses(scored_dir: Path) -> pd.DataFrame:
     return read_csv(Path(scored_dir) / "statuses.csv")
 
@@ -114,7 +95,7 @@ def intake_step(cycle_dir: Path | str, scored_dir: Path | str) -> pd.DataFrame:
     scored = Path(scored_dir)
     result = intake_cycle(ctx.cycle, ctx.rubric)
     write_csv(result.statuses, scored / "statuses.csv", STATUS_COLUMNS)
-    write_csv(result.values, scored / "values_submitted.csv", VALUE_COLUMNS)
+    write_values(result.values, scored / "values_submitted.csv")
     write_csv(result.problems, scored / "intake_problems.csv")
 
     prev_dir = previous_cycle_dir(cycle_dir)
@@ -135,7 +116,7 @@ def _previous_intake(prev_dir: Path, out: Path) -> None:
     if prev.cycle.corrections is not None and len(prev.cycle.corrections):
         values, _ = apply_corrections(values, prev.cycle.corrections, prev.rubric, result.statuses)
     write_csv(result.statuses, out / "statuses.csv", STATUS_COLUMNS)
-    write_csv(values, out / "values.csv", VALUE_COLUMNS)
+    write_values(values, out / "values.csv")
 
 
 def validate_step(cycle_dir: Path | str, scored_dir: Path | str, out_dir: Path | str) -> pd.DataFrame:
@@ -164,7 +145,7 @@ def validate_step(cycle_dir: Path | str, scored_dir: Path | str, out_dir: Path |
     issues = pd.concat([issues, _intake_issues(read_csv(scored / "intake_problems.csv"))], ignore_index=True)
     issues = issues.sort_values(["agency_id", "check_id", "round", "fields"], kind="mergesort").reset_index(drop=True)
 
-    write_csv(confirmed, scored / "values.csv", VALUE_COLUMNS)
+    write_values(confirmed, scored / "values.csv")
     write_csv(report, scored / "corrections.csv", REPORT_COLUMNS)
     write_csv(issues, scored / "issues.csv", ISSUE_COLUMNS)
     write_confirmations(out / "confirmations", ctx.rubric, statuses, confirmed, issues, ctx.cycle.title, ctx.cycle.year)

@@ -28,6 +28,7 @@ import pandas as pd
 
 from ictaudit import tables
 from ictaudit.rubric import Rubric
+from ictaudit.values import VALUE_COLUMNS
 
 _FORMULA_START = getattr(tables, "FORMULA_START", ("=", "+", "-", "@", "\t", "\r"))
 
@@ -158,9 +159,6 @@ def _read_optional(path: Path, columns: list[str]) -> pd.DataFrame:
 
 
 ISSUE_COLUMNS = ["agency_id", "check_id", "severity", "fields", "values", "message_vi", "round", "resolved_by"]
-VALUE_COLUMNS = [
-    "agency_id", "field", "raw_value", "value", "source_file", "source_sha256", "sheet", "cell", "correction_id",
-]  # fmt: skip
 CORRECTION_COLUMNS = [
     "correction_id", "agency_id", "field", "old_value", "new_value", "reason", "check_id", "confirmed_by",
     "confirmed_on", "status", "status_reason",

@@ -39,6 +39,7 @@ from ictaudit.numfmt import fmt_number, round_half_up
 from ictaudit.rubric import Rubric
 from ictaudit.scoring import RANKED, rank_competition, score_cycle, score_points, totals
 from ictaudit.tables import read_csv, write_csv
+from ictaudit.values import read_values, to_wide
 
 DEFAULT_DRAWS = 1000
 DEFAULT_SPREAD = 0.25
@@ -445,25 +446,6 @@ def write_compare_csv(comparison: pd.DataFrame, path: Path) -> Path:
 # -- reading a scored folder -------------------------------------------------------------------
 
 
-def values_to_wide(values_long: pd.DataFrame) -> pd.DataFrame:
-    """``values.csv`` (long: agency_id, field, value …) as a wide float frame indexed by agency_id.
-
-    Blank values become NaN; yes/no are already 1/0 in ``value``. Rows are sorted by agency_id and
-    columns by field code.
-    """
-    need = {"agency_id", "field", "value"}
-    if missing := sorted(need - set(values_long.columns)):
-        raise ValueError(f"values table lacks columns: {', '.join(missing)}")
-    dup = values_long[values_long.duplicated(["agency_id", "field"])]
-    if len(dup):
-        pairs = ", ".join(f"{a}/{f}" for a, f in dup[["agency_id", "field"]].head(5).itertuples(index=False))
-        raise ValueError(f"values table lists a field twice for one agency: {pairs}")
-    v = pd.to_numeric(values_long["value"].replace("", np.nan), errors="raise").astype(float)
-    wide = values_long.assign(value=v).pivot(index="agency_id", columns="field", values="value")
-    wide.columns.name = None
-    return wide.sort_index().sort_index(axis=1).astype(float)
-
-
 def blocked_from_trail(trail: pd.DataFrame) -> set[tuple[str, str]]:
     """The (agency_id, field) pairs the published run held back, read from ``trail.csv`` (``inputs.blocked``)."""
     out: set[tuple[str, str]] = set()
@@ -482,7 +464,7 @@ def read_scored_inputs(scored_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, se
     ``agencies`` is scores.csv's ``agency_id, agency_name, group, status, status_reason``.
     """
     scored_dir = Path(scored_dir)
-    values = values_to_wide(read_csv(scored_dir / "values.csv"))
+    values = to_wide(read_values(scored_dir / "values.csv"))
     agencies = read_csv(scored_dir / "scores.csv")[["agency_id", "agency_name", "group", "status", "status_reason"]]
     trail_path = scored_dir / "trail.csv"
     blocked = blocked_from_trail(read_csv(trail_path)) if trail_path.exists() else set()

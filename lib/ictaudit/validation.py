@@ -147,18 +147,6 @@ def check_committed_suite(rubric: Rubric, form_id: str, suite) -> None:
 # -- values → frames -----------------------------------------------------------------------------
 
 
-def long_to_wide(values_long: pd.DataFrame) -> pd.DataFrame:
-    """Long values (``agency_id, field, value``) as a wide float frame indexed by ``agency_id``."""
-    if values_long.empty:
-        return pd.DataFrame(index=pd.Index([], name="agency_id", dtype=str))
-    wide = values_long.pivot_table(index="agency_id", columns="field", values="value", aggfunc="last", dropna=False)
-    wide = wide.astype(float)
-    wide.columns.name = None
-    wide.index = wide.index.astype(str)
-    wide.index.name = "agency_id"
-    return wide
-
-
 def _frames_by_form(rubric: Rubric, values_wide: pd.DataFrame, agencies: pd.DataFrame) -> dict[str, list[str]]:
     """Agency ids with at least one value and status ``ranked`` (when the roster has a status), by form."""
     has_values = values_wide.notna().any(axis=1)
