@@ -28,9 +28,10 @@ from ictaudit.scoring import rank_competition, score_cycle, write_score_tables
 from ictaudit.tables import read_csv, write_csv
 from ictaudit.values import to_wide
 
+from .scenarios import load_scenario
+
 SCENARIOS = Path(__file__).parent / "scenarios"
 MINI = SCENARIOS / "mini-rubric.yaml"
-YES = {"Có": 1.0, "Không": 0.0}
 MINI_RUBRIC = load_rubric(MINI)
 
 
@@ -39,23 +40,8 @@ MINI_RUBRIC = load_rubric(MINI)
 
 def scenario_inputs(name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(values_wide, agencies) of a scenario file of tests/scenarios."""
-    spec = yaml.safe_load((SCENARIOS / name).read_text(encoding="utf-8"))
-    agencies = pd.DataFrame(
-        {
-            "agency_id": a["id"],
-            "agency_name": a.get("name", a["id"]),
-            "group": a["group"],
-            "status": a.get("status", "ranked"),
-            "status_reason": "",
-        }
-        for a in spec["agencies"]
-    )
-
-    def value(x):
-        return np.nan if x is None else YES[x] if isinstance(x, str) else float(x)
-
-    rows = {a["id"]: {k: value(v) for k, v in a["values"].items()} for a in spec["agencies"] if "values" in a}
-    return pd.DataFrame.from_dict(rows, orient="index"), agencies
+    _, _, values, agencies = load_scenario(name)
+    return values, agencies
 
 
 def scenarios_combined() -> tuple[pd.DataFrame, pd.DataFrame]:

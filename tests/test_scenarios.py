@@ -7,41 +7,19 @@ points per indicator, flags, applicability, criterion points, totals, score_100,
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
-from ictaudit.rubric import load_rubric
 from ictaudit.scoring import score_cycle
+
+from .scenarios import load_scenario
 
 SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.yaml"))
 SCENARIOS = [p for p in SCENARIOS if not p.name.endswith("rubric.yaml")]
-YES = {"Có": 1.0, "Không": 0.0}
-
-
-def _value(x):
-    if x is None:
-        return np.nan
-    return YES[x] if isinstance(x, str) else float(x)
 
 
 def run_scenario(path: Path):
-    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-    rubric_ref = spec["rubric"]
-    rubric = load_rubric(path.parent / rubric_ref if rubric_ref.endswith(".yaml") else rubric_ref)
-    agencies = pd.DataFrame(
-        {
-            "agency_id": a["id"],
-            "agency_name": a.get("name", a["id"]),
-            "group": a["group"],
-            "status": a.get("status", "ranked"),
-            "status_reason": "",
-        }
-        for a in spec["agencies"]
-    )
-    rows = {a["id"]: {k: _value(v) for k, v in a["values"].items()} for a in spec["agencies"] if "values" in a}
-    values = pd.DataFrame.from_dict(rows, orient="index")
+    spec, rubric, values, agencies = load_scenario(path)
     return spec, score_cycle(rubric, values, agencies)
 
 

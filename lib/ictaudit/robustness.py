@@ -37,7 +37,7 @@ from markupsafe import escape
 
 from ictaudit.numfmt import fmt_number, round_half_up
 from ictaudit.rubric import Rubric
-from ictaudit.scoring import RANKED, rank_competition, score_cycle, score_points, totals
+from ictaudit.scoring import group_frame, rank_competition, score_cycle, score_points, totals
 from ictaudit.tables import read_csv, write_csv
 from ictaudit.values import read_values, to_wide
 
@@ -122,14 +122,7 @@ def group_criteria(
     roster = agencies.set_index("agency_id")
     out: list[GroupCriteria] = []
     for group in rubric.groups:
-        members = roster.index[roster["group"] == group.id]
-        ids = sorted(a for a in members if a in values_wide.index)
-        form_fields = [f.code for f in rubric.fields_for_form(group.form)]
-        used = values_wide.reindex(index=ids, columns=form_fields).astype(float)
-        for agency_id, code in blocked_set:
-            if agency_id in used.index and code in used.columns:
-                used.loc[agency_id, code] = np.nan
-        is_ranked = (roster.loc[ids, "status"] == RANKED).to_numpy() if ids else np.zeros(0, bool)
+        ids, _, used, is_ranked = group_frame(rubric, group.id, values_wide, roster, blocked_set)
         gp = score_points(rubric, group.id, used, is_ranked)
         tot = totals(gp, decimals)
         cols = gp.criterion_columns()

@@ -104,6 +104,31 @@ def totals(gp: GroupPoints, decimals: int) -> dict[str, np.ndarray]:
     }
 
 
+def group_frame(
+    rubric: Rubric,
+    group_id: str,
+    values: pd.DataFrame,
+    roster: pd.DataFrame,
+    blocked: set[tuple[str, str]],
+) -> tuple[list[str], pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """The agencies of one group that have values, sorted: ``(ids, original, used, is_ranked)``.
+
+    ``original`` holds the group's form fields as confirmed; ``used`` is the same with the blocked
+    values blanked (what scoring reads); ``is_ranked`` marks the agencies that may be ranked and set
+    a best. ``roster`` is indexed by agency_id and has ``group`` and ``status``.
+    """
+    members = roster.index[roster["group"] == group_id]
+    ids = sorted(a for a in members if a in values.index)
+    form_fields = [f.code for f in rubric.fields_for_form(rubric.form_of(group_id))]
+    original = values.reindex(index=ids, columns=form_fields).astype(float)
+    used = original.copy()
+    for agency_id, code in blocked:
+        if agency_id in used.index and code in used.columns:
+            used.loc[agency_id, code] = np.nan
+    is_ranked = (roster.loc[ids, "status"] == RANKED).to_numpy() if ids else np.zeros(0, bool)
+    return ids, original, used, is_ranked
+
+
 @dataclass(frozen=True)
 class ScoreResult:
     trail: pd.DataFrame
@@ -133,15 +158,7 @@ def score_cycle(
     roster = agencies.set_index("agency_id")
 
     for group in rubric.groups:
-        members = roster.index[roster["group"] == group.id]
-        ids = sorted(a for a in members if a in values.index)
-        form_fields = [f.code for f in rubric.fields_for_form(group.form)]
-        original = values.reindex(index=ids, columns=form_fields).astype(float)
-        used = original.copy()
-        for agency_id, code in blocked_set:
-            if agency_id in used.index and code in used.columns:
-                used.loc[agency_id, code] = np.nan
-        is_ranked = (roster.loc[ids, "status"] == RANKED).to_numpy() if ids else np.zeros(0, bool)
+        ids, original, used, is_ranked = group_frame(rubric, group.id, values, roster, blocked_set)
         gp = score_points(rubric, group.id, used, is_ranked)
         tot = totals(gp, decimals)
 
