@@ -37,7 +37,7 @@ lint: setup ## ruff over the library and tests
 
 report: setup system ## run the whole annual audit on the bundled sample year (YEAR=2017)
 	$(VENV)/bin/ictaudit run --cycle $(CYCLE) --out $(OUT) --scored data/scored/$(YEAR)
-	@echo "report: $(OUT)/report.html  (workbook: $(OUT)/report.xlsx)"
+	@echo "workbook: $(OUT)/report.xlsx · pages: $(OUT)/agencies/ · audit record: $(OUT)/manifest.json"
 
 lab: setup ## open JupyterLab on the notebooks with the project's kernel
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
