@@ -113,5 +113,35 @@ def read_manifest(run_dir: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def all_distributions() -> dict[str, str]:
+    """Every installed distribution and its version (what ``pip freeze`` would list), sorted."""
+    out = {}
+    for dist in metadata.distributions():
+        name = dist.metadata.get("Name")
+        if name:
+            out[name.lower()] = dist.version
+    return dict(sorted(out.items()))
+
+
 def environment() -> dict[str, object]:
-    return {"packages": package_versions(), "platform": platform.platform(), "executable": sys.executable}
+    lock = PROJECT_ROOT / "requirements.lock"
+    return {
+        "packages": package_versions(),
+        "platform": platform.platform(),
+        "executable": sys.executable,
+        "requirements_lock_sha256": sha256_file(lock) if lock.exists() else None,
+        "distributions": all_distributions(),
+    }
+
+
+def environment_differences(recorded: dict) -> list[str]:
+    """How this environment differs from a recorded one (package versions, lock file)."""
+    now = environment()
+    notes = []
+    before, after = recorded.get("distributions", {}), now["distributions"]
+    for name in sorted(set(before) | set(after)):
+        if before.get(name) != after.get(name):
+            notes.append(f"{name}: {before.get(name, 'absent')} at the run, {after.get(name, 'absent')} now")
+    if recorded.get("requirements_lock_sha256") != now["requirements_lock_sha256"]:
+        notes.append("requirements.lock differs from the one installed at the run")
+    return notes

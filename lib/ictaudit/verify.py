@@ -26,6 +26,7 @@ class VerifyReport:
     input_problems: list[str] = field(default_factory=list)
     output_differences: list[str] = field(default_factory=list)
     details: list[str] = field(default_factory=list)
+    environment_notes: list[str] = field(default_factory=list)
     outputs_checked: int = 0
 
     @property
@@ -41,6 +42,11 @@ class VerifyReport:
             lines.append("recomputed outputs differ from the manifest:")
             lines += [f"  - {p}" for p in self.output_differences]
             lines += [f"    {d}" for d in self.details]
+        if self.environment_notes:
+            lines.append("note: this environment differs from the run's (a reason if outputs differ):")
+            lines += [f"  - {n}" for n in self.environment_notes[:20]]
+            if len(self.environment_notes) > 20:
+                lines.append(f"  - … and {len(self.environment_notes) - 20} more")
         if self.ok:
             lines.append(f"OK: all inputs match and {self.outputs_checked} outputs were reproduced byte for byte")
         else:
@@ -110,6 +116,7 @@ def verify_run(run_dir: Path, keep: Path | None = None) -> VerifyReport:
     manifest = mf.read_manifest(run_dir)
     report = VerifyReport(run_dir)
     report.input_problems = check_inputs(manifest)
+    report.environment_notes = mf.environment_differences(manifest.get("environment", {}))
     cycle_dir = Path(manifest["cycle"]["dir"])
     if not (cycle_dir / "cycle.yaml").exists():
         report.input_problems.append(f"cycle folder {cycle_dir} is gone: nothing to recompute from")

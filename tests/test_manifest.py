@@ -1,0 +1,43 @@
+"""The pieces of the audit record on tiny data: hashing, comparing, environment notes, table diffs."""
+
+import pandas as pd
+
+from ictaudit import manifest as mf
+from ictaudit.tables import write_csv
+from ictaudit.verify import compare_hashes, diff_tables
+
+
+def test_hash_tree_keys_files_by_relative_path(tmp_path):
+    (tmp_path / "submissions").mkdir()
+    (tmp_path / "cycle.yaml").write_text("year: 2017\n")
+    (tmp_path / "submissions" / "Sở Nội vụ.xlsx").write_bytes(b"\x00\x01")
+    hashes = mf.hash_tree(tmp_path)
+    assert list(hashes) == ["cycle.yaml", "submissions/Sở Nội vụ.xlsx"]
+    assert hashes["submissions/Sở Nội vụ.xlsx"] == mf.sha256_file(tmp_path / "submissions" / "Sở Nội vụ.xlsx")
+
+
+def test_compare_hashes_names_changed_missing_and_added_files():
+    recorded = {"a.csv": "1" * 64, "b.csv": "2" * 64, "c.csv": "3" * 64}
+    current = {"a.csv": "1" * 64, "b.csv": "9" * 64, "d.csv": "4" * 64}
+    problems = compare_hashes(recorded, current, "output")
+    assert problems == [
+        "output b.csv: sha256 999999999999… ≠ recorded 222222222222…",
+        "output c.csv: missing (recorded sha256 333333333333…)",
+        "output d.csv: not in the manifest (added after the run)",
+    ]
+    assert compare_hashes(recorded, dict(recorded), "output") == []
+
+
+def test_diff_tables_shows_the_differing_cells(tmp_path):
+    old = write_csv(pd.DataFrame({"agency_id": ["a", "b"], "score_100": [85.5, 70.0]}), tmp_path / "old.csv")
+    new = write_csv(pd.DataFrame({"agency_id": ["a", "b"], "score_100": [85.5, 71.25]}), tmp_path / "new.csv")
+    assert diff_tables(old, new) == ["row 3 (agency_id=b) score_100: '70' → '71.25'"]
+
+
+def test_environment_records_every_distribution_and_the_lock():
+    env = mf.environment()
+    assert env["distributions"]["pandas"] == env["packages"]["pandas"]
+    assert len(env["requirements_lock_sha256"]) == 64
+    assert mf.environment_differences(env) == []
+    older = dict(env, distributions=dict(env["distributions"], pandas="2.0.0"))
+    assert mf.environment_differences(older) == [f"pandas: 2.0.0 at the run, {env['packages']['pandas']} now"]
