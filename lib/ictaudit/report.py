@@ -294,10 +294,14 @@ def build_reports(
     """
     from ictaudit.report_html import write_html_reports
     from ictaudit.report_xlsx import write_report_xlsx
+    from ictaudit.timings import timed
 
-    data = load_report_inputs(rubric, scored_dir, cycle_info, previous_scored_dir)
+    with timed("report.load"):
+        data = load_report_inputs(rubric, scored_dir, cycle_info, previous_scored_dir)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = write_html_reports(data, out_dir, validation_index=validation_index)
-    paths["xlsx"] = write_report_xlsx(data, out_dir / "report.xlsx")
+    with timed("report.html"):
+        paths = write_html_reports(data, out_dir, validation_index=validation_index)
+    with timed("report.xlsx"):
+        paths["xlsx"] = write_report_xlsx(data, out_dir / "report.xlsx")
     return paths

@@ -555,9 +555,37 @@ def _inputs_list(inputs: str, field_labels: dict[str, str], yesno: set[str]) -> 
     return out
 
 
+def rows_by_agency(df: pd.DataFrame) -> dict[str, list[dict]]:
+    """The rows of a table as records, grouped by ``agency_id`` in table order (one pass, not N filters)."""
+    out: dict[str, list[dict]] = {}
+    for r in df.to_dict("records"):
+        out.setdefault(r["agency_id"], []).append(r)
+    return out
+
+
+def agency_shared(data: ReportInputs, title: str, year) -> dict:
+    """What every agency page reads, computed once: labels, criteria, group statistics, rows by agency."""
+    scores = data.scores
+    return {
+        "indicator_labels": {i.id: i.label_vi for c in data.rubric.criteria for i in c.indicators},
+        "field_labels": {f.code: f.label_vi for f in data.rubric.fields},
+        "yesno": {f.code for f in data.rubric.fields if f.type == "yesno"},
+        "criteria": _criteria_by_agency(data),
+        "stats": _group_stats(data),
+        "title": title,
+        "year": year,
+        "score_position": {a: i for i, a in enumerate(scores["agency_id"])},
+        "n_ranked": scores.loc[scores["status"] == RANKED, "group"].value_counts().to_dict(),
+        "trail": rows_by_agency(data.trail),
+        "values": rows_by_agency(data.values),
+        "issues": rows_by_agency(data.issues),
+        "corrections": rows_by_agency(data.corrections),
+    }
+
+
 def agency_context(data: ReportInputs, agency_id: str, shared: dict) -> dict:
     rubric = data.rubric
-    s = data.scores[data.scores["agency_id"] == agency_id].iloc[0].to_dict()
+    s = data.scores.iloc[shared["score_position"][agency_id]].to_dict()
     g = rubric.group(s["group"])
     scored = not _nan(s["points"])
     is_ranked = s["status"] == RANKED
@@ -579,9 +607,8 @@ def agency_context(data: ReportInputs, agency_id: str, shared: dict) -> dict:
                 "median": median, "best": best,
             }
         )  # fmt: skip
-    t = data.trail[data.trail["agency_id"] == agency_id]
     trail_rows = []
-    for r in t.to_dict("records"):
+    for r in shared["trail"].get(agency_id, ()):
         trail_rows.append(
             {
                 "criterion_id": r["criterion_id"], "indicator_id": r["indicator_id"],
@@ -598,10 +625,9 @@ def agency_context(data: ReportInputs, agency_id: str, shared: dict) -> dict:
         row["share"] = row["points"] / row["max_points"]
     strengths = sorted(usable, key=lambda r: (-r["share"], order[r["indicator_id"]]))[:3]
     weaknesses = sorted(usable, key=lambda r: (r["share"], order[r["indicator_id"]]))[:3]
-    v = data.values[data.values["agency_id"] == agency_id]
     held = set(data.blocked.get(agency_id, ()))
     sources = []
-    for r in v.to_dict("records"):
+    for r in shared["values"].get(agency_id, ()):
         value = data.value_of.get((agency_id, r["field"]), math.nan)
         if r["field"] in yesno and not _nan(value):
             shown = "Có" if value == 1 else "Không"
@@ -620,7 +646,7 @@ def agency_context(data: ReportInputs, agency_id: str, shared: dict) -> dict:
             "severity_id": r["severity"], "fields": r["fields"].replace(";", ", "), "shown_values": r["values"],
             "message": r["message_vi"], "round": int(r["round"]), "resolved_by": r["resolved_by"].replace(";", ", "),
         }
-        for r in data.issues[data.issues["agency_id"] == agency_id].to_dict("records")
+        for r in shared["issues"].get(agency_id, ())
     ]  # fmt: skip
     corrections = [
         {
@@ -628,9 +654,9 @@ def agency_context(data: ReportInputs, agency_id: str, shared: dict) -> dict:
             "reason": r["reason"], "by": r["confirmed_by"], "on": fmt_date_text(r["confirmed_on"]),
             "status": CORRECTION_STATUS_VI.get(r["status"], r["status"]), "status_reason": r["status_reason"],
         }
-        for r in data.corrections[data.corrections["agency_id"] == agency_id].to_dict("records")
+        for r in shared["corrections"].get(agency_id, ())
     ]  # fmt: skip
-    n_ranked = int(((data.scores["group"] == g.id) & (data.scores["status"] == RANKED)).sum())
+    n_ranked = int(shared["n_ranked"].get(g.id, 0))
     return {
         "agency_id": agency_id,
         "name": s["agency_name"],
@@ -678,15 +704,7 @@ def write_html_reports(data: ReportInputs, out_dir: Path, validation_index: str 
     html = out_dir / "report.html"
     html.write_text(env.get_template("report.html.j2").render(**ctx), encoding="utf-8")
     paths["html"] = html
-    shared = {
-        "indicator_labels": {i.id: i.label_vi for c in data.rubric.criteria for i in c.indicators},
-        "field_labels": {f.code: f.label_vi for f in data.rubric.fields},
-        "yesno": {f.code for f in data.rubric.fields if f.type == "yesno"},
-        "criteria": _criteria_by_agency(data),
-        "stats": _group_stats(data),
-        "title": ctx["title"],
-        "year": ctx["year"],
-    }
+    shared = agency_shared(data, ctx["title"], ctx["year"])
     template = env.get_template("agency.html.j2")
     agencies_dir = out_dir / "agencies"
     agencies_dir.mkdir(parents=True, exist_ok=True)
