@@ -28,16 +28,28 @@ Problem codes (severity E blocks the value or the file; W asks for an explanatio
 I01  E a value that cannot be read as the field's type (see :mod:`ictaudit.parsing`)
 I02  E a formula without a cached value (xlsx; a viewer would show nothing, so it is not 0)
 I03  E the same field code on two rows with different values (W when the values agree)
-I04  E a field row of the form is missing; W a row with a field-like code the form does not have
-I05  E the file cannot be opened as a workbook (truncated, not a spreadsheet, encrypted)
-I06  E no ``Số liệu`` sheet, or no header row with ``Mã`` and ``Giá trị``
+I04  E a field row of the form is missing; W a row with a field-like code the form does not have;
+       W a ``Số liệu`` sheet of more than ``MANY_ROWS`` rows (rows without a field code are ignored)
+I05  E the file cannot be used as a workbook: empty; text, CSV, HTML or PDF renamed; truncated or
+       damaged; encrypted (password); over a size limit or a decompression bomb (checked from the zip
+       directory and by counting while inflating, before the reader sees it); an XML part with a
+       DTD (entity expansion); cells spanning more than ``MAX_SHEET_CELLS``; unreadable on disk
+I06  E no ``Số liệu`` sheet, or no header row with ``Mã`` and ``Giá trị`` (the message says when the
+       sheet names or header look typed with a legacy font)
 I07  E not this cycle's template: no ``_meta`` sheet, unknown template version, another rubric,
        or the form of another group
 I08  E ``_meta`` names another agency or another year than the roster and the cycle
 I09  E more than one receipt for one agency (one accepted submission per agency, L26)
-I10  E a receipt names a file that is not in ``submissions/``
+I10  E a receipt names a file that is not in ``submissions/`` (names are compared in NFC, so a
+       file saved with an NFD name on macOS is found), or a name that is not a plain file name
 I11  W a file in ``submissions/`` that no receipt names (not read)
 I12  E a receipt for an agency that is not on the roster (not read)
+I13  E a value typed with a legacy Vietnamese font encoding (TCVN3/ABC, VNI): not read, retype in
+       Unicode (see :func:`ictaudit.parsing.legacy_font`)
+I14  E a value cell inside merged cells spanning several field rows (or starting left of the value
+       column): which field the value belongs to is unclear, none of them is used
+I15  E a receipt names a symbolic link or a folder in ``submissions/`` (never followed, not read);
+       W such an entry that no receipt names
 ==== == =================================================================================
 """
 
@@ -46,22 +58,25 @@ from __future__ import annotations
 import hashlib
 import io
 import math
+import os
 import posixpath
 import re
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
-from python_calamine import CalamineWorkbook
+from python_calamine import CalamineWorkbook, PasswordError
 
 from ictaudit.cycle import Cycle
 from ictaudit.forms import SHEET_DATA, SHEET_META, SUPPORTED_TEMPLATE_VERSIONS
 from ictaudit.numfmt import fmt_date
-from ictaudit.parsing import normalize_text, parse_value, raw_text
+from ictaudit.parsing import legacy_font, normalize_text, parse_value, raw_text
 from ictaudit.values import VALUE_COLUMNS
 
 STATUS_COLUMNS = ("agency_id", "agency_name", "group", "status", "status_reason")
@@ -69,7 +84,23 @@ PROBLEM_COLUMNS = ("agency_id", "file", "sheet", "cell", "field", "raw_value", "
 FILE_COLUMNS = ("file", "agency_id", "sha256", "bytes")
 STATUSES = ("ranked", "late", "missing", "excluded", "invalid")
 
-MAX_XML_BYTES = 64 * 1024 * 1024  # a sheet XML larger than this is refused (zip bombs)
+# Limits on what a submission may make the reader do (a filled form is ~12 KB, 60 rows × 5 columns).
+MAX_FILE_BYTES = 64 * 1024 * 1024  # a file larger than this is not read
+MAX_PART_BYTES = 64 * 1024 * 1024  # one zip part, inflated (declared, and counted while inflating)
+MAX_XML_BYTES = MAX_PART_BYTES
+MAX_PACKAGE_BYTES = 160 * 1024 * 1024  # all parts together, inflated
+MAX_RATIO = 100  # a part over RATIO_FLOOR bytes compressed more than this many times is a bomb
+RATIO_FLOOR = 1024 * 1024
+MAX_ZIP_ENTRIES = 10_000
+MAX_SHEET_CELLS = 5_000_000  # rows × columns a worksheet's cells span (the reader allocates it all)
+MANY_ROWS = 5_000  # a "Số liệu" sheet with more rows than this gets a warning (rows beyond the form)
+_CHUNK = 1024 * 1024
+_XLS_FILEPASS = re.compile(rb"\x09\x08\x10\x00\x00\x06.{14}\x2f\x00", re.DOTALL)
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_PASSWORD = (
+    "Tệp {file} được đặt mật khẩu (mã hóa) nên không đọc được; đề nghị đơn vị gỡ mật khẩu "
+    "(Excel: Tệp › Thông tin › Bảo vệ sổ làm việc › Mã hóa bằng mật khẩu, xóa mật khẩu), lưu rồi gửi lại."
+)
 _FIELD_LIKE = re.compile(r"^[FX]\d{2}[a-z]{0,2}$", re.IGNORECASE)
 _UNSAFE_XML = "Tệp {file} chứa khai báo XML không an toàn (DTD/thực thể); tệp không được đọc, đề nghị đơn vị gửi lại."
 _NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -143,17 +174,182 @@ def _problem(agency_id, file, code, severity, message_vi, sheet="", cell="", fie
 
 
 def open_workbook(data: bytes, file_name: str) -> CalamineWorkbook:
-    """Open ``.xlsx``, ``.xls`` or ``.ods`` bytes (the format is sniffed, not taken from the name)."""
-    if not data:
-        raise SubmissionError("I05", f"Tệp {file_name} rỗng (0 byte); đề nghị đơn vị gửi lại phiếu.")
+    """Open ``.xlsx``, ``.xls`` or ``.ods`` bytes (the format is sniffed, not taken from the name).
+
+    :func:`check_package` runs first: nothing that could exhaust memory or expand entities ever
+    reaches the reader.
+    """
+    check_package(data, file_name)
     try:
         return CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except PasswordError:
+        raise SubmissionError("I05", _PASSWORD.format(file=file_name)) from None
     except Exception as exc:  # calamine raises several types for broken files
         raise SubmissionError(
             "I05",
-            f"Không mở được tệp {file_name} như một bảng tính (.xlsx, .xls, .ods): tệp hỏng, bị cắt cụt, "
-            f"có mật khẩu hoặc không phải bảng tính ({type(exc).__name__}); đề nghị đơn vị gửi lại phiếu.",
+            f"Không mở được tệp {file_name} như một bảng tính (.xlsx, .xls, .ods): tệp hỏng hoặc bị cắt cụt "
+            f"({type(exc).__name__}: {_short(exc)}); đề nghị đơn vị mở lại bằng Excel hoặc LibreOffice, lưu "
+            "rồi gửi lại phiếu.",
         ) from None
+
+
+def _short(exc: Exception, limit: int = 160) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def check_package(data: bytes, file_name: str) -> str:
+    """What kind of container ``data`` is (``"zip"`` or ``"ole2"``), refusing what must not be read.
+
+    Raises :class:`SubmissionError` (I05) for: no bytes; text, HTML, PDF or anything else that is
+    not a spreadsheet (said in the message); a file over :data:`MAX_FILE_BYTES`; an encrypted
+    (password-protected) workbook; a damaged or truncated zip; a zip part declared or found larger
+    than :data:`MAX_PART_BYTES`, all parts over :data:`MAX_PACKAGE_BYTES`, a part compressed more
+    than :data:`MAX_RATIO` times (decompression bombs: sizes are checked from the zip directory
+    before anything is inflated, and parts are then inflated in bounded chunks, counted, never kept);
+    an XML part with a DTD (``<!DOCTYPE``/``<!ENTITY``: entity expansion); a worksheet whose cells
+    span more than :data:`MAX_SHEET_CELLS` (the reader allocates the whole rectangle).
+    """
+    size = len(data)
+    if not data:
+        raise SubmissionError("I05", f"Tệp {file_name} rỗng (0 byte); đề nghị đơn vị gửi lại phiếu.")
+    if size > MAX_FILE_BYTES:
+        raise SubmissionError(
+            "I05", f"Tệp {file_name} quá lớn ({size} byte, giới hạn {MAX_FILE_BYTES} byte); một phiếu chỉ vài chục "
+            "KB, tệp không được đọc. Đề nghị đơn vị gửi lại đúng biểu mẫu."
+        )  # fmt: skip
+    if data.startswith(_OLE2_MAGIC):
+        # an encrypted .xlsx is an OLE2 file holding "EncryptedPackage"; an encrypted .xls has a
+        # FILEPASS record (0x002F) right after the workbook's BOF record
+        if "EncryptedPackage".encode("utf-16-le") in data or _XLS_FILEPASS.search(data, 0, 1 << 20):
+            raise SubmissionError("I05", _PASSWORD.format(file=file_name))
+        return "ole2"
+    if not data.startswith(b"PK\x03\x04"):
+        raise SubmissionError(
+            "I05", f"Tệp {file_name} không phải bảng tính (.xlsx, .xls, .ods): {describe_non_spreadsheet(data)}; "
+            "đề nghị đơn vị gửi lại phiếu đúng biểu mẫu, định dạng .xlsx."
+        )  # fmt: skip
+    _check_zip(data, file_name)
+    return "zip"
+
+
+def describe_non_spreadsheet(data: bytes) -> str:
+    """What a file that is not a spreadsheet seems to be, in words, from its first bytes."""
+    head = data[:4096]
+    if not data.strip():
+        return f"tệp chỉ chứa khoảng trắng ({len(data)} byte)"
+    if head.startswith(b"%PDF"):
+        return "đây là tệp PDF"
+    if head.startswith(b"PK"):
+        return "tệp nén không đầy đủ"
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        text = None if exc.start < len(head) - 4 else head[: exc.start].decode("utf-8-sig", "ignore")
+    if text is not None and "\x00" not in text:
+        low = text.lstrip().lower()
+        if low.startswith(("<html", "<!doctype html", "<table", "<?xml")) or "<table" in low:
+            return "đây là tệp văn bản HTML/XML (có thể xuất từ phần mềm khác rồi đổi đuôi), không phải bảng tính"
+        first = text.splitlines()[0] if text.splitlines() else ""
+        if any(sep in first for sep in (",", ";", "\t")):
+            return (
+                f"đây là tệp văn bản CSV đã đổi đuôi thành .xlsx (dòng đầu: “{_clip(first)}”), không phải bảng tính"
+            )
+        return f"đây là tệp văn bản (bắt đầu bằng “{_clip(text.strip())}”), không phải bảng tính"
+    return f"nội dung không nhận ra ({len(data)} byte, bắt đầu bằng {head[:8].hex(' ')})"
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_DTD = re.compile(rb"<!DOCTYPE|<!ENTITY|<\x00!\x00D\x00O\x00C\x00T\x00Y\x00P\x00E\x00|<\x00!\x00E\x00N\x00T\x00")
+_CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr=\"\$?([A-Z]{1,3})\$?([0-9]{1,9})\"")
+_ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"([0-9]{1,9})\"")
+
+
+def _check_zip(data: bytes, file_name: str) -> None:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+        raise SubmissionError(
+            "I05", f"Tệp {file_name} ({len(data)} byte) là tệp nén .xlsx/.ods bị hỏng hoặc bị cắt cụt (gửi thư chưa "
+            f"hết, tải về lỗi: {_short(exc)}); đề nghị đơn vị gửi lại phiếu."
+        ) from None  # fmt: skip
+    if len(infos) > MAX_ZIP_ENTRIES:
+        raise SubmissionError("I05", f"Tệp {file_name} có {len(infos)} phần nén (giới hạn {MAX_ZIP_ENTRIES}); tệp không được đọc.")
+    declared = 0
+    for info in infos:
+        what = f"Tệp {file_name}: phần {info.filename}"
+        if info.flag_bits & 0x1:
+            raise SubmissionError("I05", _PASSWORD.format(file=file_name))
+        if info.file_size > MAX_PART_BYTES:
+            raise SubmissionError(
+                "I05", f"{what} khai báo giải nén ra {info.file_size} byte (giới hạn {MAX_PART_BYTES}); tệp không "
+                "được đọc (có thể là “bom nén”). Đề nghị đơn vị gửi lại đúng biểu mẫu."
+            )  # fmt: skip
+        if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise SubmissionError(
+                "I05", f"{what} nén {info.compress_size} byte thành {info.file_size} byte (hơn {MAX_RATIO} lần); "
+                "tệp không được đọc (có thể là “bom nén”). Đề nghị đơn vị gửi lại đúng biểu mẫu."
+            )  # fmt: skip
+        declared += info.file_size
+    if declared > MAX_PACKAGE_BYTES:
+        raise SubmissionError(
+            "I05", f"Tệp {file_name}: các phần giải nén ra {declared} byte (giới hạn {MAX_PACKAGE_BYTES}); tệp không "
+            "được đọc."
+        )  # fmt: skip
+    for info in infos:
+        _check_part(zf, info, file_name)
+
+
+def _check_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, file_name: str) -> None:
+    """Inflate one part in bounded chunks: its real size, DTDs in XML, the cell extent of a worksheet."""
+    name = info.filename
+    what = f"Tệp {file_name}: phần {name}"
+    is_xml = name.lower().endswith((".xml", ".rels", ".vml")) or name in ("content.xml", "styles.xml")
+    is_sheet = is_xml and "worksheets/" in name
+    total, tail, max_row, max_col = 0, b"", 0, 0
+    try:
+        with zf.open(info) as fh:
+            while chunk := fh.read(_CHUNK):
+                total += len(chunk)
+                if total > MAX_PART_BYTES:
+                    raise SubmissionError("I05", f"{what} giải nén ra hơn {MAX_PART_BYTES} byte; tệp không được đọc.")
+                if not is_xml:
+                    continue
+                window = tail + chunk
+                if _DTD.search(window):
+                    raise SubmissionError("I05", _UNSAFE_XML.format(file=f"{file_name} (phần {name})"))
+                if is_sheet:
+                    for m in _CELL_REF.finditer(window):
+                        max_col = max(max_col, _col_number(m.group(1)))
+                        max_row = max(max_row, int(m.group(2)))
+                    for m in _ROW_REF.finditer(window):
+                        max_row = max(max_row, int(m.group(1)))
+                    if max_row * max(max_col, 1) > MAX_SHEET_CELLS:
+                        raise SubmissionError(
+                            "I05", f"{what}: trang tính trải tới ô {cell_address(max_row - 1, max(max_col, 1) - 1)} "
+                            f"(hơn {MAX_SHEET_CELLS} ô); tệp không được đọc. Đề nghị đơn vị xóa dữ liệu thừa ngoài "
+                            "biểu mẫu rồi gửi lại."
+                        )  # fmt: skip
+                tail = window[-256:]
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error, NotImplementedError, RuntimeError) as exc:
+        raise SubmissionError(
+            "I05", f"{what} không giải nén được hoặc sai kích thước đã khai báo ({_short(exc)}); tệp hỏng hoặc đã bị "
+            "sửa, không được đọc. Đề nghị đơn vị gửi lại phiếu."
+        ) from None  # fmt: skip
+    if name == "META-INF/manifest.xml" and b"encryption-data" in zf.read(info):
+        raise SubmissionError("I05", _PASSWORD.format(file=file_name))
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ch - 64)
+    return n
 
 
 def find_sheet_name(wb: CalamineWorkbook, wanted: str) -> str | None:
@@ -305,18 +501,28 @@ def read_submission(
     sheet = find_sheet_name(wb, SHEET_DATA)
     if sheet is None:
         found = ", ".join(f"“{normalize_text(n)}”" for n in wb.sheet_names)
+        hint = _legacy_hint(wb.sheet_names)
         raise SubmissionError(
-            "I06", f"Tệp {file_name} không có trang “{SHEET_DATA}” (các trang: {found}); không đổi tên, xóa trang."
+            "I06",
+            f"Tệp {file_name} không có trang “{SHEET_DATA}” (các trang: {found}); không đổi tên, xóa trang.{hint}",
         )
     check_meta(read_meta(wb), file_name=file_name, rubric=rubric, cycle=cycle, agency_id=agency_id, group=group)
     try:
-        rows = read_sheet_rows(wb, sheet)
+        data_sheet = wb.get_sheet_by_name(sheet)
+        rows = data_sheet.to_python(skip_empty_area=False)
+        merged = data_sheet.merged_cell_ranges or []
     except Exception as exc:
-        raise SubmissionError("I05", f"Tệp {file_name}: không đọc được trang “{SHEET_DATA}” ({exc}).", sheet) from None
-    header_row, code_col, value_col = locate_header(rows, file_name, sheet)
+        raise SubmissionError(
+            "I05", f"Tệp {file_name}: không đọc được trang “{SHEET_DATA}” ({_short(exc)}).", sheet
+        ) from None
+    try:
+        header_row, code_col, value_col = locate_header(rows, file_name, sheet)
+    except SubmissionError as exc:
+        hint = _legacy_hint(str(c) for row in rows[:30] for c in row[:10] if isinstance(c, str))
+        raise SubmissionError(exc.code, exc.message_vi + hint, exc.sheet) from None
     uncached = uncached_formula_cells(data, sheet, file_name)
     fields = rubric.fields_for_form(rubric.form_of(group))
-    return extract_values(
+    sub = extract_values(
         rows,
         header_row=header_row,
         code_col=code_col,
@@ -327,13 +533,39 @@ def read_submission(
         file_name=file_name,
         sha256=sha256,
         sheet=unicodedata.normalize("NFC", sheet),
+        merged=merged,
     )
+    if len(rows) > MANY_ROWS:
+        sub.problems.append(
+            _problem(agency_id, file_name, "I04", "W",
+                     f"Tệp {file_name}, trang “{SHEET_DATA}” có {len(rows)} dòng, trong khi phiếu chỉ có "
+                     f"{len(fields)} dòng chỉ tiêu; chỉ đọc các dòng có mã chỉ tiêu ở cột “Mã”, các dòng khác bị bỏ "
+                     "qua. Đề nghị đơn vị xóa dữ liệu thừa ngoài biểu mẫu.",
+                     unicodedata.normalize("NFC", sheet), f"A{header_row + len(fields) + 2}:{cell_address(len(rows) - 1, value_col)}")
+        )  # fmt: skip
+    return sub
+
+
+def _legacy_hint(texts) -> str:
+    """A sentence naming a legacy-font text among ``texts`` (sheet names, header cells), or ``""``."""
+    for text in texts:
+        if (encoding := legacy_font(str(text))) is not None:
+            return (
+                f" Có chữ được gõ bằng bảng mã cũ {encoding} (“{_clip(str(text))}”): hãy dùng biểu mẫu gốc và gõ "
+                "bằng bảng mã Unicode."
+            )
+    return ""
 
 
 def extract_values(
-    rows, *, header_row, code_col, value_col, fields, uncached, agency_id, file_name, sha256, sheet
+    rows, *, header_row, code_col, value_col, fields, uncached, agency_id, file_name, sha256, sheet, merged=()
 ) -> Submission:
-    """One value row per field of the form (in form order), found by the code in the code column."""
+    """One value row per field of the form (in form order), found by the code in the code column.
+
+    ``merged``: the sheet's merged ranges, ``((first_row, first_col), (last_row, last_col))`` 0-based;
+    a field whose value cell lies in a range that spans several rows, or that starts left of the
+    value column, is a problem (I14) and its value is not used.
+    """
     by_code = {f.code.casefold(): f for f in fields}
     found: dict[str, list[tuple[int, object]]] = {}
     problems: list[dict] = []
@@ -355,6 +587,8 @@ def extract_values(
         raw = row[value_col] if value_col < len(row) else None
         found.setdefault(spec.code, []).append((r, None if raw == "" else raw))
 
+    merged_at = _merged_value_cells(merged, value_col)
+    code_at = {r: spec_code for spec_code, hits in found.items() for r, _ in hits}
     values: list[dict] = []
     for spec in fields:
         hits = found.get(spec.code)
@@ -378,11 +612,27 @@ def extract_values(
                 )
                 readings.append((cell, "", math.nan, False))
                 continue
+            if r in merged_at:
+                (r0, c0), (r1, c1) = merged_at[r]
+                span = f"{cell_address(r0, c0)}:{cell_address(r1, c1)}"
+                anchor = rows[r0][c0] if r0 < len(rows) and c0 < len(rows[r0]) else None
+                covered = ", ".join(code_at.get(i, "?") for i in range(r0, r1 + 1) if i in code_at)
+                shown = raw_text(raw) if raw is not None else ""
+                problems.append(
+                    _problem(agency_id, file_name, "I14", "E",
+                             f"Ô {cell} ({spec.code}) nằm trong vùng ô gộp {span} (chỉ tiêu {covered}) có giá trị "
+                             f"“{raw_text(anchor)}” ở ô {cell_address(r0, c0)}; không rõ giá trị thuộc chỉ tiêu nào "
+                             "nên không dùng. Đề nghị đơn vị bỏ gộp ô và nhập riêng giá trị của từng chỉ tiêu.",
+                             sheet, cell, spec.code, shown)
+                )  # fmt: skip
+                readings.append((cell, shown, math.nan, False))
+                continue
             parsed = parse_value(raw, spec.type, spec.unit_vi)
             shown = raw_text(raw)
             if parsed.problem:
+                code = "I13" if parsed.legacy_font else "I01"
                 problems.append(
-                    _problem(agency_id, file_name, "I01", "E", f"Ô {cell} ({spec.code}): {parsed.problem}",
+                    _problem(agency_id, file_name, code, "E", f"Ô {cell} ({spec.code}): {parsed.problem}",
                              sheet, cell, spec.code, shown)
                 )
             value = math.nan if parsed.value is None else parsed.value
@@ -394,7 +644,7 @@ def extract_values(
             if len(distinct) == 1:
                 problems.append(
                     _problem(agency_id, file_name, "I03", "W",
-                             f"Mã {spec.code} xuất hiện ở nhiều dòng ({cells}) với cùng giá trị; dùng ô {cell}.",
+                             f"Mã {spec.code} xuất hiện ở nhiều dòng ({cells}) với cùng giá trị “{shown}”; dùng ô {cell}.",
                              sheet, cell, spec.code, shown)
                 )
             else:
@@ -408,6 +658,18 @@ def extract_values(
                 value = math.nan
         values.append(_value_row(agency_id, spec.code, shown, value, file_name, sha256, sheet, cell))
     return Submission(values, problems)
+
+
+def _merged_value_cells(merged, value_col: int) -> dict[int, tuple]:
+    """Row → merged range, for value-column cells of a range spanning rows or starting left of it."""
+    out: dict[int, tuple] = {}
+    for (r0, c0), (r1, c1) in merged or ():
+        if not (c0 <= value_col <= c1):
+            continue
+        if r1 > r0 or c0 < value_col:
+            for r in range(r0, r1 + 1):
+                out[r] = ((r0, c0), (r1, c1))
+    return out
 
 
 def _value_row(agency_id, field, raw_value, value, file_name, sha256, sheet, cell) -> dict:
@@ -429,15 +691,14 @@ def _value_row(agency_id, field, raw_value, value, file_name, sha256, sheet, cel
 
 def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
     """Statuses, values and problems of every roster agency; one bad file never stops the others."""
-    subdir = cycle.submissions_dir
-    on_disk = sorted(p.name for p in subdir.iterdir() if p.is_file()) if subdir.is_dir() else []
+    on_disk = list_submissions(cycle.submissions_dir)
     receipts = cycle.receipts
     roster_ids = set(cycle.agencies["agency_id"])
     problems: list[dict] = []
     values: list[dict] = []
     statuses: list[dict] = []
 
-    receipted = set(receipts["file"])
+    receipted = set(receipts["file"])  # NFC (the cycle reader normalises every cell)
     owner = {}
     for row in receipts.itertuples(index=False):
         owner.setdefault(row.file, row.agency_id)
@@ -447,18 +708,19 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
                          f"Sổ tiếp nhận có tệp {row.file} của đơn vị “{row.agency_id}” không có trong danh sách "
                          "đơn vị (agencies.csv); tệp không được đọc. Sửa mã đơn vị trong receipts.csv.")
             )
-    hashes: dict[str, tuple[str, int]] = {}
-    data_of: dict[str, bytes] = {}
-    for name in on_disk:
-        data = (subdir / name).read_bytes()
-        hashes[name] = (sha256_bytes(data), len(data))
-        data_of[name] = data
-        if name not in receipted:
+    for entry in on_disk:
+        if entry.key in receipted:
+            continue
+        if entry.kind == "symlink":
+            problems.append(_problem("", entry.name, "I15", "W", entry.error))
+        elif entry.kind == "file":
             problems.append(
-                _problem("", name, "I11", "W",
-                         f"Tệp {name} có trong thư mục submissions nhưng không có trong sổ tiếp nhận "
+                _problem("", entry.name, "I11", "W",
+                         f"Tệp {entry.name} có trong thư mục submissions nhưng không có trong sổ tiếp nhận "
                          "(receipts.csv); tệp không được đọc. Ghi vào sổ tiếp nhận nếu đây là phiếu đã nhận.")
             )
+            if entry.error:
+                problems.append(_problem("", entry.name, "I05", "E", entry.error))
 
     for agency in cycle.agencies.sort_values("agency_id").itertuples(index=False):
         mine = receipts[receipts["agency_id"] == agency.agency_id].sort_values(["received_on", "file"])
@@ -473,18 +735,17 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
             )
         elif len(mine) == 1:
             file_name = mine.iloc[0]["file"]
-            if file_name not in data_of:
-                problems.append(
-                    _problem(agency.agency_id, file_name, "I10", "E",
-                             f"Sổ tiếp nhận ghi tệp {file_name} nhưng không có tệp này trong thư mục submissions.")
-                )
-                readable = SubmissionError("I10", f"không có tệp {file_name} trong thư mục submissions")
+            entry, missing = find_submission(on_disk, file_name)
+            if entry is None or entry.kind != "file" or entry.error:
+                code = "I10" if entry is None else ("I05" if entry.kind == "file" else "I15")
+                problems.append(_problem(agency.agency_id, file_name, code, "E", missing))
+                readable = SubmissionError(code, missing)
             else:
                 try:
                     sub = read_submission(
-                        data_of[file_name],
-                        file_name=file_name,
-                        sha256=hashes[file_name][0],
+                        entry.data,
+                        file_name=entry.name,
+                        sha256=entry.sha256,
                         rubric=rubric,
                         cycle=cycle,
                         agency_id=agency.agency_id,
@@ -494,11 +755,11 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
                     problems.extend(sub.problems)
                     readable = sub
                 except SubmissionError as exc:
-                    problems.append(_problem(agency.agency_id, file_name, exc.code, "E", exc.message_vi, exc.sheet))
+                    problems.append(_problem(agency.agency_id, entry.name, exc.code, "E", exc.message_vi, exc.sheet))
                     readable = exc
                 except Exception as exc:  # one bad file never stops the others
-                    msg = f"Tệp {file_name}: lỗi không lường trước khi đọc ({type(exc).__name__}: {exc})."
-                    problems.append(_problem(agency.agency_id, file_name, "I05", "E", msg))
+                    msg = f"Tệp {entry.name}: lỗi không lường trước khi đọc ({type(exc).__name__}: {_short(exc)})."
+                    problems.append(_problem(agency.agency_id, entry.name, "I05", "E", msg))
                     readable = SubmissionError("I05", msg)
         if status is None:
             if isinstance(readable, SubmissionError):
@@ -513,15 +774,105 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
         )
 
     files = pd.DataFrame(
-        [{"file": n, "agency_id": owner.get(n, ""), "sha256": hashes[n][0], "bytes": hashes[n][1]} for n in on_disk],
+        [{"file": e.name, "agency_id": owner.get(e.key, ""), "sha256": e.sha256, "bytes": e.size}
+         for e in on_disk if e.kind == "file"],
         columns=list(FILE_COLUMNS),
-    )
+    )  # fmt: skip
     return IntakeResult(
         statuses=pd.DataFrame(statuses, columns=list(STATUS_COLUMNS)),
         values=_values_frame(values),
         problems=_problems_frame(problems),
         files=files,
     )
+
+
+@dataclass(frozen=True, eq=False)
+class OnDisk:
+    """One entry of ``submissions/``: ``kind`` is ``file``, ``symlink`` (never followed) or ``other``.
+
+    A file's sha256 and size are taken from its bytes as read; ``data`` is None when the file is
+    over :data:`MAX_FILE_BYTES` (hashed in chunks, not kept) or could not be read (``error`` says why).
+    """
+
+    name: str
+    kind: str
+    sha256: str = ""
+    size: int = 0
+    data: bytes | None = None
+    error: str = ""
+
+    @property
+    def key(self) -> str:
+        """The name as receipts.csv holds it (NFC): a file saved on macOS has an NFD name."""
+        return unicodedata.normalize("NFC", self.name)
+
+
+def list_submissions(subdir: Path) -> list[OnDisk]:
+    """Every entry of ``submissions/`` (sorted by name), read once; symbolic links are not followed."""
+    if not subdir.is_dir():
+        return []
+    out = []
+    for path in sorted(subdir.iterdir(), key=lambda p: p.name):
+        name = path.name
+        if path.is_symlink():
+            try:
+                target = os.readlink(path)
+            except OSError:
+                target = "?"
+            out.append(OnDisk(name, "symlink", error=(
+                f"Tệp {name} trong thư mục submissions là liên kết (symlink) tới “{target}”, không phải tệp thật; "
+                "liên kết không được mở. Chép chính tệp đã nhận vào thư mục submissions.")))  # fmt: skip
+        elif path.is_file():
+            out.append(_read_on_disk(path))
+        else:
+            out.append(OnDisk(name, "other"))
+    return out
+
+
+def _read_on_disk(path: Path) -> OnDisk:
+    name = path.name
+    try:
+        with path.open("rb") as fh:
+            if os.fstat(fh.fileno()).st_size <= MAX_FILE_BYTES:
+                data = fh.read()
+                return OnDisk(name, "file", sha256_bytes(data), len(data), data)
+            digest, size = hashlib.sha256(), 0
+            while chunk := fh.read(_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+    except OSError as exc:
+        return OnDisk(name, "file", error=(
+            f"Không đọc được tệp {name} trong thư mục submissions ({type(exc).__name__}: {exc.strerror or exc}); "
+            "kiểm tra quyền đọc tệp (chmod/thuộc tính tệp) rồi chạy lại."))  # fmt: skip
+    return OnDisk(name, "file", digest.hexdigest(), size, error=(
+        f"Tệp {name} quá lớn ({size} byte, giới hạn {MAX_FILE_BYTES} byte); một phiếu chỉ vài chục KB, tệp không "
+        "được đọc. Đề nghị đơn vị gửi lại đúng biểu mẫu."))  # fmt: skip
+
+
+def find_submission(on_disk: list[OnDisk], file_name: str) -> tuple[OnDisk | None, str]:
+    """The entry a receipt names (exactly, or the same name in another Unicode normal form), and
+    when it cannot be read, the message saying why."""
+    if not file_name or "/" in file_name or "\\" in file_name or file_name in (".", ".."):
+        return None, (
+            f"Sổ tiếp nhận ghi “{file_name}”, không phải tên một tệp trong thư mục submissions; tệp không được "
+            "đọc. Ghi đúng tên tệp (không có thư mục) trong receipts.csv."
+        )
+    exact = [e for e in on_disk if e.name == file_name]
+    same = exact or [e for e in on_disk if e.key == unicodedata.normalize("NFC", file_name)]
+    if not same:
+        return None, f"Sổ tiếp nhận ghi tệp {file_name} nhưng không có tệp này trong thư mục submissions."
+    if len(same) > 1:
+        names = ", ".join(repr(e.name) for e in same)
+        return None, (
+            f"Sổ tiếp nhận ghi tệp {file_name} nhưng thư mục submissions có {len(same)} tệp cùng tên này ở các dạng "
+            f"Unicode khác nhau ({names}); giữ lại một tệp."
+        )
+    entry = same[0]
+    if entry.kind == "symlink":
+        return entry, entry.error
+    if entry.kind != "file":
+        return entry, f"Sổ tiếp nhận ghi {file_name}, nhưng trong thư mục submissions đó không phải một tệp (thư mục?)."
+    return entry, entry.error
 
 
 def _status_before_reading(agency, mine: pd.DataFrame, cycle: Cycle) -> tuple[str | None, str]:

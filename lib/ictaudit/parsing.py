@@ -39,6 +39,13 @@ Yes/no fields
     ``Không``, ``không``, ``khong``, ``ko``, ``0``, ``no``, ``n``, ``false`` → 0;
     anything else (``2``, ``có thể``) → problem.
 
+Text typed with a legacy Vietnamese font (TCVN3/ABC, VNI)
+    Before Unicode, Vietnamese was typed with 8-bit fonts (``.VnTime`` for TCVN3, ``VNI-Times``);
+    opened without that font the text shows as ``Cã``/``Kh«ng`` (TCVN3) or ``Coù``/``Khoâng``
+    (VNI) for Có/Không, ``m¸y`` for máy. :func:`legacy_font` recognises the common patterns: such
+    text is never read as a value; the problem names the encoding, the word probably meant (for
+    Có/Không) and asks the agency to retype in Unicode (:attr:`Parsed.legacy_font` is set).
+
 Always problems (the raw text is kept by the caller)
     negative numbers; counts that are not whole; NaN, infinity; magnitudes above 1e12; dates or
     times where a number belongs (a date cell, or text such as ``03/11/2017``); spreadsheet errors
@@ -72,12 +79,27 @@ _GROUPS3_COMMA = re.compile(r"^[1-9]\d{0,2}(?:,\d{3})+$")
 _GROUPS3_SPACE = re.compile(r"^[1-9]\d{0,2}(?: \d{3})+$")
 
 
+# Characters TCVN3 (ABC) text shows when its font is missing, which Vietnamese Unicode never uses.
+_TCVN3_ONLY = set("¡¢£¤¥¦§¨©ª«¬®µ¶·¸¹»¼½¾ÆÇËÎÏÐÑÖ×ØÜÞßäåæçëîïñö÷øûüþ")
+# VNI writes a base letter, then a byte for the mark: ``où`` is ó, ``aø`` à, ``oâ`` ô, ``ñ`` đ.
+_VNI_PATTERN = re.compile(r"[aeoAEO][ùøûõïâÙØÛÕÏÂ]|[iuyIUY][ùøûõïÙØÛÕÏ]|[ñÑ]")
+# Có/Không as they show in each legacy encoding (what was meant, which encoding)
+LEGACY_YES_NO = {
+    "cã": ("Có", "TCVN3 (ABC)"), "kh«ng": ("Không", "TCVN3 (ABC)"),
+    "coù": ("Có", "VNI"), "khoâng": ("Không", "VNI"),
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Parsed:
-    """The outcome of reading one cell: a value (yes/no as 1.0/0.0), or a problem, or blank."""
+    """The outcome of reading one cell: a value (yes/no as 1.0/0.0), or a problem, or blank.
+
+    ``legacy_font`` names the legacy encoding (``TCVN3 (ABC)``, ``VNI``) the text seems typed in.
+    """
 
     value: float | None
     problem: str | None = None
+    legacy_font: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -87,6 +109,32 @@ class Parsed:
 def normalize_text(text: str) -> str:
     """NFC, every kind of space turned into one plain space, stripped."""
     return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+def legacy_font(text: str) -> str | None:
+    """``"TCVN3 (ABC)"`` or ``"VNI"`` when ``text`` looks typed with that legacy font, else None.
+
+    ``legacy_font("Kh«ng") == "TCVN3 (ABC)"``, ``legacy_font("Khoâng") == "VNI"``,
+    ``legacy_font("Không") is None``. Only patterns Unicode Vietnamese never has are taken as a sign.
+    """
+    key = unicodedata.normalize("NFC", text).strip().casefold().rstrip(".")
+    if key in LEGACY_YES_NO:
+        return LEGACY_YES_NO[key][1]
+    if _VNI_PATTERN.search(text):
+        return "VNI"
+    if any(ch in _TCVN3_ONLY for ch in text):
+        return "TCVN3 (ABC)"
+    return None
+
+
+def legacy_font_message(text: str, encoding: str) -> str:
+    """The problem for text typed with a legacy font: what was seen, what it probably means, the fix."""
+    meant = LEGACY_YES_NO.get(unicodedata.normalize("NFC", text).strip().casefold().rstrip("."), ("", ""))[0]
+    guess = f" (có lẽ là “{meant}”)" if meant else ""
+    return (
+        f"“{text}” được gõ bằng bảng mã cũ {encoding}{guess}, không phải Unicode nên không đọc được; "
+        "hãy gõ lại bằng bảng mã Unicode (ví dụ Unikey: bảng mã Unicode, phông Times New Roman)."
+    )
 
 
 def raw_text(raw) -> str:
@@ -144,9 +192,10 @@ def parse_value(raw, field_type: str, unit: str | None = None) -> Parsed:
     text = normalize_text(raw)
     if not text:
         return Parsed(None)
-    if field_type == "yesno":
-        return _parse_yesno(text)
-    return _parse_number_text(text, field_type, unit)
+    parsed = _parse_yesno(text) if field_type == "yesno" else _parse_number_text(text, field_type, unit)
+    if parsed.problem and (encoding := legacy_font(text)):
+        return Parsed(None, legacy_font_message(text, encoding), encoding)
+    return parsed
 
 
 def _parse_yesno(text: str) -> Parsed:
