@@ -31,6 +31,7 @@ import pandas as pd
 from ictaudit.cycle import Cycle, load_cycle
 from ictaudit.rubric import Rubric, load_rubric
 from ictaudit.tables import read_csv, write_csv
+from ictaudit.timings import timed
 from ictaudit.values import read_values, to_wide, write_values
 
 STATUS_COLUMNS = ["agency_id", "agency_name", "group", "status", "status_reason"]
@@ -93,14 +94,17 @@ def intake_step(cycle_dir: Path | str, scored_dir: Path | str) -> pd.DataFrame:
 
     ctx = open_cycle(cycle_dir)
     scored = Path(scored_dir)
-    result = intake_cycle(ctx.cycle, ctx.rubric)
-    write_csv(result.statuses, scored / "statuses.csv", STATUS_COLUMNS)
-    write_values(result.values, scored / "values_submitted.csv")
-    write_csv(result.problems, scored / "intake_problems.csv")
+    with timed("intake.read"):
+        result = intake_cycle(ctx.cycle, ctx.rubric)
+    with timed("intake.write"):
+        write_csv(result.statuses, scored / "statuses.csv", STATUS_COLUMNS)
+        write_values(result.values, scored / "values_submitted.csv")
+        write_csv(result.problems, scored / "intake_problems.csv")
 
     prev_dir = previous_cycle_dir(cycle_dir)
     if prev_dir is not None:
-        _previous_intake(prev_dir, scored / PREVIOUS)
+        with timed("intake.previous"):
+            _previous_intake(prev_dir, scored / PREVIOUS)
     counts = result.statuses.groupby(["group", "status"]).size().rename("agencies").reset_index()
     return counts
 
@@ -123,7 +127,7 @@ def validate_step(cycle_dir: Path | str, scored_dir: Path | str, out_dir: Path |
     """Round 1 on the values as sent, the corrections overlay, round 2, confirmation workbooks."""
     from ictaudit.confirmations import write_confirmations
     from ictaudit.corrections import REPORT_COLUMNS, apply_corrections, resolve_rounds
-    from ictaudit.validation import make_context, validate_values
+    from ictaudit.validation import make_context, validate_rounds
 
     ctx = open_cycle(cycle_dir)
     scored, out = Path(scored_dir), Path(out_dir)
@@ -132,23 +136,32 @@ def validate_step(cycle_dir: Path | str, scored_dir: Path | str, out_dir: Path |
     previous_values = scored / PREVIOUS / "values.csv"
     previous_wide = to_wide(read_values(previous_values)) if previous_values.exists() else None
 
-    gx = make_context()
+    with timed("validate.gx_context"):
+        gx = make_context()
     docs = out / "validation"
-    round1 = validate_values(ctx.rubric, to_wide(submitted), statuses, previous_wide, 1, docs, gx)
     corrections = ctx.cycle.corrections
-    if corrections is not None and len(corrections):
-        confirmed, report = apply_corrections(submitted, corrections, ctx.rubric, statuses)
-    else:
-        confirmed, report = submitted.copy(), pd.DataFrame(columns=REPORT_COLUMNS)
-    round2 = validate_values(ctx.rubric, to_wide(confirmed), statuses, previous_wide, 2, docs, gx)
-    issues = resolve_rounds(round1, round2, report)
+    with timed("validate.corrections"):
+        if corrections is not None and len(corrections):
+            confirmed, report = apply_corrections(submitted, corrections, ctx.rubric, statuses)
+        else:
+            confirmed, report = submitted.copy(), pd.DataFrame(columns=REPORT_COLUMNS)
+    with timed("validate.rounds"):  # round 2 re-validates only the agencies a correction changed
+        round1, round2 = validate_rounds(
+            ctx.rubric, to_wide(submitted), to_wide(confirmed), statuses, previous_wide, docs, gx
+        )
+    with timed("validate.resolve"):
+        issues = resolve_rounds(round1, round2, report)
     issues = pd.concat([issues, _intake_issues(read_csv(scored / "intake_problems.csv"))], ignore_index=True)
     issues = issues.sort_values(["agency_id", "check_id", "round", "fields"], kind="mergesort").reset_index(drop=True)
 
-    write_values(confirmed, scored / "values.csv")
-    write_csv(report, scored / "corrections.csv", REPORT_COLUMNS)
-    write_csv(issues, scored / "issues.csv", ISSUE_COLUMNS)
-    write_confirmations(out / "confirmations", ctx.rubric, statuses, confirmed, issues, ctx.cycle.title, ctx.cycle.year)
+    with timed("validate.write"):
+        write_values(confirmed, scored / "values.csv")
+        write_csv(report, scored / "corrections.csv", REPORT_COLUMNS)
+        write_csv(issues, scored / "issues.csv", ISSUE_COLUMNS)
+    with timed("validate.confirmations"):
+        write_confirmations(
+            out / "confirmations", ctx.rubric, statuses, confirmed, issues, ctx.cycle.title, ctx.cycle.year
+        )
     return _issue_summary(issues)
 
 
@@ -189,17 +202,20 @@ def score_step(cycle_dir: Path | str, scored_dir: Path | str) -> pd.DataFrame:
     values = read_values(scored / "values.csv")
     issues = read_issues(scored / "issues.csv")
     blocked = blocked_fields(issues, ctx.rubric)
-    result = score_cycle(ctx.rubric, to_wide(values), statuses, blocked)
-    write_score_tables(result, scored)
+    with timed("score.compute"):
+        result = score_cycle(ctx.rubric, to_wide(values), statuses, blocked)
+    with timed("score.write"):
+        write_score_tables(result, scored)
 
     prev_dir = previous_cycle_dir(cycle_dir)
     prev_scored = scored / PREVIOUS
     if prev_dir is not None and (prev_scored / "values.csv").exists():
-        prev = open_cycle(prev_dir)
-        prev_result = score_cycle(
-            prev.rubric, to_wide(read_values(prev_scored / "values.csv")), read_statuses(prev_scored)
-        )
-        write_score_tables(prev_result, prev_scored)
+        with timed("score.previous"):
+            prev = open_cycle(prev_dir)
+            prev_result = score_cycle(
+                prev.rubric, to_wide(read_values(prev_scored / "values.csv")), read_statuses(prev_scored)
+            )
+            write_score_tables(prev_result, prev_scored)
     ranked = result.scores[result.scores["status"] == "ranked"]
     return ranked[["agency_id", "agency_name", "group", "score_100", "band", "rank"]].reset_index(drop=True)
 

@@ -39,6 +39,7 @@ from ictaudit.numfmt import fmt_number, round_half_up
 from ictaudit.rubric import Rubric
 from ictaudit.scoring import group_frame, rank_competition, score_cycle, score_points, totals
 from ictaudit.tables import read_csv, write_csv
+from ictaudit.timings import timed
 from ictaudit.values import read_values, to_wide
 
 DEFAULT_DRAWS = 1000
@@ -249,6 +250,7 @@ def renormalised_scale(max_points: np.ndarray, factors: np.ndarray) -> np.ndarra
     return new_max / max_points
 
 
+@timed("robustness.monte_carlo")
 def monte_carlo(
     rubric: Rubric,
     values_wide: pd.DataFrame,
@@ -322,6 +324,7 @@ def write_parameters_json(result: RobustnessResult, path: Path) -> Path:
 # -- 2. leave one criterion out ----------------------------------------------------------------
 
 
+@timed("robustness.leave_one_out")
 def leave_one_out(
     rubric: Rubric,
     values_wide: pd.DataFrame,
@@ -480,6 +483,7 @@ def rank_mismatches(result: RobustnessResult, scores: pd.DataFrame) -> list[str]
 # -- 5. the report section ---------------------------------------------------------------------
 
 
+@timed("robustness.section")
 def report_section(scored_dir: Path, rubric: Rubric) -> str:
     """An HTML fragment (Vietnamese, inline SVG, no external resources) on the robustness of the ranking.
 

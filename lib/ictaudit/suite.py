@@ -21,6 +21,7 @@ from pathlib import Path
 from ictaudit import manifest as mf
 from ictaudit.notebooks import Executed, execute
 from ictaudit.paths import EXPECTATIONS_DIR, NOTEBOOKS_DIR, PROJECT_ROOT
+from ictaudit.timings import TIMINGS_ENV, TIMINGS_FILE
 
 RUN_ORDER = ("01_intake.ipynb", "02_validate.ipynb", "03_score.ipynb", "06_robustness.ipynb", "04_report.ipynb")
 TRACE_NOTEBOOK = "05_agency_trace.ipynb"
@@ -108,11 +109,13 @@ def run_cycle(
             _empty(d)
         params = notebook_parameters(cycle_dir, stage_scored, stage_out, str(rubric_file), seed, draws, spread)
         executed: list[Executed] = []
-        for i, name in enumerate(notebooks, start=1):
-            say(f"[{i}/{len(notebooks)}] {name} …")
-            ex = execute(name, params[name], stage_out / "notebooks", cwd=PROJECT_ROOT)
-            executed.append(ex)
-            say(f"[{i}/{len(notebooks)}] {name} done in {ex.seconds:.1f} s")
+        (stage_out / "notebooks").mkdir(parents=True, exist_ok=True)
+        with _step_timings(stage_out / "notebooks" / TIMINGS_FILE):
+            for i, name in enumerate(notebooks, start=1):
+                say(f"[{i}/{len(notebooks)}] {name} …")
+                ex = execute(name, params[name], stage_out / "notebooks", cwd=PROJECT_ROOT)
+                executed.append(ex)
+                say(f"[{i}/{len(notebooks)}] {name} done in {ex.seconds:.1f} s")
         outputs, records = mf.output_hashes(stage_scored, stage_out)
         mf.write_manifest(
             stage_out / "manifest.json",
@@ -136,6 +139,20 @@ def run_cycle(
     manifest = out / "manifest.json"
     say(f"done in {time.perf_counter() - t0:.1f} s; manifest: {manifest}")
     return RunResult(out, scored, out / "report.html", manifest, [_moved(e, stage_out, out) for e in executed])
+
+
+@contextmanager
+def _step_timings(path: Path) -> Iterator[None]:
+    """Point ``$ICTAUDIT_STEP_TIMINGS`` at ``path`` while the notebooks run (their kernels inherit it)."""
+    before = os.environ.get(TIMINGS_ENV)
+    os.environ[TIMINGS_ENV] = str(path)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(TIMINGS_ENV, None)
+        else:
+            os.environ[TIMINGS_ENV] = before
 
 
 def _staging(final: Path) -> Path:
