@@ -232,6 +232,25 @@ def test_sheet_spanning_the_whole_grid_is_refused_before_the_reader_allocates_it
     assert_others_ranked(result)
 
 
+def test_ods_with_a_cell_repeated_over_the_whole_grid_is_refused(tmp_path, rubric):
+    """OpenDocument repeats: one valued cell repeated 16384 × 1048576 times would be expanded by the reader."""
+    root = make_cycle(tmp_path / "cycle", rubric, "so-tttt.ods")
+    parts = _parts(ROOT / "tests" / "fixtures" / "intake" / "filled-so-tttt.ods")
+    bomb = (b'<table:table-row table:number-rows-repeated="1048576"><table:table-cell table:number-columns-repeated='
+            b'"16384" office:value-type="float" office:value="1"><text:p>1</text:p></table:table-cell></table:table-row>')  # fmt: skip
+    head, sep, tail = parts["content.xml"].rpartition(b"</table:table>")  # the last sheet, _meta
+    parts["content.xml"] = head + bomb + sep + tail
+    (root / "submissions" / "so-tttt.ods").write_bytes(_zip(parts))
+    t = time.perf_counter()
+    result = run(root, rubric)
+    assert time.perf_counter() - t < 5
+    problems = problems_of(result, BAD_AGENCY)
+    assert problems[["code", "severity", "file"]].values.tolist() == [["I05", "E", "so-tttt.ods"]]
+    assert "phần content.xml: trang “_meta”" in problems.loc[0, "message_vi"]
+    assert status_of(result, BAD_AGENCY)[0] == "invalid"
+    assert_others_ranked(result)
+
+
 def _parts(path: Path) -> dict[str, bytes]:
     with zipfile.ZipFile(path) as zf:
         return {n: zf.read(n) for n in zf.namelist()}

@@ -343,6 +343,53 @@ def _check_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, file_name: str) -> N
         ) from None  # fmt: skip
     if name == "META-INF/manifest.xml" and b"encryption-data" in zf.read(info):
         raise SubmissionError("I05", _PASSWORD.format(file=file_name))
+    if name == "content.xml":  # OpenDocument: repeated cells are expanded by the reader
+        rows, cols, table = ods_extent(zf.read(info))
+        if rows * cols > MAX_SHEET_CELLS:
+            raise SubmissionError(
+                "I05", f"{what}: trang “{table}” trải tới ô {cell_address(rows - 1, cols - 1)} (hơn {MAX_SHEET_CELLS} "
+                "ô có dữ liệu, kể cả ô lặp lại); tệp không được đọc. Đề nghị đơn vị xóa dữ liệu thừa ngoài biểu mẫu."
+            )  # fmt: skip
+
+
+_ODS_TAG = re.compile(rb"<(/?)table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^>]*?)(/?)>")
+_ODS_ROWS = re.compile(rb'number-rows-repeated="(\d{1,9})"')
+_ODS_COLS = re.compile(rb'number-columns-repeated="(\d{1,9})"')
+_ODS_NAME = re.compile(rb'table:name="([^"]*)"')
+
+
+def ods_extent(content: bytes) -> tuple[int, int, str]:
+    """The largest (rows, columns, table name) rectangle holding a non-empty cell of an ODS ``content.xml``.
+
+    Repeats count (``number-rows-repeated``, ``number-columns-repeated``): a reader expands a
+    repeated cell that has a value, so one cell repeated 16384 × 1048576 times is a bomb. Empty
+    repeated cells (how LibreOffice pads a sheet) do not count.
+    """
+    worst = (0, 0, "")
+    row = col = max_row = max_col = 0
+    row_repeat = 1
+    table = ""
+    for m in _ODS_TAG.finditer(content):
+        closing, tag, attrs, empty = m.group(1), m.group(2), m.group(3), m.group(4)
+        if tag == b"table" and not closing:
+            row = max_row = max_col = 0
+            name = _ODS_NAME.search(attrs)
+            table = name.group(1).decode("utf-8", "replace") if name else ""
+        elif tag == b"table-row" and not closing:
+            r = _ODS_ROWS.search(attrs)
+            row_repeat, col = (int(r.group(1)) if r else 1), 0
+        elif tag == b"table-row":
+            row += row_repeat
+        elif not closing:  # a cell
+            c = _ODS_COLS.search(attrs)
+            span = int(c.group(1)) if c else 1
+            if not empty or b"value-type" in attrs:
+                max_row, max_col = max(max_row, row + row_repeat), max(max_col, col + span)
+                if max_row * max_col > worst[0] * worst[1]:
+                    worst = (max_row, max_col, table)
+            col += span
+    return worst
+
 
 
 def _col_number(letters: bytes) -> int:
