@@ -65,6 +65,8 @@ COMPARE_COLUMNS = [
 ]  # fmt: skip
 
 _CHUNK_CELLS = 8_000_000  # booleans per chunk when counting "greater than" comparisons
+#: above this many agencies in a group, ranks come from one sort per draw instead of all pairs
+_PAIRWISE_MAX = 200
 
 
 def band_columns(rubric: Rubric) -> list[str]:
@@ -181,11 +183,19 @@ def competition_ranks(scores: np.ndarray) -> np.ndarray:
     scores = np.atleast_2d(np.asarray(scores, dtype=float))
     d, n = scores.shape
     ranks = np.zeros((d, n), dtype=np.int64)
-    step = max(1, _CHUNK_CELLS // max(1, n * n))
-    for start in range(0, d, step):
-        block = scores[start : start + step]
-        higher = (block[:, None, :] > block[:, :, None]).sum(axis=2)
-        ranks[start : start + step] = np.where(np.isnan(block), 0, 1 + higher)
+    if n <= _PAIRWISE_MAX:  # small groups: all pairs at once
+        step = max(1, _CHUNK_CELLS // max(1, n * n))
+        for start in range(0, d, step):
+            block = scores[start : start + step]
+            higher = (block[:, None, :] > block[:, :, None]).sum(axis=2)
+            ranks[start : start + step] = np.where(np.isnan(block), 0, 1 + higher)
+        return ranks
+    # large groups: sort each draw once (n log n instead of n²); NaN sorts last and is not counted
+    valid = (~np.isnan(scores)).sum(axis=1)
+    ordered = np.sort(scores, axis=1)
+    for i in range(d):
+        at_most = np.searchsorted(ordered[i], scores[i], side="right")
+        ranks[i] = np.where(np.isnan(scores[i]), 0, 1 + valid[i] - at_most)
     return ranks
 
 
