@@ -8,11 +8,13 @@ workbook is built by its test in ``tmp_path``; nothing is written anywhere else.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import io
 import json
 import math
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -267,33 +269,52 @@ def _zip(parts: dict[str, bytes], level: int = 6) -> bytes:
 # -- a very large workbook: junk below the form ---------------------------------------------------
 
 
-def test_very_large_workbook_is_read_in_seconds_and_the_junk_reported_once(tmp_path, rubric):
-    """200,000 rows of junk text (about 40 MB of sheet XML) below a filled form."""
+def _junk_rows(n: int) -> tuple[bytes, bytes]:
+    """``n`` rows of varied junk text (inline strings) below the form, and no extra shared strings."""
+    rows = b"".join(
+        b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>r\xc3\xa1c %x</t></is></c><c r="B%d" t="inlineStr"><is><t>'
+        b"d\xe1\xbb\xaf li\xe1\xbb\x87u th\xe1\xbb\xaba %d</t></is></c><c r=\"D%d\"><v>%d</v></c></row>"
+        % (r, r, r * 2654435761 % 4294967296, r, r, r, r % 977)
+        for r in range(100, 100 + n)
+    )
+    return rows, b""
+
+
+def _shared_string_rows(n: int, first_index: int) -> tuple[bytes, bytes]:
+    """``n`` rows each pointing at its own random 110-character shared string (about 50 MB for 400,000)."""
+    rng = random.Random(8)
+    strings = b"".join(b"<si><t>%s</t></si>" % base64.b64encode(rng.randbytes(82)) for _ in range(n))
+    rows = b"".join(b'<row r="%d"><c r="B%d" t="s"><v>%d</v></c></row>' % (r, r, first_index + r - 100)
+                    for r in range(100, 100 + n))  # fmt: skip
+    return rows, strings
+
+
+@pytest.mark.parametrize(("junk", "n"), [("rows", 200_000), ("shared strings", 400_000)])
+def test_very_large_workbook_is_read_in_seconds_and_the_junk_reported_once(tmp_path, rubric, junk, n):
+    """Junk below a filled form: 200,000 rows of text (40 MB of sheet XML), or 50 MB of shared strings."""
     root = make_cycle(tmp_path / "cycle", rubric, "so-tttt.xlsx")
     path = root / "submissions" / "so-tttt.xlsx"
     write_form(path, rubric, "so_ban_nganh", BAD_AGENCY, "Sở Thông tin và Truyền thông", 2017,
                values={"F01": 48, "F02": 45, "F06": "Có"})  # fmt: skip
     parts = _parts(path)
-    sheet = "xl/worksheets/sheet2.xml"
-    junk = b"".join(
-        b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>r\xc3\xa1c %x</t></is></c><c r="B%d" t="inlineStr"><is><t>'
-        b"d\xe1\xbb\xaf li\xe1\xbb\x87u th\xe1\xbb\xaba %d</t></is></c><c r=\"D%d\"><v>%d</v></c></row>"
-        % (r, r, r * 2654435761 % 4294967296, r, r, r, r % 977)
-        for r in range(100, 200_100)
-    )
-    parts[sheet] = parts[sheet].replace(b"</sheetData>", junk + b"</sheetData>")
+    sheet, sst = "xl/worksheets/sheet2.xml", "xl/sharedStrings.xml"
+    rows, strings = _junk_rows(n) if junk == "rows" else _shared_string_rows(n, parts[sst].count(b"<si>"))
+    parts[sheet] = parts[sheet].replace(b"</sheetData>", rows + b"</sheetData>")
+    parts[sst] = parts[sst].replace(b"</sst>", strings + b"</sst>")
     path.write_bytes(_zip(parts, level=1))
-    assert len(parts[sheet]) > 30_000_000
+    assert len(parts[sheet]) + len(parts[sst]) > 30_000_000
     t = time.perf_counter()
     result = run(root, rubric)
     seconds = time.perf_counter() - t
-    assert seconds < 20, seconds
+    assert seconds < 15, seconds
     assert status_of(result, BAD_AGENCY)[0] == "ranked"
     values = result.values[result.values["agency_id"] == BAD_AGENCY].set_index("field")
     assert values.loc[["F01", "F02", "F06"], "value"].tolist() == [48.0, 45.0, 1.0]
     problems = problems_of(result, BAD_AGENCY)
-    assert problems[["code", "severity", "sheet", "cell"]].values.tolist() == [["I04", "W", "Số liệu", "A61:D200099"]]
-    assert "có 200099 dòng" in problems.loc[0, "message_vi"]
+    last = 100 + n - 1
+    assert problems[["code", "severity", "sheet", "cell"]].values.tolist() == [["I04", "W", "Số liệu", f"A61:D{last}"]]
+    assert f"có {last} dòng" in problems.loc[0, "message_vi"]
+    assert "từ dòng 10001 trở đi không được đọc" in problems.loc[0, "message_vi"]
     assert_others_ranked(result)
 
 

@@ -29,7 +29,8 @@ I01  E a value that cannot be read as the field's type (see :mod:`ictaudit.parsi
 I02  E a formula without a cached value (xlsx; a viewer would show nothing, so it is not 0)
 I03  E the same field code on two rows with different values (W when the values agree)
 I04  E a field row of the form is missing; W a row with a field-like code the form does not have;
-       W a ``Số liệu`` sheet of more than ``MANY_ROWS`` rows (rows without a field code are ignored)
+       W a ``Số liệu`` sheet of more than ``MANY_ROWS`` rows (rows without a field code are ignored,
+       rows past ``MAX_READ_ROWS`` are not read)
 I05  E the file cannot be used as a workbook: empty; text, CSV, HTML or PDF renamed; truncated or
        damaged; encrypted (password); over a size limit or a decompression bomb (checked from the zip
        directory and by counting while inflating, before the reader sees it); an XML part with a
@@ -94,6 +95,7 @@ RATIO_FLOOR = 1024 * 1024
 MAX_ZIP_ENTRIES = 10_000
 MAX_SHEET_CELLS = 5_000_000  # rows × columns a worksheet's cells span (the reader allocates it all)
 MANY_ROWS = 5_000  # a "Số liệu" sheet with more rows than this gets a warning (rows beyond the form)
+MAX_READ_ROWS = 10_000  # rows of "Số liệu" read at all (a form has about 60)
 _CHUNK = 1024 * 1024
 _XLS_FILEPASS = re.compile(rb"\x09\x08\x10\x00\x00\x06.{14}\x2f\x00", re.DOTALL)
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -510,7 +512,10 @@ def uncached_formula_cells(data: bytes, sheet_name: str, file_name: str = "") ->
     if part is None:
         return set()
     try:
-        sheet_xml = SafeET.fromstring(_read_part(zf, part, file_name))
+        sheet_bytes = _read_part(zf, part, file_name)
+        if not _FORMULA_TAG.search(sheet_bytes):  # no formula at all: skip building the tree
+            return set()
+        sheet_xml = SafeET.fromstring(sheet_bytes)
     except DefusedXmlException:
         raise SubmissionError("I05", _UNSAFE_XML.format(file=file_name)) from None
     except (zipfile.BadZipFile, KeyError, SafeET.ParseError):
@@ -524,6 +529,9 @@ def uncached_formula_cells(data: bytes, sheet_name: str, file_name: str = "") ->
         if (v is None or v.text is None or v.text == "") and is_ is None:
             out.add(cell.get("r", ""))
     return out
+
+
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
 
 
 def _read_part(zf: zipfile.ZipFile, name: str, file_name: str = "") -> bytes:
@@ -556,8 +564,9 @@ def read_submission(
     check_meta(read_meta(wb), file_name=file_name, rubric=rubric, cycle=cycle, agency_id=agency_id, group=group)
     try:
         data_sheet = wb.get_sheet_by_name(sheet)
-        rows = data_sheet.to_python(skip_empty_area=False)
+        rows = data_sheet.to_python(skip_empty_area=False, nrows=MAX_READ_ROWS)
         merged = data_sheet.merged_cell_ranges or []
+        total_rows = data_sheet.start[0] + data_sheet.height if data_sheet.height else len(rows)
     except Exception as exc:
         raise SubmissionError(
             "I05", f"Tệp {file_name}: không đọc được trang “{SHEET_DATA}” ({_short(exc)}).", sheet
@@ -582,13 +591,18 @@ def read_submission(
         sheet=unicodedata.normalize("NFC", sheet),
         merged=merged,
     )
-    if len(rows) > MANY_ROWS:
+    if total_rows > MANY_ROWS:
+        unread = (
+            f"; từ dòng {MAX_READ_ROWS + 1} trở đi không được đọc (một phiếu chỉ khoảng {len(fields) + 5} dòng)"
+            if total_rows > MAX_READ_ROWS else ""
+        )
         sub.problems.append(
             _problem(agency_id, file_name, "I04", "W",
-                     f"Tệp {file_name}, trang “{SHEET_DATA}” có {len(rows)} dòng, trong khi phiếu chỉ có "
+                     f"Tệp {file_name}, trang “{SHEET_DATA}” có {total_rows} dòng, trong khi phiếu chỉ có "
                      f"{len(fields)} dòng chỉ tiêu; chỉ đọc các dòng có mã chỉ tiêu ở cột “Mã”, các dòng khác bị bỏ "
-                     "qua. Đề nghị đơn vị xóa dữ liệu thừa ngoài biểu mẫu.",
-                     unicodedata.normalize("NFC", sheet), f"A{header_row + len(fields) + 2}:{cell_address(len(rows) - 1, value_col)}")
+                     f"qua{unread}. Đề nghị đơn vị xóa dữ liệu thừa ngoài biểu mẫu.",
+                     unicodedata.normalize("NFC", sheet),
+                     f"A{header_row + len(fields) + 2}:{cell_address(total_rows - 1, value_col)}")
         )  # fmt: skip
     return sub
 
