@@ -424,3 +424,40 @@ def test_corpus_is_what_make_fixtures_writes():
     assert named == on_disk
     assert not math.isnan(sum(p.stat().st_size for p in BAD.iterdir()))
     assert sum(p.stat().st_size for p in BAD.iterdir()) < 1_000_000  # small: the bombs are a few hundred KB
+
+
+# -- legacy font detection: what is flagged, and that real Unicode Vietnamese never is --------------
+
+LEGACY = [
+    # text,            encoding,       meant
+    ("Cã",             "TCVN3 (ABC)",  "Có"),
+    ("Kh«ng",          "TCVN3 (ABC)",  "Không"),
+    ("12 m¸y",         "TCVN3 (ABC)",  ""),
+    ("Sè liÖu",        "TCVN3 (ABC)",  ""),
+    ("Coù",            "VNI",          "Có"),
+    ("Khoâng",         "VNI",          "Không"),
+    ("Ñaø Naüng",      "VNI",          ""),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "encoding", "meant"), LEGACY)
+def test_legacy_font_text_is_named_and_never_read(text, encoding, meant):
+    from ictaudit.parsing import legacy_font, parse_value
+
+    assert legacy_font(text) == encoding
+    parsed = parse_value(text, "yesno")
+    assert parsed.value is None and parsed.legacy_font == encoding
+    assert f"bảng mã cũ {encoding}" in parsed.problem and "Unicode" in parsed.problem
+    assert (f"có lẽ là “{meant}”" in parsed.problem) == bool(meant)
+
+
+def test_unicode_vietnamese_is_never_taken_for_a_legacy_font(rubric):
+    from ictaudit.forms import guide_lines
+    from ictaudit.parsing import legacy_font
+    from ictaudit.sample import DEPARTMENTS_2017, DISTRICTS_2017
+
+    texts = [f.label_vi for f in rubric.fields] + [f.unit_vi for f in rubric.fields]
+    texts += [name for _id, name in DEPARTMENTS_2017 + DISTRICTS_2017]
+    texts += guide_lines(rubric, "so_ban_nganh", "Sở Tư pháp", 2017, None, "")
+    texts += ["Có", "Không", "Hoà Bình", "xuân", "Quảng Uyên", "Thuỷ lợi", "khuyến nông", "Nguyễn Thị Hoà"]
+    assert [t for t in texts if legacy_font(t)] == []

@@ -115,6 +115,15 @@ def test_no_formula_holds_agency_text_and_agency_text_is_a_string_cell(run):
     assert {TYPED["F02"], TYPED["F06"]} <= seen
 
 
+def test_the_form_writer_keeps_typed_text_and_names_as_text(run):
+    """The form the hostile agency "sent" (written by the form writer): its text cells are strings."""
+    wb = openpyxl.load_workbook(run["cycle"] / "submissions" / f"{TYPED_AGENCY}.xlsx")
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    texts = {c.value for c in cells}
+    assert {TYPED["F02"], TYPED["F03"], NAMES[TYPED_AGENCY]} <= texts
+
+
 def test_formulas_only_reference_cells(run):
     """A formula of the report is built from numbers, cell references and function names only."""
     wb = openpyxl.load_workbook(run["out"] / "report.xlsx")

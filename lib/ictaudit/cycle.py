@@ -283,7 +283,8 @@ def read_receipts(path: Path) -> pd.DataFrame:
     for i, name in df["file"].items():
         if "/" in name or "\\" in name or name in (".", "..") or name.startswith("."):
             raise CycleError(
-                f"{path}, line {_line(i)}: file {name!r} must be a plain file name inside {SUBMISSIONS_DIR}/"
+                f"{path}, line {_line(i)}: file {name!r} must be a plain file name inside {SUBMISSIONS_DIR}/ "
+                "(no folder, no '..', not hidden): a receipt never names a file outside the submissions folder"
             )
     df["received_on"] = _require_dates(df, path, "received_on")
     return df

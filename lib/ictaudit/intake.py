@@ -267,7 +267,7 @@ def _clip(text: str, limit: int = 60) -> str:
 
 
 _DTD = re.compile(rb"<!DOCTYPE|<!ENTITY|<\x00!\x00D\x00O\x00C\x00T\x00Y\x00P\x00E\x00|<\x00!\x00E\x00N\x00T\x00")
-_CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr=\"\$?([A-Z]{1,3})\$?([0-9]{1,9})\"")
+_CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr=\"\$?([A-Za-z]{1,3})\$?([0-9]{1,9})\"")
 _ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"([0-9]{1,9})\"")
 
 
@@ -396,7 +396,7 @@ def ods_extent(content: bytes) -> tuple[int, int, str]:
 
 def _col_number(letters: bytes) -> int:
     n = 0
-    for ch in letters:
+    for ch in letters.upper():
         n = n * 26 + (ch - 64)
     return n
 
