@@ -128,6 +128,28 @@ def test_unusable_file_is_invalid_with_a_clear_message(tmp_path, rubric, fixture
     assert_others_ranked(result)
 
 
+OTHER_NON_SPREADSHEETS = [
+    # what was sent (built here: a few bytes each),                           words in the message
+    ("Mã\tGiá trị\r\nF01\t48\r\n".encode("utf-16"),                             "Unicode UTF-16"),
+    (b'<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet"/>', "XML Spreadsheet 2003"),
+    (b"<html><body><table><tr><td>F01</td><td>48</td></tr></table></body></html>", "HTML/XML"),
+    (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n",                                          "tệp PDF"),
+    (b"PK\x03\x04\x14\x00 cut",                                                  "bị hỏng hoặc bị cắt cụt"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("content", "says"), OTHER_NON_SPREADSHEETS, ids=[c[1] for c in OTHER_NON_SPREADSHEETS])
+def test_other_files_that_are_not_spreadsheets_are_named(tmp_path, rubric, content, says):
+    root = make_cycle(tmp_path / "cycle", rubric, "so-tttt.xls")
+    (root / "submissions" / "so-tttt.xls").write_bytes(content)
+    result = run(root, rubric)
+    assert status_of(result, BAD_AGENCY)[0] == "invalid"
+    problems = problems_of(result, BAD_AGENCY)
+    assert problems[["code", "file"]].values.tolist() == [["I05", "so-tttt.xls"]]
+    assert says in problems.loc[0, "message_vi"] and "so-tttt.xls" in problems.loc[0, "message_vi"]
+    assert_others_ranked(result)
+
+
 # -- files that are read, with value-level problems: still ranked -------------------------------
 
 VALUE_CASES = [

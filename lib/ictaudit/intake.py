@@ -244,12 +244,24 @@ def describe_non_spreadsheet(data: bytes) -> str:
         return "đây là tệp PDF"
     if head.startswith(b"PK"):
         return "tệp nén không đầy đủ"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = head[2:].decode("utf-16-le" if head.startswith(b"\xff\xfe") else "utf-16-be", "replace")
+        first = text.splitlines()[0] if text.splitlines() else ""
+        return (
+            f"đây là tệp văn bản Unicode UTF-16 (kiểu “Văn bản Unicode” của Excel; dòng đầu: “{_clip(first)}”), "
+            "không phải bảng tính"
+        )
     try:
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         text = None if exc.start < len(head) - 4 else head[: exc.start].decode("utf-8-sig", "ignore")
     if text is not None and "\x00" not in text:
         low = text.lstrip().lower()
+        if "urn:schemas-microsoft-com:office:spreadsheet" in low:
+            return (
+                "đây là bảng tính dạng “XML Spreadsheet 2003”, định dạng phần mềm không đọc; hãy mở bằng Excel và "
+                "lưu thành .xlsx"
+            )
         if low.startswith(("<html", "<!doctype html", "<table", "<?xml")) or "<table" in low:
             return "đây là tệp văn bản HTML/XML (có thể xuất từ phần mềm khác rồi đổi đuôi), không phải bảng tính"
         first = text.splitlines()[0] if text.splitlines() else ""
@@ -266,7 +278,12 @@ def _clip(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-_DTD = re.compile(rb"<!DOCTYPE|<!ENTITY|<\x00!\x00D\x00O\x00C\x00T\x00Y\x00P\x00E\x00|<\x00!\x00E\x00N\x00T\x00")
+# Entity declarations (the "billion laughs") or a DTD with an internal subset; a bare DOCTYPE naming
+# an external DTD (old OpenOffice manifests) is harmless: nothing here fetches or expands it.
+_DTD = re.compile(
+    rb"<!ENTITY|<!DOCTYPE[^>\[]{0,1024}\[|<\x00!\x00E\x00N\x00T\x00I\x00T\x00Y\x00"
+    rb"|<\x00!\x00D\x00O\x00C\x00T\x00Y\x00P\x00E\x00"
+)
 _CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr=\"\$?([A-Za-z]{1,3})\$?([0-9]{1,9})\"")
 _ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"([0-9]{1,9})\"")
 
