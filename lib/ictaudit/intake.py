@@ -410,7 +410,6 @@ def ods_extent(content: bytes) -> tuple[int, int, str]:
     return worst
 
 
-
 def _col_number(letters: bytes) -> int:
     n = 0
     for ch in letters.upper():
@@ -426,9 +425,12 @@ def find_sheet_name(wb: CalamineWorkbook, wanted: str) -> str | None:
     return None
 
 
-def read_sheet_rows(wb: CalamineWorkbook, sheet_name: str) -> list[list]:
-    """Every row from A1 (empty cells as ``""``), so that indexes are cell addresses."""
-    return wb.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+def read_sheet_rows(wb: CalamineWorkbook, sheet_name: str, nrows: int | None = None) -> list[list]:
+    """Every row from A1 (empty cells as ``""``), so that indexes are cell addresses.
+
+    ``nrows`` (default :data:`MAX_READ_ROWS`) caps how many rows are turned into Python objects.
+    """
+    return wb.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False, nrows=nrows or MAX_READ_ROWS)
 
 
 def read_meta(wb: CalamineWorkbook) -> dict[str, str] | None:
