@@ -483,3 +483,19 @@ def test_unicode_vietnamese_is_never_taken_for_a_legacy_font(rubric):
     texts += guide_lines(rubric, "so_ban_nganh", "Sở Tư pháp", 2017, None, "")
     texts += ["Có", "Không", "Hoà Bình", "xuân", "Quảng Uyên", "Thuỷ lợi", "khuyến nông", "Nguyễn Thị Hoà"]
     assert [t for t in texts if legacy_font(t)] == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("=cmd|' /C calc'!A0", "là công thức gõ dạng chữ (bắt đầu bằng “=”)"),
+        ("@SUM(1+1)", "không phải một số"),
+        ("abc def", "không phải một số"),
+        ("12 34", "có khoảng trắng giữa các chữ số"),  # the space message only for digits and spaces
+    ],
+)
+def test_text_that_is_not_a_number_is_named_for_what_it_is(typed, says):
+    from ictaudit.parsing import parse_value
+
+    parsed = parse_value(typed, "count", "máy")
+    assert parsed.value is None and says in parsed.problem and typed in parsed.problem

@@ -49,7 +49,8 @@ Text typed with a legacy Vietnamese font (TCVN3/ABC, VNI)
 Always problems (the raw text is kept by the caller)
     negative numbers; counts that are not whole; NaN, infinity; magnitudes above 1e12; dates or
     times where a number belongs (a date cell, or text such as ``03/11/2017``); spreadsheet errors
-    (``#DIV/0!``); a lone dash (``-`` could mean 0 or "not applicable"); scientific notation.
+    (``#DIV/0!``); text beginning with ``=`` (a formula typed as text, never evaluated); a lone dash
+    (``-`` could mean 0 or "not applicable"); scientific notation.
 """
 
 from __future__ import annotations
@@ -218,6 +219,8 @@ def _plain_number(text: str) -> float | None:
 
 
 def _parse_number_text(text: str, field_type: str, unit: str | None) -> Parsed:
+    if text.startswith("="):
+        return Parsed(None, f"“{text}” là công thức gõ dạng chữ (bắt đầu bằng “=”), không phải một số; hãy nhập số.")
     if text.startswith("#"):
         return Parsed(None, f"Ô chứa lỗi bảng tính “{text}”; hãy nhập số thay cho công thức lỗi.")
     if text in {"-", "–", "—", "--"}:
@@ -274,6 +277,8 @@ def _read_separators(body: str) -> float | str:
         return "“{text}” không phải một số; hãy nhập số."
     if _DIGITS.match(body):
         return float(body)
+    if not re.fullmatch(r"[\d., ]+", body):
+        return "“{text}” không phải một số; hãy nhập số (ví dụ 1234 hoặc 45,5)."
     has_dot, has_comma = "." in body, "," in body
     if " " in body:
         if _GROUPS3_SPACE.match(body):
