@@ -128,8 +128,19 @@ def test_unusable_file_is_invalid_with_a_clear_message(tmp_path, rubric, fixture
     assert_others_ranked(result)
 
 
+def _small_zip(names: list[str]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name in names:
+            zf.writestr(name, b"x")
+    return buf.getvalue()
+
+
 OTHER_NON_SPREADSHEETS = [
     # what was sent (built here: a few bytes each),                           words in the message
+    (_small_zip(["so-tttt.xlsx"]),                                             "tệp nén (.zip) chứa: so-tttt.xlsx"),
+    (_small_zip(["[Content_Types].xml", "word/document.xml"]),               "văn bản Word (.docx)"),
+    (_small_zip(["[Content_Types].xml", "xl/workbook.bin"]),                 "bảng tính nhị phân .xlsb"),
     ("Mã\tGiá trị\r\nF01\t48\r\n".encode("utf-16"),                             "Unicode UTF-16"),
     (b'<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet"/>', "XML Spreadsheet 2003"),
     (b"<html><body><table><tr><td>F01</td><td>48</td></tr></table></body></html>", "HTML/XML"),

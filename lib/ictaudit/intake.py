@@ -31,7 +31,8 @@ I03  E the same field code on two rows with different values (W when the values 
 I04  E a field row of the form is missing; W a row with a field-like code the form does not have;
        W a ``Số liệu`` sheet of more than ``MANY_ROWS`` rows (rows without a field code are ignored,
        rows past ``MAX_READ_ROWS`` are not read)
-I05  E the file cannot be used as a workbook: empty; text, CSV, HTML or PDF renamed; truncated or
+I05  E the file cannot be used as a workbook: empty; text, CSV, HTML, PDF, a zip of files, a Word
+       document or an ``.xlsb`` (binary, not in the contract) sent as a workbook; truncated or
        damaged; encrypted (password); over a size limit or a decompression bomb (checked from the zip
        directory and by counting while inflating, before the reader sees it); an XML part with a
        DTD (entity expansion); cells spanning more than ``MAX_SHEET_CELLS``; unreadable on disk
@@ -297,6 +298,19 @@ def _check_zip(data: bytes, file_name: str) -> None:
             "I05", f"Tệp {file_name} ({len(data)} byte) là tệp nén .xlsx/.ods bị hỏng hoặc bị cắt cụt (gửi thư chưa "
             f"hết, tải về lỗi: {_short(exc)}); đề nghị đơn vị gửi lại phiếu."
         ) from None  # fmt: skip
+    names = {i.filename for i in infos}
+    if "xl/workbook.bin" in names:
+        raise SubmissionError(
+            "I05", f"Tệp {file_name} là bảng tính nhị phân .xlsb, định dạng không được nhận (chỉ .xlsx, .xls, .ods); "
+            "đề nghị đơn vị mở bằng Excel, lưu thành .xlsx rồi gửi lại."
+        )  # fmt: skip
+    if "xl/workbook.xml" not in names and "content.xml" not in names:
+        inner = ", ".join(sorted(names)[:5]) + (", …" if len(names) > 5 else "")
+        kind = "văn bản Word (.docx)" if "word/document.xml" in names else "tệp nén (.zip)"
+        raise SubmissionError(
+            "I05", f"Tệp {file_name} không phải bảng tính mà là {kind} chứa: {inner}; đề nghị đơn vị gửi chính tệp "
+            "phiếu .xlsx (không nén, không chép sang văn bản)."
+        )  # fmt: skip
     if len(infos) > MAX_ZIP_ENTRIES:
         raise SubmissionError("I05", f"Tệp {file_name} có {len(infos)} phần nén (giới hạn {MAX_ZIP_ENTRIES}); tệp không được đọc.")
     declared = 0
