@@ -117,6 +117,54 @@ def _fast_formulas(ws) -> None:
     ws._prepare_formula = prepare
 
 
+#: the trail is an Excel table (banded, filterable, named) up to this many rows; above, a filtered range
+#: written row by row — XlsxWriter must hold a table's sheet in memory (~1 GB at 10,000 agencies)
+TABLE_MAX_ROWS = 100_000
+
+
+def _add_sheet(wb, name: str, streamed: bool = False):
+    """A new worksheet; ``streamed``: its rows go to a temporary file as they are written.
+
+    XlsxWriter's ``constant_memory`` mode, per sheet: memory stays flat whatever the number of rows,
+    text is stored in the cell rather than in the shared strings. Rows must then be written in
+    increasing order, and ``set_row`` must come before the row's cells.
+    """
+    before = wb.constant_memory
+    wb.constant_memory = streamed
+    try:
+        return wb.add_worksheet(name)
+    finally:
+        wb.constant_memory = before
+
+
+class _InRowOrder:
+    """Stands in for a streamed worksheet while its header rows are written in any order.
+
+    Cell writes (``write_*``, ``merge_range``) are recorded and :meth:`flush` replays them sorted by
+    row (stably), as a streamed sheet requires; everything else goes straight to the worksheet.
+    """
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.calls: list[tuple[int, int, object, tuple]] = []
+
+    def __getattr__(self, name: str):
+        method = getattr(self.ws, name)
+        if not (name.startswith("write") or name == "merge_range"):
+            return method
+
+        def record(row: int, *args) -> None:
+            self.calls.append((row, len(self.calls), method, args))
+
+        return record
+
+    def flush(self):
+        for row, _, method, args in sorted(self.calls, key=lambda c: (c[0], c[1])):
+            method(row, *args)
+        self.calls = []
+        return self.ws
+
+
 def _print_setup(ws, repeat_to: int, landscape: bool = True) -> None:
     ws.set_paper(A4)
     if landscape:
@@ -234,7 +282,7 @@ _VALUES_FIRST_FIELD_COL = 4
 
 def _sheet_values(wb, data: ReportInputs, fm: _Formats) -> tuple[dict[str, int], dict[str, int]]:
     """One row per agency with values; returns the row of each agency and the column of each field."""
-    ws = wb.add_worksheet(VALUES_SHEET)
+    ws = _InRowOrder(_add_sheet(wb, VALUES_SHEET, streamed=True))
     rubric = data.rubric
     fields = list(rubric.fields)
     cols = {f.code: _VALUES_FIRST_FIELD_COL + j for j, f in enumerate(fields)}
@@ -245,6 +293,7 @@ def _sheet_values(wb, data: ReportInputs, fm: _Formats) -> tuple[dict[str, int],
         "(tính như thiếu số liệu); ô xám: chỉ tiêu không có trong phiếu của khối.", fm.text,
     )  # fmt: skip
     heads = ["Mã đơn vị", "Tên đơn vị", "Khối", "Trạng thái"]
+    ws.set_row(1, 64)
     for j, h in enumerate(heads):
         _write_text(ws, 1, j, "", fm.header_small)
         _write_text(ws, 2, j, h, fm.header)
@@ -253,7 +302,7 @@ def _sheet_values(wb, data: ReportInputs, fm: _Formats) -> tuple[dict[str, int],
         _write_text(ws, 2, cols[f.code], f.code, fm.header)
     _write_text(ws, 1, held_col, "", fm.header_small)
     _write_text(ws, 2, held_col, "Số liệu bị giữ lại (giá trị đã gửi)", fm.header)
-    ws.set_row(1, 64)
+    ws = ws.flush()
     rows: dict[str, int] = {}
     scores = data.scores.set_index("agency_id")
     for i, a in enumerate(data.scored_ids):
@@ -302,7 +351,7 @@ def _shown(x) -> str:
 
 
 def _sheet_scores(wb, data: ReportInputs, fm: _Formats, input_rows: dict[str, int], input_cols: dict[str, int]):
-    ws = wb.add_worksheet(SCORES_SHEET)
+    ws = _InRowOrder(_add_sheet(wb, SCORES_SHEET, streamed=True))
     rubric = data.rubric
     groups = list(rubric.groups)
     # union of indicators, in rubric order (contiguous per criterion)
@@ -367,6 +416,8 @@ def _sheet_scores(wb, data: ReportInputs, fm: _Formats, input_rows: dict[str, in
 
     # headers
     hr = header_row
+    ws.set_row(hr, 45)
+    ws.set_row(hr - 1, 30)
     for cid in crit_ids:
         cols = [ind_col[i] for i in ind_ids if ind_crit[i] == cid]
         label = next(c.label_vi for c in rubric.criteria if c.id == cid)
@@ -384,8 +435,7 @@ def _sheet_scores(wb, data: ReportInputs, fm: _Formats, input_rows: dict[str, in
     heads |= {help_col[i]: f"Giá trị v của {i} (tính giá trị cao nhất)" for i in best_ids}
     for col, text in heads.items():
         _write_text(ws, hr, col, text, fm.header)
-    ws.set_row(hr, 45)
-    ws.set_row(hr - 1, 30)
+    ws = ws.flush()
 
     scores = {r["agency_id"]: r for r in data.scores.to_dict("records")}
     trail = {
@@ -506,14 +556,20 @@ def _table_sheet(
     rows: list[list],
     table_name: str | None = None,
 ) -> None:
-    """A sheet with a title line, a header row and rows; ``columns``: (header, width, kind)."""
-    ws = wb.add_worksheet(name)
+    """A sheet with a title line, a header row and rows; ``columns``: (header, width, kind).
+
+    With ``table_name`` and at most :data:`TABLE_MAX_ROWS` rows, the rows are an Excel table; otherwise
+    a range with an autofilter, streamed to disk as it is written.
+    """
+    use_table = bool(table_name and rows and len(rows) <= TABLE_MAX_ROWS)
+    ws = _add_sheet(wb, name, streamed=not use_table)
     _write_text(ws, 0, 0, title, fm.text)
     hr = 1
+    ws.set_row(hr, 30)
     for j, (_head, width, _k) in enumerate(columns):
         ws.set_column(j, j, width)
     last = hr + max(len(rows), 1)
-    if table_name and rows:
+    if use_table:
         ws.add_table(
             hr, 0, last, len(columns) - 1,
             {"name": table_name, "style": "Table Style Light 9", "autofilter": True,
@@ -536,7 +592,6 @@ def _table_sheet(
                 _write_num(ws, r, j, v, fm.pts)
             else:
                 _write_num(ws, r, j, v, fm.dec)
-    ws.set_row(hr, 30)
     ws.freeze_panes(hr + 1, 0)
     _print_setup(ws, hr)
 
