@@ -17,9 +17,10 @@ Status precedence (the first that applies wins; DOMAIN §5):
 1. ``excluded`` — ``ranked: false`` on the roster (reason: the roster's note);
 2. ``missing`` — no receipt in ``receipts.csv``;
 3. ``late`` — the earliest receipt is after the deadline (``received_on > deadline``);
-4. ``invalid`` — two or more receipts for the agency, the file named is absent, unreadable, not a
-   workbook, has no ``Số liệu`` sheet or header row, is not this cycle's template or form, or its
-   ``_meta`` names another agency or year;
+4. ``invalid`` — two or more receipts for the agency, the file named is absent, a symbolic link or a
+   folder, unreadable, not a workbook (or one refused by :func:`check_package`), has no ``Số liệu``
+   sheet or header row, is not this cycle's template or form, or its ``_meta`` names another agency
+   or year;
 5. ``ranked`` — on time and read.
 
 Problem codes (severity E blocks the value or the file; W asks for an explanation):
