@@ -510,3 +510,18 @@ def test_text_that_is_not_a_number_is_named_for_what_it_is(typed, says):
 
     parsed = parse_value(typed, "count", "máy")
     assert parsed.value is None and says in parsed.problem and typed in parsed.problem
+
+
+def test_a_page_of_text_in_a_value_cell_is_kept_whole_and_quoted_short(tmp_path, rubric):
+    typed = "Số liệu đang tổng hợp, sẽ gửi sau. " * 200  # 7,000 characters in F01
+    root = make_cycle(tmp_path / "cycle", rubric, "so-tttt.xlsx")
+    write_form(root / "submissions" / "so-tttt.xlsx", rubric, "so_ban_nganh", BAD_AGENCY, "Sở TTTT", 2017,
+               values={"F01": typed})  # fmt: skip
+    result = run(root, rubric)
+    assert status_of(result, BAD_AGENCY)[0] == "ranked"
+    problem = problems_of(result, BAD_AGENCY).iloc[0]
+    assert (problem["code"], problem["cell"], problem["raw_value"]) == ("I01", "D5", typed)  # as typed, whole
+    assert len(problem["message_vi"]) < 250 and f"({len(typed.strip())} ký tự)" in problem["message_vi"]
+    values = result.values[result.values["agency_id"] == BAD_AGENCY].set_index("field")
+    assert values.loc["F01", "raw_value"] == typed and math.isnan(values.loc["F01", "value"])
+    assert_others_ranked(result)

@@ -46,6 +46,9 @@ Text typed with a legacy Vietnamese font (TCVN3/ABC, VNI)
     text is never read as a value; the problem names the encoding, the word probably meant (for
     Có/Không) and asks the agency to retype in Unicode (:attr:`Parsed.legacy_font` is set).
 
+A problem quotes at most ``MESSAGE_TEXT_CHARS`` characters of the text (with its length); the
+caller keeps the whole text in ``raw_value``.
+
 Always problems (the raw text is kept by the caller)
     negative numbers; counts that are not whole; NaN, infinity; magnitudes above 1e12; dates or
     times where a number belongs (a date cell, or text such as ``03/11/2017``); spreadsheet errors
@@ -63,6 +66,7 @@ from datetime import date, datetime, time, timedelta
 
 FIELD_TYPES = ("count", "decimal", "yesno")
 MAX_MAGNITUDE = 1e12
+MESSAGE_TEXT_CHARS = 80  # longer text is quoted shortened in a problem (the caller keeps it whole)
 
 _SPACES = re.compile(r"[\s\u00a0\u2007\u202f\u2009\u200b]+")
 _YES = {"có", "co", "x", "1", "yes", "y", "true", "đúng"}
@@ -195,7 +199,10 @@ def parse_value(raw, field_type: str, unit: str | None = None) -> Parsed:
         return Parsed(None)
     parsed = _parse_yesno(text) if field_type == "yesno" else _parse_number_text(text, field_type, unit)
     if parsed.problem and (encoding := legacy_font(text)):
-        return Parsed(None, legacy_font_message(text, encoding), encoding)
+        parsed = Parsed(None, legacy_font_message(text, encoding), encoding)
+    if parsed.problem and len(text) > MESSAGE_TEXT_CHARS:  # a page of text quoted once, shortened
+        short = text[: MESSAGE_TEXT_CHARS - 1] + "…"
+        parsed = Parsed(None, parsed.problem.replace(text, f"{short} ({len(text)} ký tự)"), parsed.legacy_font)
     return parsed
 
 
