@@ -206,7 +206,9 @@ def test_readable_file_with_bad_values_stays_ranked(tmp_path, rubric, fixture, e
         assert (row.code, row.severity, row.cell, row.field, row.raw_value) == (code, severity, cell, field, raw)
         assert (row.file, row.sheet) == (fixture, "Số liệu")
         assert words in row.message_vi, (words, row.message_vi)
-        assert row.message_vi.startswith(f"Ô {cell.split(',')[0]} ({field})") or code == "I03"
+        # the message names file, sheet, cell and value (STYLE 9)
+        assert row.message_vi.startswith(f"Tệp {fixture}, trang “Số liệu”"), row.message_vi
+        assert f", ô {cell} ({field}): " in row.message_vi or code == "I03"
         if raw:
             assert raw in row.message_vi or code == "I14"
     values = result.values[result.values["agency_id"] == BAD_AGENCY].set_index("field")

@@ -662,6 +662,7 @@ def extract_values(
     value column, is a problem (I14) and its value is not used.
     """
     by_code = {f.code.casefold(): f for f in fields}
+    at = f"Tệp {file_name}, trang “{sheet}”"  # every message says where (STYLE 9)
     found: dict[str, list[tuple[int, object]]] = {}
     problems: list[dict] = []
     for r in range(header_row + 1, len(rows)):
@@ -675,7 +676,8 @@ def extract_values(
             if _FIELD_LIKE.match(code):
                 problems.append(
                     _problem(agency_id, file_name, "I04", "W",
-                             f"Dòng có mã “{code}” không thuộc phiếu này; giá trị của dòng không được dùng.",
+                             f"{at}, ô {cell_address(r, code_col)}: dòng có mã “{code}” không thuộc phiếu này; giá trị của dòng "
+                             "không được dùng.",
                              sheet, cell_address(r, code_col), code, raw_text(row[value_col] if value_col < len(row) else ""))
                 )
             continue
@@ -690,7 +692,7 @@ def extract_values(
         if not hits:
             problems.append(
                 _problem(agency_id, file_name, "I04", "E",
-                         f"Không tìm thấy dòng có mã {spec.code} ({spec.label_vi}) trong cột “Mã”; "
+                         f"{at}: không tìm thấy dòng có mã {spec.code} ({spec.label_vi}) trong cột “Mã”; "
                          "đề nghị đơn vị không xóa hoặc sửa mã các dòng.", sheet, "", spec.code)
             )
             values.append(_value_row(agency_id, spec.code, "", math.nan, file_name, sha256, sheet, ""))
@@ -701,7 +703,7 @@ def extract_values(
             if raw is None and cell in uncached:
                 problems.append(
                     _problem(agency_id, file_name, "I02", "E",
-                             f"Ô {cell} ({spec.code}) chứa công thức nhưng không có giá trị đã tính; "
+                             f"{at}, ô {cell} ({spec.code}): chứa công thức nhưng không có giá trị đã tính; "
                              "đề nghị đơn vị nhập số trực tiếp hoặc mở tệp bằng Excel, lưu lại rồi gửi.",
                              sheet, cell, spec.code, "")
                 )
@@ -715,7 +717,7 @@ def extract_values(
                 shown = raw_text(raw) if raw is not None else ""
                 problems.append(
                     _problem(agency_id, file_name, "I14", "E",
-                             f"Ô {cell} ({spec.code}) nằm trong vùng ô gộp {span} (chỉ tiêu {covered}) có giá trị "
+                             f"{at}, ô {cell} ({spec.code}): nằm trong vùng ô gộp {span} (chỉ tiêu {covered}) có giá trị "
                              f"“{raw_text(anchor)}” ở ô {cell_address(r0, c0)}; không rõ giá trị thuộc chỉ tiêu nào "
                              "nên không dùng. Đề nghị đơn vị bỏ gộp ô và nhập riêng giá trị của từng chỉ tiêu.",
                              sheet, cell, spec.code, shown)
@@ -727,7 +729,7 @@ def extract_values(
             if parsed.problem:
                 code = "I13" if parsed.legacy_font else "I01"
                 problems.append(
-                    _problem(agency_id, file_name, code, "E", f"Ô {cell} ({spec.code}): {parsed.problem}",
+                    _problem(agency_id, file_name, code, "E", f"{at}, ô {cell} ({spec.code}): {parsed.problem}",
                              sheet, cell, spec.code, shown)
                 )
             value = math.nan if parsed.value is None else parsed.value
@@ -739,14 +741,14 @@ def extract_values(
             if len(distinct) == 1:
                 problems.append(
                     _problem(agency_id, file_name, "I03", "W",
-                             f"Mã {spec.code} xuất hiện ở nhiều dòng ({cells}) với cùng giá trị “{shown}”; dùng ô {cell}.",
+                             f"{at}: mã {spec.code} xuất hiện ở nhiều dòng ({cells}) với cùng giá trị “{shown}”; dùng ô {cell}.",
                              sheet, cell, spec.code, shown)
                 )
             else:
                 shown_all = "; ".join(f"{c}: “{s}”" for c, s, *_ in readings)
                 problems.append(
                     _problem(agency_id, file_name, "I03", "E",
-                             f"Mã {spec.code} xuất hiện ở nhiều dòng với giá trị khác nhau ({shown_all}); "
+                             f"{at}: mã {spec.code} xuất hiện ở nhiều dòng với giá trị khác nhau ({shown_all}); "
                              "không tự chọn giá trị nào, đề nghị đơn vị xác nhận.",
                              sheet, cells, spec.code, shown)
                 )
