@@ -141,6 +141,8 @@ OTHER_NON_SPREADSHEETS = [
     (_small_zip(["so-tttt.xlsx"]),                                             "tệp nén (.zip) chứa: so-tttt.xlsx"),
     (_small_zip(["[Content_Types].xml", "word/document.xml"]),               "văn bản Word (.docx)"),
     (_small_zip(["[Content_Types].xml", "xl/workbook.bin"]),                 "bảng tính nhị phân .xlsb"),
+    # an Excel-encrypted .xlsx is an OLE2 file holding an "EncryptedPackage" stream (its name, UTF-16)
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504) + "EncryptedPackage".encode("utf-16-le"), "đặt mật khẩu"),
     ("Mã\tGiá trị\r\nF01\t48\r\n".encode("utf-16"),                             "Unicode UTF-16"),
     (b'<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet"/>', "XML Spreadsheet 2003"),
     (b"<html><body><table><tr><td>F01</td><td>48</td></tr></table></body></html>", "HTML/XML"),
@@ -527,3 +529,14 @@ def test_a_page_of_text_in_a_value_cell_is_kept_whole_and_quoted_short(tmp_path,
     values = result.values[result.values["agency_id"] == BAD_AGENCY].set_index("field")
     assert values.loc["F01", "raw_value"] == typed and math.isnan(values.loc["F01", "value"])
     assert_others_ranked(result)
+
+
+def test_defusedxml_refuses_entities_even_past_the_package_check():
+    """Second line of defence: the formula scan parses with defusedxml, which refuses entity declarations."""
+    from ictaudit.intake import SubmissionError, uncached_formula_cells
+
+    data = (BAD / "billion-laughs-sheet.xlsx").read_bytes()
+    t = time.perf_counter()
+    with pytest.raises(SubmissionError, match="DTD/thực thể") as err:
+        uncached_formula_cells(data, "Số liệu", "billion-laughs-sheet.xlsx")
+    assert err.value.code == "I05" and time.perf_counter() - t < 2

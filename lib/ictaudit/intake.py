@@ -547,7 +547,7 @@ def uncached_formula_cells(data: bytes, sheet_name: str, file_name: str = "") ->
         return set()
     try:
         sheet_bytes = _read_part(zf, part, file_name)
-        if not _FORMULA_TAG.search(sheet_bytes):  # no formula at all: skip building the tree
+        if not _FORMULA_TAG.search(sheet_bytes) and b"<!" not in sheet_bytes:  # no formula, no DTD: no tree
             return set()
         sheet_xml = SafeET.fromstring(sheet_bytes)
     except DefusedXmlException:
