@@ -417,6 +417,33 @@ def test_symbolic_links_in_submissions_are_not_followed(tmp_path, rubric):
     assert_others_ranked(result)
 
 
+@pytest.mark.parametrize(("swap", "says"), [("link", "Không đọc được tệp so-tttt.xlsx"), ("rewrite", "đã thay đổi")])
+def test_a_file_swapped_after_it_was_listed_is_not_read(tmp_path, rubric, monkeypatch, swap, says):
+    """The bytes read are the bytes hashed: a file changed (or replaced by a link) meanwhile is refused."""
+    import ictaudit.intake as intake
+
+    root = make_cycle(tmp_path / "cycle", rubric, "so-tttt.xlsx")
+    path = write_form(root / "submissions" / "so-tttt.xlsx", rubric, "so_ban_nganh", BAD_AGENCY, "Sở TTTT", 2017)
+    listed = intake.list_submissions
+
+    def list_then_swap(subdir):
+        entries = listed(subdir)
+        if swap == "link":
+            path.unlink()
+            path.symlink_to(root / "cycle.yaml")
+        else:
+            path.write_bytes(path.read_bytes() + b"\0")
+        return entries
+
+    monkeypatch.setattr(intake, "list_submissions", list_then_swap)
+    result = run(root, rubric)
+    assert status_of(result, BAD_AGENCY)[0] == "invalid"
+    problems = problems_of(result, BAD_AGENCY)
+    assert problems[["code", "file"]].values.tolist() == [["I05", "so-tttt.xlsx"]]
+    assert says in problems.loc[0, "message_vi"]  # a link: O_NOFOLLOW fails (ELOOP); new bytes: sha256 differs
+    assert_others_ranked(result)
+
+
 def _unreadable_problem(result) -> pd.Series:
     assert status_of(result, BAD_AGENCY)[0] == "invalid"
     problems = problems_of(result, BAD_AGENCY)
@@ -429,14 +456,14 @@ def test_file_that_cannot_be_read_is_reported(tmp_path, rubric, monkeypatch):
     """The read fails as it does without permission (simulated: this also runs as root)."""
     root = make_cycle(tmp_path / "cycle", rubric, "so-tttt.xlsx")
     write_form(root / "submissions" / "so-tttt.xlsx", rubric, "so_ban_nganh", BAD_AGENCY, "Sở TTTT", 2017)
-    real_open = Path.open
+    real_open = os.open
 
-    def deny(self, *args, **kwargs):
-        if self.name == "so-tttt.xlsx":
-            raise PermissionError(13, "Permission denied", str(self))
-        return real_open(self, *args, **kwargs)
+    def deny(path, *args, **kwargs):
+        if Path(path).name == "so-tttt.xlsx":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "open", deny)
+    monkeypatch.setattr(os, "open", deny)
     problem = _unreadable_problem(run(root, rubric))
     assert "Không đọc được tệp so-tttt.xlsx" in problem["message_vi"]
     assert "PermissionError: Permission denied" in problem["message_vi"]

@@ -840,7 +840,7 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
             else:
                 try:
                     sub = read_submission(
-                        entry.data,
+                        read_on_disk(entry),
                         file_name=entry.name,
                         sha256=entry.sha256,
                         rubric=rubric,
@@ -887,16 +887,17 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
 class OnDisk:
     """One entry of ``submissions/``: ``kind`` is ``file``, ``symlink`` (never followed) or ``other``.
 
-    A file's sha256 and size are taken from its bytes as read; ``data`` is None when the file is
-    over :data:`MAX_FILE_BYTES` (hashed in chunks, not kept) or could not be read (``error`` says why).
+    A file's sha256 and size are taken from its bytes, read in chunks (nothing is kept: the bytes are
+    read again, one file at a time, by :func:`read_on_disk`); ``error`` says why a file cannot be
+    used (unreadable, over :data:`MAX_FILE_BYTES`).
     """
 
     name: str
     kind: str
     sha256: str = ""
     size: int = 0
-    data: bytes | None = None
     error: str = ""
+    path: Path | None = None
 
     @property
     def key(self) -> str:
@@ -905,7 +906,7 @@ class OnDisk:
 
 
 def list_submissions(subdir: Path) -> list[OnDisk]:
-    """Every entry of ``submissions/`` (sorted by name), read once; symbolic links are not followed."""
+    """Every entry of ``submissions/`` (sorted by name), hashed; symbolic links are not followed."""
     if not subdir.is_dir():
         return []
     out = []
@@ -916,34 +917,63 @@ def list_submissions(subdir: Path) -> list[OnDisk]:
                 target = os.readlink(path)
             except OSError:
                 target = "?"
-            out.append(OnDisk(name, "symlink", error=(
+            out.append(OnDisk(name, "symlink", path=path, error=(
                 f"Tệp {name} trong thư mục submissions là liên kết (symlink) tới “{target}”, không phải tệp thật; "
                 "liên kết không được mở. Chép chính tệp đã nhận vào thư mục submissions.")))  # fmt: skip
         elif path.is_file():
-            out.append(_read_on_disk(path))
+            out.append(_hash_on_disk(path))
         else:
-            out.append(OnDisk(name, "other"))
+            out.append(OnDisk(name, "other", path=path))
     return out
 
 
-def _read_on_disk(path: Path) -> OnDisk:
+def _open_no_follow(path: Path):
+    """The file for reading, refusing a symbolic link put in its place since it was listed."""
+    return os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb")
+
+
+def _unreadable(name: str, exc: OSError) -> str:
+    return (
+        f"Không đọc được tệp {name} trong thư mục submissions ({type(exc).__name__}: {exc.strerror or exc}); "
+        "kiểm tra quyền đọc tệp (chmod/thuộc tính tệp) rồi chạy lại."
+    )
+
+
+def _hash_on_disk(path: Path) -> OnDisk:
     name = path.name
+    digest, size = hashlib.sha256(), 0
     try:
-        with path.open("rb") as fh:
-            if os.fstat(fh.fileno()).st_size <= MAX_FILE_BYTES:
-                data = fh.read()
-                return OnDisk(name, "file", sha256_bytes(data), len(data), data)
-            digest, size = hashlib.sha256(), 0
+        with _open_no_follow(path) as fh:
             while chunk := fh.read(_CHUNK):
                 digest.update(chunk)
                 size += len(chunk)
     except OSError as exc:
-        return OnDisk(name, "file", error=(
-            f"Không đọc được tệp {name} trong thư mục submissions ({type(exc).__name__}: {exc.strerror or exc}); "
-            "kiểm tra quyền đọc tệp (chmod/thuộc tính tệp) rồi chạy lại."))  # fmt: skip
-    return OnDisk(name, "file", digest.hexdigest(), size, error=(
-        f"Tệp {name} quá lớn ({size} byte, giới hạn {MAX_FILE_BYTES} byte); một phiếu chỉ vài chục KB, tệp không "
-        "được đọc. Đề nghị đơn vị gửi lại đúng biểu mẫu."))  # fmt: skip
+        return OnDisk(name, "file", path=path, error=_unreadable(name, exc))
+    error = ""
+    if size > MAX_FILE_BYTES:
+        error = (
+            f"Tệp {name} quá lớn ({size} byte, giới hạn {MAX_FILE_BYTES} byte); một phiếu chỉ vài chục KB, tệp "
+            "không được đọc. Đề nghị đơn vị gửi lại đúng biểu mẫu."
+        )
+    return OnDisk(name, "file", digest.hexdigest(), size, error, path)
+
+
+def read_on_disk(entry: OnDisk) -> bytes:
+    """The bytes of a listed file, checked against the sha256 taken when it was listed.
+
+    Raises :class:`SubmissionError` (I05) when it cannot be read or changed since.
+    """
+    try:
+        with _open_no_follow(entry.path) as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise SubmissionError("I05", _unreadable(entry.name, exc)) from None
+    if sha256_bytes(data) != entry.sha256:
+        raise SubmissionError(
+            "I05", f"Tệp {entry.name} đã thay đổi trong khi đang chạy (sha256 khác lúc liệt kê); chạy lại khi thư mục "
+            "submissions không còn bị sửa."
+        )  # fmt: skip
+    return data
 
 
 def find_submission(on_disk: list[OnDisk], file_name: str) -> tuple[OnDisk | None, str]:
