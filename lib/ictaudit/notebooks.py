@@ -7,6 +7,7 @@ already written the partial output notebook, which is kept (and rendered) for th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -71,8 +72,40 @@ def kernel_name() -> str:
     return KERNEL_NAME if KERNEL_NAME in KernelSpecManager().find_kernel_specs() else "python3"
 
 
-def execute(name: str, parameters: dict[str, Any], out_dir: Path, cwd: Path | None = None) -> Executed:
-    """Run one notebook with papermill into ``out_dir`` (``.ipynb`` and code-hidden ``.html``)."""
+#: the kernel listens on loopback only; its start-up warning about unencrypted TCP would only alarm
+#: the DIC staff reading the run's output
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+
+
+def start_kernel(cwd: Path | None = None):
+    """Launch a fresh kernel of the project and return its manager without waiting for it to be ready.
+
+    ``ictaudit run`` launches the kernel of the next notebook while the current one runs, so the
+    kernel's start-up overlaps work instead of adding to it; every notebook still gets a kernel of
+    its own, which nothing has run in before. Stop it with :func:`stop_kernel`.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.utils import run_sync
+
+    km = AsyncKernelManager(kernel_name=kernel_name())
+    run_sync(km.start_kernel)(extra_arguments=list(KERNEL_ARGUMENTS), cwd=str(cwd) if cwd else None)
+    return km
+
+
+def stop_kernel(km) -> None:
+    """Shut a kernel from :func:`start_kernel` down (it may already be gone)."""
+    from jupyter_core.utils import run_sync
+
+    with contextlib.suppress(Exception):  # a kernel that died on its own is stopped too
+        run_sync(km.shutdown_kernel)(now=True)
+
+
+def execute(name: str, parameters: dict[str, Any], out_dir: Path, cwd: Path | None = None, km=None) -> Executed:
+    """Run one notebook with papermill into ``out_dir`` (``.ipynb`` and code-hidden ``.html``).
+
+    ``km``: a kernel from :func:`start_kernel` to run it in (the caller stops it afterwards); by
+    default papermill starts and stops one.
+    """
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -91,9 +124,8 @@ def execute(name: str, parameters: dict[str, Any], out_dir: Path, cwd: Path | No
             progress_bar=False,
             log_output=False,
             cwd=str(cwd) if cwd else None,
-            # the kernel listens on loopback only; its start-up warning about unencrypted TCP
-            # would only alarm the DIC staff reading the run's output
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+            extra_arguments=list(KERNEL_ARGUMENTS),
+            **({"km": km} if km is not None else {}),
         )
     except PapermillExecutionError as exc:
         render_html(output)  # the partial notebook is part of the audit record too

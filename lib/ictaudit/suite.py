@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ictaudit import manifest as mf
-from ictaudit.notebooks import Executed, execute
+from ictaudit.notebooks import Executed, execute, start_kernel, stop_kernel
 from ictaudit.paths import EXPECTATIONS_DIR, NOTEBOOKS_DIR, PROJECT_ROOT
 from ictaudit.timings import TIMINGS_ENV, TIMINGS_FILE
 
@@ -111,11 +111,21 @@ def run_cycle(
         executed: list[Executed] = []
         (stage_out / "notebooks").mkdir(parents=True, exist_ok=True)
         with _step_timings(stage_out / "notebooks" / TIMINGS_FILE):
-            for i, name in enumerate(notebooks, start=1):
-                say(f"[{i}/{len(notebooks)}] {name} …")
-                ex = execute(name, params[name], stage_out / "notebooks", cwd=PROJECT_ROOT)
-                executed.append(ex)
-                say(f"[{i}/{len(notebooks)}] {name} done in {ex.seconds:.1f} s")
+            upcoming = start_kernel(PROJECT_ROOT) if notebooks else None
+            try:
+                for i, name in enumerate(notebooks, start=1):
+                    # the next notebook's kernel starts while this one runs (a fresh kernel each)
+                    km, upcoming = upcoming, start_kernel(PROJECT_ROOT) if i < len(notebooks) else None
+                    say(f"[{i}/{len(notebooks)}] {name} …")
+                    try:
+                        ex = execute(name, params[name], stage_out / "notebooks", cwd=PROJECT_ROOT, km=km)
+                    finally:
+                        stop_kernel(km)
+                    executed.append(ex)
+                    say(f"[{i}/{len(notebooks)}] {name} done in {ex.seconds:.1f} s")
+            finally:
+                if upcoming is not None:
+                    stop_kernel(upcoming)
         outputs, records = mf.output_hashes(stage_scored, stage_out)
         mf.write_manifest(
             stage_out / "manifest.json",
