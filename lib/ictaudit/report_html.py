@@ -98,11 +98,23 @@ def _band_colour(data: ReportInputs, band_label: str) -> str:
     return UNRANKED_COLOUR
 
 
+#: a group's bar chart shows every agency up to this many; above, the first and last BARS_EDGE
+#: (the table above the chart keeps every agency, and the histogram shows the whole distribution)
+BARS_MAX = 80
+BARS_EDGE = 30
+
+
 def svg_group_bars(data: ReportInputs, rows: list[dict], title: str) -> Markup:
-    """Horizontal bars of score_100 per agency (rank order), with the band thresholds as lines."""
+    """Horizontal bars of score_100 per agency (rank order), with the band thresholds as lines.
+
+    A group of more than :data:`BARS_MAX` agencies shows its first and last :data:`BARS_EDGE` in rank
+    order, with one line saying how many are between them.
+    """
     left, width, bar_h, gap, top = 250, 760, 16, 6, 34
     plot_w = width - left - 60
-    height = top + len(rows) * (bar_h + gap) + 24
+    hidden = len(rows) - 2 * BARS_EDGE if len(rows) > BARS_MAX else 0
+    shown: list[dict | None] = [*rows[:BARS_EDGE], None, *rows[-BARS_EDGE:]] if hidden else list(rows)
+    height = top + len(shown) * (bar_h + gap) + 24
 
     def x(v: float) -> float:
         return left + plot_w * max(0.0, min(v, 100.0)) / 100.0
@@ -127,8 +139,14 @@ def svg_group_bars(data: ReportInputs, rows: list[dict], title: str) -> Markup:
             f'<text x="{x(b.min_score) + 3:.1f}" y="{top - 16}" class="ax" fill="{colour}">'
             f"{escape(b.label_vi)} ≥ {escape(num(b.min_score, 2, True))}</text>"
         )
-    for j, r in enumerate(rows):
+    for j, r in enumerate(shown):
         y = top + j * (bar_h + gap)
+        if r is None:
+            out.append(
+                f'<text x="{left + plot_w / 2:.1f}" y="{y + bar_h - 4}" class="lbl" text-anchor="middle">'
+                f"… {escape(num(hidden, 0))} đơn vị ở giữa bảng xếp hạng (xem bảng phía trên) …</text>"
+            )
+            continue
         colour = _band_colour(data, r["band"])
         label = f"{r['rank']}. {_short(r['name'], 38)}"
         out.append(
@@ -142,6 +160,20 @@ def svg_group_bars(data: ReportInputs, rows: list[dict], title: str) -> Markup:
     return Markup("".join(out))
 
 
+#: up to this many agencies in a bin, the count axis has a line at every whole number
+HISTOGRAM_UNIT_TICKS = 20
+
+
+def _nice_step(raw: float) -> int:
+    """The smallest of 1, 2, 5 × 10^k (a whole number) at least ``raw``."""
+    step = 1
+    while True:
+        for m in (1, 2, 5):
+            if step * m >= raw:
+                return step * m
+        step *= 10
+
+
 def svg_histogram(data: ReportInputs, groups: list[tuple[str, list[float]]]) -> Markup:
     """Distribution of score_100 in bins of 10 points, one bar per group in each bin."""
     width, height, left, bottom, top = 760, 260, 40, 40, 30
@@ -151,6 +183,8 @@ def svg_histogram(data: ReportInputs, groups: list[tuple[str, list[float]]]) -> 
         for s in scores:
             counts[gi][min(int(s // 10), 9)] += 1
     peak = max([max(c) for c in counts] + [1])
+    tick = 1 if peak <= HISTOGRAM_UNIT_TICKS else _nice_step(peak / 8)
+    peak = -(-peak // tick) * tick  # the axis ends on a tick
     bin_w = plot_w / 10
     bar_w = (bin_w - 8) / max(len(groups), 1)
     out = [
@@ -158,7 +192,7 @@ def svg_histogram(data: ReportInputs, groups: list[tuple[str, list[float]]]) -> 
         f'width="{width}" height="{height}" role="img" aria-label="Phân bố điểm quy đổi">',
         "<title>Phân bố điểm quy đổi (thang 100)</title>",
     ]
-    for k in range(peak + 1):
+    for k in range(0, peak + 1, tick):
         y = top + plot_h - plot_h * k / peak
         out.append(
             f'<line x1="{left}" y1="{y:.1f}" x2="{width - 20}" y2="{y:.1f}" stroke="#eee"/>'
