@@ -41,3 +41,33 @@ def test_environment_records_every_distribution_and_the_lock():
     assert mf.environment_differences(env) == []
     older = dict(env, distributions=dict(env["distributions"], pandas="2.0.0"))
     assert mf.environment_differences(older) == [f"pandas: 2.0.0 at the run, {env['packages']['pandas']} now"]
+
+
+def test_hash_tree_records_symlinks_without_following_them(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("not part of the cycle")
+    cycle = tmp_path / "cycle"
+    (cycle / "submissions").mkdir(parents=True)
+    (cycle / "submissions" / "a.xlsx").write_bytes(b"x")
+    (cycle / "submissions" / "link.xlsx").symlink_to(outside / "secret.txt")
+    (cycle / "linked-dir").symlink_to(outside, target_is_directory=True)
+    hashes = mf.hash_tree(cycle)
+    assert hashes["submissions/link.xlsx"] == f"symlink → {outside / 'secret.txt'}"
+    assert hashes["linked-dir"] == f"symlink → {outside}"
+    assert not any("secret" in k for k in hashes)
+
+
+def test_hash_tree_records_an_unreadable_file_instead_of_stopping(tmp_path, monkeypatch):
+    (tmp_path / "a.xlsx").write_bytes(b"a")
+    (tmp_path / "b.xlsx").write_bytes(b"b")
+    real = mf.sha256_file
+
+    def refuse_b(path):
+        if path.name == "b.xlsx":  # root can read anything: simulate what a normal user would meet
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(mf, "sha256_file", refuse_b)
+    hashes = mf.hash_tree(tmp_path)
+    assert hashes == {"a.xlsx": real(tmp_path / "a.xlsx"), "b.xlsx": "unreadable: Permission denied"}

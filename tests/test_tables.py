@@ -23,6 +23,7 @@ from ictaudit.tables import format_cell, read_csv, write_csv
         ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
         ("+84 123", "'+84 123"),
         ("-5", "'-5"),  # text as typed by an agency
+        ("'quoted", "''quoted"),  # an apostrophe of its own is kept through the round trip
         ("@SUM(A1)", "'@SUM(A1)"),
         ("<script>alert(1)</script>", "<script>alert(1)</script>"),  # HTML escaping is the report's job
     ],
@@ -32,13 +33,14 @@ def test_format_cell(value, written):
 
 
 def test_write_csv_is_bom_utf8_with_fixed_columns(tmp_path):
-    df = pd.DataFrame({"b": [1.0, 2.5], "a": ["=cmd|' /C calc'!A0", "Thạch An"]})
+    df = pd.DataFrame({"b": [1.0, 2.5, -3.0], "a": ["=cmd|' /C calc'!A0", "Thạch An", "'quoted"]})
     path = write_csv(df, tmp_path / "t.csv", ["a", "b"])
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" not in raw
     back = read_csv(path)
     assert list(back.columns) == ["a", "b"]
-    assert back["a"].tolist() == ["'=cmd|' /C calc'!A0", "Thạch An"]
-    assert back["b"].tolist() == ["1", "2.5"]
+    assert b"'=cmd|" in raw and b"''quoted" in raw  # guarded on disk
+    assert back["a"].tolist() == ["=cmd|' /C calc'!A0", "Thạch An", "'quoted"]  # exactly as before
+    assert back["b"].tolist() == ["1", "2.5", "-3"]
     with pytest.raises(KeyError, match="columns c are missing"):
         write_csv(df, tmp_path / "u.csv", ["a", "c"])

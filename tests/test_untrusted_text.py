@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 from python_calamine import CalamineWorkbook
 
+from ictaudit import tables
 from ictaudit.forms import write_form
 from ictaudit.pipeline import intake_step, report_step, score_step, validate_step
 from ictaudit.rubric import load_rubric
@@ -230,20 +231,14 @@ def test_no_script_element_or_event_handler_came_from_agency_text(run):
 
 
 def test_the_rest_of_the_cycle_is_processed(run):
-    scores = pd.read_csv(run["scored"] / "scores.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    scores = tables.read_csv(run["scored"] / "scores.csv")  # the table reader undoes the CSV guard
     ranked = scores[scores["status"] == "ranked"]
     assert len(ranked) == 6 and (ranked["rank"] != "").all()
     names = dict(zip(scores["agency_id"], scores["agency_name"], strict=True))
     assert names["tp-cao-bang"] == NAMES["tp-cao-bang"]
-    assert names["so-noi-vu"] == "'" + NAMES["so-noi-vu"]  # written guarded, read back as stored
+    assert names["so-noi-vu"] == NAMES["so-noi-vu"]  # written guarded, read back exactly as typed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validate_step reads statuses.csv, values_submitted.csv and intake_problems.csv back with "
-    "tables.read_csv, which keeps the CSV guard apostrophe; the confirmation workbook then shows "
-    "'+Sở Nội vụ and '=cmd|… instead of what was typed (report.read_csv un-guards, the pipeline does not)",
-)
 def test_confirmation_workbook_shows_agency_text_exactly_as_typed(run):
     wb = openpyxl.load_workbook(run["out"] / "confirmations" / f"{TYPED_AGENCY}.xlsx")
     texts = [c.value for ws in wb.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -39,13 +40,30 @@ def sha256_file(path: Path) -> str:
 
 
 def hash_tree(root: Path, base: Path | None = None, skip: tuple[str, ...] = ()) -> dict[str, str]:
-    """sha256 of every file under ``root``, keyed by its path relative to ``base`` (default ``root``)."""
+    """sha256 of every file under ``root``, keyed by its path relative to ``base`` (default ``root``).
+
+    Symbolic links are never followed: one is recorded as ``symlink → target``. A file that cannot
+    be read is recorded as ``unreadable: reason`` (intake reports it for its agency; the record says
+    it was there).
+    """
     root, base = Path(root), Path(base or root)
     out = {}
-    for p in sorted(root.rglob("*")):
-        if p.is_file() and not any(part in skip for part in p.relative_to(root).parts):
-            out[p.relative_to(base).as_posix()] = sha256_file(p)
-    return out
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        here = Path(folder)
+        dirs[:] = sorted(d for d in dirs if d not in skip)
+        for name in [*files, *(d for d in dirs if (here / d).is_symlink())]:
+            p = here / name
+            if any(part in skip for part in p.relative_to(root).parts):
+                continue
+            rel = p.relative_to(base).as_posix()
+            if p.is_symlink():
+                out[rel] = f"symlink → {os.readlink(p)}"
+                continue
+            try:
+                out[rel] = sha256_file(p)
+            except OSError as exc:
+                out[rel] = f"unreadable: {exc.strerror or exc}"
+    return dict(sorted(out.items()))
 
 
 def package_versions() -> dict[str, str]:

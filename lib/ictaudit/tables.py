@@ -10,7 +10,9 @@ import pandas as pd
 
 # A text cell starting with one of these is run as a formula by Excel when the CSV is opened
 # ("CSV injection"); such text is written with a leading apostrophe, which keeps it inert text.
+# Text that itself starts with an apostrophe gets one too, so read_csv can undo the guard exactly.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+GUARD = "'"
 
 
 def format_cell(x) -> str:
@@ -20,7 +22,7 @@ def format_cell(x) -> str:
     ``'`` so it stays text when the CSV is opened in a spreadsheet; numbers are never altered.
     """
     if isinstance(x, str):
-        return "'" + x if x.startswith(FORMULA_START) else x
+        return GUARD + x if x.startswith((*FORMULA_START, GUARD)) else x
     if x is None or x is pd.NA or x is pd.NaT:
         return ""
     if isinstance(x, bool | np.bool_):
@@ -52,5 +54,12 @@ def write_csv(df: pd.DataFrame, path: Path, columns: list[str] | None = None) ->
 
 
 def read_csv(path: Path) -> pd.DataFrame:
-    """Read a table written by :func:`write_csv` back as strings (no type guessing)."""
-    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    """Read a table written by :func:`write_csv` back as strings (no type guessing), with each text
+    exactly as it was before writing: the apostrophe guard is removed."""
+    df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    for c in df.columns:
+        col = df[c]
+        guarded = col.str.startswith(GUARD)
+        if guarded.any():
+            df[c] = col.where(~guarded, col.str[1:])
+    return df
