@@ -648,6 +648,7 @@ def _stream_rows(ws, first: int, columns: list[tuple[bool, object]], rows: list[
     letters = [xl_col_to_name(j) for j in range(len(columns))]
     styles = [f' s="{fmt._get_xf_index()}"' if fmt else "" for _t, fmt in columns]
     control, escape = XMLwriter._escape_control_characters, ws._escape_data
+    inline: dict[str, str] = {}  # text → its <is> element (names, labels, codes repeat on many rows)
     fh = ws.fh
     for i, row in enumerate(cells):
         r = first + i
@@ -658,9 +659,12 @@ def _stream_rows(ws, first: int, columns: list[tuple[bool, object]], rows: list[
             if value is None:
                 out.append(f'<c r="{ref}/>')
             elif isinstance(value, str):
-                text = control(value)
-                space = ' xml:space="preserve"' if _preserve_whitespace(text) else ""
-                out.append(f'<c r="{ref} t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>')
+                element = inline.get(value)
+                if element is None:
+                    text = control(value)
+                    space = ' xml:space="preserve"' if _preserve_whitespace(text) else ""
+                    element = inline[value] = f"<is><t{space}>{escape(text)}</t></is>"
+                out.append(f'<c r="{ref} t="inlineStr">{element}</c>')
             else:
                 out.append(f'<c r="{ref}><v>{value:.16G}</v></c>')
         out.append("</row>")
