@@ -8,6 +8,7 @@ already written the partial output notebook, which is kept (and rendered) for th
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import time
@@ -65,8 +66,12 @@ def check_parameters(path: Path, parameters: dict[str, Any]) -> None:
         )
 
 
+@functools.cache
 def kernel_name() -> str:
-    """The project's kernel if installed (``make setup`` installs it), else the default python3."""
+    """The project's kernel if installed (``make setup`` installs it), else the default python3.
+
+    Looked up once per process (the lookup scans every kernel directory: ~0.1 s, twice per notebook).
+    """
     from jupyter_client.kernelspec import KernelSpecManager
 
     return KERNEL_NAME if KERNEL_NAME in KernelSpecManager().find_kernel_specs() else "python3"
