@@ -304,7 +304,7 @@ def markdown_table(results: dict[int, dict]) -> str:
             f"| {n:,} | {r['run']['wall_s']:.1f} | {mib(r['run']['peak_pss_bytes'])} "
             f"| {r['floor_s']:.1f} = {r['read_s']:.1f} + {sum(r['kernels'].values()):.1f} | {r['ratio']:.2f} "
             + "".join(f"| {st[s]['step_s']:.1f} " for s in ("intake", "validation", "scoring", "robustness", "reports"))
-            + f"| {startup:.1f} | {sc['core_per_s'] / 1e6:.0f} M/s / {sc['trail_per_s'] / 1e6:.2f} M/s |"
+            + f"| {startup:.1f} | {sc['core_per_s'] / 1e6:.1f} M/s / {sc['trail_per_s'] / 1e6:.2f} M/s |"
         )
     return "\n".join(lines)
 

@@ -9,6 +9,10 @@ start and has a per-expectation cost, not a per-row one)::
     write_issues_csv(issues, Path("data/scored/2017/issues.csv"))
 
 ``issues`` has the columns of DESIGN.md §6 ``issues.csv``: one row per agency × check.
+
+A run validates both rounds at once with :func:`validate_rounds` (what ``pipeline.validate_step``
+calls): one GX validation per form holds round 1 and the round-2 rows of the agencies a correction
+changed; the other agencies' round-2 findings are their round-1 findings.
 """
 
 from __future__ import annotations
