@@ -284,7 +284,8 @@ class RatioToBest(Ratio):
         if math.isnan(best) or best <= 0:
             rel = np.where(ok, 0.0, np.nan)
         else:
-            rel = ratio / best
+            with np.errstate(over="ignore"):  # an unranked value over a near-zero best: inf, capped below
+                rel = ratio / best
         capped = ok & (rel > 1)
         points = np.where(ok, self.max_points * np.minimum(rel, 1.0), 0.0)
         na = zero & self.na_when_zero

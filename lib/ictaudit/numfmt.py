@@ -38,6 +38,8 @@ def fmt_number(x: float | None, decimals: int = 2, lang: str = "vi", trim: bool 
     """
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "—"
+    if math.isinf(x):
+        return "∞" if x > 0 else "-∞"
     x = round_half_up(float(x), decimals)
     text = f"{x:,.{decimals}f}"
     if trim and "." in text:
@@ -60,6 +62,8 @@ def fmt_ratio(x: float, lang: str = "vi") -> str:
     """A ratio with at least 2 and at most 4 decimals: ``0,90``, ``0,3333``."""
     text = fmt_number(x, 4, lang)
     sep = "," if lang == "vi" else "."
+    if sep not in text:  # ∞ (a ratio to a best that is all but zero)
+        return text
     whole, frac = text.split(sep)
     frac = frac.rstrip("0").ljust(2, "0")
     return f"{whole}{sep}{frac}"
