@@ -25,6 +25,7 @@ import xlsxwriter
 
 from ictaudit.numfmt import fmt_date
 from ictaudit.rubric import Rubric
+from ictaudit.xlsx_text import write_text
 
 FIXED_CREATED = datetime(2000, 1, 1)
 SEVERITY_VI = {"E": "Lỗi", "W": "Cảnh báo"}
@@ -54,9 +55,11 @@ def _instructions(reply_by: date | str | None) -> list[str]:
 
 
 def _write_text(ws, row: int, col: int, value, fmt=None) -> None:
-    """Agency-supplied or free text, always as a string (never a formula, a number or a URL)."""
-    text = "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
-    ws.write_string(row, col, text, fmt)
+    """Agency-supplied or free text, always as a string (never a formula, a number, a URL or markup)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+        ws.write_string(row, col, "", fmt)  # keeps the cell's format, as before
+    else:
+        write_text(ws, row, col, value, fmt)
 
 
 def _write_value(ws, row: int, col: int, value, fmt=None) -> None:

@@ -25,6 +25,7 @@ from pathlib import Path
 import xlsxwriter
 
 from ictaudit.numfmt import fmt_date
+from ictaudit.xlsx_text import write_text
 
 TEMPLATE_VERSION = "ictaudit-form/1"
 SUPPORTED_TEMPLATE_VERSIONS = (TEMPLATE_VERSION,)
@@ -236,7 +237,7 @@ def _write_meta(wb, rows: list[tuple[str, str]]) -> None:
     ws = wb.add_worksheet(SHEET_META)
     for i, (key, value) in enumerate(rows):
         ws.write_string(i, 0, key)
-        ws.write_string(i, 1, value)
+        write_text(ws, i, 1, value)  # the agency's name, as the roster gives it
     ws.set_column(0, 1, 24)
     ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
     ws.hide()

@@ -27,27 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ictaudit import tables
 from ictaudit.rubric import Rubric
+from ictaudit.tables import read_csv  # undoes the CSV guard: each text exactly as written
 from ictaudit.values import VALUE_COLUMNS
-
-_FORMULA_START = getattr(tables, "FORMULA_START", ("=", "+", "-", "@", "\t", "\r"))
-
-
-def _unguard(text: str) -> str:
-    """Undo the apostrophe ``tables.write_csv`` puts before text a spreadsheet would run (``'=cmd``)."""
-    if len(text) > 1 and text[0] == "'" and text[1:].startswith(_FORMULA_START):
-        return text[1:]
-    return text
-
-
-def read_csv(path: Path) -> pd.DataFrame:
-    """A scored table as strings, with the text exactly as it was before it was written."""
-    df = tables.read_csv(path)
-    for c in df.columns:
-        df[c] = [_unguard(x) if isinstance(x, str) else x for x in df[c]]
-    return df
-
 
 SCORE_NUMBER_COLUMNS = ("points", "applicable_max", "score_100", "index")
 RANKED = "ranked"

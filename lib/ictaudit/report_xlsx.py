@@ -40,6 +40,7 @@ from ictaudit.report import (
     formula_vi,
     status_vi,
 )
+from ictaudit.xlsx_text import write_text
 
 FIXED_CREATED = datetime(2000, 1, 1, 0, 0, 0)
 VALUES_SHEET = "Số liệu"
@@ -175,20 +176,7 @@ def _print_setup(ws, repeat_to: int, landscape: bool = True) -> None:
     ws.set_footer("&L&A&RTrang &P/&N")
 
 
-def _write_text(ws, row: int, col: int, value, fmt=None) -> None:
-    """Any text, always as a string (never a formula, a number or a link).
-
-    XlsxWriter copies a string that starts with ``<r>`` and ends with ``</r>`` into the XML as rich-text
-    markup, unescaped; such a text is written as three escaped rich-text runs instead, so it stays text.
-    """
-    if _nan(value) or value == "":
-        ws.write_blank(row, col, None, fmt)
-        return
-    text = str(value)
-    if text.startswith("<r>") and text.endswith("</r>"):
-        ws.write_rich_string(row, col, text[:1], text[1:2], text[2:], fmt)
-    else:
-        ws.write_string(row, col, text, fmt)
+_write_text = write_text  # agency text stays text (see ictaudit.xlsx_text)
 
 
 def _write_num(ws, row: int, col: int, value, fmt=None) -> None:
