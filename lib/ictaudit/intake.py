@@ -358,11 +358,14 @@ def _check_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, file_name: str) -> N
                 if _DTD.search(window):
                     raise SubmissionError("I05", _UNSAFE_XML.format(file=f"{file_name} (phần {name})"))
                 if is_sheet:
-                    for m in _CELL_REF.finditer(window):
-                        max_col = max(max_col, _col_number(m.group(1)))
-                        max_row = max(max_row, int(m.group(2)))
-                    for m in _ROW_REF.finditer(window):
-                        max_row = max(max_row, int(m.group(1)))
+                    # the largest reference of the chunk, compared as (length, text): one conversion each
+                    refs = _CELL_REF.findall(window)
+                    if refs:
+                        max_col = max(max_col, _col_number(max((r[0].upper() for r in refs), key=_by_size)))
+                        max_row = max(max_row, int(max((r[1].lstrip(b"0") or b"0" for r in refs), key=_by_size)))
+                    rows = _ROW_REF.findall(window)
+                    if rows:
+                        max_row = max(max_row, int(max((r.lstrip(b"0") or b"0" for r in rows), key=_by_size)))
                     if max_row * max(max_col, 1) > MAX_SHEET_CELLS:
                         raise SubmissionError(
                             "I05", f"{what}: trang tính trải tới ô {cell_address(max_row - 1, max(max_col, 1) - 1)} "
@@ -423,6 +426,11 @@ def ods_extent(content: bytes) -> tuple[int, int, str]:
                     worst = (max_row, max_col, table)
             col += span
     return worst
+
+
+def _by_size(digits_or_letters: bytes) -> tuple[int, bytes]:
+    """Order column letters or row digits by value without converting: longer is larger, then by text."""
+    return len(digits_or_letters), digits_or_letters
 
 
 def _col_number(letters: bytes) -> int:
@@ -819,8 +827,11 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
             if entry.error:
                 problems.append(_problem("", entry.name, "I05", "E", entry.error))
 
+    disk_index = DiskIndex.of(on_disk)
+    by_agency = {a: g.sort_values(["received_on", "file"]) for a, g in receipts.groupby("agency_id", sort=False)}
+    no_receipt = receipts.iloc[0:0]
     for agency in cycle.agencies.sort_values("agency_id").itertuples(index=False):
-        mine = receipts[receipts["agency_id"] == agency.agency_id].sort_values(["received_on", "file"])
+        mine = by_agency.get(agency.agency_id, no_receipt)
         status, reason = _status_before_reading(agency, mine, cycle)
         readable = None
         if len(mine) > 1:
@@ -832,7 +843,7 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
             )
         elif len(mine) == 1:
             file_name = mine.iloc[0]["file"]
-            entry, missing = find_submission(on_disk, file_name)
+            entry, missing = find_submission(disk_index, file_name)
             if entry is None or entry.kind != "file" or entry.error:
                 code = "I10" if entry is None else ("I05" if entry.kind == "file" else "I15")
                 problems.append(_problem(agency.agency_id, file_name, code, "E", missing))
@@ -976,16 +987,34 @@ def read_on_disk(entry: OnDisk) -> bytes:
     return data
 
 
-def find_submission(on_disk: list[OnDisk], file_name: str) -> tuple[OnDisk | None, str]:
+@dataclass(frozen=True)
+class DiskIndex:
+    """The entries of ``submissions/`` by exact name and by NFC name, built once per cycle (a lookup per
+    receipt would otherwise scan every file: quadratic at a national cycle's 10,000 agencies)."""
+
+    by_name: dict[str, list[OnDisk]]
+    by_key: dict[str, list[OnDisk]]
+
+    @classmethod
+    def of(cls, on_disk: list[OnDisk]) -> DiskIndex:
+        by_name: dict[str, list[OnDisk]] = {}
+        by_key: dict[str, list[OnDisk]] = {}
+        for e in on_disk:
+            by_name.setdefault(e.name, []).append(e)
+            by_key.setdefault(e.key, []).append(e)
+        return cls(by_name, by_key)
+
+
+def find_submission(on_disk: list[OnDisk] | DiskIndex, file_name: str) -> tuple[OnDisk | None, str]:
     """The entry a receipt names (exactly, or the same name in another Unicode normal form), and
     when it cannot be read, the message saying why."""
+    index = on_disk if isinstance(on_disk, DiskIndex) else DiskIndex.of(on_disk)
     if not file_name or "/" in file_name or "\\" in file_name or file_name in (".", ".."):
         return None, (
             f"Sổ tiếp nhận ghi “{file_name}”, không phải tên một tệp trong thư mục submissions; tệp không được "
             "đọc. Ghi đúng tên tệp (không có thư mục) trong receipts.csv."
         )
-    exact = [e for e in on_disk if e.name == file_name]
-    same = exact or [e for e in on_disk if e.key == unicodedata.normalize("NFC", file_name)]
+    same = index.by_name.get(file_name) or index.by_key.get(unicodedata.normalize("NFC", file_name), [])
     if not same:
         return None, f"Sổ tiếp nhận ghi tệp {file_name} nhưng không có tệp này trong thư mục submissions."
     if len(same) > 1:
