@@ -11,26 +11,19 @@ import math
 import pandas as pd
 import pytest
 
-from ictaudit.checks import build_suite, derive_columns, plausible_values, rules_for_form, suite_json, suite_path
+from ictaudit.checks import (
+    _WEB_ITEMS,
+    build_suite,
+    derive_columns,
+    plausible_values,
+    rules_for_form,
+    suite_json,
+    suite_path,
+)
 from ictaudit.validation import ISSUE_COLUMNS, make_context, validate_values, write_issues_csv
 
 NAN = math.nan
-WEB_ITEMS = (
-    "F21a",
-    "F21b",
-    "F21c",
-    "F21d",
-    "F21dd",
-    "F21e",
-    "F21h",
-    "F21i",
-    "F21k",
-    "F21l",
-    "F22a",
-    "F22b",
-    "F22c",
-    "F22d",
-)
+WEB_ITEMS = _WEB_ITEMS  # every F21*, F22* item: what L20 checks when there is no website
 NO_WEB = dict.fromkeys(WEB_ITEMS, 0)
 
 # case id, check, group, changed values, last year's values (L24) or None, check expected?
