@@ -201,3 +201,31 @@ def test_an_interrupted_run_leaves_the_previous_outputs_whole(cycle, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["report.html"]
     assert (tmp_path / ".out.partial" / "notebooks" / "03_score.ipynb").exists()  # partial output kept aside
     assert not (tmp_path / ".out.lock").exists()
+
+
+def test_a_run_never_replaces_a_folder_that_is_not_an_earlier_runs(cycle, tmp_path):
+    documents = tmp_path / "documents"
+    documents.mkdir()
+    (documents / "precious.txt").write_text("not an output")
+    with pytest.raises(RunError, match=r"holds files that are not an earlier run's outputs \(precious.txt\)"):
+        run_cycle(cycle, out=documents, scored=tmp_path / "scored", notebooks=(), progress=False)
+    with pytest.raises(RunError, match="overlaps the cycle folder"):
+        run_cycle(cycle, out=cycle / "out", scored=tmp_path / "scored", notebooks=(), progress=False)
+    with pytest.raises(RunError, match="overlaps the cycle folder"):
+        run_cycle(cycle, out=tmp_path / "out", scored=cycle.parent, notebooks=(), progress=False)
+    assert (documents / "precious.txt").read_text() == "not an output"
+
+
+def test_verify_fails_when_a_report_or_table_of_the_run_was_edited_afterwards(run, capsys):
+    report = run["out"] / "report.html"
+    scores = run["scored"] / "scores.csv"
+    originals = {p: p.read_bytes() for p in (report, scores)}
+    try:
+        report.write_bytes(originals[report] + b"<!-- edited -->")
+        scores.write_bytes(originals[scores].replace(b",ranked,", b",late,", 1))
+        assert main(["verify", str(run["out"])]) == 3
+    finally:
+        for p, data in originals.items():
+            p.write_bytes(data)
+    out = capsys.readouterr().out
+    assert "run file out/report.html: sha256" in out and "run file scored/scores.csv: sha256" in out

@@ -103,6 +103,10 @@ def run_cycle(
         cycle_dir, rubric_file, sorted(EXPECTATIONS_DIR.glob("*.json")),
         [NOTEBOOKS_DIR / n for n in (*notebooks, TRACE_NOTEBOOK) if (NOTEBOOKS_DIR / n).exists()], prev_dir,
     )  # fmt: skip
+    _check_replaceable(out, "out", cycle_dir, prev_dir)
+    _check_replaceable(scored, "scored", cycle_dir, prev_dir)
+    if out == scored:
+        raise RunError(f"--out and --scored are the same folder ({out}); give two folders")
     with run_lock(out):
         stage_out, stage_scored = _staging(out), _staging(scored)
         for d in (stage_out, stage_scored):
@@ -163,6 +167,32 @@ def _step_timings(path: Path) -> Iterator[None]:
             os.environ.pop(TIMINGS_ENV, None)
         else:
             os.environ[TIMINGS_ENV] = before
+
+
+#: what an earlier run leaves in each folder: a folder holding none of these is not ours to replace
+RUN_MARKERS = {"out": ("manifest.json", "report.html"), "scored": ("statuses.csv", "scores.csv")}
+
+
+def _check_replaceable(final: Path, kind: str, cycle_dir: Path, prev_dir: Path | None) -> None:
+    """Refuse to replace a folder that holds anything but an earlier run's outputs, or the inputs.
+
+    A run replaces its output folders whole; pointed by mistake at a folder of documents or at the
+    cycle itself, it would delete them. Such a folder is refused, naming it.
+    """
+    for raw in (cycle_dir, prev_dir):
+        if raw is not None and (final == raw or raw.is_relative_to(final) or final.is_relative_to(raw)):
+            raise RunError(f"--{kind} {final} overlaps the cycle folder {raw}: outputs never go inside the inputs")
+    if not final.exists():
+        return
+    if not final.is_dir():
+        raise RunError(f"--{kind} {final} is a file, not a folder")
+    content = [p.name for p in final.iterdir() if p.name != ".gitkeep"]
+    if content and not any((final / m).exists() for m in RUN_MARKERS[kind]):
+        shown = ", ".join(sorted(content)[:5]) + (" …" if len(content) > 5 else "")
+        raise RunError(
+            f"--{kind} {final} holds files that are not an earlier run's outputs ({shown}); a run replaces "
+            "its output folder whole, so give an empty or new folder"
+        )
 
 
 def _staging(final: Path) -> Path:

@@ -29,15 +29,20 @@ class VerifyReport:
     environment_notes: list[str] = field(default_factory=list)
     outputs_checked: int = 0
 
+    run_folder_problems: list[str] = field(default_factory=list)
+
     @property
     def ok(self) -> bool:
-        return not self.input_problems and not self.output_differences
+        return not self.input_problems and not self.output_differences and not self.run_folder_problems
 
     def text(self) -> str:
         lines = [f"verify {self.run_dir}"]
         if self.input_problems:
             lines.append("inputs no longer match the manifest:")
             lines += [f"  - {p}" for p in self.input_problems]
+        if self.run_folder_problems:
+            lines.append("the run's own files no longer match its manifest (changed after the run):")
+            lines += [f"  - {p}" for p in self.run_folder_problems]
         if self.output_differences:
             lines.append("recomputed outputs differ from the manifest:")
             lines += [f"  - {p}" for p in self.output_differences]
@@ -82,6 +87,12 @@ def check_inputs(manifest: dict) -> list[str]:
     return problems
 
 
+def check_run_folder(run_dir: Path, manifest: dict) -> list[str]:
+    """The tables and reports as they lie in the run's folders, against the hashes the run recorded."""
+    present, _ = mf.output_hashes(Path(manifest["paths"]["scored"]), run_dir)
+    return compare_hashes(manifest["outputs"], present, "run file")
+
+
 def _hash_or_empty(root: Path) -> dict[str, str]:
     return mf.hash_tree(root) if root.exists() else {}
 
@@ -116,6 +127,7 @@ def verify_run(run_dir: Path, keep: Path | None = None) -> VerifyReport:
     manifest = mf.read_manifest(run_dir)
     report = VerifyReport(run_dir)
     report.input_problems = check_inputs(manifest)
+    report.run_folder_problems = check_run_folder(run_dir, manifest)
     report.environment_notes = mf.environment_differences(manifest.get("environment", {}))
     cycle_dir = Path(manifest["cycle"]["dir"])
     if not (cycle_dir / "cycle.yaml").exists():
