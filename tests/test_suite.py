@@ -229,3 +229,23 @@ def test_verify_fails_when_a_report_or_table_of_the_run_was_edited_afterwards(ru
             p.write_bytes(data)
     out = capsys.readouterr().out
     assert "run file out/report.html: sha256" in out and "run file scored/scores.csv: sha256" in out
+
+
+def test_an_impossible_date_in_cycle_yaml_is_named_not_a_traceback(tmp_path, capsys):
+    shutil.copytree(Path(__file__).parents[1] / "data" / "raw" / "2017", tmp_path / "2017")
+    path = tmp_path / "2017" / "cycle.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("deadline: 2017-11-02", "deadline: 2017-11-31"), encoding="utf-8")
+    assert main(["run", "--cycle", str(tmp_path / "2017"), "--out", str(tmp_path / "o"), "--quiet"]) == 1
+    assert "cycle.yaml: a value is not a real date" in capsys.readouterr().err
+
+
+def test_a_broken_previous_year_does_not_stop_this_years_intake(tmp_path):
+    from ictaudit.pipeline import intake_step
+
+    for year in ("2016", "2017"):
+        shutil.copytree(Path(__file__).parents[1] / "data" / "raw" / year, tmp_path / year)
+    prev = tmp_path / "2016" / "cycle.yaml"
+    prev.write_text(prev.read_text(encoding="utf-8").replace("deadline: ", "deadline: 2016-13-01 #"), encoding="utf-8")
+    with pytest.warns(UserWarning, match="bỏ qua so sánh với năm trước"):
+        counts = intake_step(tmp_path / "2017", tmp_path / "scored")
+    assert counts["agencies"].sum() == 35 and not (tmp_path / "scored" / "previous").exists()

@@ -138,6 +138,8 @@ def read_cycle_yaml(path: Path) -> dict:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise CycleError(f"{path}: not valid YAML: {exc}") from None
+    except ValueError as exc:  # a date-shaped value that is no date, e.g. deadline: 2017-11-31
+        raise CycleError(f"{path}: a value is not a real date ({exc}); write dates as YYYY-MM-DD") from None
     if not isinstance(data, dict):
         raise CycleError(f"{path}: must be a mapping with keys {', '.join(CYCLE_KEYS_REQUIRED)}")
     if missing := [k for k in CYCLE_KEYS_REQUIRED if k not in data]:

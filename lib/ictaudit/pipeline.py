@@ -23,13 +23,14 @@ run happens to lie on the machine.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from ictaudit.cycle import Cycle, load_cycle
-from ictaudit.rubric import Rubric, load_rubric
+from ictaudit.cycle import Cycle, CycleError, load_cycle
+from ictaudit.rubric import Rubric, RubricError, load_rubric
 from ictaudit.tables import read_csv, write_csv
 from ictaudit.timings import timed
 from ictaudit.values import read_values, to_wide, write_values
@@ -67,7 +68,10 @@ def previous_cycle_dir(cycle_dir: Path | str) -> Path | None:
     try:
         year = int(cycle_dir.name)
     except ValueError:
-        year = open_cycle(cycle_dir).cycle.year
+        try:
+            year = open_cycle(cycle_dir).cycle.year
+        except (CycleError, RubricError):
+            return None
     prev = cycle_dir.parent / str(year - 1)
     return prev if (prev / "cycle.yaml").exists() else None
 
@@ -103,8 +107,15 @@ def intake_step(cycle_dir: Path | str, scored_dir: Path | str) -> pd.DataFrame:
 
     prev_dir = previous_cycle_dir(cycle_dir)
     if prev_dir is not None:
-        with timed("intake.previous"):
-            _previous_intake(prev_dir, scored / PREVIOUS)
+        try:
+            with timed("intake.previous"):
+                _previous_intake(prev_dir, scored / PREVIOUS)
+        except (CycleError, RubricError) as exc:
+            # last year's folder is only a comparison: this year's audit goes on without it
+            warnings.warn(
+                f"năm trước ({prev_dir}) không đọc được, bỏ qua so sánh với năm trước (L24 và báo cáo): {exc}",
+                stacklevel=1,
+            )
     counts = result.statuses.groupby(["group", "status"]).size().rename("agencies").reset_index()
     return counts
 

@@ -221,6 +221,8 @@ def load_rubric(rubric: str | Path) -> Rubric:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise RubricError(source, [f"not valid YAML: {exc}"]) from exc
+    except ValueError as exc:  # a date-shaped value that is no date
+        raise RubricError(source, [f"a value is not a real date: {exc}"]) from None
     if not isinstance(data, dict):
         raise RubricError(source, ["the file must hold a mapping at the top level"])
     try:
