@@ -42,9 +42,15 @@ def long_values(rubric, changes: dict[str, dict[str, float]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+COLS = ["agency_id", "field", "old_value", "new_value", "reason", "check_id", "confirmed_by", "confirmed_on"]
+# what a row leaves out: an auditable reason, check, who and when
+DEFAULTS = ("gõ nhầm", "", "Chánh Văn phòng", "2017-11-20")
+
+
+
 def corrections(*rows) -> pd.DataFrame:
-    cols = ["agency_id", "field", "old_value", "new_value", "reason", "check_id", "confirmed_by", "confirmed_on"]
-    return pd.DataFrame([dict(zip(cols, (*r, *[""] * (len(cols) - len(r))))) for r in rows], columns=cols)
+    filled = [(*r, *DEFAULTS[len(r) - 4 :]) if len(r) >= 4 else r for r in rows]
+    return pd.DataFrame([dict(zip(COLS, r)) for r in filled], columns=COLS)
 
 
 def _value(frame, agency_id, code):
@@ -75,7 +81,7 @@ def test_applied_and_rejected(rubric):
         ("so-b", "F02", "41", "30", "", "", "", ""),  # old value wrong: current is 40
         ("so-x", "F02", "40", "30", "", "", "", ""),  # unknown agency
         ("so-b", "X01", "", "30", "", "", "", ""),  # X01 is not on PL1
-        ("so-b", "F13", "Có", "Không", "", "", "", ""),  # yes/no words against 1/0
+        ("so-b", "F13", "Có", "Không", "Không dùng nữa", "", "Trần Thị B", "2017-11-12"),  # yes/no words against 1/0
     )
     corrected, report = apply_corrections(values, corr, rubric, AGENCIES)
     pd.testing.assert_frame_equal(values, before)  # input untouched
@@ -152,3 +158,19 @@ def test_round_two_resolves_and_keeps(rubric, context):
     blocked = blocked_fields(issues, rubric)
     assert blocked == {("huyen-c", "X02"), ("huyen-c", "X01")}  # L22 is only a warning; so-a, so-b fixed
     assert blocked_fields(issues, rubric, final_round=1) >= {("so-a", "F02"), ("so-a", "F01")}
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        (("so-a", "F02", "60", "48", "", "L03", "Chánh Văn phòng", "2017-11-20"), "Thiếu reason"),
+        (("so-a", "F02", "60", "48", "gõ nhầm", "L03", "", "2017-11-20"), "Thiếu confirmed_by"),
+        (("so-a", "F02", "60", "48", "gõ nhầm", "L03", "Chánh Văn phòng", ""), "Thiếu confirmed_on"),
+        (("so-a", "F02", "60", "48", "gõ nhầm", "L03", "Chánh Văn phòng", "20/11/2017"), "không phải ngày hợp lệ"),
+    ],
+)
+def test_a_correction_without_who_why_or_a_real_date_is_rejected_not_fatal(rubric, row, reason):
+    values = long_values(rubric, {"so-a": {"F02": 60.0}})
+    corrected, report = apply_corrections(values, corrections(row), rubric, AGENCIES)
+    assert report.iloc[0]["status"] == "rejected" and reason in report.iloc[0]["status_reason"]
+    assert _value(corrected, "so-a", "F02").value == 60  # unchanged

@@ -93,7 +93,6 @@ def test_bom_and_nfd_text_are_read_as_nfc(tmp_path):
         ({"receipts_csv": RECEIPTS + "so-y-te,so-y-te.xlsx,30/10/2017,,\n"}, r"receipts\.csv, line 3: received_on '30/10/2017'"),
         ({"receipts_csv": RECEIPTS + "so-y-te,../so-y-te.xlsx,2017-10-30,,\n"}, "must be a plain file name"),
         ({"receipts_csv": RECEIPTS + "so-y-te,,2017-10-30,,\n"}, "line 3: file is empty"),
-        ({"corrections_csv": CORRECTIONS + "so-noi-vu,F01,1,2,x,L01,A,hôm qua\n"}, "line 3: confirmed_on"),
     ],
 )
 def test_bad_cycle_files_name_file_line_and_problem(tmp_path, files, message):

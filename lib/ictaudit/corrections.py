@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from datetime import date
 
 import pandas as pd
 
@@ -33,6 +34,14 @@ REPORT_COLUMNS = [
 _YES = {"có", "co", "x", "yes", "y", "true", "đúng"}
 _NO = {"không", "khong", "no", "n", "false", "sai"}
 _BLANK = {"", "trống", "trong", "nan", "none", "-", "—"}
+
+
+def _iso_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text.strip())
+    except ValueError:
+        return False
+    return True
 
 
 def correction_id(position: int) -> str:
@@ -121,6 +130,7 @@ def apply_corrections(
         agency_id, code = c["agency_id"].strip(), c["field"].strip()
         status_reason = ""
         old, new = parse_value(c["old_value"]), parse_value(c["new_value"])
+        lacking = [k for k in ("reason", "confirmed_by", "confirmed_on") if not c[k].strip()]
         if agency_id not in groups:
             status_reason = f"Đơn vị {agency_id!r} không có trong danh sách đơn vị của kỳ đánh giá."
         elif code not in {f.code for f in rubric.fields_for_form(rubric.form_of(groups[agency_id]))}:
@@ -137,6 +147,13 @@ def apply_corrections(
                 status_reason = (
                     f"Giá trị cũ {c['old_value']!r} không khớp giá trị hiện có của {code} là {_shown(current)}."
                 )
+            elif lacking:
+                status_reason = (
+                    f"Thiếu {', '.join(lacking)}: hiệu chỉnh phải ghi lý do, người xác nhận và ngày xác nhận mới "
+                    "được áp dụng."
+                )
+            elif not _iso_date(c["confirmed_on"]):
+                status_reason = f"Ngày xác nhận {c['confirmed_on']!r} không phải ngày hợp lệ dạng YYYY-MM-DD."
             else:
                 if at is None:  # the agency's form had no row for this field: add one, raw_value empty
                     corrected = _append_blank(corrected, agency_id, code)

@@ -298,11 +298,8 @@ def read_corrections(path: Path) -> pd.DataFrame:
     has_id = bool(text_head) and "correction_id" in [c.strip() for c in text_head[0].split(",")]
     columns = (*CORRECTION_COLUMNS, "correction_id") if has_id else CORRECTION_COLUMNS
     df = read_csv_text(path, columns)
-    # Who, why and when are what makes a correction auditable: without them the DIC's own register
-    # is incomplete and the run stops, naming the line. A correction naming an agency or a field
-    # that does not exist is not fatal: the corrections overlay reports it as rejected.
-    _require_filled(df, path, ("agency_id", "field", "reason", "confirmed_by", "confirmed_on"))
-    _require_dates(df, path, "confirmed_on")
+    # One bad row is not fatal (DESIGN §8): a correction without who, why or a real date, or naming
+    # an agency or a field that does not exist, is reported as rejected by the corrections overlay.
     if not has_id:
         df["correction_id"] = [f"K{i + 1:03d}" for i in range(len(df))]
     else:
