@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ictaudit.cycle import CycleError, load_cycle
+from ictaudit.cycle import load_cycle
 from ictaudit.forms import write_form
 from ictaudit.intake import MAX_SHEET_CELLS, intake_cycle
 
@@ -377,9 +377,28 @@ def test_vietnamese_file_name_with_spaces_and_dash(tmp_path, rubric, form_on_dis
 def test_receipt_naming_a_path_outside_submissions_is_refused(tmp_path, rubric):
     root = make_cycle(tmp_path / "cycle", rubric, None)
     with (root / "receipts.csv").open("a", encoding="utf-8") as fh:
-        fh.write("so-tttt,../cycle.yaml,2017-10-30,Thư điện tử,\n")
-    with pytest.raises(CycleError, match=r"receipts\.csv, line 4: file '\.\./cycle\.yaml' must be a plain file name"):
-        load_cycle(root, rubric)
+        fh.write(f"{BAD_AGENCY},../cycle.yaml,2017-10-30,Thư điện tử,\n")
+    result = intake_cycle(load_cycle(root, rubric), rubric)  # one bad receipt row never stops the cycle
+    assert status_of(result, BAD_AGENCY)[0] == "invalid"
+    problems = problems_of(result, BAD_AGENCY)
+    assert ["I10", "E", "../cycle.yaml"] in problems[["code", "severity", "file"]].values.tolist()
+    assert_others_ranked(result)
+
+
+def test_a_receipt_date_that_is_not_a_date_makes_its_agency_invalid_not_the_cycle(tmp_path, rubric):
+    root = make_cycle(tmp_path / "cycle", rubric, "so-tttt.xlsx")
+    text = (root / "receipts.csv").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    i = next(k for k, line in enumerate(lines) if line.startswith(f"{BAD_AGENCY},"))
+    parts = lines[i].split(",")
+    parts[2] = "30/10/2017"
+    lines[i] = ",".join(parts)
+    (root / "receipts.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = intake_cycle(load_cycle(root, rubric), rubric)
+    status, reason = status_of(result, BAD_AGENCY)
+    assert status == "invalid" and "“30/10/2017”" in reason and "YYYY-MM-DD" in reason
+    assert "I16" in problems_of(result, BAD_AGENCY)["code"].tolist()
+    assert_others_ranked(result)
 
 
 @pytest.mark.parametrize("name", ["../cycle.yaml", "/etc/passwd", "..", "sub/../../cycle.yaml"])

@@ -90,9 +90,6 @@ def test_bom_and_nfd_text_are_read_as_nfc(tmp_path):
         ({"agencies_csv": AGENCIES + "so-y-te,Sở Y tế,so_ban_nganh,có,\n"}, "line 5: ranked must be true or false"),
         ({"agencies_csv": AGENCIES + "So Y Te,Sở Y tế,so_ban_nganh,true,\n"}, "line 5: agency_id 'So Y Te' must be"),
         ({"agencies_csv": AGENCIES + "so-y-te,Sở Y tế,so_ban_nganh,false,\n"}, "line 5: an agency with ranked false needs"),
-        ({"receipts_csv": RECEIPTS + "so-y-te,so-y-te.xlsx,30/10/2017,,\n"}, r"receipts\.csv, line 3: received_on '30/10/2017'"),
-        ({"receipts_csv": RECEIPTS + "so-y-te,../so-y-te.xlsx,2017-10-30,,\n"}, "must be a plain file name"),
-        ({"receipts_csv": RECEIPTS + "so-y-te,,2017-10-30,,\n"}, "line 3: file is empty"),
     ],
 )
 def test_bad_cycle_files_name_file_line_and_problem(tmp_path, files, message):

@@ -53,6 +53,8 @@ I14  E a value cell inside merged cells spanning several field rows (or starting
        column): which field the value belongs to is unclear, none of them is used
 I15  E a receipt names a symbolic link or a folder in ``submissions/`` (never followed, not read);
        W such an entry that no receipt names
+I16  E a receipt whose ``received_on`` is not a date (YYYY-MM-DD): whether the form was on time cannot
+       be judged, so the agency is ``invalid``
 ==== == =================================================================================
 """
 
@@ -833,6 +835,12 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
     for agency in cycle.agencies.sort_values("agency_id").itertuples(index=False):
         mine = by_agency.get(agency.agency_id, no_receipt)
         status, reason = _status_before_reading(agency, mine, cycle)
+        for row in mine[mine["received_on"].isna()].itertuples(index=False):
+            problems.append(
+                _problem(agency.agency_id, row.file, "I16", "E",
+                         f"Sổ tiếp nhận: ngày nhận “{getattr(row, 'received_on_text', '')}” của tệp {row.file} không "
+                         "phải ngày dạng YYYY-MM-DD; không xét được hạn nộp. Sửa receipts.csv.")
+            )  # fmt: skip
         readable = None
         if len(mine) > 1:
             files = ", ".join(mine["file"])
@@ -1037,6 +1045,13 @@ def _status_before_reading(agency, mine: pd.DataFrame, cycle: Cycle) -> tuple[st
         return "excluded", f"Không xếp hạng theo danh sách đơn vị: {agency.note}"
     if mine.empty:
         return "missing", "Không nhận được phiếu (không có trong sổ tiếp nhận): không được đánh giá, xếp hạng."
+    undated = mine[mine["received_on"].isna()]
+    if len(undated):
+        bad = undated.iloc[0]
+        return "invalid", (
+            f"Phiếu không hợp lệ: sổ tiếp nhận ghi ngày nhận “{bad.get('received_on_text', '')}” cho tệp {bad['file']}, "
+            "không phải ngày dạng YYYY-MM-DD, nên không xác định được phiếu nộp đúng hạn hay không. Sửa receipts.csv."
+        )
     first = mine.iloc[0]
     if first["received_on"] > cycle.deadline:
         return "late", (
