@@ -18,6 +18,7 @@ import pandas as pd
 
 from ictaudit import robustness as rb
 from ictaudit.rubric import load_rubric
+from ictaudit.sample import random_values
 
 
 def synthetic_values(rubric, departments: int = 20, districts: int = 15, seed: int = 2017):
@@ -27,16 +28,7 @@ def synthetic_values(rubric, departments: int = 20, districts: int = 15, seed: i
         fields = rubric.fields_for_form(rubric.form_of(group))
         for i in range(n):
             agency_id = f"{group}-{i:02d}"
-            staff = float(rng.integers(20, 300))
-            row = {}
-            for f in fields:
-                if f.type == "yesno":
-                    row[f.code] = float(rng.random() < 0.7)
-                elif f.code in ("F01", "X01"):
-                    row[f.code] = staff
-                else:
-                    row[f.code] = float(rng.integers(0, int(staff) + 1))
-            rows[agency_id] = row
+            rows[agency_id] = random_values(fields, rng)
             roster.append({"agency_id": agency_id, "agency_name": agency_id, "group": group, "status": "ranked"})
     return pd.DataFrame.from_dict(rows, orient="index"), pd.DataFrame(roster).assign(status_reason="")
 

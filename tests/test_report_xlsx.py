@@ -44,18 +44,23 @@ def test_workbook_bytes_are_deterministic(workbook, tmp_path):
     assert again.read_bytes() == path.read_bytes()
 
 
-def test_cached_values_are_the_library_numbers(workbook):
-    _root, path, _data, result = workbook
-    ws = openpyxl.load_workbook(path, data_only=True)[SCORES_SHEET]
-    rows, cols, agencies = _scores_layout(ws)
-    scored = [a for a in result.scores.dropna(subset=["points"])["agency_id"]]
-    assert sorted(agencies) == sorted(scored)
+def _assert_indicator_points_are_the_library(rows, cols, agencies, result) -> None:
+    """Each agency's indicator cell in the scores sheet equals its trail points ("" when not applicable)."""
     for t in result.trail.itertuples():
         got = rows[agencies[t.agency_id]][cols[t.indicator_id]]
         if t.applicable:
             assert got == pytest.approx(t.points, abs=TOL), (t.agency_id, t.indicator_id)
         else:
             assert got in ("", None), (t.agency_id, t.indicator_id)
+
+
+def test_cached_values_are_the_library_numbers(workbook):
+    _root, path, _data, result = workbook
+    ws = openpyxl.load_workbook(path, data_only=True)[SCORES_SHEET]
+    rows, cols, agencies = _scores_layout(ws)
+    scored = [a for a in result.scores.dropna(subset=["points"])["agency_id"]]
+    assert sorted(agencies) == sorted(scored)
+    _assert_indicator_points_are_the_library(rows, cols, agencies, result)
 
 
 @pytest.mark.libreoffice
@@ -85,12 +90,7 @@ def test_every_formula_recalculates_to_its_cached_value_and_the_library(workbook
 
     # and the recalculated numbers are the library's, agency by agency
     rows, cols, agencies = _scores_layout(fresh[SCORES_SHEET])
-    for t in result.trail.itertuples():
-        got = rows[agencies[t.agency_id]][cols[t.indicator_id]]
-        if t.applicable:
-            assert got == pytest.approx(t.points, abs=TOL), (t.agency_id, t.indicator_id)
-        else:
-            assert got in ("", None), (t.agency_id, t.indicator_id)
+    _assert_indicator_points_are_the_library(rows, cols, agencies, result)
     for s in result.scores.dropna(subset=["points"]).itertuples():
         r = rows[agencies[s.agency_id]]
         assert r[cols["Tổng điểm"]] == pytest.approx(s.points, abs=TOL), s.agency_id

@@ -24,6 +24,7 @@ from hypothesis.extra.numpy import arrays
 
 from ictaudit import robustness as rb
 from ictaudit.rubric import load_rubric
+from ictaudit.sample import random_values
 from ictaudit.scoring import rank_competition, score_cycle, write_score_tables
 from ictaudit.tables import read_csv, write_csv
 from ictaudit.values import to_wide
@@ -84,15 +85,7 @@ def synthetic_cycle(rubric, departments: int = 20, districts: int = 15, seed: in
         fields = rubric.fields_for_form(form)
         ids = [f"{group[:3]}-{i:02d}" for i in range(n + 1)]
         for i, a in enumerate(ids):
-            staff = float(rng.integers(20, 300))
-            row = {}
-            for f in fields:
-                if f.type == "yesno":
-                    row[f.code] = float(rng.random() < 0.7)
-                elif f.code in ("F01", "X01"):
-                    row[f.code] = staff
-                else:
-                    row[f.code] = float(rng.integers(0, int(staff) + 1))
+            row = random_values(fields, rng)
             if i >= n - ties and i < n:
                 row = dict(rows[ids[i - (n - ties)]])
             rows[a] = row

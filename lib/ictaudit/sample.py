@@ -114,6 +114,25 @@ class SampleCycle:
     planted: list[dict] = field(default_factory=list)
 
 
+def random_values(fields, rng) -> dict[str, float]:
+    """Type-correct random values for one agency's form, for benchmarks and tests at any size.
+
+    A staff count (F01, and X01 for communes) between 20 and 299; every other count between 0 and
+    the staff count; yes/no fields yes with probability 0.7. ``rng`` is a numpy Generator. Not the
+    realistic profiles of the bundled samples (see :func:`clean_values`).
+    """
+    staff = float(rng.integers(20, 300))
+    row = {}
+    for f in fields:
+        if f.type == "yesno":
+            row[f.code] = float(rng.random() < 0.7)
+        elif f.code in ("F01", "X01"):
+            row[f.code] = staff
+        else:
+            row[f.code] = float(rng.integers(0, int(staff) + 1))
+    return row
+
+
 def sample_deadline(year: int) -> date:
     """The last accepted day: the 2017 notice said "trước ngày 03/11/2017", so 02/11 each year."""
     return date(year, 11, 2)
