@@ -61,3 +61,51 @@ def test_corrections_resolve_what_they_fix_and_the_rest_remains(sample_run):
         else:
             assert r1.iloc[0].resolved_by == ""
             assert len(r2) == 1, p.description
+
+
+@pytest.fixture(scope="module")
+def rounds_inputs(rubric):
+    from ictaudit.corrections import apply_corrections
+    from ictaudit.cycle import load_cycle
+    from ictaudit.intake import intake_cycle
+    from ictaudit.values import to_wide as long_to_wide
+
+    folder = DATA_DIR / "raw" / "2017"
+    cycle = load_cycle(folder, rubric)
+    intake = intake_cycle(cycle, rubric)
+    corrected, _report = apply_corrections(intake.values, cycle.corrections, rubric, intake.statuses)
+    return long_to_wide(intake.values), long_to_wide(corrected), intake.statuses
+
+
+def test_both_rounds_at_once_equal_one_validation_per_round(rubric, rounds_inputs, tmp_path):
+    """validate_rounds (the second form validated by a forked worker) finds exactly what two
+    sequential validate_values runs find, and its Data Docs list every form's suite and result."""
+    from ictaudit.validation import make_context, validate_rounds, validate_values
+
+    submitted, confirmed, statuses = rounds_inputs
+    context = make_context()
+    round1, round2 = validate_rounds(rubric, submitted, confirmed, statuses, docs_dir=tmp_path, context=context)
+    assert set(statuses[statuses.status == "ranked"].group) == {"so_ban_nganh", "ubnd_huyen"}  # two forms: a fork
+    assert not round1.empty and not round2.empty
+    # (object or string dtype of an empty part aside: the same rows, the same text)
+    one_per_round = [validate_values(rubric, v, statuses, round=n, context=context) for n, v in ((1, submitted), (2, confirmed))]
+    for at_once, alone in zip((round1, round2), one_per_round, strict=True):
+        pd.testing.assert_frame_equal(at_once, alone, check_dtype=False)
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    for form_id in ("PL1", "PL2"):
+        assert (tmp_path / f"results_{form_id}.json").exists()
+        assert f"expectations/{form_id}_rounds_" in index, f"{form_id} suite missing from the Data Docs index"
+        assert f"validations/{form_id}_rounds_" in index, f"{form_id} result missing from the Data Docs index"
+
+
+def test_one_core_validates_the_forms_in_turn_with_the_same_issues(rubric, rounds_inputs, tmp_path, monkeypatch):
+    from ictaudit.validation import make_context, validate_rounds
+
+    submitted, confirmed, statuses = rounds_inputs
+    context = make_context()
+    forked = validate_rounds(rubric, submitted, confirmed, statuses, context=context)
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    in_turn = validate_rounds(rubric, submitted, confirmed, statuses, docs_dir=tmp_path, context=context)
+    for a, b in zip(forked, in_turn, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+    assert "validations/PL2_rounds_" in (tmp_path / "index.html").read_text(encoding="utf-8")

@@ -24,6 +24,7 @@ import logging
 import math
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -356,38 +357,14 @@ def validate_rounds(
     changed = changed_agencies(wide1, wide2)
     forms1 = _frames_by_form(rubric, wide1, agencies)
     forms2 = _frames_by_form(rubric, wide2, agencies)
+    jobs = [
+        _FormJob(rubric, form_id, forms1.get(form_id, []), forms2.get(form_id, []), changed, wide1, wide2, previous, docs_dir)
+        for form_id in sorted(set(forms1) | set(forms2))
+    ]
     parts1, parts2 = [pd.DataFrame(columns=ISSUE_COLUMNS)], [pd.DataFrame(columns=ISSUE_COLUMNS)]
-    for form_id in sorted(set(forms1) | set(forms2)):
-        ids1 = forms1.get(form_id, [])
-        ids2 = forms2.get(form_id, [])
-        reused = [a for a in ids2 if a not in changed and a in set(ids1)]
-        rerun = [a for a in ids2 if a not in set(reused)]
-        suite = build_suite(rubric, form_id)
-        check_committed_suite(rubric, form_id, suite)
-        specs = rubric.fields_for_form(form_id)
-        prev1 = previous.reindex(index=ids1) if previous is not None else None
-        prev2 = previous.reindex(index=rerun) if previous is not None else None
-        frame1 = derive_columns(wide1.loc[ids1], specs, prev1)
-        frame2 = derive_columns(wide2.loc[rerun], specs, prev2)
-        stacked = pd.concat(
-            [frame.rename_axis("agency_id").reset_index().assign(round=n) for n, frame in ((1, frame1), (2, frame2))],
-            ignore_index=True,
-        )
-        with timed("validate.rounds.gx"):
-            result = run_suite(context, suite, stacked, f"{form_id}_rounds", keys=("agency_id", "round"))
-        if docs_dir is not None:
-            with timed("validate.rounds.results_json"):
-                _write_results_json(result, Path(docs_dir) / f"results_{form_id}.json")
-        by_round: dict[int, list[tuple[dict, list[str]]]] = {1: [], 2: []}
-        for meta, rows in _failing_rows(result):
-            for n in (1, 2):
-                ids = [str(row["agency_id"]) for row in rows if int(row["round"]) == n]
-                if ids:
-                    by_round[n].append((meta, ids))
-        issues1 = issues_from_failures(by_round[1], frame1, rubric, 1, prev1)
+    for issues1, issues2 in _run_jobs(context, jobs):
         parts1.append(issues1)
-        parts2.append(issues_from_failures(by_round[2], frame2, rubric, 2, prev2))
-        parts2.append(issues1[issues1["agency_id"].isin(set(reused))].assign(round=2))
+        parts2.append(issues2)
     if site is not None:
         with timed("validate.rounds.data_docs"):
             _build_docs(context, site)
@@ -396,6 +373,108 @@ def validate_rounds(
         return sort_issues(pd.concat([p for p in parts if not p.empty] or parts[:1], ignore_index=True))
 
     return combine(parts1), combine(parts2)
+
+
+@dataclass(frozen=True)
+class _FormJob:
+    """Everything :func:`_validate_form` needs for one form (read-only, shared with a forked worker)."""
+
+    rubric: Rubric
+    form_id: str
+    ids1: list[str]
+    ids2: list[str]
+    changed: set[str]
+    wide1: pd.DataFrame
+    wide2: pd.DataFrame
+    previous: pd.DataFrame | None
+    docs_dir: Path | None
+
+
+def _validate_form(context, job: _FormJob) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Round-1 and round-2 issues of one form from one GX validation of both rounds' rows."""
+    rubric, form_id, ids1, ids2 = job.rubric, job.form_id, job.ids1, job.ids2
+    reused = [a for a in ids2 if a not in job.changed and a in set(ids1)]
+    rerun = [a for a in ids2 if a not in set(reused)]
+    suite = build_suite(rubric, form_id)
+    check_committed_suite(rubric, form_id, suite)
+    specs = rubric.fields_for_form(form_id)
+    prev1 = job.previous.reindex(index=ids1) if job.previous is not None else None
+    prev2 = job.previous.reindex(index=rerun) if job.previous is not None else None
+    frame1 = derive_columns(job.wide1.loc[ids1], specs, prev1)
+    frame2 = derive_columns(job.wide2.loc[rerun], specs, prev2)
+    stacked = pd.concat(
+        [frame.rename_axis("agency_id").reset_index().assign(round=n) for n, frame in ((1, frame1), (2, frame2))],
+        ignore_index=True,
+    )
+    with timed("validate.rounds.gx"):
+        result = run_suite(context, suite, stacked, f"{form_id}_rounds", keys=("agency_id", "round"))
+    if job.docs_dir is not None:
+        with timed("validate.rounds.results_json"):
+            _write_results_json(result, Path(job.docs_dir) / f"results_{form_id}.json")
+    by_round: dict[int, list[tuple[dict, list[str]]]] = {1: [], 2: []}
+    for meta, rows in _failing_rows(result):
+        for n in (1, 2):
+            ids = [str(row["agency_id"]) for row in rows if int(row["round"]) == n]
+            if ids:
+                by_round[n].append((meta, ids))
+    issues1 = issues_from_failures(by_round[1], frame1, rubric, 1, prev1)
+    issues2 = pd.concat(
+        [issues_from_failures(by_round[2], frame2, rubric, 2, prev2),
+         issues1[issues1["agency_id"].isin(set(reused))].assign(round=2)],
+        ignore_index=True,
+    )  # fmt: skip
+    return issues1, issues2
+
+
+#: the context and jobs a forked worker inherits (set only while :func:`_run_jobs` runs)
+_FORKED: tuple | None = None
+
+
+def _run_jobs(context, jobs: list[_FormJob]) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    """Each form's :func:`_validate_form`, the forms after the first in a forked copy of this process.
+
+    GX's cost is per expectation and single-threaded, so with two cores the two forms validate side
+    by side. The worker hands back its issues and what its validation added to the context's stores
+    (the suite and the serialised result, as stored), which are put into this process's stores so
+    that the Data Docs built afterwards show every form, as if they had been validated here.
+    """
+    if len(jobs) < 2 or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
+        return [_validate_form(context, job) for job in jobs]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _FORKED
+    _FORKED = (context, jobs)
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
+            pending = [pool.submit(_forked_validate_form, i) for i in range(1, len(jobs))]
+            out = [_validate_form(context, jobs[0])]
+            for future in pending:
+                issues, added = future.result()
+                for store, entries in zip(_stores(context), added, strict=True):
+                    for key, value in entries:
+                        store.store_backend.set(key, value)
+                out.append(issues)
+    finally:
+        _FORKED = None
+    return out
+
+
+def _stores(context) -> tuple:
+    """The context's stores a validation adds to and Data Docs read from."""
+    return context.expectations_store, context.validation_results_store
+
+
+def _forked_validate_form(index: int):
+    """In the forked worker: validate job ``index``; return its issues and the store entries it added."""
+    context, jobs = _FORKED
+    before = [set(store.store_backend.list_keys()) for store in _stores(context)]
+    issues = _validate_form(context, jobs[index])
+    added = [
+        [(key, store.store_backend.get(key)) for key in sorted(set(store.store_backend.list_keys()) - keys)]
+        for store, keys in zip(_stores(context), before, strict=True)
+    ]
+    return issues, added
 
 
 def _write_results_json(suite_result, path: Path) -> None:
