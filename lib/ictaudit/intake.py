@@ -66,11 +66,13 @@ import math
 import os
 import posixpath
 import re
+import struct
 import unicodedata
 import zipfile
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -179,15 +181,34 @@ def _problem(agency_id, file, code, severity, message_vi, sheet="", cell="", fie
 # -- reading one workbook ----------------------------------------------------------------------
 
 
+@dataclass(frozen=True, eq=False)
+class Package:
+    """What :func:`inspect_package` found in a file it let through.
+
+    ``kind`` is ``"zip"`` or ``"ole2"``; for a zip, ``zip`` is its directory and ``parts`` the parts
+    the checks inflated that the uncached-formula check reads again (the workbook, its relationships,
+    the worksheets), so that no part is inflated twice (:func:`uncached_formula_cells`).
+    """
+
+    kind: str
+    zip: zipfile.ZipFile | None = None
+    parts: dict[str, bytes] = field(default_factory=dict)
+
+
 def open_workbook(data: bytes, file_name: str) -> CalamineWorkbook:
     """Open ``.xlsx``, ``.xls`` or ``.ods`` bytes (the format is sniffed, not taken from the name).
 
     :func:`check_package` runs first: nothing that could exhaust memory or expand entities ever
     reaches the reader.
     """
-    check_package(data, file_name)
+    return _open_checked(data, file_name)[0]
+
+
+def _open_checked(data: bytes, file_name: str) -> tuple[CalamineWorkbook, Package]:
+    """:func:`open_workbook`, also returning what the package check inflated (read once, used twice)."""
+    package = inspect_package(data, file_name)
     try:
-        return CalamineWorkbook.from_filelike(io.BytesIO(data))
+        return CalamineWorkbook.from_filelike(io.BytesIO(data)), package
     except PasswordError:
         raise SubmissionError("I05", _PASSWORD.format(file=file_name)) from None
     except Exception as exc:  # calamine raises several types for broken files
@@ -207,14 +228,23 @@ def _short(exc: Exception, limit: int = 160) -> str:
 def check_package(data: bytes, file_name: str) -> str:
     """What kind of container ``data`` is (``"zip"`` or ``"ole2"``), refusing what must not be read.
 
+    See :func:`inspect_package` (which this is, keeping only the kind).
+    """
+    return inspect_package(data, file_name).kind
+
+
+def inspect_package(data: bytes, file_name: str) -> Package:
+    """The container ``data`` is (:class:`Package`), refusing what must not be read.
+
     Raises :class:`SubmissionError` (I05) for: no bytes; text, HTML, PDF or anything else that is
     not a spreadsheet (said in the message); a file over :data:`MAX_FILE_BYTES`; an encrypted
     (password-protected) workbook; a damaged or truncated zip; a zip part declared or found larger
     than :data:`MAX_PART_BYTES`, all parts over :data:`MAX_PACKAGE_BYTES`, a part compressed more
     than :data:`MAX_RATIO` times (decompression bombs: sizes are checked from the zip directory
-    before anything is inflated, and parts are then inflated in bounded chunks, counted, never kept);
-    an XML part with a DTD (``<!DOCTYPE``/``<!ENTITY``: entity expansion); a worksheet whose cells
-    span more than :data:`MAX_SHEET_CELLS` (the reader allocates the whole rectangle).
+    before anything is inflated, and every part is then inflated once, bounded by its declared size,
+    and checked against its size and CRC); an XML part with a DTD (``<!DOCTYPE``/``<!ENTITY``: entity
+    expansion); a worksheet whose cells span more than :data:`MAX_SHEET_CELLS` (the reader allocates
+    the whole rectangle).
     """
     size = len(data)
     if not data:
@@ -229,14 +259,14 @@ def check_package(data: bytes, file_name: str) -> str:
         # FILEPASS record (0x002F) right after the workbook's BOF record
         if "EncryptedPackage".encode("utf-16-le") in data or _XLS_FILEPASS.search(data, 0, 1 << 20):
             raise SubmissionError("I05", _PASSWORD.format(file=file_name))
-        return "ole2"
+        return Package("ole2")
     if not data.startswith(b"PK\x03\x04"):
         raise SubmissionError(
             "I05", f"Tệp {file_name} không phải bảng tính (.xlsx, .xls, .ods): {describe_non_spreadsheet(data)}; "
             "đề nghị đơn vị gửi lại phiếu đúng biểu mẫu, định dạng .xlsx."
         )  # fmt: skip
-    _check_zip(data, file_name)
-    return "zip"
+    zf, parts = _check_zip(data, file_name)
+    return Package("zip", zf, parts)
 
 
 def describe_non_spreadsheet(data: bytes) -> str:
@@ -290,9 +320,15 @@ _DTD = re.compile(
 )
 _CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr=\"\$?([A-Za-z]{1,3})\$?([0-9]{1,9})\"")
 _ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"([0-9]{1,9})\"")
+# Every reference _CELL_REF or _ROW_REF can find beyond column Z or row 99,999 contains a match of
+# this: two letters, or six significant digits, after r=" (the literal first, then the look-behind,
+# so that the scan runs at the speed of a substring search).
+_BIG_REF = re.compile(rb'r="(?<=\sr=")(?:\$?[A-Za-z](?:[A-Za-z]|\$?0*[1-9][0-9]{5})|0*[1-9][0-9]{5})')
+_SMALL_EXTENT = 99_999 * 26  # the most cells a sheet without a match of _BIG_REF can span
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # a zip part's local file header (zipfile.structFileHeader)
 
 
-def _check_zip(data: bytes, file_name: str) -> None:
+def _check_zip(data: bytes, file_name: str) -> tuple[zipfile.ZipFile, dict[str, bytes]]:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
@@ -337,16 +373,93 @@ def _check_zip(data: bytes, file_name: str) -> None:
             "I05", f"Tệp {file_name}: các phần giải nén ra {declared} byte (giới hạn {MAX_PACKAGE_BYTES}); tệp không "
             "được đọc."
         )  # fmt: skip
+    # Each part is inflated once, bounded by its declared size. A part that is certainly fine (size,
+    # CRC, no DTD, a small cell extent) is kept when the uncached-formula check may read it; any other
+    # goes through the chunked check, which refuses it with its exact message or lets it through.
+    parts: dict[str, bytes] = {}
     for info in infos:
-        _check_part(zf, info, file_name)
+        body = _inflate_once(data, info)
+        if body is None or not _plain_part(info.filename, body):
+            _check_part(zf, info, file_name)
+            continue
+        _check_part_content(info.filename, body, file_name)
+        if _kept_part(info.filename) and zf.getinfo(info.filename) is info:  # a repeated name: the last one
+            parts[info.filename] = body
+    return zf, parts
+
+
+def _part_kind(name: str) -> tuple[bool, bool]:
+    """(is XML, is a worksheet) as the checks see a part name."""
+    is_xml = name.lower().endswith((".xml", ".rels", ".vml")) or name in ("content.xml", "styles.xml")
+    return is_xml, is_xml and "worksheets/" in name
+
+
+def _kept_part(name: str) -> bool:
+    """A part :func:`uncached_formula_cells` reads: the workbook, its relationships, a worksheet."""
+    return name in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels") or _part_kind(name)[1]
+
+
+def _inflate_once(data: bytes, info: zipfile.ZipInfo) -> bytes | None:
+    """The part's bytes exactly as ``zipfile`` reads them, or None when anything is unusual.
+
+    At most ``file_size + 1`` bytes are inflated; None (the chunked check then decides) unless the
+    local header matches the directory as ``zipfile`` requires, the part is stored or deflated, the
+    stream ends where the directory says, inflates to exactly the declared size and its CRC matches.
+    """
+    if info.flag_bits & 0x61 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        return None  # encrypted, patched, strong encryption: zipfile refuses; another method: its own path
+    start = info.header_offset
+    header = data[start : start + _LOCAL_HEADER.size]
+    if start < 0 or len(header) != _LOCAL_HEADER.size:
+        return None
+    fields = _LOCAL_HEADER.unpack(header)
+    if fields[0] != zipfile.stringFileHeader:
+        return None
+    name_len, extra_len = fields[10], fields[11]
+    name_at = start + _LOCAL_HEADER.size
+    try:
+        local_name = data[name_at : name_at + name_len].decode("utf-8" if fields[3] & 0x800 else "cp437")
+    except UnicodeDecodeError:
+        return None
+    if local_name != info.orig_filename:
+        return None
+    body_at = name_at + name_len + extra_len
+    raw = data[body_at : body_at + info.compress_size]
+    if len(raw) != info.compress_size:
+        return None
+    if info.compress_type == zipfile.ZIP_STORED:
+        body = raw if info.compress_size == info.file_size else None
+    else:
+        inflater = zlib.decompressobj(-15)
+        try:
+            body = inflater.decompress(raw, info.file_size + 1)  # never 0, which would mean no limit
+        except zlib.error:
+            return None
+        if not inflater.eof or inflater.unconsumed_tail or inflater.unused_data or len(body) != info.file_size:
+            return None
+    if body is None or zlib.crc32(body) != info.CRC or len(body) > MAX_PART_BYTES:
+        return None
+    return body
+
+
+def _plain_part(name: str, body: bytes) -> bool:
+    """True when the chunked check of :func:`_check_part` certainly passes this inflated part.
+
+    Its regular expressions match only within the part, so none matching the whole part means none
+    matched any window; a worksheet with no reference past column Z or row 99,999 spans at most
+    :data:`_SMALL_EXTENT` cells. (False only means: let the chunked check decide.)
+    """
+    is_xml, is_sheet = _part_kind(name)
+    if is_xml and b"!" in body and _DTD.search(body):  # every form of a DTD has a "!"
+        return False
+    return not is_sheet or (_SMALL_EXTENT <= MAX_SHEET_CELLS and not _BIG_REF.search(body))
 
 
 def _check_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, file_name: str) -> None:
     """Inflate one part in bounded chunks: its real size, DTDs in XML, the cell extent of a worksheet."""
     name = info.filename
     what = f"Tệp {file_name}: phần {name}"
-    is_xml = name.lower().endswith((".xml", ".rels", ".vml")) or name in ("content.xml", "styles.xml")
-    is_sheet = is_xml and "worksheets/" in name
+    is_xml, is_sheet = _part_kind(name)
     total, tail, max_row, max_col = 0, b"", 0, 0
     try:
         with zf.open(info) as fh:
@@ -380,10 +493,17 @@ def _check_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, file_name: str) -> N
             "I05", f"{what} không giải nén được hoặc sai kích thước đã khai báo ({_short(exc)}); tệp hỏng hoặc đã bị "
             "sửa, không được đọc. Đề nghị đơn vị gửi lại phiếu."
         ) from None  # fmt: skip
-    if name == "META-INF/manifest.xml" and b"encryption-data" in zf.read(info):
+    if name in ("META-INF/manifest.xml", "content.xml"):
+        _check_part_content(name, zf.read(info), file_name)
+
+
+def _check_part_content(name: str, body: bytes, file_name: str) -> None:
+    """The checks that need a whole part: an encrypted OpenDocument, an OpenDocument's cell extent."""
+    what = f"Tệp {file_name}: phần {name}"
+    if name == "META-INF/manifest.xml" and b"encryption-data" in body:
         raise SubmissionError("I05", _PASSWORD.format(file=file_name))
     if name == "content.xml":  # OpenDocument: repeated cells are expanded by the reader
-        rows, cols, table = ods_extent(zf.read(info))
+        rows, cols, table = ods_extent(body)
         if rows * cols > MAX_SHEET_CELLS:
             raise SubmissionError(
                 "I05", f"{what}: trang “{table}” trải tới ô {cell_address(rows - 1, cols - 1)} (hơn {MAX_SHEET_CELLS} "
@@ -528,42 +648,57 @@ def locate_header(rows: Sequence[Sequence], file_name: str, sheet: str) -> tuple
     )
 
 
-def uncached_formula_cells(data: bytes, sheet_name: str, file_name: str = "") -> set[str]:
+def uncached_formula_cells(
+    data: bytes, sheet_name: str, file_name: str = "", *, package: Package | None = None
+) -> set[str]:
     """Cells of an ``.xlsx`` sheet holding a formula without a cached value (empty for non-xlsx).
 
     python-calamine shows such a cell as empty; only the sheet XML tells a formula from a blank.
-    XML is parsed with defusedxml (no entity expansion); oversize parts are refused.
+    XML is parsed with defusedxml (no entity expansion); oversize parts are refused. ``package``
+    (from :func:`inspect_package` on the same bytes) gives the parts already inflated by the checks;
+    a sheet whose every formula visibly has a value is not parsed (:func:`_formulas_all_cached`).
     """
     if not data.startswith(b"PK"):
         return set()
+    parts = package.parts if package is not None else {}
     try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        if "xl/workbook.xml" not in zf.namelist():
+        zf = package.zip if package is not None and package.zip is not None else zipfile.ZipFile(io.BytesIO(data))
+        if "xl/workbook.xml" not in zf.NameToInfo:
             return set()
-        workbook = SafeET.fromstring(_read_part(zf, "xl/workbook.xml", file_name))
-        rels = SafeET.fromstring(_read_part(zf, "xl/_rels/workbook.xml.rels", file_name))
+        sheets = _workbook_sheets(_read_part(zf, "xl/workbook.xml", file_name, parts))
+        if sheets is None:
+            return set()
+        targets = _relationship_targets(_read_part(zf, "xl/_rels/workbook.xml.rels", file_name, parts))
+        if targets is None:
+            return set()
     except DefusedXmlException:
         raise SubmissionError("I05", _UNSAFE_XML.format(file=file_name)) from None
     except (zipfile.BadZipFile, KeyError, SafeET.ParseError):
         return set()
-    targets = {rel.get("Id"): rel.get("Target", "") for rel in rels.iter(f"{_NS_PKG_REL}Relationship")}
     part = None
-    for sheet in workbook.iter(f"{_NS_MAIN}sheet"):
-        if _key(sheet.get("name")) == _key(sheet_name):
-            target = targets.get(sheet.get(f"{_NS_REL}id"), "")
+    for name, rel_id in sheets:
+        if _key(name) == _key(sheet_name):
+            target = targets.get(rel_id, "")
             part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
             break
     if part is None:
         return set()
     try:
-        sheet_bytes = _read_part(zf, part, file_name)
+        sheet_bytes = _read_part(zf, part, file_name, parts)
         if not _FORMULA_TAG.search(sheet_bytes) and b"<!" not in sheet_bytes:  # no formula, no DTD: no tree
             return set()
-        sheet_xml = SafeET.fromstring(sheet_bytes)
+        if _formulas_all_cached(sheet_bytes):
+            return set()
+        return _uncached_in_tree(sheet_bytes)
     except DefusedXmlException:
         raise SubmissionError("I05", _UNSAFE_XML.format(file=file_name)) from None
     except (zipfile.BadZipFile, KeyError, SafeET.ParseError):
         return set()
+
+
+def _uncached_in_tree(sheet_bytes: bytes) -> set[str]:
+    """Cells of a sheet's XML (parsed with defusedxml) with an ``f`` and no ``v`` with text, nor ``is``."""
+    sheet_xml = SafeET.fromstring(sheet_bytes)
     out: set[str] = set()
     for cell in sheet_xml.iter(f"{_NS_MAIN}c"):
         if cell.find(f"{_NS_MAIN}f") is None:
@@ -575,13 +710,71 @@ def uncached_formula_cells(data: bytes, sheet_name: str, file_name: str = "") ->
     return out
 
 
+# The forms (of the same template) share their workbook.xml and its relationships byte for byte:
+# each distinct pair is parsed once per process. Results are tuples (immutable); a document that
+# does not parse gives None, one that defusedxml refuses raises (exceptions are not cached).
+@lru_cache(maxsize=256)
+def _workbook_sheets(workbook_xml: bytes) -> tuple[tuple[str | None, str | None], ...] | None:
+    """(name, relationship id) of every sheet of ``xl/workbook.xml``, in order; None when not XML."""
+    try:
+        workbook = SafeET.fromstring(workbook_xml)
+    except SafeET.ParseError:
+        return None
+    return tuple((sheet.get("name"), sheet.get(f"{_NS_REL}id")) for sheet in workbook.iter(f"{_NS_MAIN}sheet"))
+
+
+@lru_cache(maxsize=256)
+def _relationship_targets(rels_xml: bytes) -> dict[str | None, str] | None:
+    """Relationship id → target of ``xl/_rels/workbook.xml.rels`` (the last of a repeated id); None when not XML.
+
+    Callers only read the dictionary (it is shared between calls).
+    """
+    try:
+        rels = SafeET.fromstring(rels_xml)
+    except SafeET.ParseError:
+        return None
+    return {rel.get("Id"): rel.get("Target", "") for rel in rels.iter(f"{_NS_PKG_REL}Relationship")}
+
+
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+# An <f> (plain or self-closing, text only) that is the first child of a <c>, followed by a <v> with
+# text: the shape Excel and LibreOffice write for a formula with its cached value.
+_CACHED_FORMULA = re.compile(rb"<c(?:\s[^<>]*)?(?<!/)>\s*<f(?:\s[^<>]*)?(?:/>|(?<!/)>[^<]*</f\s*>)\s*<v>[^<]+</v\s*>")
+_PLAIN_F = re.compile(rb"<f[\s/>]")
+_PREFIXED_F = re.compile(rb"<[^\s<>/]*:f[\s/>]")
 
 
-def _read_part(zf: zipfile.ZipFile, name: str, file_name: str = "") -> bytes:
+def _formulas_all_cached(sheet_xml: bytes) -> bool:
+    """True when every formula of the sheet certainly has a cached value (no tree needed).
+
+    Only for a sheet without ``<!`` (comment, CDATA, DTD), processing instruction other than the XML
+    declaration, NUL byte (UTF-16) or prefixed ``f`` element: there every ``<`` starts a tag and every
+    ``f`` element starts with ``<f``. When each ``<f`` lies in a match of :data:`_CACHED_FORMULA`,
+    every ``f`` is the first child of a ``c`` whose second child is a ``v`` with text and no
+    attribute (so in the cell's namespace): the tree would find no cell (a document that is not
+    well-formed gives none either). False means only: parse the sheet.
+    """
+    if b"<!" in sheet_xml or b"\x00" in sheet_xml or _PREFIXED_F.search(sheet_xml):
+        return False
+    declaration = sheet_xml.find(b"<?")  # only an XML declaration, at the start (after a byte order mark)
+    if declaration != -1 and (
+        not sheet_xml.startswith(b"<?xml ", declaration)
+        or sheet_xml[:declaration] not in (b"", b"\xef\xbb\xbf")
+        or sheet_xml.find(b"<?", declaration + 2) != -1
+    ):
+        return False
+    return len(_CACHED_FORMULA.findall(sheet_xml)) == len(_PLAIN_F.findall(sheet_xml))
+
+
+def _read_part(zf: zipfile.ZipFile, name: str, file_name: str = "", parts: dict[str, bytes] | None = None) -> bytes:
+    """A part's bytes (from ``parts`` when the package check kept them); KeyError when absent."""
     info = zf.getinfo(name)
     if info.file_size > MAX_XML_BYTES:
-        raise SubmissionError("I05", f"Tệp {file_name}: phần {name} quá lớn ({info.file_size} byte); tệp không được đọc.")
+        raise SubmissionError(
+            "I05", f"Tệp {file_name}: phần {name} quá lớn ({info.file_size} byte); tệp không được đọc."
+        )
+    if parts and name in parts:
+        return parts[name]
     return zf.read(name)
 
 
@@ -596,7 +789,7 @@ def read_submission(
     group: str,
 ) -> Submission:
     """Read one agency's workbook bytes. File-level problems raise :class:`SubmissionError`."""
-    wb = open_workbook(data, file_name)
+    wb, package = _open_checked(data, file_name)
     sheet = find_sheet_name(wb, SHEET_DATA)
     if sheet is None:
         found = ", ".join(f"“{normalize_text(n)}”" for n in wb.sheet_names)
@@ -620,7 +813,7 @@ def read_submission(
     except SubmissionError as exc:
         hint = _legacy_hint(str(c) for row in rows[:30] for c in row[:10] if isinstance(c, str))
         raise SubmissionError(exc.code, exc.message_vi + hint, exc.sheet) from None
-    uncached = uncached_formula_cells(data, sheet, file_name)
+    uncached = uncached_formula_cells(data, sheet, file_name, package=package)
     fields = rubric.fields_for_form(rubric.form_of(group))
     sub = extract_values(
         rows,

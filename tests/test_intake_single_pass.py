@@ -1,0 +1,307 @@
+"""Intake reads each file in one pass, and its fast paths decide exactly as the slow ones.
+
+Every zip part is inflated once (:func:`ictaudit.intake._inflate_once`); a part that is not plainly
+fine goes through the chunked check, so each refusal keeps its code and message. The uncached-formula
+check reads the parts the package check kept and parses a sheet only when a formula may lack its
+cached value (:func:`ictaudit.intake._formulas_all_cached`). Each test compares a fast path with the
+path it short-cuts, on the bad-file corpus and on files broken here in the ways the fast paths watch.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import warnings
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ictaudit import intake
+from ictaudit.forms import write_form
+from ictaudit.intake import SubmissionError, check_package, inspect_package, uncached_formula_cells
+
+BAD = Path(__file__).parent / "fixtures" / "bad"
+SHEET = "xl/worksheets/sheet2.xml"  # the "Số liệu" sheet of a form
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+D5 = b'<c r="D5" s="6"><v>5</v></c>'  # F01's value cell as the form writer writes it
+
+
+@pytest.fixture(scope="module")
+def form(rubric, tmp_path_factory) -> bytes:
+    path = tmp_path_factory.mktemp("form") / "so-tttt.xlsx"
+    write_form(path, rubric, "so_ban_nganh", "so-tttt", "Sở Thông tin và Truyền thông", 2017, values={"F01": 5})
+    return path.read_bytes()
+
+
+def parts_of(data: bytes) -> dict[str, bytes]:
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    return {i.filename: zf.read(i) for i in zf.infolist()}
+
+
+def rezip(parts: dict[str, bytes], compression=zipfile.ZIP_DEFLATED, extra=()) -> bytes:
+    """A zip of ``parts`` then ``extra`` (which may repeat a name, as a crafted file can)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression) as zf, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "Duplicate name"
+        for name, body in [*parts.items(), *extra]:
+            zf.writestr(name, body)
+    return out.getvalue()
+
+
+def with_sheet(form: bytes, old: bytes, new: bytes) -> bytes:
+    parts = parts_of(form)
+    assert old in parts[SHEET]
+    parts[SHEET] = parts[SHEET].replace(old, new, 1)
+    return rezip(parts)
+
+
+def patch_directory(data: bytes, part: str, offset: int, value: int, size: int = 4) -> bytes:
+    """``data`` with one field of ``part``'s central directory record replaced (a lying zip)."""
+    out = bytearray(data)
+    at = out.find(b"PK\x01\x02")
+    while out[at + 46 : at + 46 + len(part)] != part.encode():
+        at = out.find(b"PK\x01\x02", at + 4)
+    out[at + offset : at + offset + size] = value.to_bytes(size, "little")
+    return bytes(out)
+
+
+def outcome(data: bytes, name: str = "x.xlsx"):
+    """What the package check says: the kind and the parts it kept, or the refusal's code and message."""
+    try:
+        package = inspect_package(data, name)
+    except SubmissionError as exc:
+        return exc.code, exc.message_vi
+    return package.kind, package.parts
+
+
+def slow_outcome(data: bytes, monkeypatch, name: str = "x.xlsx"):
+    """:func:`outcome` with every part through the chunked check (nothing kept)."""
+    with monkeypatch.context() as m:
+        m.setattr(intake, "_inflate_once", lambda data, info: None)
+        return outcome(data, name)
+
+
+def broken(form: bytes) -> dict[str, bytes]:
+    """The form broken in each way the fast path of the package check must leave to the chunked check."""
+    info = zipfile.ZipFile(io.BytesIO(form)).getinfo(SHEET)
+    misnamed = bytearray(form)
+    misnamed[form.find(b"docProps/app.xml")] = ord("D")  # the local header names another part
+    return {
+        "bad-crc": patch_directory(form, SHEET, 16, info.CRC ^ 1),
+        "declared-smaller": patch_directory(form, SHEET, 24, info.file_size - 10),
+        "declared-larger": patch_directory(form, SHEET, 24, info.file_size + 10),  # zipfile accepts it
+        "compressed-size-short": patch_directory(form, SHEET, 20, info.compress_size - 3),
+        "patched-data-flag": patch_directory(form, SHEET, 8, 0x20, 2),
+        "local-name-differs": bytes(misnamed),
+        "bzip2": rezip(parts_of(form), zipfile.ZIP_BZIP2),
+        "lying-size-fixture": (BAD / "zip-bomb-lying-size.xlsx").read_bytes(),
+    }
+
+
+def variants(form: bytes) -> dict[str, bytes]:
+    """Files the package check must treat exactly as the chunked check does (fast or not)."""
+    out = dict(broken(form))
+    parts = parts_of(form)
+    doctype = {**parts, "docProps/app.xml": parts["docProps/app.xml"].replace(b"?>", b'?><!DOCTYPE x SYSTEM "x.dtd">', 1)}
+    entity = {**parts, "docProps/app.xml": parts["docProps/app.xml"].replace(b"?>", b'?><!DOCTYPE x [<!ENTITY a "b">]>', 1)}
+    out |= {
+        "good": form,
+        "stored": rezip(parts, zipfile.ZIP_STORED),
+        "column-AB": with_sheet(form, b"</sheetData>", b'<row r="70"><c r="AB70"><v>1</v></c></row></sheetData>'),
+        "row-150000": with_sheet(form, b"</sheetData>", b'<row r="150000"><c r="A150000"><v>1</v></c></row></sheetData>'),
+        "whole-grid": with_sheet(form, b"</sheetData>", b'<row r="1048576"><c r="XFD1048576"><v>1</v></c></row></sheetData>'),
+        "bare-doctype": rezip(doctype),
+        "entity": rezip(entity),
+        "repeated-name": rezip(parts, extra=[(SHEET, parts[SHEET].replace(D5, b'<c r="D5"><f>1</f></c>'))]),
+    }
+    out |= {f.name: f.read_bytes() for f in sorted(BAD.iterdir()) if f.suffix in (".xlsx", ".xls")}
+    return out
+
+
+# -- the package check -------------------------------------------------------------------------
+
+
+def test_each_part_is_inflated_once_exactly_as_zipfile_reads_it(form):
+    for data in (form, rezip(parts_of(form), zipfile.ZIP_STORED)):
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        for info in zf.infolist():
+            assert intake._inflate_once(data, info) == zf.read(info), info.filename
+
+
+LEFT = {  # the part each broken file leaves to the chunked check
+    "bad-crc": SHEET, "declared-smaller": SHEET, "declared-larger": SHEET, "compressed-size-short": SHEET,
+    "patched-data-flag": SHEET, "local-name-differs": "docProps/app.xml", "bzip2": SHEET, "lying-size-fixture": SHEET,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(LEFT))
+def test_a_part_not_plainly_fine_is_left_to_the_chunked_check(form, case):
+    data = broken(form)[case]
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    left = {i.filename for i in zf.infolist() if intake._inflate_once(data, i) is None}
+    assert LEFT[case] in left
+    if case != "bzip2":
+        assert left == {LEFT[case]}
+
+
+def test_the_package_check_decides_as_the_chunked_check_on_every_file(form, monkeypatch):
+    """Same kind or same refusal (code and message) with or without the single-pass fast path."""
+    for name, data in variants(form).items():
+        fast = outcome(data, name)
+        slow = slow_outcome(data, monkeypatch, name)
+        if isinstance(fast[1], dict):  # accepted: the kept parts are the parts as zipfile reads them
+            assert slow == (fast[0], {}), name
+            zf = zipfile.ZipFile(io.BytesIO(data))
+            assert all(body == zf.read(part) for part, body in fast[1].items()), name
+        else:
+            assert fast == slow, name
+
+
+def test_refusals_keep_their_message(form):
+    got = {name: outcome(data, name) for name, data in variants(form).items()}
+    assert got["lying-size-fixture"][0] == "I05" and "sai kích thước đã khai báo" in got["lying-size-fixture"][1]
+    assert got["bad-crc"][0] == "I05" and "Bad CRC-32" in got["bad-crc"][1]
+    assert got["whole-grid"][0] == "I05" and "XFD1048576" in got["whole-grid"][1]
+    assert got["entity"][0] == "I05" and "DTD/thực thể" in got["entity"][1]
+    assert got["zip-bomb.xlsx"][0] == "I05" and "bom nén" in got["zip-bomb.xlsx"][1]
+    for accepted in ("good", "stored", "column-AB", "row-150000", "bare-doctype", "declared-larger", "repeated-name"):
+        assert got[accepted][0] == "zip", accepted
+
+
+def test_the_lying_size_bomb_is_refused_quickly(monkeypatch):
+    data = (BAD / "zip-bomb-lying-size.xlsx").read_bytes()
+    t = time.perf_counter()
+    with pytest.raises(SubmissionError, match="sai kích thước đã khai báo"):
+        check_package(data, "zip-bomb-lying-size.xlsx")
+    assert time.perf_counter() - t < 2
+
+
+def test_a_reference_past_column_z_or_row_99999_is_measured_by_the_chunked_check(form):
+    for name in ("column-AB", "row-150000", "whole-grid"):
+        body = parts_of(variants(form)[name])[SHEET]
+        assert not intake._plain_part(SHEET, body), name
+    assert intake._plain_part(SHEET, parts_of(form)[SHEET])
+
+
+def test_a_lower_cell_limit_is_still_enforced(form, monkeypatch):
+    """The fast path's bound (column Z, row 99,999) only stands in for the limit it is below."""
+    monkeypatch.setattr(intake, "MAX_SHEET_CELLS", 100)
+    code, message = outcome(form)
+    assert code == "I05" and "hơn 100 ô" in message
+
+
+def test_the_package_keeps_what_the_formula_check_reads(form):
+    package = inspect_package(form, "x.xlsx")
+    assert set(package.parts) == {"xl/workbook.xml", "xl/_rels/workbook.xml.rels",
+                                  *(f"xl/worksheets/sheet{i}.xml" for i in (1, 2, 3))}  # fmt: skip
+    parts = parts_of(form)
+    repeated = rezip(parts, extra=[(SHEET, parts[SHEET].replace(D5, b'<c r="D5"><f>1</f></c>'))])
+    package = inspect_package(repeated, "x.xlsx")
+    assert package.parts[SHEET] == zipfile.ZipFile(io.BytesIO(repeated)).read(SHEET)  # the last of a name
+    assert uncached_formula_cells(repeated, "Số liệu", package=package) == {"D5"}
+
+
+# -- formulas without a cached value -----------------------------------------------------------
+
+CELLS = {
+    "cached": (b'<c r="D5" s="6"><f>2+3</f><v>5</v></c>', set()),
+    "shared-cached": (b'<c r="D5" s="6"><f t="shared" si="0"/><v>5</v></c>', set()),
+    "sheet-reference": ("<c r=\"D5\" s=\"6\"><f>'Số liệu'!D6+1</f><v>5</v></c>".encode(), set()),
+    "inline-string": (b'<c r="D5" t="inlineStr"><f>1</f><is><t>x</t></is></c>', set()),
+    "uncached": (b'<c r="D5" s="6"><f>2+3</f></c>', {"D5"}),
+    "empty-value": (b'<c r="D5" s="6"><f>2+3</f><v></v></c>', {"D5"}),
+    "shared-uncached": (b'<c r="D5" s="6"><f t="shared" si="0"/></c>', {"D5"}),
+    "first-value-empty": (b'<c r="D5" s="6"><v></v><f>1</f><v>5</v></c>', {"D5"}),
+    "comment-hides-a-cached-one": (b'<!-- <c><f>1</f><v>1</v></c> --><c r="D5"><f>2+3</f></c>', {"D5"}),
+    "instruction-fakes-a-cell": (b'<c r="D5" s="6"><v></v><?x <c y?><f>X</f><v>1</v></c>', {"D5"}),
+    "value-in-another-namespace": (b'<c r="D5" s="6"><f>1</f><v xmlns="urn:other">5</v></c>', {"D5"}),
+    "value-with-attribute": (b'<c r="D5" s="6"><f>1</f><v xml:space="preserve"> </v></c>', set()),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CELLS))
+def test_uncached_formulas_are_found_as_by_a_full_parse(form, case, monkeypatch):
+    cell, expected = CELLS[case]
+    data = with_sheet(form, D5, cell)
+    package = inspect_package(data, "x.xlsx")
+    fast = uncached_formula_cells(data, "Số liệu", "x.xlsx", package=package)
+    assert fast == uncached_formula_cells(data, "Số liệu", "x.xlsx") == expected  # kept parts or the zip
+    monkeypatch.setattr(intake, "_formulas_all_cached", lambda sheet_xml: False)
+    assert uncached_formula_cells(data, "Số liệu", "x.xlsx", package=package) == expected
+
+
+def test_a_prefixed_formula_is_found(form):
+    root = f'xmlns="{MAIN}"'.encode()
+    for prefix in (b"x", b"a-b"):  # a-b: a prefix the formula pattern does not see on its own
+        parts = parts_of(form)
+        sheet = parts[SHEET].replace(root, root + b" xmlns:" + prefix + b'="' + MAIN.encode() + b'"', 1)
+        sheet = sheet.replace(D5, b'<c r="D5"><' + prefix + b":f>1</" + prefix + b":f></c>")
+        sheet = sheet.replace(b'<c r="D7" s="6"/>', b'<c r="D7"><f>1</f><v>1</v></c>')  # a plain one too
+        assert sheet.count(b"<f>") == 1 and not intake._formulas_all_cached(sheet)
+        data = rezip({**parts, SHEET: sheet})
+        assert uncached_formula_cells(data, "Số liệu", package=inspect_package(data, "x.xlsx")) == {"D5"}
+
+
+def test_a_sheet_whose_formulas_all_have_values_is_not_parsed(form, monkeypatch):
+    sheet = parts_of(form)[SHEET]
+    for n in range(5, 60):
+        sheet = sheet.replace(f'<c r="D{n}" s="6"/>'.encode(), f'<c r="D{n}" s="6"><f>0+{n}</f><v>{n}</v></c>'.encode())
+    assert sheet.count(b"<f>") > 20 and intake._formulas_all_cached(sheet)
+    data = rezip({**parts_of(form), SHEET: sheet})
+
+    def no_tree(_sheet_xml):
+        raise AssertionError("parsed")
+
+    monkeypatch.setattr(intake, "_uncached_in_tree", no_tree)
+    assert uncached_formula_cells(data, "Số liệu", package=inspect_package(data, "x.xlsx")) == set()
+
+
+def test_the_workbook_is_parsed_once_per_distinct_bytes(form):
+    intake._workbook_sheets.cache_clear()
+    other = with_sheet(form, D5, b'<c r="D5" s="6"><f>2+3</f></c>')
+    for data in (form, other, form):
+        uncached_formula_cells(data, "Số liệu", package=inspect_package(data, "x.xlsx"))
+    info = intake._workbook_sheets.cache_info()
+    assert (info.misses, info.hits) == (1, 2)
+
+
+def test_a_workbook_with_entities_is_refused_every_time(form):
+    """The parse caches hold results only: defusedxml's refusal is raised on each file."""
+    parts = parts_of(form)
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(b"?>", b'?><!DOCTYPE x [<!ENTITY a "b">]>', 1)
+    data = rezip(parts)
+    for _ in range(2):
+        with pytest.raises(SubmissionError, match="DTD/thực thể") as err:
+            uncached_formula_cells(data, "Số liệu", "x.xlsx")
+        assert err.value.code == "I05"
+
+
+_HEAD = f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN}" xmlns:x="{MAIN}"><sheetData><row r="1">'
+_CHILDREN = [
+    "<f>1</f>", '<f t="shared" si="0"/>', "<f/>", "<f>a&gt;b</f>", "<v>5</v>", "<v></v>", "<v/>", "<v> </v>",
+    '<v xmlns="urn:o">1</v>', "<is><t>x</t></is>", "<x:f>1</x:f>", "<x:v>1</x:v>", "<!-- <f>1</f><v>1</v> -->",
+    "<?pi <v>1</v>?>", " ", "\n", "<v><![CDATA[1]]></v>", '<f xmlns="urn:o">1</f>',
+]  # fmt: skip
+_OPENERS = ['<c r="A{n}">', '<c r="A{n}" s="1">', '<c\nr="A{n}">', '<x:c r="A{n}">', '<c r="A{n}" xmlns="urn:o">']
+
+
+@st.composite
+def sheets(draw) -> bytes:
+    cells = []
+    for n in range(1, draw(st.integers(1, 4)) + 1):
+        opener = draw(st.sampled_from(_OPENERS)).format(n=n)
+        children = "".join(draw(st.lists(st.sampled_from(_CHILDREN), max_size=4)))
+        closer = "</x:c>" if opener.startswith("<x:") else "</c>"
+        cells.append(opener + children + closer)
+    return (_HEAD + "".join(cells) + "</row></sheetData></worksheet>").encode()
+
+
+@settings(max_examples=400, deadline=None)
+@given(sheets())
+def test_the_byte_scan_never_hides_an_uncached_formula(sheet_xml):
+    """When the scan says every formula is cached, a full parse finds no uncached one."""
+    if intake._formulas_all_cached(sheet_xml):
+        assert intake._uncached_in_tree(sheet_xml) == set()
