@@ -13,6 +13,7 @@ import io
 import time
 import warnings
 import zipfile
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -305,3 +306,22 @@ def test_the_byte_scan_never_hides_an_uncached_formula(sheet_xml):
     """When the scan says every formula is cached, a full parse finds no uncached one."""
     if intake._formulas_all_cached(sheet_xml):
         assert intake._uncached_in_tree(sheet_xml) == set()
+
+
+# -- receipts per agency -----------------------------------------------------------------------
+
+
+def test_receipts_per_agency_are_the_rows_sorted_as_pandas_sorts_them():
+    import pandas as pd
+
+    day = date(2017, 10, 30)
+    receipts = pd.DataFrame(
+        [("b", "z.xlsx", day, "1"), ("a", "a.xlsx", day, ""), ("b", "y.xlsx", None, "2"), ("b", "x.xlsx", day, "3"),
+         ("b", "x.xlsx", day, "4"), ("c", "c.xlsx", None, ""), ("b", "w.xlsx", date(2017, 10, 1), "5")],
+        columns=["agency_id", "file", "received_on", "note"],
+    )  # fmt: skip
+    receipts_of = intake._receipts_by_agency(receipts)
+    for agency_id in ("a", "b", "c", "absent"):
+        mine = receipts[receipts["agency_id"] == agency_id].sort_values(["received_on", "file"])
+        assert receipts_of(agency_id) == mine.to_dict("records"), agency_id
+    assert [r["note"] for r in receipts_of("b")] == ["5", "3", "4", "1", "2"]  # undated last, ties kept in order

@@ -1023,27 +1023,28 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
                 problems.append(_problem("", entry.name, "I05", "E", entry.error))
 
     disk_index = DiskIndex.of(on_disk)
-    by_agency = {a: g.sort_values(["received_on", "file"]) for a, g in receipts.groupby("agency_id", sort=False)}
-    no_receipt = receipts.iloc[0:0]
+    receipts_of = _receipts_by_agency(receipts)
     for agency in cycle.agencies.sort_values("agency_id").itertuples(index=False):
-        mine = by_agency.get(agency.agency_id, no_receipt)
+        mine = receipts_of(agency.agency_id)
         status, reason = _status_before_reading(agency, mine, cycle)
-        for row in mine[mine["received_on"].isna()].itertuples(index=False):
+        for row in mine:
+            if not pd.isna(row["received_on"]):
+                continue
             problems.append(
-                _problem(agency.agency_id, row.file, "I16", "E",
-                         f"Sổ tiếp nhận: ngày nhận “{getattr(row, 'received_on_text', '')}” của tệp {row.file} không "
+                _problem(agency.agency_id, row["file"], "I16", "E",
+                         f"Sổ tiếp nhận: ngày nhận “{row.get('received_on_text', '')}” của tệp {row['file']} không "
                          "phải ngày dạng YYYY-MM-DD; không xét được hạn nộp. Sửa receipts.csv.")
             )  # fmt: skip
         readable = None
         if len(mine) > 1:
-            files = ", ".join(mine["file"])
+            files = ", ".join(r["file"] for r in mine)
             problems.append(
                 _problem(agency.agency_id, files, "I09", "E",
                          f"Sổ tiếp nhận có {len(mine)} phiếu của đơn vị ({files}); mỗi đơn vị chỉ được chấp nhận "
                          "một phiếu. Giữ một dòng trong receipts.csv hoặc ghi rõ phiếu thay thế.")
             )
         elif len(mine) == 1:
-            file_name = mine.iloc[0]["file"]
+            file_name = mine[0]["file"]
             entry, missing = find_submission(disk_index, file_name)
             if entry is None or entry.kind != "file" or entry.error:
                 code = "I10" if entry is None else ("I05" if entry.kind == "file" else "I15")
@@ -1074,7 +1075,7 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
             if isinstance(readable, SubmissionError):
                 status, reason = "invalid", f"Phiếu không hợp lệ: {readable.message_vi}"
             else:
-                row = mine.iloc[0]
+                row = mine[0]
                 status = "ranked"
                 reason = f"Phiếu {row['file']} nhận ngày {fmt_date(row['received_on'])}, trong hạn."
         statuses.append(
@@ -1232,27 +1233,50 @@ def find_submission(on_disk: list[OnDisk] | DiskIndex, file_name: str) -> tuple[
     return entry, entry.error
 
 
-def _status_before_reading(agency, mine: pd.DataFrame, cycle: Cycle) -> tuple[str | None, str]:
-    """excluded > missing > late > duplicate receipts; ``(None, "")`` when reading decides."""
+def _receipts_by_agency(receipts: pd.DataFrame):
+    """agency_id → its receipts as row dicts, sorted by (received_on, file) as ``sort_values`` does.
+
+    The rows are grouped once (a frame per agency costs more than reading its file); the rare agency
+    with several receipts is sorted by pandas itself, so that the order is the same by construction.
+    """
+    records = receipts.to_dict("records")
+    at: dict[object, list[int]] = {}
+    for i, agency_id in enumerate(receipts["agency_id"].tolist()):
+        at.setdefault(agency_id, []).append(i)
+
+    def receipts_of(agency_id) -> list[dict]:
+        rows = at.get(agency_id, [])
+        if len(rows) <= 1:
+            return [records[i] for i in rows]
+        return receipts.iloc[rows].sort_values(["received_on", "file"]).to_dict("records")
+
+    return receipts_of
+
+
+def _status_before_reading(agency, mine: list[dict], cycle: Cycle) -> tuple[str | None, str]:
+    """excluded > missing > late > duplicate receipts; ``(None, "")`` when reading decides.
+
+    ``mine``: the agency's receipts as row dicts, sorted by (received_on, file).
+    """
     if not agency.ranked:
         return "excluded", f"Không xếp hạng theo danh sách đơn vị: {agency.note}"
-    if mine.empty:
+    if not mine:
         return "missing", "Không nhận được phiếu (không có trong sổ tiếp nhận): không được đánh giá, xếp hạng."
-    undated = mine[mine["received_on"].isna()]
-    if len(undated):
-        bad = undated.iloc[0]
+    undated = [row for row in mine if pd.isna(row["received_on"])]
+    if undated:
+        bad = undated[0]
         return "invalid", (
             f"Phiếu không hợp lệ: sổ tiếp nhận ghi ngày nhận “{bad.get('received_on_text', '')}” cho tệp {bad['file']}, "
             "không phải ngày dạng YYYY-MM-DD, nên không xác định được phiếu nộp đúng hạn hay không. Sửa receipts.csv."
         )
-    first = mine.iloc[0]
+    first = mine[0]
     if first["received_on"] > cycle.deadline:
         return "late", (
             f"Phiếu {first['file']} nhận ngày {fmt_date(first['received_on'])}, sau hạn cuối "
             f"{fmt_date(cycle.deadline)}: không được đánh giá, xếp hạng."
         )
     if len(mine) > 1:
-        files = ", ".join(mine["file"])
+        files = ", ".join(row["file"] for row in mine)
         return "invalid", f"Phiếu không hợp lệ: sổ tiếp nhận có {len(mine)} phiếu của đơn vị ({files}); chỉ chấp nhận một phiếu."
     return None, ""
 
