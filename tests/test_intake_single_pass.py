@@ -325,3 +325,23 @@ def test_receipts_per_agency_are_the_rows_sorted_as_pandas_sorts_them():
         mine = receipts[receipts["agency_id"] == agency_id].sort_values(["received_on", "file"])
         assert receipts_of(agency_id) == mine.to_dict("records"), agency_id
     assert [r["note"] for r in receipts_of("b")] == ["5", "3", "4", "1", "2"]  # undated last, ties kept in order
+
+
+# -- quick scans stand in for slower ones --------------------------------------------------------
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from([b"<", b"f", b"x:", b">", b"/", b" ", b"\n", b"!", b"a", b"<f", b"formula1", b":"]), max_size=12))
+def test_the_quick_scans_agree_with_the_patterns(pieces):
+    xml = b"".join(pieces)
+    assert intake._has_formula_tag(xml) == (intake._FORMULA_TAG.search(xml) is not None)
+    assert intake._has_markup_declaration(xml) == (b"<!" in xml)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=6))
+def test_a_code_of_ascii_letters_and_digits_is_its_own_normal_form(text):
+    from ictaudit.parsing import normalize_text, raw_text
+
+    if text.isascii() and text.isalnum():
+        assert normalize_text(raw_text(text)) == text

@@ -685,7 +685,7 @@ def uncached_formula_cells(
         return set()
     try:
         sheet_bytes = _read_part(zf, part, file_name, parts)
-        if not _FORMULA_TAG.search(sheet_bytes) and b"<!" not in sheet_bytes:  # no formula, no DTD: no tree
+        if not _has_formula_tag(sheet_bytes) and not _has_markup_declaration(sheet_bytes):  # no tree needed
             return set()
         if _formulas_all_cached(sheet_bytes):
             return set()
@@ -737,6 +737,19 @@ def _relationship_targets(rels_xml: bytes) -> dict[str | None, str] | None:
 
 
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+
+_F_THEN_END = re.compile(rb"f[\s>/]")  # in every match of _FORMULA_TAG; a scan for a literal first byte
+
+
+def _has_formula_tag(sheet_xml: bytes) -> bool:
+    """Whether :data:`_FORMULA_TAG` matches (a sheet's other ``<`` make it the slower scan)."""
+    return _F_THEN_END.search(sheet_xml) is not None and _FORMULA_TAG.search(sheet_xml) is not None
+
+
+def _has_markup_declaration(xml: bytes) -> bool:
+    """Whether ``<!`` (DTD, comment, CDATA) occurs; most parts have no ``!`` at all."""
+    return b"!" in xml and b"<!" in xml
 # An <f> (plain or self-closing, text only) that is the first child of a <c>, followed by a <v> with
 # text: the shape Excel and LibreOffice write for a formula with its cached value.
 _CACHED_FORMULA = re.compile(rb"<c(?:\s[^<>]*)?(?<!/)>\s*<f(?:\s[^<>]*)?(?:/>|(?<!/)>[^<]*</f\s*>)\s*<v>[^<]+</v\s*>")
@@ -871,7 +884,10 @@ def extract_values(
     for r in range(header_row + 1, len(rows)):
         row = rows[r]
         code_cell = row[code_col] if code_col < len(row) else ""
-        code = normalize_text(raw_text(code_cell)) if code_cell not in (None, "") else ""
+        if type(code_cell) is str and code_cell.isascii() and code_cell.isalnum():
+            code = code_cell  # what normalize_text(raw_text(...)) gives for letters and digits only
+        else:
+            code = normalize_text(raw_text(code_cell)) if code_cell not in (None, "") else ""
         if not code:
             continue
         spec = by_code.get(code.casefold())
@@ -889,6 +905,7 @@ def extract_values(
 
     merged_at = _merged_value_cells(merged, value_col)
     code_at = {r: spec_code for spec_code, hits in found.items() for r, _ in hits}
+    column = cell_address(0, value_col)[:-1]  # the value column's letters: cell_address(r, value_col) == column + row
     values: list[dict] = []
     for spec in fields:
         hits = found.get(spec.code)
@@ -902,7 +919,7 @@ def extract_values(
             continue
         readings = []
         for r, raw in hits:
-            cell = cell_address(r, value_col)
+            cell = f"{column}{r + 1}"
             if raw is None and cell in uncached:
                 problems.append(
                     _problem(agency_id, file_name, "I02", "E",
