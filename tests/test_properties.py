@@ -1,12 +1,22 @@
 """Property-based tests (hypothesis): invariants of the parser and of scoring that no example list covers."""
 
+import math
+
 import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ictaudit.kinds import Ratio, RatioToBest
-from ictaudit.numfmt import fmt_number, round_half_up
+from ictaudit.numfmt import (
+    fmt_number,
+    fmt_number_array,
+    fmt_ratio,
+    fmt_ratio_array,
+    fmt_value,
+    fmt_value_array,
+    round_half_up,
+)
 from ictaudit.parsing import parse_value
 from ictaudit.rubric import load_rubric
 from ictaudit.scoring import rank_competition, score_cycle
@@ -134,3 +144,61 @@ def test_competition_ranks_are_consistent_with_the_published_values(scores):
     published = round_half_up(np.array(scores), 2)
     for r, s in zip(ranks, published):
         assert r == 1 + int((published > s).sum())
+
+
+# -- numbers formatted a column at a time --------------------------------------------------------
+
+TRICKY_NUMBERS = [
+    0.0, -0.0, 1.0, -1.0, 2.675, -2.675, 1.005, 0.125, -0.125, 0.005, -0.005, -0.004, 84.995, 0.99995, 0.999949,
+    9.99995, 2.5, 3.5, -2.5, 1 / 3, 2 / 3, 0.1 + 0.2, 5e-5, -4.99e-5, 1234.5, 12345.6789, 1234567.891, -1234567.891,
+    999.9999, 999999.995, 999999999.999, 999999999.99999, 1e9, -1e9, 1e15, 1e20, 1.7e308, math.nan, math.inf, -math.inf,
+]  # fmt: skip
+
+
+def _outcome(make, *args):
+    """The texts made, or the type of the error raised (a value too large for round_half_up raises)."""
+    try:
+        return make(*args)
+    except (OverflowError, ValueError) as e:
+        return type(e)
+
+
+def _same_as_scalar(x: np.ndarray) -> None:
+    values = x.tolist()
+
+    def scalar(f, *args):
+        return [f(v, *args) for v in values]
+
+    def column(f, *args):
+        return f(x, *args).tolist()
+
+    for lang in ("vi", "en"):
+        for decimals in range(6):
+            for trim in (False, True):
+                expected = _outcome(scalar, fmt_number, decimals, lang, trim)
+                assert _outcome(column, fmt_number_array, decimals, lang, trim) == expected, (decimals, lang, trim)
+        assert _outcome(column, fmt_ratio_array, lang) == _outcome(scalar, fmt_ratio, lang)
+        assert _outcome(column, fmt_value_array, lang) == _outcome(scalar, fmt_value, lang)
+
+
+def test_column_formatting_is_the_scalar_formatting_on_tricky_numbers():
+    rng = np.random.default_rng(2016)
+    _same_as_scalar(np.array(TRICKY_NUMBERS))
+    _same_as_scalar(np.array(TRICKY_NUMBERS[:-4]))  # without the values the scalar functions reject
+    _same_as_scalar(np.array([], dtype=float))
+    # every 2- and 4-decimal half-up boundary in a range, and the binary neighbours of each
+    halves = np.concatenate([(np.arange(-3000, 3000) + 0.5) / 100, (np.arange(0, 20000) + 0.5) / 10000])
+    _same_as_scalar(np.concatenate([halves, np.nextafter(halves, np.inf), np.nextafter(halves, -np.inf)]))
+    _same_as_scalar(np.concatenate([rng.normal(0, 1, 3000), rng.normal(0, 1e7, 3000), rng.integers(-(10**8), 10**8, 3000)]))
+
+
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=40))
+@settings(max_examples=200)
+def test_column_formatting_is_the_scalar_formatting(values):
+    _same_as_scalar(np.array(values, dtype=float))
+
+
+@given(st.lists(st.integers(0, 10**6), min_size=1, max_size=40), st.integers(0, 4))
+@settings(max_examples=200)
+def test_column_formatting_of_values_on_a_decimal_grid(ints, decimals):
+    _same_as_scalar(np.array(ints, dtype=float) / 10**decimals)

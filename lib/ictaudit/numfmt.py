@@ -72,3 +72,108 @@ def fmt_ratio(x: float, lang: str = "vi") -> str:
 def fmt_date(d: date, lang: str = "vi") -> str:
     """Dates as dd/mm/yyyy (the Vietnamese convention); ISO for ``lang="iso"``."""
     return d.isoformat() if lang == "iso" else d.strftime("%d/%m/%Y")
+
+
+# -- whole columns ------------------------------------------------------------------------------
+# The trail formats a few numbers per agency × indicator; calling the functions above per value
+# costs more than the scoring itself. The column versions below give the same text for every
+# value: a finite value below _ARRAY_EXACT_BELOW is printed from k = |round_half_up(x)|·10^d, an
+# integer computed by the very operations of round_half_up (whole part once per distinct value,
+# decimals by table look-up); any other value (NaN, ±∞, huge) goes through the scalar function.
+
+_ARRAY_EXACT_BELOW = 1e9  # below this f"{k / 10**d:.{d}f}" prints k's digits exactly (ulp ≪ 10**-d)
+_MAX_ARRAY_DECIMALS = 4
+_decimal_tables: dict[tuple[int, str, str], np.ndarray] = {}
+
+
+def _decimals_table(decimals: int, lang: str, style: str) -> np.ndarray:
+    """The text after the whole part for every ``k % 10**decimals``: ``",05"`` (style ``fixed``),
+    ``",05"``/``""`` without trailing zeros (``trim``), or at least 2 decimals (``ratio``)."""
+    key = (decimals, lang, style)
+    if (table := _decimal_tables.get(key)) is None:
+        sep = "," if lang == "vi" else "."
+        texts = []
+        for f in range(10**decimals):
+            digits = f"{f:0{decimals}d}" if decimals else ""
+            if style == "trim":
+                digits = digits.rstrip("0")
+            elif style == "ratio":
+                digits = digits.rstrip("0").ljust(2, "0")
+            texts.append(sep + digits if digits else "")
+        table = _decimal_tables[key] = np.array(texts, dtype=object)
+    return table
+
+
+def _distinct_ints(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(keys, return_inverse=True)`` for integers ≥ 0, without sorting when their range is small."""
+    if not len(keys):
+        return keys, np.zeros(0, dtype=np.intp)
+    low, high = int(keys.min()), int(keys.max())
+    if high - low > 4 * len(keys) + 1024:
+        distinct, where = np.unique(keys, return_inverse=True)
+        return distinct, where.reshape(-1)
+    present = np.zeros(high - low + 1, dtype=bool)
+    present[keys - low] = True
+    rank = np.cumsum(present) - 1
+    return np.flatnonzero(present) + low, rank[keys - low]
+
+
+def _fixed_texts(x: np.ndarray, decimals: int, lang: str, style: str) -> np.ndarray:
+    """Text of finite ``|x| < _ARRAY_EXACT_BELOW`` rounded half up: ``fmt_number`` (styles fixed and
+    trim) or ``fmt_ratio`` (style ratio). Object array of str."""
+    factor = 10.0**decimals
+    k = np.floor(np.abs(x) * factor + 0.5 + 1e-9)  # the operations of round_half_up, in its order
+    k_int = k.astype(np.int64)
+    scale = 10**decimals
+    whole, frac = np.divmod(k_int, scale)
+    negative = (x < 0) & (k > 0)  # round_half_up turns -0.0 into 0.0: no sign for a value rounding to 0
+    keys, where = _distinct_ints(whole * 2 + negative)
+    wholes = [("-" if key & 1 else "") + f"{key >> 1:,}" for key in keys.tolist()]
+    if lang == "vi":
+        wholes = [w.replace(",", ".") for w in wholes]
+    out = np.array(wholes, dtype=object)[where]
+    if decimals:
+        out = out + _decimals_table(decimals, lang, style)[frac]
+    return out
+
+
+def _column(x, easy_texts, scalar) -> np.ndarray:
+    """Object array: ``easy_texts`` of the finite values below _ARRAY_EXACT_BELOW, ``scalar`` of the rest."""
+    x = np.asarray(x, dtype=float).reshape(-1)
+    out = np.empty(len(x), dtype=object)
+    with np.errstate(invalid="ignore"):
+        easy = np.abs(x) < _ARRAY_EXACT_BELOW  # False for NaN and ±∞
+    if easy.any():
+        out[easy] = easy_texts(x[easy])
+    if not easy.all():
+        out[~easy] = [scalar(v) for v in x[~easy].tolist()]
+    return out
+
+
+def fmt_number_array(x, decimals: int = 2, lang: str = "vi", trim: bool = False) -> np.ndarray:
+    """:func:`fmt_number` of every element (an object array of str, the same text)."""
+    if not 0 <= decimals <= _MAX_ARRAY_DECIMALS:
+        values = np.asarray(x, dtype=float).reshape(-1).tolist()
+        return np.array([fmt_number(v, decimals, lang, trim) for v in values], dtype=object)
+    style = "trim" if trim else "fixed"
+    return _column(x, lambda v: _fixed_texts(v, decimals, lang, style), lambda v: fmt_number(v, decimals, lang, trim))
+
+
+def fmt_ratio_array(x, lang: str = "vi") -> np.ndarray:
+    """:func:`fmt_ratio` of every element."""
+    return _column(x, lambda v: _fixed_texts(v, 4, lang, "ratio"), lambda v: fmt_ratio(v, lang))
+
+
+def fmt_value_array(x, lang: str = "vi") -> np.ndarray:
+    """:func:`fmt_value` of every element (NaN is a blank)."""
+
+    def easy(v: np.ndarray) -> np.ndarray:
+        out = np.empty(len(v), dtype=object)
+        whole = v == np.floor(v)
+        if whole.any():
+            out[whole] = _fixed_texts(v[whole], 0, lang, "fixed")
+        if not whole.all():
+            out[~whole] = _fixed_texts(v[~whole], 4, lang, "trim")
+        return out
+
+    return _column(x, easy, lambda v: fmt_value(v, lang))
