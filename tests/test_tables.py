@@ -2,10 +2,13 @@
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from ictaudit.tables import format_cell, read_csv, write_csv
+from ictaudit.tables import format_cell, format_column, read_csv, round6_texts, write_csv
 
 
 @pytest.mark.parametrize(
@@ -44,3 +47,125 @@ def test_write_csv_is_bom_utf8_with_fixed_columns(tmp_path):
     assert back["b"].tolist() == ["1", "2.5", "-3"]
     with pytest.raises(KeyError, match="columns c are missing"):
         write_csv(df, tmp_path / "u.csv", ["a", "c"])
+
+
+# -- the column-wise writer and reader against the cell-by-cell ones ----------------------------
+# write_csv formats whole columns and joins the rows itself; these references are the plain way
+# (format_cell per cell, pandas' to_csv, str.startswith per cell) whose bytes it must reproduce.
+
+
+def reference_write_csv(df: pd.DataFrame, path, columns=None):
+    cols = list(columns) if columns is not None else list(df.columns)
+    out = pd.DataFrame({c: [format_cell(x) for x in df[c].tolist()] for c in cols}, columns=cols)
+    out.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
+    return path
+
+
+def reference_read_csv(path) -> pd.DataFrame:
+    df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    for c in df.columns:
+        col = df[c]
+        guarded = col.str.startswith("'")
+        if guarded.any():
+            df[c] = col.where(~guarded, col.str[1:])
+    return df
+
+
+TRICKY_FLOATS = [
+    0.0, -0.0, 45.0, 45.5, -2.5, 0.1 + 0.2, 1 / 3, 2.675, 1.005, 84.995, -84.995, 5e-7, -5e-7, 1.5e-6,
+    0.0078125, 1.0000005, 2.0000015, 1234.5678905, 0.00001, 1e-4, 123456.7890125, 999999999.9999995,
+    1e9, -1e9, 1e15, 1e15 + 2, 1e16, -1e20, 1.23e300, math.nan, math.inf, -math.inf, 4.637681, 0.698851,
+]  # fmt: skip
+TRICKY_TEXTS = [
+    "", "Sở Nội vụ", "=1+1", "+84 123", "-5", "@SUM(A1)", "'quoted", "''", "\tTab", "\rCR", "a\rb",
+    'say "hi"', "a,b", "line\nbreak", "Tỷ lệ = F02 / F01 = 64 / 69 = 0,9275 → 4,64 điểm", " lead", "x\x00y",
+    '{"F02": 64, "F01": 69}', "=", "-", "'", "Ủy ban nhân dân huyện Thạch An",
+]  # fmt: skip
+
+
+def tricky_frame() -> pd.DataFrame:
+    n = len(TRICKY_TEXTS)
+    floats = (TRICKY_FLOATS * 2)[:n]
+    return pd.DataFrame(
+        {
+            "text": pd.Series(TRICKY_TEXTS, dtype="str"),
+            "object text": pd.Series(TRICKY_TEXTS, dtype=object),
+            "mixed": pd.Series([*TRICKY_TEXTS[: n - 4], None, math.nan, 3.0, True], dtype=object),
+            "with missing": pd.Series([*TRICKY_TEXTS[: n - 2], None, math.nan], dtype="str"),
+            "x": floats,
+            "rank": pd.array([*range(n - 3), None, None, -4], dtype="Int64"),
+            "count": np.arange(n, dtype=np.int64) - 5,
+            "flag": np.arange(n) % 3 == 0,
+            "repeated": ["=cmd", "ranked", "a,b", 'q"q'] * (n // 4) + ["ranked"] * (n % 4),
+        }
+    )
+
+
+@pytest.mark.parametrize("name", ["text", "object text", "mixed", "with missing", "x", "rank", "count", "flag", "repeated"])
+def test_format_column_is_format_cell_on_every_cell(name):
+    col = tricky_frame()[name]
+    assert format_column(col) == [format_cell(x) for x in col.tolist()]
+
+
+@pytest.mark.parametrize(
+    "col",
+    [
+        pd.Series(["a", None, "=x", "'"], dtype="string"),  # missing as pd.NA
+        pd.Series(["=a", "b", "=a"], dtype="category"),
+        pd.Series([1.5, None, 2.675], dtype="Float64"),
+        pd.Series([True, None, False], dtype="boolean"),
+        pd.Series([np.str_("=a"), "b"], dtype=object),
+        pd.Series([1.5, 2.25, -0.0], dtype="float32"),
+        pd.Series([1, 2, 255], dtype="uint8"),
+        pd.Series([], dtype=object),
+    ],
+    ids=lambda col: str(col.dtype),
+)
+def test_format_column_on_other_dtypes(col):
+    assert format_column(col) == [format_cell(x) for x in col.tolist()]
+
+
+def test_round6_texts_takes_pythons_rounding_at_binary_halves():
+    rng = np.random.default_rng(7)
+    # x·10⁶ at or within rounding error of a half: numpy's round and Python's can differ there
+    halves = (rng.integers(-(10**9), 10**9, 2000) + 0.5) / 1e6
+    near = np.concatenate([np.nextafter(halves, np.inf), np.nextafter(halves, -np.inf)])
+    x = np.concatenate([halves, near, rng.normal(0, 1e4, 2000), np.array(TRICKY_FLOATS)])
+    assert round6_texts(x).tolist() == [format_cell(v) for v in x.tolist()]
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [None, ["x", "text"], ["with missing", "mixed", "rank"], ["count", "flag"], ["text"], ["x"], ["repeated", "x"]],
+)
+def test_write_csv_writes_the_bytes_of_the_cell_by_cell_writer(tmp_path, columns):
+    df = tricky_frame()
+    new = write_csv(df, tmp_path / "new.csv", columns).read_bytes()
+    old = reference_write_csv(df, tmp_path / "old.csv", columns).read_bytes()
+    assert new == old
+    pd.testing.assert_frame_equal(read_csv(tmp_path / "new.csv"), reference_read_csv(tmp_path / "old.csv"))
+
+
+def test_write_csv_without_rows_and_with_odd_headers(tmp_path):
+    for df in [
+        pd.DataFrame({"a": pd.Series([], dtype=float), "b": pd.Series([], dtype="str")}),
+        pd.DataFrame({"a,b": [1.0], 'say "x"': ["y"], "=c": ["z"]}),
+        pd.DataFrame({"only": ["", "x"]}),  # one column: the csv module quotes an empty row
+    ]:
+        assert write_csv(df, tmp_path / "new.csv").read_bytes() == reference_write_csv(df, tmp_path / "old.csv").read_bytes()
+        pd.testing.assert_frame_equal(read_csv(tmp_path / "new.csv"), reference_read_csv(tmp_path / "old.csv"))
+
+
+@given(
+    st.lists(st.tuples(st.text(max_size=12), st.floats(allow_nan=True, allow_infinity=True)), min_size=0, max_size=40)
+)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_text_and_number_write_and_read_back_as_the_cell_by_cell_path(tmp_path, rows):
+    df = pd.DataFrame({"t": pd.Series([t for t, _ in rows], dtype="str"), "x": [x for _, x in rows]})
+    df["t2"] = df["t"].str[::-1]
+    new = write_csv(df, tmp_path / "new.csv").read_bytes()
+    assert new == reference_write_csv(df, tmp_path / "old.csv").read_bytes()
+    back = read_csv(tmp_path / "new.csv")
+    pd.testing.assert_frame_equal(back, reference_read_csv(tmp_path / "old.csv"))
+    if not any("\r" in t for t in df["t"]):  # a \r inside a text is written unquoted, read as a line break
+        assert back["t"].tolist() == df["t"].tolist()
