@@ -101,7 +101,7 @@ def tricky_frame() -> pd.DataFrame:
     )
 
 
-@pytest.mark.parametrize("name", ["text", "object text", "mixed", "with missing", "x", "rank", "count", "flag", "repeated"])
+@pytest.mark.parametrize("name", list(tricky_frame().columns))
 def test_format_column_is_format_cell_on_every_cell(name):
     col = tricky_frame()[name]
     assert format_column(col) == [format_cell(x) for x in col.tolist()]
@@ -152,7 +152,8 @@ def test_write_csv_without_rows_and_with_odd_headers(tmp_path):
         pd.DataFrame({"a,b": [1.0], 'say "x"': ["y"], "=c": ["z"]}),
         pd.DataFrame({"only": ["", "x"]}),  # one column: the csv module quotes an empty row
     ]:
-        assert write_csv(df, tmp_path / "new.csv").read_bytes() == reference_write_csv(df, tmp_path / "old.csv").read_bytes()
+        new = write_csv(df, tmp_path / "new.csv").read_bytes()
+        assert new == reference_write_csv(df, tmp_path / "old.csv").read_bytes()
         pd.testing.assert_frame_equal(read_csv(tmp_path / "new.csv"), reference_read_csv(tmp_path / "old.csv"))
 
 
