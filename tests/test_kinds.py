@@ -219,3 +219,103 @@ def test_excel_formulas_read_input_cells():
     )
     with pytest.raises(ValueError, match="best"):
         RatioToBest("C1.3", 3, ["F02"], ["F01"]).excel_formula(refs)
+
+
+# -- explain_many: every agency's text at once, the same as explain row by row ------------------
+
+
+def explained_row_by_row(kind, inputs: dict, detail: dict, lang: str) -> list[str]:
+    """The reference: explain per row, with None for a blank input (as the trail used to call it)."""
+    n = len(next(iter(inputs.values())))
+    return [
+        kind.explain(
+            {f: None if math.isnan(v[i]) else float(v[i]) for f, v in inputs.items()},
+            {k: float(v[i]) for k, v in detail.items()},
+            lang,
+        )
+        for i in range(n)
+    ]
+
+
+def assert_explain_many_is_explain(kind, values: pd.DataFrame, ranked=None, detail=None):
+    result = kind.compute(values, ranked)
+    detail = result.detail if detail is None else detail
+    inputs = {f: values[f].to_numpy(dtype=float) for f in kind.input_fields}
+    for lang in ("vi", "en"):
+        try:
+            expected = explained_row_by_row(kind, inputs, detail, lang)
+        except OverflowError:  # a number too large for round_half_up: the column version fails alike
+            with pytest.raises(OverflowError):
+                kind.explain_many(inputs, detail, lang)
+            continue
+        got = kind.explain_many(inputs, detail, lang)
+        assert isinstance(got, np.ndarray) and got.dtype == object and len(got) == len(values)
+        assert got.tolist() == expected
+
+
+CONDITIONS = (
+    ChecklistItem(field="a", op=">=", value=2.5, points=1.5),
+    ChecklistItem(field="b", op="<", value=10, points=1),
+    ChecklistItem(field="c", op="<=", value=0, points=1),
+    ChecklistItem(field="d", op="=", value=1, points=1),
+    ChecklistItem(field="e", op="!=", value=0, points=1),
+    ChecklistItem(field="f", points=1),
+)
+TRICKY = [NAN, 0.0, -0.0, 1.0, 2.0, -1.0, 0.5, 1 / 3, 2.675, 84.995, 0.125, 1e-7, 999.99995, 1234.5, 1e6, 1e12, 7.0]
+
+
+def tricky_values(fields, n=300, seed=0) -> pd.DataFrame:
+    """Blanks, zeros, negatives, halves at the rounding boundaries, huge numbers and plain counts."""
+    rng = np.random.default_rng(seed)
+    cols = {}
+    for j, f in enumerate(fields):
+        picked = rng.choice(np.array(TRICKY), n)
+        counts = rng.integers(0, 3000, n).astype(float)
+        cols[f] = np.where(rng.random(n) < 0.5, picked, counts)
+        cols[f][j::7] = 1.0  # yes often enough for every checklist pattern
+    return pd.DataFrame(cols)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        Ratio("C1.1", 5, ["F02"], ["F01"]),
+        Ratio("C4.3", 4, ["F29", "F30"], ["F27"], True),
+        Ratio("C4.6", 3, ["F33"], ["F29", "F30"]),
+        Ratio("T", 2.5, ["A", "A"], ["B"], False),
+        RatioToBest("C1.3", 3, ["F05"], ["F01"]),
+        RatioToBest("T", 3, ["F05"], ["F01", "F02"], True),
+        Checklist("T", 3, ITEMS),
+        Checklist("C5.1", 5, tuple(ChecklistItem(field=f"F3{i}", points=1) for i in range(4, 9))),
+        Checklist("T", 6.5, CONDITIONS),
+        ShareOfItems("T", 8, ["a", "b", "c", "d"]),
+        CountCapped("T", 5, "F18", 1),
+        CountCapped("T", 2, "F18", 0.25),
+        Tiers("C2.7", 4, "F19", TIERS),
+        Tiers("C3.4", 2, "F23", (Tier(at_least=120, points=2), Tier(at_least=60, points=1))),
+    ],
+    ids=lambda k: f"{k.kind}-{k.id}-{len(k.input_fields)}",
+)
+def test_explain_many_is_explain_row_by_row(kind):
+    values = tricky_values(kind.input_fields)
+    ranked = np.arange(len(values)) % 3 != 0
+    assert_explain_many_is_explain(kind, values, ranked)
+    assert_explain_many_is_explain(kind, values.iloc[:0], ranked[:0])
+    assert_explain_many_is_explain(kind, values.iloc[:1], ranked[:1])
+
+
+@pytest.mark.parametrize("best", [0.0, -1.0, NAN, 1e-300, 1e-9, 0.8, 2.675, 1e12])
+def test_ratio_to_best_explain_many_whatever_the_best(best):
+    kind = RatioToBest("C1.3", 3, ["F05"], ["F01"])
+    values = tricky_values(kind.input_fields, seed=1)
+    detail = dict(kind.compute(values).detail)
+    detail["best"] = np.full(len(values), best)
+    assert_explain_many_is_explain(kind, values, detail=detail)
+
+
+def test_explain_many_on_every_indicator_of_the_rubric(rubric):
+    for group in rubric.group_ids:
+        fields = [f.code for f in rubric.fields_for_form(rubric.form_of(group))]
+        values = tricky_values(fields, n=200, seed=3)
+        for _, kind in rubric.indicators(group):
+            assert_explain_many_is_explain(kind, values, np.ones(len(values), bool))

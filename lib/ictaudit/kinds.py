@@ -6,7 +6,8 @@ Every kind turns the values of one group into points:
   agency and one float column per field, NaN for a blank, yes/no as 1/0). Returns a
   :class:`KindResult` with the points, applicability, flags and the intermediate numbers.
 - ``explain(inputs, detail, lang)``: the step in words with the numbers substituted, in Vietnamese
-  or English, e.g. ``Tỷ lệ = F02 / F01 = 45 / 50 = 0,90 → 0,90 × 5 = 4,50 điểm``.
+  or English, e.g. ``Tỷ lệ = F02 / F01 = 45 / 50 = 0,90 → 0,90 × 5 = 4,50 điểm``;
+  ``explain_many`` gives the same text for every agency of a group at once (the trail).
 - ``excel_formula(refs, best_ref)``: an Excel formula computing the same points from input cells;
   a not-applicable indicator yields ``""`` (text), which SUM ignores.
 
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 import pandas as pd
 
-from ictaudit.numfmt import fmt_number, fmt_ratio, fmt_value
+from ictaudit.numfmt import fmt_number, fmt_number_array, fmt_ratio, fmt_ratio_array, fmt_value, fmt_value_array
 
 if TYPE_CHECKING:  # pragma: no cover
     from ictaudit.rubric import ChecklistItem, IndicatorGroupParams, IndicatorSpec, Tier
@@ -133,6 +134,33 @@ def _xl_any_blank(codes: Sequence[str], refs: Mapping[str, str]) -> str:
     return cells[0] if len(cells) == 1 else f"OR({','.join(cells)})"
 
 
+def _explain_distinct(
+    kind: IndicatorKind, inputs: Mapping[str, np.ndarray], detail: Mapping[str, np.ndarray], lang: str
+) -> np.ndarray:
+    """``kind.explain`` of every row, called once per distinct row (bit for bit) of inputs and detail."""
+    fields, names = list(kind.input_fields), list(detail)
+    columns = [np.asarray(inputs[f], dtype=float).reshape(-1) for f in fields]
+    columns += [np.asarray(detail[k], dtype=float).reshape(-1) for k in names]
+    table = np.ascontiguousarray(np.column_stack(columns))
+    if not len(table):
+        return np.empty(0, dtype=object)
+    rows = table.view(np.dtype((np.void, table.itemsize * table.shape[1]))).reshape(-1)
+    _, first, where = np.unique(rows, return_index=True, return_inverse=True)
+    texts = []
+    for values in table[first].tolist():
+        given = {f: None if math.isnan(v) else v for f, v in zip(fields, values)}
+        texts.append(kind.explain(given, dict(zip(names, values[len(fields) :])), lang))
+    return np.array(texts, dtype=object)[where.reshape(-1)]
+
+
+def _expr_many(codes: Sequence[str], inputs: Mapping[str, np.ndarray], lang: str) -> np.ndarray:
+    """:func:`_expr` with values, for every row (no input blank)."""
+    parts = [fmt_value_array(inputs[c], lang) for c in codes]
+    if len(parts) == 1:
+        return parts[0]
+    return np.array([f"({' + '.join(p)})" for p in zip(*parts)], dtype=object)
+
+
 class IndicatorKind(ABC):
     """One indicator of one group, with its parameters resolved."""
 
@@ -166,6 +194,17 @@ class IndicatorKind(ABC):
     @abstractmethod
     def explain(self, inputs: Mapping[str, float | None], detail: Mapping[str, float], lang: str = "vi") -> str:
         """One agency's step in words; ``inputs`` by field code, ``detail`` from ``compute``."""
+
+    def explain_many(
+        self, inputs: Mapping[str, np.ndarray], detail: Mapping[str, np.ndarray], lang: str = "vi"
+    ) -> np.ndarray:
+        """:meth:`explain` of every row, as an object array of str: ``inputs`` by field code (NaN for
+        a blank) and ``detail`` from ``compute``, row-aligned arrays.
+
+        This one calls :meth:`explain` once per distinct row (yes/no items take few forms); kinds
+        whose numbers differ from row to row override it and format them a column at a time.
+        """
+        return _explain_distinct(self, inputs, detail, lang)
 
     @abstractmethod
     def formula(self) -> str:
@@ -246,6 +285,53 @@ class Ratio(IndicatorKind):
             return f"{head} > 1, {w['take_one']} → 1 × {mx} = {_pts(self.max_points, lang)}"
         return f"{head} → {fmt_ratio(r, lang)} × {mx} = {_pts(self.max_points * r, lang)}"
 
+    def explain_many(self, inputs, detail, lang="vi"):
+        """Rows with a blank or a zero denominator once per distinct row; the others (the numbers
+        differ in every row) a column at a time, the same text as :meth:`explain`."""
+        den = np.asarray(detail["den"], dtype=float).reshape(-1)
+        plain = den != 0  # NaN too, as in explain
+        for c in self.input_fields:
+            plain &= ~np.isnan(np.asarray(inputs[c], dtype=float).reshape(-1))
+        out = np.empty(len(den), dtype=object)
+        if not plain.all():
+            rest = ~plain
+            out[rest] = _explain_distinct(
+                self, {c: np.asarray(inputs[c])[rest] for c in self.input_fields},
+                {k: np.asarray(v)[rest] for k, v in detail.items()}, lang,
+            )  # fmt: skip
+        if plain.any():
+            out[plain] = self._explain_plain(
+                {c: np.asarray(inputs[c], dtype=float)[plain] for c in self.input_fields},
+                {k: np.asarray(v, dtype=float)[plain] for k, v in detail.items()}, lang,
+            )  # fmt: skip
+        return out
+
+    def _head_many(self, inputs, v: np.ndarray, lang: str) -> tuple[str, np.ndarray, np.ndarray, np.ndarray]:
+        """The pieces of ``… = F02 / F01 = 45 / 50 = 0,90`` per row: the text before the values, the
+        values of the numerator and of the denominator, and the ratio."""
+        lead = f"{_expr(self.num, None, lang)} / {_expr(self.den, None, lang)} = "
+        num, den = _expr_many(self.num, inputs, lang), _expr_many(self.den, inputs, lang)
+        return lead, num, den, fmt_ratio_array(v, lang)
+
+    def _explain_plain(self, inputs, detail, lang) -> np.ndarray:
+        w = _WORDS[lang]
+        r = detail["ratio"]
+        lead, num, den, r_text = self._head_many(inputs, r, lang)
+        lead = f"{w['ratio']} = {lead}"
+        mx = fmt_number(self.max_points, 2, lang, trim=True)
+        out = np.empty(len(r), dtype=object)
+        over = r > 1
+        tail = f" > 1, {w['take_one']} → 1 × {mx} = {_pts(self.max_points, lang)}"
+        out[over] = [f"{lead}{a} / {b} = {t}{tail}" for a, b, t in zip(num[over], den[over], r_text[over])]
+        under = ~over
+        pts = fmt_number_array(self.max_points * r[under], 2, lang)
+        times, unit = f" × {mx} = ", f" {w['points']}"
+        out[under] = [
+            f"{lead}{a} / {b} = {t} → {t}{times}{p}{unit}"
+            for a, b, t, p in zip(num[under], den[under], r_text[under], pts)
+        ]
+        return out
+
     def formula(self) -> str:
         text = f"{self.max_points:g} × min({_expr(self.num, None, 'en')} / {_expr(self.den, None, 'en')}, 1)"
         if self.na_when_zero:
@@ -310,6 +396,38 @@ class RatioToBest(Ratio):
         if rel > 1:
             return f"{head}; {w['best']} = {fmt_ratio(best, lang)} → {tail} > 1, {w['take_one']} → {_pts(self.max_points, lang)}"
         return f"{head}; {w['best']} = {fmt_ratio(best, lang)} → {tail} × {mx} = {_pts(self.max_points * rel, lang)}"
+
+    def _explain_plain(self, inputs, detail, lang) -> np.ndarray:
+        w = _WORDS[lang]
+        v, best = detail["ratio"], detail["best"]
+        lead, num, den, v_text = self._head_many(inputs, v, lang)
+        lead = f"{w['value']} = {lead}"
+        head = np.array([f"{lead}{a} / {b} = {t}" for a, b, t in zip(num, den, v_text)], dtype=object)
+        out = np.empty(len(v), dtype=object)
+        no_best = np.isnan(best) | (best <= 0)
+        out[no_best] = [f"{h}; {w['best_zero']}" for h in head[no_best]]
+        some = ~no_best
+        head, v_text, v, best = head[some], v_text[some], v[some], best[some]
+        with np.errstate(over="ignore"):
+            rel = v / best
+        best_text, rel_text = fmt_ratio_array(best, lang), fmt_ratio_array(rel, lang)
+        texts = np.empty(len(v), dtype=object)
+        over = rel > 1
+        tail = f" > 1, {w['take_one']} → {_pts(self.max_points, lang)}"
+        texts[over] = [
+            f"{h}; {w['best']} = {b} → {t} / {b} = {q}{tail}"
+            for h, t, b, q in zip(head[over], v_text[over], best_text[over], rel_text[over])
+        ]
+        under = ~over
+        mx = fmt_number(self.max_points, 2, lang, trim=True)
+        pts = fmt_number_array(self.max_points * rel[under], 2, lang)
+        unit = w["points"]
+        texts[under] = [
+            f"{h}; {w['best']} = {b} → {t} / {b} = {q} × {mx} = {p} {unit}"
+            for h, t, b, q, p in zip(head[under], v_text[under], best_text[under], rel_text[under], pts)
+        ]
+        out[some] = texts
+        return out
 
     def formula(self) -> str:
         v = f"{_expr(self.num, None, 'en')} / {_expr(self.den, None, 'en')}"
@@ -417,6 +535,35 @@ class Checklist(IndicatorKind):
             total += got
             parts.append(f"{it.field} = {shown} → {fmt_number(got, 2, lang, trim=True)}")
         return f"{'; '.join(parts)}; {_WORDS[lang]['total']} {_pts(total, lang)}"
+
+    def explain_many(self, inputs, detail, lang="vi"):
+        """Yes/no items only: once per distinct row (a few texts); with a condition on a number, a
+        column at a time: each item's part, the points added in item order as in :meth:`explain`."""
+        if all(it.op is None for it in self.items):
+            return _explain_distinct(self, inputs, detail, lang)
+        w = _WORDS[lang]
+        parts, total = [], 0.0
+        for it in self.items:
+            x = np.asarray(inputs[it.field], dtype=float).reshape(-1)
+            blank = np.isnan(x)
+            ok = ~blank & self._holds(it, x)
+            total = total + np.where(ok, it.points, 0.0)
+            lead = f"{it.field} = "
+            zero, full = fmt_number(0.0, 2, lang, trim=True), fmt_number(it.points, 2, lang, trim=True)
+            if it.op is None:  # three texts: blank, yes, no
+                texts = [f"{lead}{w[word]} → {got}" for word, got in (("blank", zero), ("yes", full), ("no", zero))]
+                parts.append(np.array(texts, dtype=object)[np.where(blank, 0, np.where(ok, 1, 2))])
+                continue
+            part = np.full(len(x), f"{lead}{w['blank']} → {zero}", dtype=object)
+            value = _xl_num(it.value)
+            verdicts = [f" {_negate(it.op)} {value} → {zero}", f" {it.op} {value} → {full}"]
+            shown = np.array(verdicts, dtype=object)[ok[~blank].astype(int)]
+            part[~blank] = [lead + v + t for v, t in zip(fmt_value_array(x[~blank], lang), shown)]
+            parts.append(part)
+        end, unit = f"; {w['total']} ", f" {w['points']}"
+        return np.array(
+            ["; ".join(p) + end + t + unit for *p, t in zip(*parts, fmt_number_array(total, 2, lang))], dtype=object
+        )
 
     def formula(self) -> str:
         return " + ".join(f"{it.points:g} × [{self._describe(it, 'vi')}]" for it in self.items)
@@ -534,6 +681,24 @@ class CountCapped(IndicatorKind):
             return f"{head}, {w['cap']} {_pts(self.max_points, lang)}"
         return f"{head} → {_pts(raw, lang)}"
 
+    def explain_many(self, inputs, detail, lang="vi"):
+        """:meth:`explain` a column at a time."""
+        w = _WORDS[lang]
+        x = np.asarray(inputs[self.field], dtype=float).reshape(-1)
+        raw = np.asarray(detail["raw"], dtype=float).reshape(-1)
+        blank = np.isnan(x)
+        out = np.full(len(x), f"{w['missing']} ({self.field} {w['blank']}) → {_pts(0, lang)}", dtype=object)
+        x, raw = x[~blank], raw[~blank]
+        lead = f"{self.field} = "
+        per = f" × {fmt_number(self.per_item, 2, lang, trim=True)} = "
+        head = [lead + a + per + b for a, b in zip(fmt_value_array(x, lang), fmt_number_array(raw, 2, lang, trim=True))]
+        over = raw > self.max_points
+        capped = f", {w['cap']} {_pts(self.max_points, lang)}"
+        pts = fmt_number_array(raw, 2, lang)
+        unit = f" {w['points']}"
+        out[~blank] = [h + capped if o else h + " → " + p + unit for h, o, p in zip(head, over.tolist(), pts)]
+        return out
+
     def formula(self) -> str:
         return f"min({self.field} × {self.per_item:g}, {self.max_points:g})"
 
@@ -594,6 +759,22 @@ class Tiers(IndicatorKind):
                 return f"{self.field} = {fmt_value(x, lang)} ≥ {_xl_num(t.at_least)} → {_pts(t.points, lang)}"
         lowest = self.tiers[-1].at_least
         return f"{self.field} = {fmt_value(x, lang)} < {_xl_num(lowest)}, {w['below']} → {_pts(0, lang)}"
+
+    def explain_many(self, inputs, detail, lang="vi"):
+        """:meth:`explain` a column at a time: the text of the highest tier reached after the value."""
+        w = _WORDS[lang]
+        x = np.asarray(inputs[self.field], dtype=float).reshape(-1)
+        blank = np.isnan(x)
+        out = np.full(len(x), f"{w['missing']} ({self.field} {w['blank']}) → {_pts(0, lang)}", dtype=object)
+        x = x[~blank]
+        tier = np.full(len(x), len(self.tiers))  # below the lowest tier
+        for i, t in reversed(list(enumerate(self.tiers))):  # lowest first, so higher tiers overwrite
+            tier[x >= t.at_least] = i
+        tails = [f" ≥ {_xl_num(t.at_least)} → {_pts(t.points, lang)}" for t in self.tiers]
+        tails.append(f" < {_xl_num(self.tiers[-1].at_least)}, {w['below']} → {_pts(0, lang)}")
+        lead = f"{self.field} = "
+        out[~blank] = [lead + v + t for v, t in zip(fmt_value_array(x, lang), np.array(tails, dtype=object)[tier])]
+        return out
 
     def formula(self) -> str:
         steps = ", ".join(f"{self.field} ≥ {t.at_least:g} → {t.points:g}" for t in self.tiers)
