@@ -26,6 +26,7 @@ import pandas as pd
 from ictaudit.kinds import FLAG_ORDER, IndicatorKind, KindResult
 from ictaudit.numfmt import round_half_up
 from ictaudit.rubric import CriterionSpec, Rubric
+from ictaudit.tables import round6_texts
 
 TRAIL_COLUMNS = [
     "agency_id", "group", "criterion_id", "indicator_id", "kind", "inputs", "explanation_vi",
@@ -87,7 +88,7 @@ def score_points(
         points[:, j] = r.points
         applicable[:, j] = r.applicable
     max_points = np.array([ind.max_points for _, ind in indicators])
-    return GroupPoints(group_id, list(values.index), indicators, results, points, applicable, max_points)
+    return GroupPoints(group_id, values.index.tolist(), indicators, results, points, applicable, max_points)
 
 
 def totals(gp: GroupPoints, decimals: int) -> dict[str, np.ndarray]:
@@ -118,7 +119,7 @@ def group_frame(
     a best. ``roster`` is indexed by agency_id and has ``group`` and ``status``.
     """
     members = roster.index[roster["group"] == group_id]
-    ids = sorted(a for a in members if a in values.index)
+    ids = sorted(members[members.isin(values.index)].tolist())
     form_fields = [f.code for f in rubric.fields_for_form(rubric.form_of(group_id))]
     original = values.reindex(index=ids, columns=form_fields).astype(float)
     used = original.copy()
@@ -186,9 +187,9 @@ def score_cycle(
                 )
             )  # fmt: skip
 
-        bands = [
-            (b.label_vi if (b := rubric.band_for(float(x))) and r else "") for x, r in zip(tot["score_100"], is_ranked)
-        ]
+        published, where = np.unique(tot["score_100"], return_inverse=True)  # each distinct score's band once
+        labels = np.array([b.label_vi if (b := rubric.band_for(x)) else "" for x in published.tolist()], dtype=object)
+        bands = np.where(is_ranked, labels[where.reshape(-1)], "")
         part = pd.DataFrame(
             {
                 "agency_id": ids,
@@ -237,7 +238,7 @@ def _check_agencies(agencies: pd.DataFrame, rubric: Rubric) -> None:
         raise ValueError(f"agencies table lacks columns: {', '.join(missing)}")
     if dup := sorted(agencies["agency_id"][agencies["agency_id"].duplicated()].unique()):
         raise ValueError(f"agencies listed twice: {', '.join(dup)}")
-    unknown = sorted(set(agencies["group"]) - set(rubric.group_ids))
+    unknown = sorted(set(agencies["group"].unique().tolist()) - set(rubric.group_ids))
     if unknown:
         raise ValueError(f"unknown groups in the agencies table: {', '.join(unknown)}; rubric groups: {rubric.group_ids}")
 
@@ -249,9 +250,62 @@ def _json_number(x: float) -> float | int | None:
     return int(x) if x.is_integer() else x
 
 
-def _json_column(x: np.ndarray) -> list[str]:
-    """Numbers as JSON text, the way json.dumps writes _json_number's result (null for a blank)."""
-    return ["null" if v is None else json.dumps(v) for v in map(_json_number, x.tolist())]
+def _json_text(x: float) -> str:
+    """A number as JSON text, the way json.dumps writes _json_number's result (null for a blank)."""
+    v = _json_number(x)
+    return "null" if v is None else json.dumps(v)
+
+
+def _json_distinct(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_json_text` of each distinct value of ``x`` (an object array) and each element's position."""
+    values, where = np.unique(x, return_inverse=True)
+    return round6_texts(values, _json_text), where.reshape(-1)
+
+
+def _inputs_column(pieces: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
+    """``{"F02": 64, "F01": 69}`` for each of ``n`` rows from each input's distinct texts and positions;
+    written once per distinct combination when there can be few (yes/no items, a single field)."""
+    sizes = [len(texts) for texts, _ in pieces]
+    if math.prod(sizes) <= n:
+        key = np.zeros(n, dtype=np.int64)
+        for (_, where), size in zip(pieces, sizes):
+            key = key * size + where
+        combos, rows = np.unique(key, return_inverse=True)
+        positions = []
+        for size in reversed(sizes):
+            combos, position = np.divmod(combos, size)
+            positions.append(position)
+        columns = [texts[position] for (texts, _), position in zip(pieces, reversed(positions))]
+        distinct = np.array(["{" + ", ".join(parts) + "}" for parts in zip(*columns)], dtype=object)
+        return distinct[rows.reshape(-1)]
+    columns = [texts[where] for texts, where in pieces]
+    if len(columns) == 2:
+        return np.array([f"{{{a}, {b}}}" for a, b in zip(*columns)], dtype=object)
+    return np.array(["{" + ", ".join(parts) + "}" for parts in zip(*columns)], dtype=object)
+
+
+def _flag_text(others: list[str], missing: bool, held: bool) -> str:
+    """A row's flags: "missing" is blank as submitted, a value held back is "blocked" instead."""
+    flags = list(others)
+    if missing:
+        flags.insert(0, "missing")
+    if held:
+        flags.insert(1 if flags[:1] == ["missing"] else 0, "blocked")
+    return ";".join(flags)
+
+
+def _flags_column(res: KindResult, missing: np.ndarray, held: np.ndarray) -> np.ndarray:
+    """:func:`_flag_text` of every row, each distinct combination of flags written once."""
+    names = [name for name in FLAG_ORDER if name in res.flags and name != "missing"]
+    code = missing.astype(np.int64) + 2 * held
+    for m, name in enumerate(names):
+        code += np.asarray(res.flags[name]).astype(bool) << (m + 2)
+    combos, where = np.unique(code, return_inverse=True)
+    texts = [
+        _flag_text([name for m, name in enumerate(names) if c >> (m + 2) & 1], bool(c & 1), bool(c & 2))
+        for c in combos.tolist()
+    ]
+    return np.array(texts, dtype=object)[where.reshape(-1)]
 
 
 def _trail_rows(
@@ -261,68 +315,75 @@ def _trail_rows(
     blocked: set[tuple[str, str]],
     with_explanations: bool,
 ) -> pd.DataFrame:
-    """One row per agency × indicator, built a column at a time (the explanation text row by row)."""
+    """One row per agency × indicator, agencies in order and each agency's indicators in rubric order,
+    built a column at a time: each distinct number and flag combination formatted once, the
+    explanations by the kinds' ``explain_many``; only rows with a value held back one by one."""
     ids = gp.agency_ids
-    n = len(ids)
-    orig = original.to_numpy()
+    n, k = len(ids), len(gp.indicators)
+    if not k:
+        return pd.DataFrame(columns=TRAIL_COLUMNS)
+    orig, use = original.to_numpy(), used.to_numpy()
     col_pos = {c: j for j, c in enumerate(original.columns)}
-    json_of = {}  # field → JSON text of each agency's value, computed once per field
-    blocked_by_agency: dict[str, list[str]] = {}
-    for agency_id, code in sorted(blocked):
-        blocked_by_agency.setdefault(agency_id, []).append(code)
-    parts = []
-    for (criterion, ind), res in zip(gp.indicators, gp.results):
+    row_of = {a: i for i, a in enumerate(ids)}
+    held_fields: dict[int, set[str]] = {}  # row → fields held back by an unresolved E problem
+    for agency_id, code in blocked:
+        if agency_id in row_of:
+            held_fields.setdefault(row_of[agency_id], set()).add(code)
+    json_of: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # field → (its distinct values as JSON, positions)
+    inputs_col = np.empty((n, k), dtype=object)
+    explain_col = np.full((n, k), "", dtype=object)
+    flags_col = np.empty((n, k), dtype=object)
+    for j, (_, ind) in enumerate(gp.indicators):
+        res = gp.results[j]
         fields = ind.input_fields
+        pieces = []  # per input: ('"F02": 64' of each distinct value, each agency's position among them)
         for f in fields:
             if f not in json_of:
-                json_of[f] = _json_column(orig[:, col_pos[f]])
-        blank = {f: np.isnan(orig[:, col_pos[f]]) for f in fields}
-        held = [[f for f in fields if f in blocked_by_agency.get(a, ())] for a in ids]
-        detail = res.detail
-        best = _json_column(detail["best"]) if ind.uses_best else None
-        inputs_json, flags_col, explanations = [], [], []
-        res_flags = {name: arr for name, arr in res.flags.items()}
-        for i in range(n):
-            h = held[i]
-            body = ", ".join(f'"{f}": {json_of[f][i]}' for f in fields)
-            if best is not None:
-                body += f', "best": {best[i]}'
-            if h:
-                body += ", " + '"blocked": ' + json.dumps(h)
-            inputs_json.append("{" + body + "}")
-            # "missing" means blank as submitted; a value held back is "blocked" instead
-            flags = [name for name in FLAG_ORDER if name in res_flags and name != "missing" and res_flags[name][i]]
-            if any(blank[f][i] for f in fields if f not in h):
-                flags.insert(0, "missing")
-            if h:
-                flags.insert(1 if flags[:1] == ["missing"] else 0, "blocked")
-            flags_col.append(";".join(flags))
-            if with_explanations:
-                d = {k: float(v[i]) for k, v in detail.items()}
-                used_inputs = {f: (None if (f in h or blank[f][i]) else float(orig[i, col_pos[f]])) for f in fields}
-                text = ind.explain(used_inputs, d, "vi")
-                if h:
-                    text = (
-                        f"Số liệu {', '.join(h)} bị giữ lại do lỗi nghiêm trọng chưa được xác nhận, "
-                        f"tính như thiếu số liệu. {text}"
-                    )
-                explanations.append(text)
-            else:
-                explanations.append("")
-        parts.append(
-            pd.DataFrame(
-                {
-                    "agency_id": ids, "group": gp.group_id, "criterion_id": criterion.id, "indicator_id": ind.id,
-                    "kind": ind.kind, "inputs": inputs_json, "explanation_vi": explanations,
-                    "formula": ind.formula(), "points": res.points.astype(float), "max_points": ind.max_points,
-                    "applicable": res.applicable.astype(bool), "flags": flags_col,
-                }
-            )
-        )  # fmt: skip
-    df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TRAIL_COLUMNS)
-    order = {ind.id: j for j, (_, ind) in enumerate(gp.indicators)}
-    df["_o"] = df["indicator_id"].map(order)
-    return df.sort_values(["agency_id", "_o"], kind="mergesort").drop(columns="_o").reset_index(drop=True)[TRAIL_COLUMNS]
+                json_of[f] = _json_distinct(orig[:, col_pos[f]])
+            texts, where = json_of[f]
+            pieces.append((f'"{f}": ' + texts, where))
+        if ind.uses_best:
+            texts, where = _json_distinct(res.detail["best"])
+            pieces.append(('"best": ' + texts, where))
+        held_rows = {i: h for i, hf in held_fields.items() if (h := [f for f in fields if f in hf])}
+        held = np.zeros(n, dtype=bool)
+        held[list(held_rows)] = True
+        missing = np.zeros(n, dtype=bool)  # a blank as submitted; a value held back is not "missing"
+        for f in fields:
+            blank = np.isnan(orig[:, col_pos[f]])
+            blank[[i for i, h in held_rows.items() if f in h]] = False
+            missing |= blank
+        inputs = _inputs_column(pieces, n)
+        for i, h in held_rows.items():
+            inputs[i] = inputs[i][:-1] + ', "blocked": ' + json.dumps(h) + "}"
+        inputs_col[:, j] = inputs
+        flags_col[:, j] = _flags_column(res, missing, held)
+        if with_explanations:
+            texts = ind.explain_many({f: use[:, col_pos[f]] for f in fields}, res.detail, "vi")
+            for i, h in held_rows.items():
+                texts[i] = (
+                    f"Số liệu {', '.join(h)} bị giữ lại do lỗi nghiêm trọng chưa được xác nhận, "
+                    f"tính như thiếu số liệu. {texts[i]}"
+                )
+            explain_col[:, j] = texts
+    indicators = [ind for _, ind in gp.indicators]
+    return pd.DataFrame(
+        {
+            "agency_id": np.repeat(np.array(ids, dtype=object), k),
+            "group": gp.group_id,
+            "criterion_id": np.tile(np.array([c.id for c, _ in gp.indicators], dtype=object), n),
+            "indicator_id": np.tile(np.array([ind.id for ind in indicators], dtype=object), n),
+            "kind": np.tile(np.array([ind.kind for ind in indicators], dtype=object), n),
+            "inputs": inputs_col.reshape(-1),
+            "explanation_vi": explain_col.reshape(-1),
+            "formula": np.tile(np.array([ind.formula() for ind in indicators], dtype=object), n),
+            "points": gp.points.reshape(-1).astype(float),
+            "max_points": np.tile(gp.max_points.astype(float), n),
+            "applicable": gp.applicable.reshape(-1).astype(bool),
+            "flags": flags_col.reshape(-1),
+        },
+        columns=TRAIL_COLUMNS,
+    )
 
 
 def write_score_tables(result: ScoreResult, out_dir) -> dict[str, object]:
