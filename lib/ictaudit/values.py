@@ -40,10 +40,24 @@ def to_wide(values: pd.DataFrame) -> pd.DataFrame:
     return wide.sort_index()
 
 
+def _numbers(text: pd.Series) -> pd.Series:
+    """``pd.to_numeric`` of a text column (blank → NaN) as float, each distinct text parsed once.
+
+    to_numeric's choices (int or float, …) depend on which texts occur, not on how often, so the
+    distinct texts give the same numbers; a text that is not a number is reported by the full call.
+    """
+    codes, distinct = pd.factorize(text.to_numpy(dtype=object))
+    try:
+        parsed = pd.to_numeric(pd.Series(distinct, dtype=text.dtype).replace("", np.nan), errors="raise")
+    except (ValueError, TypeError):
+        return pd.to_numeric(text.replace("", np.nan), errors="raise").astype(float)
+    return pd.Series(parsed.astype(float).to_numpy()[codes], index=text.index, name=text.name)
+
+
 def read_values(path: Path | str) -> pd.DataFrame:
     """``values.csv`` (or ``values_submitted.csv``) with ``value`` as float (blank → NaN)."""
     df = read_csv(Path(path))
-    df["value"] = pd.to_numeric(df["value"].replace("", np.nan), errors="raise").astype(float)
+    df["value"] = _numbers(df["value"])
     return df
 
 
