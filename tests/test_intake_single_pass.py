@@ -10,6 +10,7 @@ path it short-cuts, on the bad-file corpus and on files broken here in the ways 
 from __future__ import annotations
 
 import io
+import os
 import time
 import warnings
 import zipfile
@@ -345,3 +346,85 @@ def test_a_code_of_ascii_letters_and_digits_is_its_own_normal_form(text):
 
     if text.isascii() and text.isalnum():
         assert normalize_text(raw_text(text)) == text
+
+
+# -- two processes -----------------------------------------------------------------------------
+
+
+def make_mixed_cycle(root: Path, rubric, form: bytes) -> Path:
+    """Good forms, broken files and receipt problems: every kind of outcome a read can have."""
+    sub = root / "submissions"
+    sub.mkdir(parents=True)
+    (root / "cycle.yaml").write_text(
+        "year: 2017\nrubric: caobang-2310-2016\ndeadline: 2017-11-02\ntitle: Kiểm thử\nprovince: Cao Bằng\n", encoding="utf-8"
+    )
+    bad = [f for f in sorted(BAD.iterdir()) if f.suffix in (".xlsx", ".xls")]
+    roster, receipts = [], []
+    for i in range(8):
+        agency_id = f"so-tot-{i}"
+        write_form(sub / f"{agency_id}.xlsx", rubric, "so_ban_nganh", agency_id, f"Sở {i}", 2017,
+                   values={"F01": 10 + i, "F02": f"{i},5", "F06": "Có"})  # fmt: skip
+        roster.append((agency_id, "so_ban_nganh"))
+        receipts.append((agency_id, f"{agency_id}.xlsx", "2017-11-20" if i == 3 else "2017-10-30"))
+    for i, path in enumerate(bad):
+        agency_id = f"so-xau-{i:02d}"
+        (sub / path.name).write_bytes(path.read_bytes())
+        roster.append((agency_id, "so_ban_nganh"))
+        receipts.append((agency_id, path.name, "2017-10-30"))
+    (sub / "uncached.xlsx").write_bytes(with_sheet(form, D5, b'<c r="D5" s="6"><f>2+3</f></c>'))
+    roster += [("so-tttt", "so_ban_nganh"), ("so-vang", "so_ban_nganh")]
+    receipts += [("so-tttt", "uncached.xlsx", "2017-10-30"), ("so-vang", "khong-co.xlsx", "2017-10-30")]
+    lines = ["agency_id,name,group,ranked,note"] + [f"{a},Đơn vị {a},{g},true," for a, g in roster]
+    (root / "agencies.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    lines = ["agency_id,file,received_on,channel,note"] + [f"{a},{f},{d},Thư điện tử," for a, f, d in receipts]
+    (root / "receipts.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+def assert_same_intake(a, b) -> None:
+    import pandas as pd
+
+    for name in ("statuses", "values", "problems", "files"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)
+        assert getattr(a, name).to_csv(index=False) == getattr(b, name).to_csv(index=False), name
+
+
+def _die(start: int, stop: int):
+    os._exit(3)  # a worker killed while reading (out of memory, a crash in the reader)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the second reader is a forked process")
+def test_reading_in_two_processes_gives_the_same_result(tmp_path, rubric, form, monkeypatch):
+    from ictaudit.cycle import load_cycle
+
+    cycle = load_cycle(make_mixed_cycle(tmp_path / "cycle", rubric, form), rubric)
+    one = intake.intake_cycle(cycle, rubric)
+    assert {"ranked", "late", "invalid"} <= set(one.statuses["status"]) and "I02" in set(one.problems["code"])
+    monkeypatch.setattr(intake, "PARALLEL_MIN_FILES", 0)
+    monkeypatch.setattr(intake, "os", _CpuCount(intake.os, 2))
+    for per_task in (1, 3, 100):
+        monkeypatch.setattr(intake, "_FILES_PER_TASK", per_task)
+        assert_same_intake(intake.intake_cycle(cycle, rubric), one)
+    monkeypatch.setattr(intake, "_forked_read", _die)
+    monkeypatch.setattr(intake, "_FILES_PER_TASK", 2)
+    assert_same_intake(intake.intake_cycle(cycle, rubric), one)  # the files the worker had are read here
+
+
+class _CpuCount:
+    """``os`` as seen by intake, with ``cpu_count`` fixed (the test also runs on one core)."""
+
+    def __init__(self, real, n: int):
+        self._real, self._n = real, n
+
+    def cpu_count(self) -> int:
+        return self._n
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+def test_a_submission_error_pickles_whole():
+    import pickle
+
+    err = pickle.loads(pickle.dumps(SubmissionError("I06", "thiếu trang", "Số liệu")))
+    assert (type(err), err.code, err.message_vi, err.sheet) == (SubmissionError, "I06", "thiếu trang", "Số liệu")

@@ -60,6 +60,7 @@ I16  E a receipt whose ``received_on`` is not a date (YYYY-MM-DD): whether the f
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import math
@@ -132,6 +133,9 @@ class SubmissionError(Exception):
         self.code = code
         self.message_vi = message_vi
         self.sheet = sheet
+
+    def __reduce__(self):  # pickled whole (a forked reader hands it back), not as Exception(message)
+        return SubmissionError, (self.code, self.message_vi, self.sheet)
 
 
 @dataclass(frozen=True)
@@ -1041,8 +1045,14 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
 
     disk_index = DiskIndex.of(on_disk)
     receipts_of = _receipts_by_agency(receipts)
-    for agency in cycle.agencies.sort_values("agency_id").itertuples(index=False):
-        mine = receipts_of(agency.agency_id)
+    agencies = list(cycle.agencies.sort_values("agency_id").itertuples(index=False))
+    mines = [receipts_of(agency.agency_id) for agency in agencies]
+    # every file that is read (ranked, late or excluded: their numbers are shown), read first, in order
+    found = {i: find_submission(disk_index, mine[0]["file"]) for i, mine in enumerate(mines) if len(mine) == 1}
+    to_read = [i for i, (entry, _) in found.items() if entry is not None and entry.kind == "file" and not entry.error]
+    jobs = [ReadJob(found[i][0], agencies[i].agency_id, agencies[i].group) for i in to_read]
+    outcomes = dict(zip(to_read, read_submissions(jobs, cycle, rubric), strict=True))
+    for i, (agency, mine) in enumerate(zip(agencies, mines, strict=True)):
         status, reason = _status_before_reading(agency, mine, cycle)
         for row in mine:
             if not pd.isna(row["received_on"]):
@@ -1062,32 +1072,20 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
             )
         elif len(mine) == 1:
             file_name = mine[0]["file"]
-            entry, missing = find_submission(disk_index, file_name)
-            if entry is None or entry.kind != "file" or entry.error:
+            entry, missing = found[i]
+            if i not in outcomes:
                 code = "I10" if entry is None else ("I05" if entry.kind == "file" else "I15")
                 problems.append(_problem(agency.agency_id, file_name, code, "E", missing))
                 readable = SubmissionError(code, missing)
+            elif isinstance(outcome := outcomes[i], SubmissionError):
+                problems.append(
+                    _problem(agency.agency_id, entry.name, outcome.code, "E", outcome.message_vi, outcome.sheet)
+                )
+                readable = outcome
             else:
-                try:
-                    sub = read_submission(
-                        read_on_disk(entry),
-                        file_name=entry.name,
-                        sha256=entry.sha256,
-                        rubric=rubric,
-                        cycle=cycle,
-                        agency_id=agency.agency_id,
-                        group=agency.group,
-                    )
-                    values.extend(sub.values)
-                    problems.extend(sub.problems)
-                    readable = sub
-                except SubmissionError as exc:
-                    problems.append(_problem(agency.agency_id, entry.name, exc.code, "E", exc.message_vi, exc.sheet))
-                    readable = exc
-                except Exception as exc:  # one bad file never stops the others
-                    msg = f"Tệp {entry.name}: lỗi không lường trước khi đọc ({type(exc).__name__}: {_short(exc)})."
-                    problems.append(_problem(agency.agency_id, entry.name, "I05", "E", msg))
-                    readable = SubmissionError("I05", msg)
+                values.extend(outcome.values)
+                problems.extend(outcome.problems)
+                readable = outcome
         if status is None:
             if isinstance(readable, SubmissionError):
                 status, reason = "invalid", f"Phiếu không hợp lệ: {readable.message_vi}"
@@ -1111,6 +1109,96 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
         problems=_problems_frame(problems),
         files=files,
     )
+
+
+@dataclass(frozen=True)
+class ReadJob:
+    """One file to read: its entry in ``submissions/`` and the agency whose receipt names it."""
+
+    entry: OnDisk
+    agency_id: str
+    group: str
+
+
+def read_job(job: ReadJob, cycle: Cycle, rubric) -> Submission | SubmissionError:
+    """:func:`read_submission` of the job's file; a file that cannot be used gives its error (never raises)."""
+    entry = job.entry
+    try:
+        return read_submission(
+            read_on_disk(entry),
+            file_name=entry.name,
+            sha256=entry.sha256,
+            rubric=rubric,
+            cycle=cycle,
+            agency_id=job.agency_id,
+            group=job.group,
+        )
+    except SubmissionError as exc:
+        return exc
+    except Exception as exc:  # one bad file never stops the others
+        return SubmissionError(
+            "I05", f"Tệp {entry.name}: lỗi không lường trước khi đọc ({type(exc).__name__}: {_short(exc)})."
+        )
+
+
+#: from this many files on, a forked copy of this process reads part of them (each file is read alone)
+PARALLEL_MIN_FILES = 400
+_FILES_PER_TASK = 32
+#: the jobs, cycle and rubric a forked reader inherits (set only while :func:`read_submissions` runs)
+_FORKED_READS: tuple | None = None
+
+
+def read_submissions(jobs: Sequence[ReadJob], cycle: Cycle, rubric) -> list[Submission | SubmissionError]:
+    """:func:`read_job` of every job, in order; a national cycle's files are read by two processes.
+
+    Files are independent: a forked copy of this process is given tasks of :data:`_FILES_PER_TASK`
+    files from the end of the list (never more than two waiting) while this one reads tasks from the
+    start, until they meet, so a busy core gets less work. Outcomes are put back in the jobs' order:
+    the result is the one of reading the files one after the other. Tasks of a worker that died are
+    read here.
+    """
+    if len(jobs) < PARALLEL_MIN_FILES or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
+        return [read_job(job, cycle, rubric) for job in jobs]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    global _FORKED_READS
+    tasks = [range(lo, min(lo + _FILES_PER_TASK, len(jobs))) for lo in range(0, len(jobs), _FILES_PER_TASK)]
+    done: dict[int, list] = {}
+    given: dict = {}  # task → the worker's future
+    front, back = 0, len(tasks) - 1  # the next task this process reads, the next one the worker is given
+    _FORKED_READS = (jobs, cycle, rubric)
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
+            waiting: list = []
+            broken = False
+            while front <= back:
+                waiting = [f for f in waiting if not f.done()]
+                try:
+                    while not broken and len(waiting) < 2 and front < back:
+                        given[back] = pool.submit(_forked_read, tasks[back].start, tasks[back].stop)
+                        waiting.append(given[back])
+                        back -= 1
+                except BrokenProcessPool:
+                    broken = True  # give it nothing more
+                done[front] = [read_job(jobs[j], cycle, rubric) for j in tasks[front]]
+                front += 1
+            for k, future in given.items():
+                with contextlib.suppress(BrokenProcessPool):
+                    done[k] = future.result()
+    finally:
+        _FORKED_READS = None
+    for k, task in enumerate(tasks):  # a task the worker did not hand back
+        if k not in done:
+            done[k] = [read_job(jobs[j], cycle, rubric) for j in task]
+    return [outcome for k in range(len(tasks)) for outcome in done[k]]
+
+
+def _forked_read(start: int, stop: int) -> list[Submission | SubmissionError]:
+    """In the forked worker: :func:`read_job` of jobs ``start`` to ``stop`` of ``_FORKED_READS``."""
+    jobs, cycle, rubric = _FORKED_READS
+    return [read_job(jobs[j], cycle, rubric) for j in range(start, stop)]
 
 
 @dataclass(frozen=True, eq=False)
