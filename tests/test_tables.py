@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ictaudit.tables import format_cell, format_column, read_csv, round6_texts, write_csv
+from ictaudit.tables import _may_start_a_cell, format_cell, format_column, read_csv, round6_texts, write_csv
 
 
 @pytest.mark.parametrize(
@@ -170,3 +170,22 @@ def test_any_text_and_number_write_and_read_back_as_the_cell_by_cell_path(tmp_pa
     pd.testing.assert_frame_equal(back, reference_read_csv(tmp_path / "old.csv"))
     if not any("\r" in t for t in df["t"]):  # a \r inside a text is written unquoted, read as a line break
         assert back["t"].tolist() == df["t"].tolist()
+
+
+@pytest.mark.parametrize(
+    "data,may",
+    [
+        (b"\xef\xbb\xbfa,b\nx,y\n", False),
+        (b"\xef\xbb\xbfa,b\nx,the group's\n", False),  # an apostrophe inside a text: no cell starts with it
+        (b"\xef\xbb\xbf'a,b\nx,y\n", True),  # the first header
+        (b"'a,b\n", True),  # no BOM
+        (b"a,b\nx,''y\n", True),
+        (b"a,b\n'x,y\n", True),
+        (b'a,b\nx,"\'y, z"\n', True),  # behind the opening quote
+        (b'a,b\n"\'x, y",z\n', True),
+        (b'a,b\nx,"y ""\'z"""\n', False),  # behind a doubled quote inside a text
+        (b"a,b\r\n'x,y\r\n", True),
+    ],
+)
+def test_the_look_for_guards_never_misses_one(data, may):
+    assert _may_start_a_cell(data, b"'") is may

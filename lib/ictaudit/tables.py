@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import math
@@ -192,12 +193,31 @@ def write_csv(df: pd.DataFrame, path: Path, columns: list[str] | None = None) ->
     return path
 
 
+def _may_start_a_cell(data: bytes, mark: bytes) -> bool:
+    """Whether some cell of CSV ``data`` may start with ``mark``: found at the start, after the BOM,
+    a comma or a line end, or behind the opening quote of a field (a look at the bytes that never
+    misses such a cell; a text holding ``,'`` only costs the exact check)."""
+    count = data.count(mark)
+    if count == 0:
+        return False
+    if count > 100_000:
+        return True
+    bom = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""
+    i = data.find(mark)
+    while i >= 0:
+        start = i - 1 if i > len(bom) and data[i - 1] == ord('"') else i
+        if start == len(bom) or data[start - 1] in b",\n\r":
+            return True
+        i = data.find(mark, i + 1)
+    return False
+
+
 def read_csv(path: Path) -> pd.DataFrame:
     """Read a table written by :func:`write_csv` back as strings (no type guessing), with each text
     exactly as it was before writing: the apostrophe guard is removed."""
     path = Path(path)
     df = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig")
-    if GUARD.encode() not in path.read_bytes():  # no apostrophe anywhere: nothing is guarded
+    if not _may_start_a_cell(path.read_bytes(), GUARD.encode()):  # nothing is guarded
         return df
     for c in df.columns:
         col = df[c]
