@@ -163,7 +163,9 @@ def _quote_texts(texts: list[str]) -> list[str]:
         needs = [any(c in t for c in _QUOTED) for t in texts]
     if not any(needs):
         return texts
-    return ['"' + t.replace('"', '""') + '"' if q else t for t, q in zip(texts, needs)]
+    if any('"' in t for t in texts):  # the csv module doubles them
+        return ['"' + t.replace('"', '""') + '"' if q else t for t, q in zip(texts, needs)]
+    return [f'"{t}"' if q else t for t, q in zip(texts, needs)]
 
 
 def write_csv(df: pd.DataFrame, path: Path, columns: list[str] | None = None) -> Path:
