@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ictaudit import tables
 from ictaudit.tables import _may_start_a_cell, format_cell, format_column, read_csv, round6_texts, write_csv
 
 
@@ -189,3 +190,11 @@ def test_any_text_and_number_write_and_read_back_as_the_cell_by_cell_path(tmp_pa
 )
 def test_the_look_for_guards_never_misses_one(data, may):
     assert _may_start_a_cell(data, b"'") is may
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 1000])
+def test_rows_written_a_chunk_at_a_time(tmp_path, monkeypatch, chunk):
+    monkeypatch.setattr(tables, "_CHUNK_ROWS", chunk)
+    df = tricky_frame()
+    new = write_csv(df, tmp_path / "new.csv").read_bytes()
+    assert new == reference_write_csv(df, tmp_path / "old.csv").read_bytes()
