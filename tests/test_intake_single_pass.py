@@ -428,3 +428,22 @@ def test_a_submission_error_pickles_whole():
 
     err = pickle.loads(pickle.dumps(SubmissionError("I06", "thiếu trang", "Số liệu")))
     assert (type(err), err.code, err.message_vi, err.sheet) == (SubmissionError, "I06", "thiếu trang", "Số liệu")
+
+
+def test_a_file_is_read_as_listed_or_refused_as_changed(tmp_path, form):
+    path = tmp_path / "so-tttt.xlsx"
+    changes = {
+        "grown": lambda: path.write_bytes(form + b"PK"),
+        "shrunk": lambda: path.write_bytes(form[:-1]),
+        "same size": lambda: path.write_bytes(form[:-1] + bytes([form[-1] ^ 1])),
+    }
+    for change in [None, *changes]:
+        path.write_bytes(form)
+        entry = intake.list_submissions(tmp_path)[0]
+        if change is None:
+            assert intake.read_on_disk(entry) == form
+            continue
+        changes[change]()
+        with pytest.raises(SubmissionError, match="đã thay đổi") as err:
+            intake.read_on_disk(entry)
+        assert err.value.code == "I05", change
