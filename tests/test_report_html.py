@@ -268,3 +268,143 @@ def test_agency_ids_that_are_not_plain_get_safe_file_names():
     odd = agency_file_name("../../etc/passwd")
     assert "/" not in odd and not odd.startswith(".") and odd.endswith(".html")
     assert agency_file_name("a b") != agency_file_name("a_b")
+
+
+# the rows of the agency page as agency.html.j2 wrote them before they were assembled in report_html.py
+OLD_ROWS = {
+    "criteria": """{% for c in criteria %}
+<tr><td><b>{{ c.criterion_id }}</b> {{ c.label }}</td><td class="n"><b>{{ c.points|num }}</b></td><td class="n">{{ c.applicable_max|num(2, true) }}</td><td class="n">{{ c.max_points|num(2, true) }}</td><td class="n">{{ c.median|num }}</td><td class="n">{{ c.best|num }}</td><td class="c">{{ c.rank|rank }}</td></tr>
+{% endfor %}
+""",
+    "strengths": """{% for t in strengths %}<tr><td><b>{{ t.indicator_id }}</b> {{ t.label }}</td><td class="n">{{ t.points|num }} / {{ t.max_points|num(2, true) }}</td><td class="n">{{ (100 * t.share)|num(0) }}%</td></tr>{% endfor %}
+""",
+    "weaknesses": """{% for t in weaknesses %}<tr><td><b>{{ t.indicator_id }}</b> {{ t.label }}</td><td class="n">{{ t.points|num }} / {{ t.max_points|num(2, true) }}</td><td class="n">{{ (100 * t.share)|num(0) }}%</td></tr>{% endfor %}
+""",
+    "trail": """{% set ns = namespace(crit="") %}
+{% for t in trail %}
+{% if t.criterion_id != ns.crit %}
+{% set ns.crit = t.criterion_id %}
+{% for c in criteria if c.criterion_id == t.criterion_id %}<tr class="crit-row"><td colspan="3">{{ c.criterion_id }}. {{ c.label }}</td><td class="n">{{ c.points|num }} / {{ c.applicable_max|num(2, true) }}</td><td></td></tr>{% endfor %}
+{% endif %}
+<tr><td><b>{{ t.indicator_id }}</b> {{ t.label }}<small>{{ t.kind }}</small></td>
+<td class="inputs{% if t.inputs|length > 4 %} many{% endif %}">{% for i in t.inputs %}<div{% if i.held %} class="held"{% endif %}{% if i.label or i.held %} title="{{ i.label }}{% if i.held %} — giữ lại do lỗi chưa xác nhận{% endif %}"{% endif %}>{{ i.text }}</div>{% endfor %}</td>
+<td class="expl">{{ t.explanation }}</td>
+<td class="n">{% if t.applicable %}<b>{{ t.points|num }}</b> / {{ t.max_points|num(2, true) }}{% else %}— / —{% endif %}</td>
+<td>{% for f in t.flag_ids %}<span class="flag {{ f }}">{{ flag_text(f) }}</span>{% endfor %}</td></tr>
+{% endfor %}
+""",
+    "sources": """{% for s in sources %}
+<tr{% if s.held %} class="held"{% endif %}><td class="mono">{{ s.field }}</td><td>{{ s.label }}</td><td class="n">{{ s.raw or "(trống)" }}</td><td class="n">{{ s.value }}{% if s.held %}<small>giữ lại</small>{% endif %}</td><td class="mono">{{ s.file }}</td><td>{{ s.sheet }}</td><td class="mono">{{ s.cell }}</td><td class="mono">{{ s.correction_id }}</td></tr>
+{% endfor %}
+""",
+}  # fmt: skip
+
+
+def _old_rows_context(data, agency_id: str) -> dict:
+    """The context the template's loops read, built as report_html built it for them."""
+    import json
+    import math
+
+    from ictaudit import report_html
+    from ictaudit.numfmt import fmt_value
+    from ictaudit.report import KIND_VI
+
+    rubric = data.rubric
+    s = data.scores.set_index("agency_id").loc[agency_id]
+    g = rubric.group(s["group"])
+    crit = {r["criterion_id"]: r for r in data.criteria.to_dict("records") if r["agency_id"] == agency_id}
+    stats = report_html._group_stats(data)
+    criteria = [
+        {"criterion_id": c.id, "label": c.label_vi, **{k: crit[c.id][k] for k in ("points", "max_points",
+         "applicable_max", "rank")}, "median": stats.get((g.id, c.id), (math.nan, math.nan))[0],
+         "best": stats.get((g.id, c.id), (math.nan, math.nan))[1]}
+        for c in rubric.criteria_for(g.id) if c.id in crit
+    ]  # fmt: skip
+    labels = {i.id: i.label_vi for c in rubric.criteria for i in c.indicators}
+    field_labels = {f.code: f.label_vi for f in rubric.fields}
+    yesno = {f.code for f in rubric.fields if f.type == "yesno"}
+    trail = [
+        {"criterion_id": r["criterion_id"], "indicator_id": r["indicator_id"], "label": labels.get(r["indicator_id"], ""),
+         "kind": KIND_VI.get(r["kind"], r["kind"]), "explanation": r["explanation_vi"], "points": r["points"],
+         "inputs": report_html._inputs_list(json.loads(r["inputs"]) if r["inputs"] else {}, field_labels, yesno),
+         "max_points": r["max_points"], "applicable": bool(r["applicable"]),
+         "flag_ids": [f for f in str(r["flags"]).split(";") if f]}
+        for r in data.trail.to_dict("records") if r["agency_id"] == agency_id
+    ]  # fmt: skip
+    order = {row["indicator_id"]: k for k, row in enumerate(trail)}
+    usable = [dict(row, share=row["points"] / row["max_points"]) for row in trail
+              if row["applicable"] and row["max_points"] > 0]  # fmt: skip
+    held = set(data.blocked.get(agency_id, ()))
+    sources = []
+    for r in data.values.to_dict("records"):
+        if r["agency_id"] != agency_id:
+            continue
+        value = data.value_of.get((agency_id, r["field"]), math.nan)
+        if r["field"] in yesno and not math.isnan(value):
+            shown = "Có" if value == 1 else "Không"
+        else:
+            shown = fmt_value(None if math.isnan(value) else value)
+        sources.append({"field": r["field"], "label": field_labels.get(r["field"], ""), "raw": r["raw_value"],
+                        "value": shown, "file": r["source_file"], "sheet": r["sheet"], "cell": r["cell"],
+                        "correction_id": r["correction_id"], "held": r["field"] in held})  # fmt: skip
+    return {
+        "criteria": criteria, "trail": trail, "sources": sources,
+        "strengths": sorted(usable, key=lambda r: (-r["share"], order[r["indicator_id"]]))[:3],
+        "weaknesses": sorted(usable, key=lambda r: (r["share"], order[r["indicator_id"]]))[:3],
+    }  # fmt: skip
+
+
+def test_agency_rows_are_the_template_rows_they_replace(tmp_path):
+    """The rows assembled in report_html.py are, byte for byte, what the template's loops wrote, hostile text included."""
+    from ictaudit import report_html
+    from ictaudit.report import load_report_inputs
+    from ictaudit.tables import read_csv, write_csv
+
+    rubric, scored, previous, _ = build_scored_fixture(tmp_path)
+    values = read_csv(scored / "values.csv")
+    hostile = ["<b>1</b> & 'x' \"y\"", "", "<script>alert(1)</script>", "a&amp;b"]
+    for i, text in enumerate(hostile):
+        values.loc[i, "raw_value"] = text
+    values.loc[0, "source_file"], values.loc[1, "cell"], values.loc[2, "correction_id"] = "<f>.xlsx", "D'3'", 'K"1'
+    write_csv(values, scored / "values.csv")
+    trail = read_csv(scored / "trail.csv")
+    trail.loc[0, "explanation_vi"] = "<i>x</i> & \"y\" → 'z'"
+    write_csv(trail, scored / "trail.csv")
+    out = tmp_path / "out"
+    build_reports(rubric, scored, out, CYCLE_INFO, previous_scored_dir=previous)
+    data = load_report_inputs(rubric, scored, CYCLE_INFO, previous)
+    env = report_html._env()
+    seen = set()
+    for agency_id in data.scores["agency_id"]:
+        page = (out / "agencies" / agency_file_name(agency_id)).read_text(encoding="utf-8")
+        ctx = _old_rows_context(data, agency_id)
+        for name, template in OLD_ROWS.items():
+            rows = env.from_string(template).render(**ctx, flag_text=lambda f: report_html.FLAG_VI.get(f, f))
+            if rows.strip():
+                assert rows.rstrip("\n") in page, (agency_id, name)
+                seen.add(name)
+        if ctx["trail"]:
+            assert "<tbody>\n" + env.from_string(OLD_ROWS["trail"]).render(**ctx) + "</tbody>" in page
+    assert seen == set(OLD_ROWS)
+    owner = values.loc[2, "agency_id"]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in (out / "agencies" / agency_file_name(owner)).read_text("utf-8")
+
+
+def test_a_marker_in_agency_text_stays_text(built):
+    """The page is rendered around markers for its long tables; a name holding one changes nothing."""
+    from ictaudit import report_html
+    from ictaudit.report import load_report_inputs
+
+    data = load_report_inputs(built["rubric"], built["scored"], CYCLE_INFO, built["previous"])
+    env = report_html._env()
+    template = env.get_template("agency.html.j2")
+    pages = report_html.AgencyPages(data, "T", 2017)
+    before = pages.page(template, "sb-tot").decode()
+    name = data.scores.loc[data.scores["agency_id"] == "sb-tot", "agency_name"].iloc[0]
+    marked = name + report_html.AgencyPages.TRAIL + report_html.AgencyPages.SOURCES
+    data.scores.loc[data.scores["agency_id"] == "sb-tot", "agency_name"] = marked
+    pages = report_html.AgencyPages(data, "T", 2017)
+    after = pages.page(template, "sb-tot").decode()
+    assert after == before.replace(
+        f"<h1>{report_html._esc(name)}</h1>", f"<h1>{report_html._esc(marked)}</h1>"
+    ).replace(f"<title>{report_html._esc(name)} —", f"<title>{report_html._esc(marked)} —")

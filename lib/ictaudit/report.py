@@ -131,6 +131,39 @@ def _ints(s: pd.Series) -> pd.Series:
     return pd.to_numeric(s.replace("", np.nan), errors="coerce").astype("Int64")
 
 
+def parse_inputs(texts: list[str]) -> list[dict]:
+    """``json.loads(text) if text else {}`` of each trail ``inputs`` text (the scoring's JSON objects).
+
+    Parsed as one JSON array, one call instead of one per text (300,000 at 10,000 agencies); text by
+    text if that array does not have one item per text.
+    """
+    try:
+        parsed = json.loads("[" + ",".join(t or "{}" for t in texts) + "]")
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, list) or len(parsed) != len(texts):
+        parsed = [json.loads(t) if t else {} for t in texts]
+    return parsed
+
+
+class Memo(dict):
+    """``memo[x]`` is ``fn(x)``, computed once per distinct ``x`` (equal keys must give equal results)."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def __missing__(self, key):
+        value = self[key] = self.fn(key)
+        return value
+
+
+def records(df: pd.DataFrame) -> list[dict]:
+    """``df.to_dict("records")`` (the same Python values), built from whole columns: ~4× faster."""
+    names = list(df.columns)
+    return [dict(zip(names, row)) for row in zip(*(df[c].tolist() for c in names))]
+
+
 def _read_optional(path: Path, columns: list[str]) -> pd.DataFrame:
     if path.exists():
         df = read_csv(path)
@@ -191,17 +224,31 @@ class ReportInputs:
     def blocked(self) -> dict[str, list[str]]:
         """Fields held back per agency, as the trail records them."""
         out: dict[str, set[str]] = {}
-        for a, inputs in zip(self.trail["agency_id"], self.trail["inputs"]):
-            held = json.loads(inputs).get("blocked") if inputs else None
+        for a, inputs in zip(self.trail["agency_id"].tolist(), self.trail["inputs"].tolist()):
+            if '"blocked"' not in inputs:  # the key is in the JSON text of every row that holds a field
+                continue
+            held = json.loads(inputs).get("blocked")
             if held:
                 out.setdefault(a, set()).update(held)
         return {a: sorted(v) for a, v in out.items()}
 
     @cached_property
+    def value_floats(self) -> list[float]:
+        """``values.value`` of each row as a float, NaN for blank."""
+        return _floats(self.values["value"]).tolist() if len(self.values) else []
+
+    @cached_property
     def value_of(self) -> dict[tuple[str, str], float]:
-        """Confirmed values by (agency_id, field), NaN for blank."""
-        nums = _floats(self.values["value"]) if len(self.values) else pd.Series(dtype=float)
-        return {(a, f): v for a, f, v in zip(self.values["agency_id"], self.values["field"], nums)}
+        """Confirmed values by (agency_id, field), NaN for blank (the last row, if a pair repeats)."""
+        return dict(zip(zip(self.values["agency_id"].tolist(), self.values["field"].tolist()), self.value_floats))
+
+    @cached_property
+    def row_values(self) -> list[float]:
+        """Each row's ``value_of[(agency_id, field)]``: its own value, unless a later row has the same pair."""
+        v = self.values
+        if not len(v) or not v.duplicated(["agency_id", "field"], keep=False).any():
+            return self.value_floats
+        return [self.value_of[k] for k in zip(v["agency_id"].tolist(), v["field"].tolist())]
 
     @property
     def year(self):

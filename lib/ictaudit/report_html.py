@@ -8,7 +8,6 @@ here (no JavaScript, no external fonts or requests). No wall-clock time goes int
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import statistics
 from pathlib import Path
@@ -25,12 +24,14 @@ from ictaudit.report import (
     RANKED,
     SEVERITY_VI,
     STATUS_VI,
+    Memo,
     ReportInputs,
     agency_file_name,
     bands_text,
-    flags_vi,
     fmt_date_text,
     formula_vi,
+    parse_inputs,
+    records,
     status_vi,
 )
 
@@ -67,6 +68,19 @@ def rank_text(x) -> str:
     return "—" if _nan(x) else str(int(x))
 
 
+def _num_filter():
+    """The ``num`` filter, each distinct number's text computed once per run (a page repeats many)."""
+    memos: dict[tuple[int, bool], object] = {}
+
+    def num_filter(x, decimals: int = 2, trim: bool = False) -> str:
+        memo = memos.get((decimals, trim))
+        if memo is None:
+            memo = memos[decimals, trim] = _num_memo(decimals, trim)
+        return memo(x)
+
+    return num_filter
+
+
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
@@ -76,7 +90,7 @@ def _env() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["num"] = num
+    env.filters["num"] = _num_filter()
     env.filters["rank"] = rank_text
     env.filters["date"] = fmt_date_text
     env.globals["flag_text"] = lambda f: FLAG_VI.get(f, f)
@@ -237,8 +251,15 @@ def svg_histogram(data: ReportInputs, groups: list[tuple[str, list[float]]]) -> 
     return Markup("".join(out))
 
 
-def svg_agency_criteria(rows: list[dict]) -> Markup:
-    """Per criterion: the agency's points as a bar against the maximum, the group median and best as marks."""
+def _num_max(x) -> str:
+    return num(x, 2, True)
+
+
+def svg_agency_criteria(rows: list[dict], points_text=num, max_text=_num_max) -> Markup:
+    """Per criterion: the agency's points as a bar against the maximum, the group median and best as marks.
+
+    ``points_text``, ``max_text``: :func:`num` and ``num(x, 2, True)``, or memos of them.
+    """
     left, width, row_h, top = 70, 640, 26, 24
     plot_w = width - left - 150
     height = top + len(rows) * row_h + 10
@@ -268,17 +289,17 @@ def svg_agency_criteria(rows: list[dict]) -> Markup:
         if not _nan(r.get("median")):
             out.append(
                 f'<line x1="{x(r["median"]):.1f}" y1="{y}" x2="{x(r["median"]):.1f}" y2="{y + 20}" '
-                f'stroke="#222" stroke-width="2"><title>Trung vị khối: {escape(num(r["median"]))}</title></line>'
+                f'stroke="#222" stroke-width="2"><title>Trung vị khối: {escape(points_text(r["median"]))}</title></line>'
             )
         if not _nan(r.get("best")):
             bx = x(r["best"])
             out.append(
                 f'<polygon points="{bx:.1f},{y} {bx + 6:.1f},{y + 6} {bx:.1f},{y + 12} {bx - 6:.1f},{y + 6}" '
-                f'fill="#e07b00"><title>Cao nhất khối: {escape(num(r["best"]))}</title></polygon>'
+                f'fill="#e07b00"><title>Cao nhất khối: {escape(points_text(r["best"]))}</title></polygon>'
             )
         out.append(
             f'<text x="{left + plot_w + 8}" y="{y + 14}" class="val">'
-            f"{escape(num(r['points']))} / {escape(num(r['max_points'], 2, True))}</text>"
+            f"{escape(points_text(r['points']))} / {escape(max_text(r['max_points']))}</text>"
         )
     out.append("</svg>")
     return Markup("".join(out))
@@ -307,7 +328,7 @@ def _agency_href(agency_id: str, prefix: str = "agencies/") -> str:
 
 def _criteria_by_agency(data: ReportInputs) -> dict[str, dict[str, dict]]:
     out: dict[str, dict[str, dict]] = {}
-    for r in data.criteria.to_dict("records"):
+    for r in records(data.criteria):
         out.setdefault(r["agency_id"], {})[r["criterion_id"]] = r
     return out
 
@@ -535,10 +556,12 @@ def _robustness(data: ReportInputs) -> Markup | None:
         )
 
 
-def report_context(data: ReportInputs, validation_index: str | None) -> dict:
+def report_context(
+    data: ReportInputs, validation_index: str | None, crit_rows: dict[str, dict[str, dict]] | None = None
+) -> dict:
     r = data.rubric
     ci = data.cycle_info
-    crit_rows = _criteria_by_agency(data)
+    crit_rows = _criteria_by_agency(data) if crit_rows is None else crit_rows
     ranked = data.scores[(data.scores["status"] == RANKED) & data.scores["score_100"].notna()]
     hist = [(g.label_vi, list(ranked.loc[ranked["group"] == g.id, "score_100"])) for g in r.groups]
     return {
@@ -572,21 +595,372 @@ def report_context(data: ReportInputs, validation_index: str | None) -> dict:
 
 
 # -- agency pages -------------------------------------------------------------------------------
+#
+# A national cycle has 10,000 pages of ~90 table rows each. The rows of the two long tables (the
+# calculation trail and the source cells) are assembled here as strings, from whole columns read
+# once and grouped by agency; every repeated piece (a label, a number's text, an inputs cell) is
+# escaped or formatted once per run. The markup is what agency.html.j2 wrote for these rows before,
+# byte for byte; the page around them is still the template.
+
+HELD_NOTE = " — giữ lại do lỗi chưa xác nhận"
 
 
-def _inputs_list(inputs: str, field_labels: dict[str, str], yesno: set[str]) -> list[dict]:
-    d = json.loads(inputs) if inputs else {}
+def _esc(x) -> str:
+    """``{{ x }}`` of an autoescaping template, as plain text."""
+    return str(escape(x))
+
+
+def _num_memo(decimals: int = 2, trim: bool = False):
+    """:func:`num` with each distinct number's text kept (NaN and NA are not keys: each is a new object)."""
+    memo: dict = {}
+
+    def text(x) -> str:
+        try:
+            t = memo.get(x)
+        except TypeError:  # unhashable
+            return num(x, decimals, trim)
+        if t is None:
+            t = num(x, decimals, trim)
+            if not _nan(x):
+                memo[x] = t
+        return t
+
+    return text
+
+
+def _inputs_list(d: dict, field_labels: dict[str, str], yesno: set[str], value=fmt_value) -> list[dict]:
+    """The inputs of a trail row (its parsed ``inputs``) as the page lists them; ``value``: fmt_value or a memo."""
     held = set(d.get("blocked") or ())
     out = []
     for k, v in d.items():
         if k == "blocked":
             continue
         if k == "best":
-            out.append({"code": "", "label": "", "text": f"cao nhất trong khối = {fmt_value(v)}", "held": False})
+            out.append({"code": "", "label": "", "text": f"cao nhất trong khối = {value(v)}", "held": False})
             continue
-        shown = ("Có" if v == 1 else "Không" if v == 0 else fmt_value(v)) if k in yesno else fmt_value(v)
+        shown = ("Có" if v == 1 else "Không" if v == 0 else value(v)) if k in yesno else value(v)
         out.append({"code": k, "label": field_labels.get(k, ""), "text": f"{k} = {shown}", "held": k in held})
     return out
+
+
+def _positions(ids: list[str]) -> dict[str, list[int]]:
+    """Row positions of each agency in a table, in table order (one pass, not one filter per agency)."""
+    out: dict[str, list[int]] = {}
+    for i, a in enumerate(ids):
+        out.setdefault(a, []).append(i)
+    return out
+
+
+def _columns(df: pd.DataFrame, names: list[str]) -> dict[str, list]:
+    return {c: df[c].tolist() for c in names}
+
+
+class AgencyPages:
+    """What every agency page reads, prepared once: labels, group statistics, each table's columns
+    grouped by agency, and the repeated pieces of the rows, escaped and formatted once.
+
+    A page is the template rendered around markers where the trail and source rows go; those rows
+    are assembled as UTF-8 bytes (each distinct piece encoded once) and put in the markers' place,
+    so the bulk of a page (~45 KB) is never encoded as a whole.
+    """
+
+    TRAIL, SOURCES = "\x00trail-rows\x00", "\x00source-rows\x00"
+
+    def __init__(self, data: ReportInputs, title: str, year, crit_rows: dict[str, dict[str, dict]] | None = None):
+        rubric = data.rubric
+        self.data = data
+        self.title = title
+        self.year = year
+        self.labels = {i.id: i.label_vi for c in rubric.criteria for i in c.indicators}
+        self.field_labels = {f.code: f.label_vi for f in rubric.fields}
+        self.yesno = {f.code for f in rubric.fields if f.type == "yesno"}
+        self.crit = crit_rows if crit_rows is not None else _criteria_by_agency(data)
+        self.stats = _group_stats(data)
+        scores = data.scores
+        self.scores = dict(zip(scores["agency_id"].tolist(), records(scores)))
+        self.n_ranked = scores.loc[scores["status"] == RANKED, "group"].value_counts().to_dict()
+        self.criteria_for = {g.id: list(rubric.criteria_for(g.id)) for g in rubric.groups}
+        self.bands_text = bands_text(rubric)
+        self.reconstructed = rubric.status == "reconstructed"
+        t = data.trail
+        self.trail = _columns(
+            t, ["criterion_id", "indicator_id", "kind", "inputs", "points", "max_points", "applicable", "flags"]
+        )
+        self.trail["explanation"] = _encoded(_escape_all(t["explanation_vi"].tolist()))
+        self.trail_at = _positions(t["agency_id"].tolist())
+        v = data.values
+        self.values = _columns(v, ["field", "raw_value", "source_file", "sheet", "cell", "correction_id"])
+        self.values["value"] = data.row_values
+        self.values_at = _positions(v["agency_id"].tolist())
+        self.issues = rows_by_agency(data.issues)
+        self.corrections = rows_by_agency(data.corrections)
+        # the repeated pieces
+        self.num = _num_memo()
+        self.num_max = _num_memo(2, True)
+        self.num_0 = _num_memo(0)
+        self.esc = Memo(_esc)
+        self.esc_bytes = Memo(lambda x: _esc(x).encode())
+        self._trail_head = Memo(self._trail_head_html)
+        value = Memo(fmt_value).__getitem__
+        distinct = list(dict.fromkeys(self.trail["inputs"]))
+        self._inputs = {
+            text: self._inputs_html(_inputs_list(d, self.field_labels, self.yesno, value)).encode()
+            for text, d in zip(distinct, parse_inputs(distinct))
+        }
+        self._points = Memo(lambda pm: f"<b>{self.num(pm[0])}</b> / {self.num_max(pm[1])}".encode())
+        self._flags = Memo(lambda flags: self._flags_html(flags).encode())
+        self._source_head = Memo(self._source_head_html)
+        self._shown = Memo(self._shown_text)
+
+    # -- the repeated pieces --------------------------------------------------------------------
+    def _trail_head_html(self, key: tuple[str, str]) -> bytes:
+        indicator_id, kind = key
+        return (
+            f"<tr><td><b>{_esc(indicator_id)}</b> {_esc(self.labels.get(indicator_id, ''))}"
+            f"<small>{_esc(KIND_VI.get(kind, kind))}</small></td>\n"
+        ).encode()
+
+    def _inputs_html(self, items: list[dict]) -> str:
+        divs = []
+        for i in items:
+            attrs = ' class="held"' if i["held"] else ""
+            if i["label"] or i["held"]:
+                attrs += f' title="{_esc(i["label"])}{HELD_NOTE if i["held"] else ""}"'
+            divs.append(f"<div{attrs}>{_esc(i['text'])}</div>")
+        many = " many" if len(items) > 4 else ""
+        return f'<td class="inputs{many}">{"".join(divs)}</td>\n'
+
+    def _flags_html(self, flags: str) -> str:
+        return "".join(
+            f'<span class="flag {_esc(f)}">{_esc(FLAG_VI.get(f, f))}</span>' for f in str(flags).split(";") if f
+        )
+
+    def _source_head_html(self, key: tuple[str, bool]) -> bytes:
+        """The start of a source row, up to its raw value."""
+        field, held = key
+        cells = f'<td class="mono">{_esc(field)}</td><td>{_esc(self.field_labels.get(field, ""))}</td><td class="n">'
+        return (('<tr class="held">' if held else "<tr>") + cells).encode()
+
+    def _shown_text(self, key: tuple[bool, float | None]) -> bytes:
+        is_yesno, value = key
+        if is_yesno and value is not None:
+            return ("Có" if value == 1 else "Không").encode()
+        return _esc(fmt_value(value)).encode()
+
+    # -- the rows -------------------------------------------------------------------------------
+    def criteria_rows(self, criteria: list[dict]) -> str:
+        num, num_max, esc = self.num, self.num_max, self.esc
+        return "".join(
+            f'<tr><td><b>{esc[c["criterion_id"]]}</b> {esc[c["label"]]}</td><td class="n"><b>{num(c["points"])}</b>'
+            f'</td><td class="n">{num_max(c["applicable_max"])}</td><td class="n">{num_max(c["max_points"])}</td>'
+            f'<td class="n">{num(c["median"])}</td><td class="n">{num(c["best"])}</td>'
+            f'<td class="c">{rank_text(c["rank"])}</td></tr>\n'
+            for c in criteria
+        )
+
+    def share_rows(self, rows: list[dict]) -> str:
+        """Rows of the strengths or the weaknesses table."""
+        num, num_max, esc = self.num, self.num_max, self.esc
+        return "".join(
+            f'<tr><td><b>{esc[t["indicator_id"]]}</b> {esc[t["label"]]}</td><td class="n">{num(t["points"])} / '
+            f'{num_max(t["max_points"])}</td><td class="n">{self.num_0(100 * t["share"])}%</td></tr>'
+            for t in rows
+        )
+
+    def trail_rows(self, agency_id: str, criteria: list[dict]) -> tuple[bytes, list[dict], dict[str, int]]:
+        """The trail table's rows (with a row per criterion where the criterion changes), the applicable
+        indicators with a maximum and their share of it (for strengths and weaknesses), and the
+        position of each indicator's last row."""
+        c = self.trail
+        crit_of, ind_of, kind_of, inputs_of = c["criterion_id"], c["indicator_id"], c["kind"], c["inputs"]
+        expl_of, pts_of, max_of, app_of, flags_of = (
+            c["explanation"], c["points"], c["max_points"], c["applicable"], c["flags"],
+        )  # fmt: skip
+        crit_html = {}
+        for r in criteria:
+            crit_html.setdefault(
+                r["criterion_id"],
+                (
+                    f'<tr class="crit-row"><td colspan="3">{self.esc[r["criterion_id"]]}. {self.esc[r["label"]]}</td>'
+                    f'<td class="n">{self.num(r["points"])} / {self.num_max(r["applicable_max"])}</td><td></td></tr>'
+                ).encode(),
+            )
+        out: list[bytes] = []
+        usable: list[dict] = []
+        order: dict[str, int] = {}  # an indicator's last row among the agency's trail rows (the sort's tie-break)
+        current = ""
+        for k, i in enumerate(self.trail_at.get(agency_id, ())):
+            crit = crit_of[i]
+            if crit != current:
+                current = crit
+                out.append(crit_html.get(crit, b""))
+            ind, points, max_points, applicable = ind_of[i], pts_of[i], max_of[i], bool(app_of[i])
+            order[ind] = k
+            if not applicable:
+                cell = "— / —".encode()
+            elif points == points and max_points == max_points:
+                cell = self._points[points, max_points]
+            else:  # NaN: each would be a new key
+                cell = f"<b>{self.num(points)}</b> / {self.num_max(max_points)}".encode()
+            out.append(
+                _TRAIL_ROW
+                % (
+                    self._trail_head[ind, kind_of[i]],
+                    self._inputs[inputs_of[i]],
+                    expl_of[i],
+                    cell,
+                    self._flags[flags_of[i]],
+                )
+            )
+            if applicable and max_points > 0:
+                usable.append(
+                    {"indicator_id": ind, "label": self.labels.get(ind, ""), "points": points,
+                     "max_points": max_points, "share": points / max_points}
+                )  # fmt: skip
+        return b"".join(out), usable, order
+
+    def source_rows(self, agency_id: str, held: set[str]) -> bytes:
+        c = self.values
+        field_of, raw_of, value_of, file_of, sheet_of, cell_of, corr_of = (
+            c["field"], c["raw_value"], c["value"], c["source_file"], c["sheet"], c["cell"], c["correction_id"],
+        )  # fmt: skip
+        esc, yesno, head, shown = self.esc_bytes, self.yesno, self._source_head, self._shown
+        out = []
+        for i in self.values_at.get(agency_id, ()):
+            field = field_of[i]
+            is_held = field in held
+            value = value_of[i]
+            out.append(
+                _SOURCE_ROW
+                % (
+                    head[field, is_held], esc[raw_of[i]] or "(trống)".encode(),
+                    shown[field in yesno, None if value != value else value],  # NaN: one key, not one per NaN
+                    "<small>giữ lại</small>".encode() if is_held else b"", esc[file_of[i]], esc[sheet_of[i]],
+                    esc[cell_of[i]], esc[corr_of[i]],
+                )
+            )  # fmt: skip
+        return b"".join(out)
+
+    # -- a page ---------------------------------------------------------------------------------
+    def context(self, agency_id: str) -> tuple[dict, bytes, bytes]:
+        """The template's context, with markers for the rows of the trail and the sources; and those rows."""
+        data = self.data
+        rubric = data.rubric
+        s = self.scores[agency_id]
+        g = rubric.group(s["group"])
+        crit = self.crit.get(agency_id, {})
+        criteria_rows = []
+        for c in self.criteria_for[g.id]:
+            cr = crit.get(c.id)
+            if not cr:
+                continue
+            median, best = self.stats.get((g.id, c.id), (math.nan, math.nan))
+            criteria_rows.append(
+                {
+                    "criterion_id": c.id, "label": c.label_vi, "points": cr["points"], "max_points": cr["max_points"],
+                    "applicable_max": cr["applicable_max"], "score_100": cr["score_100"], "rank": cr["rank"],
+                    "median": median, "best": best,
+                }
+            )  # fmt: skip
+        trail_rows, usable, order = self.trail_rows(agency_id, criteria_rows)
+        strengths = sorted(usable, key=lambda r: (-r["share"], order[r["indicator_id"]]))[:3]
+        weaknesses = sorted(usable, key=lambda r: (r["share"], order[r["indicator_id"]]))[:3]
+        held = set(data.blocked.get(agency_id, ()))
+        source_rows = self.source_rows(agency_id, held)
+        issues = [
+            {
+                "check_id": r["check_id"], "severity": SEVERITY_VI.get(r["severity"], r["severity"]),
+                "severity_id": r["severity"], "fields": r["fields"].replace(";", ", "), "shown_values": r["values"],
+                "message": r["message_vi"], "round": int(r["round"]), "resolved_by": r["resolved_by"].replace(";", ", "),
+            }
+            for r in self.issues.get(agency_id, ())
+        ]  # fmt: skip
+        corrections = [
+            {
+                "id": r["correction_id"], "field": r["field"], "old": r["old_value"], "new": r["new_value"],
+                "reason": r["reason"], "by": r["confirmed_by"], "on": fmt_date_text(r["confirmed_on"]),
+                "status": CORRECTION_STATUS_VI.get(r["status"], r["status"]), "status_reason": r["status_reason"],
+            }
+            for r in self.corrections.get(agency_id, ())
+        ]  # fmt: skip
+        ctx = {
+            "agency_id": agency_id,
+            "name": s["agency_name"],
+            "group": g.label_vi,
+            "form": g.form,
+            "status": status_vi(s["status"]),
+            "status_id": s["status"],
+            "status_reason": s["status_reason"],
+            "scored": not _nan(s["points"]),
+            "ranked": s["status"] == RANKED,
+            "points": s["points"],
+            "applicable_max": s["applicable_max"],
+            "max_points": g.max_points,
+            "score_100": s["score_100"],
+            "index": s["index"],
+            "band": s["band"],
+            "band_colour": _band_colour(data, s["band"]),
+            "rank": s["rank"],
+            "n_ranked": int(self.n_ranked.get(g.id, 0)),
+            "criteria_rows": Markup(self.criteria_rows(criteria_rows)),
+            "chart": svg_agency_criteria(criteria_rows, self.num, self.num_max) if criteria_rows else None,
+            "strength_rows": Markup(self.share_rows(strengths)),
+            "weakness_rows": Markup(self.share_rows(weaknesses)),
+            "trail_rows": Markup(self.TRAIL if trail_rows else ""),
+            "source_rows": Markup(self.SOURCES if source_rows else ""),
+            "issues": issues,
+            "corrections": corrections,
+            "held": sorted(held),
+            "title": self.title,
+            "year": self.year,
+            "sample": data.is_sample,
+            "reconstructed": self.reconstructed,
+            "rubric": rubric,
+            "ranking_decimals": rubric.ranking.decimals,
+            "bands_text": self.bands_text,
+        }
+        return ctx, trail_rows, source_rows
+
+    def page(self, template: jinja2.Template, agency_id: str) -> bytes:
+        """The agency's page, UTF-8."""
+        ctx, trail_rows, source_rows = self.context(agency_id)
+        html = template.render(**ctx)
+        rows = [(m, r) for m, r in ((self.TRAIL, trail_rows), (self.SOURCES, source_rows)) if r]
+        if any(html.count(m) != 1 for m, _r in rows):  # a marker in the agency's own text: the rows as text
+            ctx["trail_rows"], ctx["source_rows"] = Markup(trail_rows.decode()), Markup(source_rows.decode())
+            return template.render(**ctx).encode()
+        out = []
+        for m, r in rows:
+            head, _m, html = html.partition(m)
+            out += [head.encode(), r]
+        out.append(html.encode())
+        return b"".join(out)
+
+
+_TRAIL_ROW = b'%s%s<td class="expl">%s</td>\n<td class="n">%s</td>\n<td>%s</td></tr>\n'
+_SOURCE_ROW = (
+    b'%s%s</td><td class="n">%s%s</td><td class="mono">%s</td><td>%s</td><td class="mono">%s</td>'
+    b'<td class="mono">%s</td></tr>\n'
+)
+
+
+def _escape_all(texts: list[str]) -> list[str]:
+    """:func:`_esc` of each text, escaped as one string (one call, not one per text) when none holds a NUL."""
+    try:
+        joined = "\x00".join(texts)
+    except TypeError:  # not all text
+        return [_esc(t) for t in texts]
+    if joined.count("\x00") != max(len(texts) - 1, 0):
+        return [_esc(t) for t in texts]
+    return _esc(joined).split("\x00") if texts else []
+
+
+def _encoded(texts: list[str]) -> list[bytes]:
+    """Each text as UTF-8, encoded as one string when none holds a NUL."""
+    joined = "\x00".join(texts)
+    if joined.count("\x00") != max(len(texts) - 1, 0):
+        return [t.encode() for t in texts]
+    return joined.encode().split(b"\x00") if texts else []
 
 
 def rows_by_agency(df: pd.DataFrame) -> dict[str, list[dict]]:
@@ -597,153 +971,22 @@ def rows_by_agency(df: pd.DataFrame) -> dict[str, list[dict]]:
     return out
 
 
-def agency_shared(data: ReportInputs, title: str, year) -> dict:
-    """What every agency page reads, computed once: labels, criteria, group statistics, rows by agency."""
-    scores = data.scores
-    return {
-        "indicator_labels": {i.id: i.label_vi for c in data.rubric.criteria for i in c.indicators},
-        "field_labels": {f.code: f.label_vi for f in data.rubric.fields},
-        "yesno": {f.code for f in data.rubric.fields if f.type == "yesno"},
-        "criteria": _criteria_by_agency(data),
-        "stats": _group_stats(data),
-        "title": title,
-        "year": year,
-        "score_position": {a: i for i, a in enumerate(scores["agency_id"])},
-        "n_ranked": scores.loc[scores["status"] == RANKED, "group"].value_counts().to_dict(),
-        "trail": rows_by_agency(data.trail),
-        "values": rows_by_agency(data.values),
-        "issues": rows_by_agency(data.issues),
-        "corrections": rows_by_agency(data.corrections),
-    }
-
-
-def agency_context(data: ReportInputs, agency_id: str, shared: dict) -> dict:
-    rubric = data.rubric
-    s = data.scores.iloc[shared["score_position"][agency_id]].to_dict()
-    g = rubric.group(s["group"])
-    scored = not _nan(s["points"])
-    is_ranked = s["status"] == RANKED
-    labels = shared["indicator_labels"]
-    field_labels = shared["field_labels"]
-    yesno = shared["yesno"]
-    crit = shared["criteria"].get(agency_id, {})
-    stats = shared["stats"]
-    criteria_rows = []
-    for c in rubric.criteria_for(g.id):
-        cr = crit.get(c.id)
-        if not cr:
-            continue
-        median, best = stats.get((g.id, c.id), (math.nan, math.nan))
-        criteria_rows.append(
-            {
-                "criterion_id": c.id, "label": c.label_vi, "points": cr["points"], "max_points": cr["max_points"],
-                "applicable_max": cr["applicable_max"], "score_100": cr["score_100"], "rank": cr["rank"],
-                "median": median, "best": best,
-            }
-        )  # fmt: skip
-    trail_rows = []
-    for r in shared["trail"].get(agency_id, ()):
-        trail_rows.append(
-            {
-                "criterion_id": r["criterion_id"], "indicator_id": r["indicator_id"],
-                "label": labels.get(r["indicator_id"], ""), "kind": KIND_VI.get(r["kind"], r["kind"]),
-                "inputs": _inputs_list(r["inputs"], field_labels, yesno), "explanation": r["explanation_vi"],
-                "formula": formula_vi(r["formula"]), "points": r["points"], "max_points": r["max_points"],
-                "applicable": bool(r["applicable"]), "flags": flags_vi(r["flags"]),
-                "flag_ids": [f for f in str(r["flags"]).split(";") if f],
-            }
-        )  # fmt: skip
-    order = {row["indicator_id"]: k for k, row in enumerate(trail_rows)}
-    usable = [row for row in trail_rows if row["applicable"] and row["max_points"] > 0]
-    for row in usable:
-        row["share"] = row["points"] / row["max_points"]
-    strengths = sorted(usable, key=lambda r: (-r["share"], order[r["indicator_id"]]))[:3]
-    weaknesses = sorted(usable, key=lambda r: (r["share"], order[r["indicator_id"]]))[:3]
-    held = set(data.blocked.get(agency_id, ()))
-    sources = []
-    for r in shared["values"].get(agency_id, ()):
-        value = data.value_of.get((agency_id, r["field"]), math.nan)
-        if r["field"] in yesno and not _nan(value):
-            shown = "Có" if value == 1 else "Không"
-        else:
-            shown = fmt_value(None if _nan(value) else value)
-        sources.append(
-            {
-                "field": r["field"], "label": field_labels.get(r["field"], ""), "raw": r["raw_value"], "value": shown,
-                "file": r["source_file"], "sheet": r["sheet"], "cell": r["cell"], "correction_id": r["correction_id"],
-                "held": r["field"] in held,
-            }
-        )  # fmt: skip
-    issues = [
-        {
-            "check_id": r["check_id"], "severity": SEVERITY_VI.get(r["severity"], r["severity"]),
-            "severity_id": r["severity"], "fields": r["fields"].replace(";", ", "), "shown_values": r["values"],
-            "message": r["message_vi"], "round": int(r["round"]), "resolved_by": r["resolved_by"].replace(";", ", "),
-        }
-        for r in shared["issues"].get(agency_id, ())
-    ]  # fmt: skip
-    corrections = [
-        {
-            "id": r["correction_id"], "field": r["field"], "old": r["old_value"], "new": r["new_value"],
-            "reason": r["reason"], "by": r["confirmed_by"], "on": fmt_date_text(r["confirmed_on"]),
-            "status": CORRECTION_STATUS_VI.get(r["status"], r["status"]), "status_reason": r["status_reason"],
-        }
-        for r in shared["corrections"].get(agency_id, ())
-    ]  # fmt: skip
-    n_ranked = int(shared["n_ranked"].get(g.id, 0))
-    return {
-        "agency_id": agency_id,
-        "name": s["agency_name"],
-        "group": g.label_vi,
-        "form": g.form,
-        "status": status_vi(s["status"]),
-        "status_id": s["status"],
-        "status_reason": s["status_reason"],
-        "scored": scored,
-        "ranked": is_ranked,
-        "points": s["points"],
-        "applicable_max": s["applicable_max"],
-        "max_points": g.max_points,
-        "score_100": s["score_100"],
-        "index": s["index"],
-        "band": s["band"],
-        "band_colour": _band_colour(data, s["band"]),
-        "rank": s["rank"],
-        "n_ranked": n_ranked,
-        "criteria": criteria_rows,
-        "chart": svg_agency_criteria(criteria_rows) if criteria_rows else None,
-        "strengths": strengths,
-        "weaknesses": weaknesses,
-        "trail": trail_rows,
-        "sources": sources,
-        "issues": issues,
-        "corrections": corrections,
-        "held": sorted(held),
-        "title": shared["title"],
-        "year": shared["year"],
-        "sample": data.is_sample,
-        "reconstructed": rubric.status == "reconstructed",
-        "rubric": rubric,
-        "ranking_decimals": rubric.ranking.decimals,
-        "bands_text": bands_text(rubric),
-    }
-
-
 def write_html_reports(data: ReportInputs, out_dir: Path, validation_index: str | None = None) -> dict[str, Path]:
     """Render ``report.html`` and one page per agency on the roster; returns the paths written."""
     env = _env()
     out_dir = Path(out_dir)
     paths: dict[str, Path] = {}
-    ctx = report_context(data, validation_index)
+    crit_rows = _criteria_by_agency(data)
+    ctx = report_context(data, validation_index, crit_rows)
     html = out_dir / "report.html"
     html.write_text(env.get_template("report.html.j2").render(**ctx), encoding="utf-8")
     paths["html"] = html
-    shared = agency_shared(data, ctx["title"], ctx["year"])
+    pages = AgencyPages(data, ctx["title"], ctx["year"], crit_rows)
     template = env.get_template("agency.html.j2")
     agencies_dir = out_dir / "agencies"
     agencies_dir.mkdir(parents=True, exist_ok=True)
-    for agency_id in data.scores["agency_id"]:
+    for agency_id in data.scores["agency_id"].tolist():
         page = agencies_dir / agency_file_name(agency_id)
-        page.write_text(template.render(**agency_context(data, agency_id, shared)), encoding="utf-8")
+        page.write_bytes(pages.page(template, agency_id))
         paths[f"agency:{agency_id}"] = page
     return paths
