@@ -8,6 +8,7 @@ Excel table. Both are forced here on the small report fixture.
 from __future__ import annotations
 
 import openpyxl
+import pytest
 
 from ictaudit import report, report_xlsx
 from tests.report_fixture import CYCLE_INFO, build_scored_fixture
@@ -58,21 +59,126 @@ def test_rich_text_markup_in_a_name_stays_text(tmp_path, monkeypatch):
         assert hostile in texts, sheet
 
 
-def test_streamed_rows_are_the_bytes_xlsxwriter_writes(tmp_path, monkeypatch):
-    """The direct row writer of streamed table sheets gives the bytes of XlsxWriter's cell-by-cell path."""
+def _odd_texts_in_the_tables(scored) -> None:
+    """Names, raw values, files and cells that need XML escaping, control-character escaping or kept spaces."""
     from ictaudit.tables import read_csv, write_csv
 
-    rubric, scored, previous, _ = build_scored_fixture(tmp_path)
     scores = read_csv(scored / "scores.csv")
-    odd = [" Sở có khoảng trắng ", "A & B <c> \"d\"", "chuông\x07_x0041_", "dòng\nhai"]
+    odd = [" Sở có khoảng trắng ", 'A & B <c> "d"', "chuông\x07_x0041_", "dòng\nhai"]
     for agency_id, name in zip(scores["agency_id"], odd):
         scores.loc[scores["agency_id"] == agency_id, "agency_name"] = name
     write_csv(scores, scored / "scores.csv")
+    values = read_csv(scored / "values.csv")
+    values.loc[0, "raw_value"] = "<b>1</b> & 'x'"
+    values.loc[1, "raw_value"] = "\u00a02\u00a0"
+    values.loc[2, "source_file"] = "a&b\x1f.xlsx"
+    values.loc[3, "cell"] = "D<3>"
+    write_csv(values, scored / "values.csv")
+
+
+def _cell_by_cell(monkeypatch) -> None:
+    """Every row through XlsxWriter's own calls and its own copy of the rows at close."""
+    monkeypatch.setattr(report_xlsx, "_start_rows", lambda *args: False)
+    monkeypatch.setattr(report_xlsx, "_write_sheet_data", lambda ws: None)
+
+
+def test_streamed_rows_are_the_bytes_xlsxwriter_writes(tmp_path, monkeypatch):
+    """The direct row writers (tables, values, scores) give the bytes of XlsxWriter's cell-by-cell path."""
+    rubric, scored, previous, _ = build_scored_fixture(tmp_path)
+    _odd_texts_in_the_tables(scored)
     monkeypatch.setattr(report_xlsx, "TABLE_MAX_ROWS", 0)
-    used, stream_rows = [], report_xlsx._stream_rows
-    monkeypatch.setattr(report_xlsx, "_stream_rows", lambda *args: used.append(stream_rows(*args)) or used[-1])
+    used, start_rows = [], report_xlsx._start_rows
+    monkeypatch.setattr(report_xlsx, "_start_rows", lambda *args: used.append(start_rows(*args)) or used[-1])
     direct = _build(rubric, scored, previous, tmp_path / "direct")["xlsx"]
-    assert used.count(True) >= 3, used  # trail, sources, issues at least took the direct path
-    monkeypatch.setattr(report_xlsx, "_stream_rows", lambda *args: False)
+    assert used.count(True) >= 5, used  # values, scores, trail, sources, issues at least took the direct path
+    _cell_by_cell(monkeypatch)
     by_cell = _build(rubric, scored, previous, tmp_path / "by_cell")["xlsx"]
     assert direct == by_cell
+
+
+def test_direct_rows_keep_the_excel_table_bytes(tmp_path, monkeypatch):
+    """With the trail as an Excel table (not streamed), the other sheets' direct rows still give the same file."""
+    rubric, scored, previous, _ = build_scored_fixture(tmp_path)
+    _odd_texts_in_the_tables(scored)
+    direct = _build(rubric, scored, previous, tmp_path / "direct")["xlsx"]
+    _cell_by_cell(monkeypatch)
+    assert _build(rubric, scored, previous, tmp_path / "by_cell")["xlsx"] == direct
+
+
+TRICKY = [
+    "plain", "", None, float("nan"), 1.5, " lead", "trail ", "\u00a0nbsp", "em\u2003", "line\n", "a \n", "x\ny",
+    "A & B <c> \"d\" 'e'", "_x0041_", "_X004a_", "bell\x07", "\x00nul", "tab\tin", "cr\rin", "\ufffe\uffff",
+    "=SUM(A1)", "Thạch An", "<r>", "<r>x", "x</r>",
+]  # fmt: skip
+
+
+def _table(path, texts: list, numbers: list, monkeypatch=None) -> bytes:
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
+    fm = report_xlsx._Formats(wb)
+    columns = [("Chữ", 10, "text"), ("Số", 10, "num"), ("Bọc", 10, "wrap")]
+    report_xlsx._table_sheet(wb, "Bảng", fm, "Tiêu đề", columns, [texts, numbers, list(reversed(texts))])
+    with report_xlsx._zip_level(report_xlsx.ZIP_LEVEL):
+        wb.close()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        [t for t in TRICKY if not (isinstance(t, str) and ("\x07" in t or "\x00" in t or "_x" in t or "\t" in t
+                                                            or "\r" in t or "\uffff" in t))],
+        TRICKY,
+    ],
+    ids=["no-control-characters", "control-characters"],
+)  # fmt: skip
+def test_direct_text_cells_are_xlsxwriters(tmp_path, monkeypatch, texts):
+    """Each text escaped (XML, control characters, kept spaces) exactly as XlsxWriter's write_string does."""
+    numbers = [float(i) / 3 for i in range(len(texts))]
+    numbers[1], numbers[2] = None, float("nan")
+    used, start_rows = [], report_xlsx._start_rows
+    monkeypatch.setattr(report_xlsx, "_start_rows", lambda *args: used.append(start_rows(*args)) or used[-1])
+    direct = _table(tmp_path / "a.xlsx", texts, numbers)
+    assert used == [True]
+    _cell_by_cell(monkeypatch)
+    assert _table(tmp_path / "b.xlsx", texts, numbers) == direct
+
+
+@pytest.mark.parametrize(
+    "odd", ["<r>rich</r>", "x" * 40_000, True, float("inf")], ids=["rich-text", "over-long", "bool", "infinite"]
+)
+def test_what_the_direct_path_cannot_write_goes_cell_by_cell(tmp_path, monkeypatch, odd):
+    texts, numbers = ["a", "b"], [1.0, 2.0]
+    if isinstance(odd, float):
+        numbers[1] = odd
+        with pytest.raises(
+            TypeError
+        ):  # XlsxWriter refuses NaN/inf in a number cell; so does the direct path's fallback
+            _table(tmp_path / "a.xlsx", texts, numbers)
+        return
+    texts[1] = odd
+    used, start_rows = [], report_xlsx._start_rows
+    monkeypatch.setattr(report_xlsx, "_start_rows", lambda *args: used.append(start_rows(*args)) or used[-1])
+    direct = _table(tmp_path / "a.xlsx", texts, numbers)
+    _cell_by_cell(monkeypatch)
+    assert _table(tmp_path / "b.xlsx", texts, numbers) == direct
+    assert used == [True]  # it tried, found the odd value, wrote nothing and let the cells be written one by one
+
+
+def test_rows_copied_as_bytes_unless_a_carriage_return(tmp_path, monkeypatch):
+    """At close the rows' temporary file is copied as bytes; XlsxWriter's text copy turns \\r into \\n, kept."""
+    import xlsxwriter
+
+    def book(path):
+        wb = xlsxwriter.Workbook(str(path))
+        ws = report_xlsx._add_sheet(wb, "s", streamed=True)
+        ws.write_string(0, 0, "Số liệu\r\nhai dòng")
+        ws.write_formula(1, 0, '="a\r\nb"&"c\rd"', None, "a\nbc\nd")
+        ws.write_number(2, 0, 3)
+        wb.close()
+        return path.read_bytes()
+
+    fast = book(tmp_path / "a.xlsx")
+    monkeypatch.setattr(report_xlsx, "_write_sheet_data", lambda ws: None)
+    assert book(tmp_path / "b.xlsx") == fast
