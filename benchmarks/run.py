@@ -28,7 +28,6 @@ Prints a block per size, then a markdown table; writes ``<work>/results.json`` a
 from __future__ import annotations
 
 import argparse
-import ast
 import contextlib
 import json
 import os
@@ -52,14 +51,6 @@ STAGE_OF_NOTEBOOK = {
 }
 STEP_PREFIX = {"intake": "intake.", "validation": "validate.", "scoring": "score.", "robustness": "robustness.",
                "reports": "report."}  # fmt: skip
-#: library modules each notebook's step imports lazily (the floor kernel imports them too)
-STEP_IMPORTS = {
-    "01_intake.ipynb": ["ictaudit.intake", "python_calamine"],
-    "02_validate.ipynb": ["great_expectations", "ictaudit.validation", "ictaudit.corrections", "ictaudit.confirmations"],
-    "03_score.ipynb": ["ictaudit.scoring", "ictaudit.corrections"],
-    "06_robustness.ipynb": ["ictaudit.robustness"],
-    "04_report.ipynb": ["ictaudit.report", "ictaudit.report_html", "ictaudit.report_xlsx"],
-}
 SHEET = "Số liệu"
 POLL_SECONDS = 0.1
 
@@ -192,20 +183,12 @@ def read_floor(cycle: Path) -> tuple[float, int]:
 
 
 def notebook_imports(name: str) -> list[str]:
-    """The import statements of a notebook's code cells, plus the modules its library step loads."""
-    nb = json.loads((ROOT / "notebooks" / name).read_text(encoding="utf-8"))
-    lines: list[str] = []
-    for cell in nb["cells"]:
-        if cell["cell_type"] != "code":
-            continue
-        try:
-            tree = ast.parse("".join(cell["source"]))
-        except SyntaxError:
-            continue
-        for node in tree.body:
-            if isinstance(node, ast.Import | ast.ImportFrom):
-                lines.append(ast.unparse(node))
-    return [*lines, *(f"import {m}" for m in STEP_IMPORTS[name])]
+    """The import statements of a notebook's code cells, plus the modules its library step loads
+    (what ``ictaudit run`` warms each kernel with, :mod:`ictaudit.warmup`)."""
+    from ictaudit.warmup import STEP_IMPORTS
+    from ictaudit.warmup import notebook_imports as own_lines
+
+    return [*own_lines(ROOT / "notebooks" / name), *(f"import {m}" for m in STEP_IMPORTS[name])]
 
 
 def kernel_floor(tmp: Path) -> dict[str, float]:

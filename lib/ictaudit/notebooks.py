@@ -82,25 +82,42 @@ def kernel_name() -> str:
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 
 
-def start_kernel(cwd: Path | None = None):
+def start_kernel(cwd: Path | None = None, warm_up: str | None = None):
     """Launch a fresh kernel of the project and return its manager without waiting for it to be ready.
 
     ``ictaudit run`` launches the kernel of the next notebook while the current one runs, so the
     kernel's start-up overlaps work instead of adding to it; every notebook still gets a kernel of
-    its own, which nothing has run in before. Stop it with :func:`stop_kernel`.
+    its own. ``warm_up``: code the kernel runs silently as soon as it is up (no output, no history,
+    no execution count; :func:`ictaudit.warmup.warm_up_code` imports the notebook's modules and binds
+    no name), queued ahead of the notebook's first cell. Stop it with :func:`stop_kernel`.
     """
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.utils import run_sync
 
     km = AsyncKernelManager(kernel_name=kernel_name())
     run_sync(km.start_kernel)(extra_arguments=list(KERNEL_ARGUMENTS), cwd=str(cwd) if cwd else None)
+    if warm_up:
+        # a plain blocking client on the shell channel alone: it shares no event loop or zmq context
+        # with papermill's client of the same kernel
+        from jupyter_client.blocking import BlockingKernelClient
+
+        client = BlockingKernelClient()
+        client.load_connection_info(km.get_connection_info())
+        client.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
+        client.execute(warm_up, silent=True, store_history=False, allow_stdin=False)
+        _WARM_CLIENTS[km] = client  # open until the kernel stops: closing it could drop the request
     return km
+
+
+_WARM_CLIENTS: dict = {}
 
 
 def stop_kernel(km) -> None:
     """Shut a kernel from :func:`start_kernel` down (it may already be gone)."""
     from jupyter_core.utils import run_sync
 
+    if (client := _WARM_CLIENTS.pop(km, None)) is not None:
+        client.stop_channels()
     with contextlib.suppress(Exception):  # a kernel that died on its own is stopped too
         run_sync(km.shutdown_kernel)(now=True)
 

@@ -22,6 +22,7 @@ from ictaudit import manifest as mf
 from ictaudit.notebooks import Executed, execute, start_kernel, stop_kernel
 from ictaudit.paths import EXPECTATIONS_DIR, NOTEBOOKS_DIR, PROJECT_ROOT
 from ictaudit.timings import TIMINGS_ENV, TIMINGS_FILE
+from ictaudit.warmup import warm_up_code
 
 RUN_ORDER = ("01_intake.ipynb", "02_validate.ipynb", "03_score.ipynb", "06_robustness.ipynb", "04_report.ipynb")
 TRACE_NOTEBOOK = "05_agency_trace.ipynb"
@@ -115,11 +116,12 @@ def run_cycle(
         executed: list[Executed] = []
         (stage_out / "notebooks").mkdir(parents=True, exist_ok=True)
         with _step_timings(stage_out / "notebooks" / TIMINGS_FILE):
-            upcoming = start_kernel(PROJECT_ROOT) if notebooks else None
+            upcoming = _start_for(notebooks[0]) if notebooks else None
             try:
                 for i, name in enumerate(notebooks, start=1):
-                    # the next notebook's kernel starts while this one runs (a fresh kernel each)
-                    km, upcoming = upcoming, start_kernel(PROJECT_ROOT) if i < len(notebooks) else None
+                    # the next notebook's kernel starts, and imports what it will import, while this
+                    # one runs (a fresh kernel each)
+                    km, upcoming = upcoming, _start_for(notebooks[i]) if i < len(notebooks) else None
                     say(f"[{i}/{len(notebooks)}] {name} …")
                     try:
                         ex = execute(name, params[name], stage_out / "notebooks", cwd=PROJECT_ROOT, km=km)
@@ -153,6 +155,11 @@ def run_cycle(
     manifest = out / "manifest.json"
     say(f"done in {time.perf_counter() - t0:.1f} s; manifest: {manifest}")
     return RunResult(out, scored, out / "report.html", manifest, [_moved(e, stage_out, out) for e in executed])
+
+
+def _start_for(notebook: str):
+    """A kernel for ``notebook``, already importing its modules (:mod:`ictaudit.warmup`)."""
+    return start_kernel(PROJECT_ROOT, warm_up=warm_up_code(NOTEBOOKS_DIR / notebook))
 
 
 @contextmanager

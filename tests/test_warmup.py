@@ -1,0 +1,54 @@
+"""The warm-up a notebook's kernel runs before the notebook: what it imports, and that it binds nothing."""
+
+import json
+import sys
+
+import pytest
+
+from ictaudit.paths import NOTEBOOKS_DIR
+from ictaudit.suite import RUN_ORDER
+from ictaudit.warmup import STEP_IMPORTS, modules_to_warm, warm, warm_up_code
+
+
+def _notebook(tmp_path, *sources: str):
+    cells = [{"cell_type": "code", "source": s, "metadata": {}, "outputs": [], "execution_count": None} for s in sources]
+    cells.insert(1, {"cell_type": "markdown", "source": "import not_code", "metadata": {}})
+    path = tmp_path / "x.ipynb"
+    path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    return path
+
+
+def test_modules_follow_the_import_lines_in_order_without_repeats(tmp_path):
+    path = _notebook(
+        tmp_path,
+        "import json, os.path\nfrom pathlib import Path, PurePath\nx = 1",
+        "def f(:\n    import never_seen",  # a cell that does not parse is skipped
+        "import json\nfrom . import relative\nfrom decimal import *",
+    )
+    assert modules_to_warm(path) == ["json", "os.path", "pathlib:Path", "pathlib:PurePath"]
+
+
+def test_every_notebook_of_the_run_has_its_step_modules():
+    for name in (*RUN_ORDER, "05_agency_trace.ipynb"):
+        specs = modules_to_warm(NOTEBOOKS_DIR / name)
+        assert set(STEP_IMPORTS[name]) <= set(specs), name
+        assert "pathlib:Path" in specs and "pandas" in specs, name  # its own import lines too
+
+
+def test_the_code_imports_submodules_and_binds_no_name(tmp_path, monkeypatch):
+    pkg = tmp_path / "warmpkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "sub.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = _notebook(tmp_path, "from warmpkg import sub\nimport no_such_module_here")
+    namespace: dict = {}
+    exec(warm_up_code(path), namespace)  # what the kernel runs
+    assert "warmpkg.sub" in sys.modules  # ``from warmpkg import sub`` loaded the submodule
+    assert set(namespace) == {"__builtins__"}  # nothing bound: a forgotten import still fails
+
+
+@pytest.mark.parametrize("spec", ["no_such_module_here", "json:no_such_name", "ictaudit:no_such_module"])
+def test_a_failing_import_is_left_to_the_notebook(spec):
+    warm([spec, "json"])  # no exception; the rest still imported
+    assert "json" in sys.modules
