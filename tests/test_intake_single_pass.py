@@ -262,12 +262,22 @@ def test_a_sheet_whose_formulas_all_have_values_is_not_parsed(form, monkeypatch)
 
 
 def test_the_workbook_is_parsed_once_per_distinct_bytes(form):
-    intake._workbook_sheets.cache_clear()
+    intake._workbook_sheets_cached.cache_clear()
     other = with_sheet(form, D5, b'<c r="D5" s="6"><f>2+3</f></c>')
     for data in (form, other, form):
         uncached_formula_cells(data, "Số liệu", package=inspect_package(data, "x.xlsx"))
-    info = intake._workbook_sheets.cache_info()
+    info = intake._workbook_sheets_cached.cache_info()
     assert (info.misses, info.hits) == (1, 2)
+
+
+def test_a_large_workbook_document_is_parsed_but_not_kept(form):
+    parts = parts_of(form)
+    padding = b"<!-- " + b"x" * (intake._CACHED_XML_BYTES + 1) + b" -->"
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(b"<sheets>", padding + b"<sheets>", 1)
+    data = rezip({**parts, SHEET: parts[SHEET].replace(D5, b'<c r="D5" s="6"><f>2+3</f></c>')})
+    intake._workbook_sheets_cached.cache_clear()
+    assert uncached_formula_cells(data, "Số liệu", package=inspect_package(data, "x.xlsx")) == {"D5"}
+    assert intake._workbook_sheets_cached.cache_info().currsize == 0
 
 
 def test_a_workbook_with_entities_is_refused_every_time(form):

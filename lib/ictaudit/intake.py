@@ -71,10 +71,11 @@ import struct
 import unicodedata
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 
 import pandas as pd
 from defusedxml import DefusedXmlException
@@ -714,12 +715,22 @@ def _uncached_in_tree(sheet_bytes: bytes) -> set[str]:
     return out
 
 
-# The forms (of the same template) share their workbook.xml and its relationships byte for byte:
-# each distinct pair is parsed once per process. Results are tuples (immutable); a document that
-# does not parse gives None, one that defusedxml refuses raises (exceptions are not cached).
-@lru_cache(maxsize=256)
+# Forms of one template share their workbook.xml and its relationships byte for byte: each distinct
+# document is parsed once per process (small ones only: a cache of large crafted ones would hold
+# their bytes). A document that does not parse gives None; one defusedxml refuses raises each time
+# (exceptions are not cached).
+_CACHED_XML_BYTES = 64 * 1024
+
+
 def _workbook_sheets(workbook_xml: bytes) -> tuple[tuple[str | None, str | None], ...] | None:
     """(name, relationship id) of every sheet of ``xl/workbook.xml``, in order; None when not XML."""
+    if len(workbook_xml) <= _CACHED_XML_BYTES:
+        return _workbook_sheets_cached(workbook_xml)
+    return _workbook_sheets_cached.__wrapped__(workbook_xml)
+
+
+@lru_cache(maxsize=256)
+def _workbook_sheets_cached(workbook_xml: bytes) -> tuple[tuple[str | None, str | None], ...] | None:
     try:
         workbook = SafeET.fromstring(workbook_xml)
     except SafeET.ParseError:
@@ -727,23 +738,29 @@ def _workbook_sheets(workbook_xml: bytes) -> tuple[tuple[str | None, str | None]
     return tuple((sheet.get("name"), sheet.get(f"{_NS_REL}id")) for sheet in workbook.iter(f"{_NS_MAIN}sheet"))
 
 
-@lru_cache(maxsize=256)
-def _relationship_targets(rels_xml: bytes) -> dict[str | None, str] | None:
-    """Relationship id → target of ``xl/_rels/workbook.xml.rels`` (the last of a repeated id); None when not XML.
+def _relationship_targets(rels_xml: bytes) -> Mapping[str | None, str] | None:
+    """Relationship id → target in ``xl/_rels/workbook.xml.rels`` (the last of a repeated id); None when not XML."""
+    if len(rels_xml) <= _CACHED_XML_BYTES:
+        return _relationship_targets_cached(rels_xml)
+    return _relationship_targets_cached.__wrapped__(rels_xml)
 
-    Callers only read the dictionary (it is shared between calls).
-    """
+
+@lru_cache(maxsize=256)
+def _relationship_targets_cached(rels_xml: bytes) -> Mapping[str | None, str] | None:
     try:
         rels = SafeET.fromstring(rels_xml)
     except SafeET.ParseError:
         return None
-    return {rel.get("Id"): rel.get("Target", "") for rel in rels.iter(f"{_NS_PKG_REL}Relationship")}
+    return MappingProxyType({rel.get("Id"): rel.get("Target", "") for rel in rels.iter(f"{_NS_PKG_REL}Relationship")})
 
 
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
-
-
 _F_THEN_END = re.compile(rb"f[\s>/]")  # in every match of _FORMULA_TAG; a scan for a literal first byte
+# An <f> (plain or self-closing, text only) that is the first child of a <c>, followed by a <v> with
+# text: the shape Excel and LibreOffice write for a formula with its cached value.
+_CACHED_FORMULA = re.compile(rb"<c(?:\s[^<>]*)?(?<!/)>\s*<f(?:\s[^<>]*)?(?:/>|(?<!/)>[^<]*</f\s*>)\s*<v>[^<]+</v\s*>")
+_PLAIN_F = re.compile(rb"<f[\s/>]")
+_PREFIXED_F = re.compile(rb"<[^\s<>/]*:f[\s/>]")
 
 
 def _has_formula_tag(sheet_xml: bytes) -> bool:
@@ -754,11 +771,6 @@ def _has_formula_tag(sheet_xml: bytes) -> bool:
 def _has_markup_declaration(xml: bytes) -> bool:
     """Whether ``<!`` (DTD, comment, CDATA) occurs; most parts have no ``!`` at all."""
     return b"!" in xml and b"<!" in xml
-# An <f> (plain or self-closing, text only) that is the first child of a <c>, followed by a <v> with
-# text: the shape Excel and LibreOffice write for a formula with its cached value.
-_CACHED_FORMULA = re.compile(rb"<c(?:\s[^<>]*)?(?<!/)>\s*<f(?:\s[^<>]*)?(?:/>|(?<!/)>[^<]*</f\s*>)\s*<v>[^<]+</v\s*>")
-_PLAIN_F = re.compile(rb"<f[\s/>]")
-_PREFIXED_F = re.compile(rb"<[^\s<>/]*:f[\s/>]")
 
 
 def _formulas_all_cached(sheet_xml: bytes) -> bool:
