@@ -119,7 +119,7 @@ def _table(path, texts: list, numbers: list, monkeypatch=None) -> bytes:
     fm = report_xlsx._Formats(wb)
     columns = [("Chữ", 10, "text"), ("Số", 10, "num"), ("Bọc", 10, "wrap")]
     report_xlsx._table_sheet(wb, "Bảng", fm, "Tiêu đề", columns, [texts, numbers, list(reversed(texts))])
-    with report_xlsx._zip_level(report_xlsx.ZIP_LEVEL):
+    with report_xlsx._closing(wb):
         wb.close()
     return path.read_bytes()
 
