@@ -12,6 +12,7 @@ import functools
 import os
 import re
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,11 +123,16 @@ def stop_kernel(km) -> None:
         run_sync(km.shutdown_kernel)(now=True)
 
 
-def execute(name: str, parameters: dict[str, Any], out_dir: Path, cwd: Path | None = None, km=None) -> Executed:
+def execute(
+    name: str, parameters: dict[str, Any], out_dir: Path, cwd: Path | None = None, km=None,
+    render: Callable[[Path], object] | None = None,
+) -> Executed:  # fmt: skip
     """Run one notebook with papermill into ``out_dir`` (``.ipynb`` and code-hidden ``.html``).
 
     ``km``: a kernel from :func:`start_kernel` to run it in (the caller stops it afterwards); by
-    default papermill starts and stops one.
+    default papermill starts and stops one. ``render``: what to do with the executed notebook instead
+    of :func:`render_html` now (``ictaudit run`` hands it to a worker process and waits for the HTML
+    before hashing the outputs); a failed notebook's HTML is always rendered here, before raising.
     """
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -152,7 +158,11 @@ def execute(name: str, parameters: dict[str, Any], out_dir: Path, cwd: Path | No
     except PapermillExecutionError as exc:
         render_html(output)  # the partial notebook is part of the audit record too
         raise NotebookFailed(name, _cell_number(output, exc), f"{exc.ename}: {exc.evalue}", output) from None
-    return Executed(name, output, render_html(output), dict(parameters), time.perf_counter() - started)
+    if render is None:
+        render_html(output)
+    else:
+        render(output)
+    return Executed(name, output, output.with_suffix(".html"), dict(parameters), time.perf_counter() - started)
 
 
 def _cell_number(output: Path, exc) -> int | None:
@@ -177,6 +187,34 @@ def _cell_number(output: Path, exc) -> int | None:
 
 # what nbconvert's lab template emits for a code cell's source (markdown cells use neither)
 _INPUT_MARKERS = re.compile(r'class="[^"]*\b(jp-CodeMirrorEditor|highlight hl-ipython3)\b')
+
+
+@contextlib.contextmanager
+def html_renderer() -> Iterator[Callable[[Path], object]]:
+    """A ``render`` for :func:`execute` that renders in a forked worker while the next notebook runs.
+
+    Enter it before any kernel starts (the worker forks at once, from a process without kernel
+    connections, and imports nbconvert, ~1 s, beside the first notebook). Leaving waits for every
+    HTML and raises the first rendering error. Without ``fork``, renders in this process.
+    """
+    if not hasattr(os, "fork"):
+        yield render_html
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pending = []
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
+        pending.append(pool.submit(_import_nbconvert))
+        try:
+            yield lambda notebook: pending.append(pool.submit(render_html, notebook))
+        finally:
+            for future in pending:
+                future.result()
+
+
+def _import_nbconvert() -> None:
+    import nbconvert  # noqa: F401
 
 
 def render_html(notebook: Path) -> Path:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ictaudit import manifest as mf
-from ictaudit.notebooks import Executed, execute, start_kernel, stop_kernel
+from ictaudit.notebooks import Executed, execute, html_renderer, start_kernel, stop_kernel
 from ictaudit.paths import EXPECTATIONS_DIR, NOTEBOOKS_DIR, PROJECT_ROOT
 from ictaudit.timings import TIMINGS_ENV, TIMINGS_FILE
 from ictaudit.warmup import warm_up_code
@@ -115,7 +115,7 @@ def run_cycle(
         params = notebook_parameters(cycle_dir, stage_scored, stage_out, str(rubric_file), seed, draws, spread)
         executed: list[Executed] = []
         (stage_out / "notebooks").mkdir(parents=True, exist_ok=True)
-        with _step_timings(stage_out / "notebooks" / TIMINGS_FILE):
+        with _step_timings(stage_out / "notebooks" / TIMINGS_FILE), html_renderer() as render:
             upcoming = _start_for(notebooks[0]) if notebooks else None
             try:
                 for i, name in enumerate(notebooks, start=1):
@@ -124,7 +124,7 @@ def run_cycle(
                     km, upcoming = upcoming, _start_for(notebooks[i]) if i < len(notebooks) else None
                     say(f"[{i}/{len(notebooks)}] {name} …")
                     try:
-                        ex = execute(name, params[name], stage_out / "notebooks", cwd=PROJECT_ROOT, km=km)
+                        ex = execute(name, params[name], stage_out / "notebooks", cwd=PROJECT_ROOT, km=km, render=render)
                     finally:
                         stop_kernel(km)
                     executed.append(ex)

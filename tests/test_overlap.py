@@ -1,4 +1,5 @@
-"""The warm-up a notebook's kernel runs before the notebook: what it imports, and that it binds nothing."""
+"""What ``ictaudit run`` does beside the running notebook: the next kernel's warm-up (what it imports,
+and that it binds nothing) and the HTML rendering of the notebooks already run."""
 
 import json
 import sys
@@ -52,3 +53,32 @@ def test_the_code_imports_submodules_and_binds_no_name(tmp_path, monkeypatch):
 def test_a_failing_import_is_left_to_the_notebook(spec):
     warm([spec, "json"])  # no exception; the rest still imported
     assert "json" in sys.modules
+
+
+def _executed_notebook(path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x = 1", outputs=[nbformat.v4.new_output("stream", text="visible\n")])]
+    nbformat.write(nb, str(path))
+    return path
+
+
+def test_the_renderer_writes_every_html_before_it_is_left(tmp_path):
+    from ictaudit.notebooks import html_renderer
+
+    notebooks = [_executed_notebook(tmp_path / f"n{i}.ipynb") for i in range(3)]
+    with html_renderer() as render:
+        for nb in notebooks:
+            render(nb)
+    for nb in notebooks:
+        html = nb.with_suffix(".html").read_text(encoding="utf-8")
+        assert "visible" in html and "x = 1" not in html  # outputs kept, code hidden
+
+
+def test_a_rendering_error_in_the_worker_reaches_the_run(tmp_path):
+    from ictaudit.notebooks import html_renderer
+
+    (tmp_path / "broken.ipynb").write_text("{not json")
+    with pytest.raises(Exception, match=r"(?i)json|notebook"), html_renderer() as render:
+        render(tmp_path / "broken.ipynb")
