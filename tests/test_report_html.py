@@ -408,3 +408,36 @@ def test_a_marker_in_agency_text_stays_text(built):
     assert after == before.replace(
         f"<h1>{report_html._esc(name)}</h1>", f"<h1>{report_html._esc(marked)}</h1>"
     ).replace(f"<title>{report_html._esc(name)} —", f"<title>{report_html._esc(marked)} —")
+
+
+OLD_RANKING_ROWS = {
+    "ranking": """{% for r in g.rows %}
+<tr><td class="rank">{{ r.rank|rank }}</td><td class="name"><a href="{{ r.href }}">{{ r.name }}</a></td>
+<td class="n">{{ r.points|num }}</td><td class="n">{{ r.applicable_max|num(2, true) }}</td><td class="n"><b>{{ r.score_100|num }}</b></td><td class="n">{{ r.index|num(3) }}</td>
+<td><span class="band" style="background:{{ r.band_colour }}">{{ r.band }}</span></td>
+{% for c in r.criteria %}<td class="n">{{ c.points|num }}</td>{% endfor %}</tr>
+{% endfor %}
+""",
+    "heat": """{% for r in g.rows %}
+<tr><td class="rank">{{ r.rank|rank }}</td><td class="name"><a href="{{ r.href }}">{{ r.name }}</a></td>
+{% for c in r.criteria %}<td class="h" style="background:{{ c.colour }}">{{ c.points|num }}<small>hạng {{ c.rank|rank }}</small></td>{% endfor %}</tr>
+{% endfor %}
+""",
+}  # fmt: skip
+
+
+def test_ranking_rows_are_the_template_rows_they_replace(built):
+    """report.html's ranking and heat-table rows, assembled in report_html.py, are what the template's loops wrote."""
+    from ictaudit import report_html
+    from ictaudit.report import load_report_inputs
+
+    data = load_report_inputs(built["rubric"], built["scored"], CYCLE_INFO, built["previous"])
+    groups = report_html.report_context(data, "validation/index.html")["groups"]
+    html = (built["out"] / "report.html").read_text(encoding="utf-8")
+    env = report_html._env()
+    for g in groups:
+        for template in OLD_RANKING_ROWS.values():
+            rows = env.from_string(template).render(g=g)
+            assert "<tbody>\n" + rows + "</tbody>" in html, g["id"]
+    assert sum(len(g["rows"]) for g in groups) >= 7
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; Sở Nội vụ</a></td>" in html
