@@ -258,7 +258,8 @@ def _num_max(x) -> str:
 def svg_agency_criteria(rows: list[dict], points_text=num, max_text=_num_max) -> Markup:
     """Per criterion: the agency's points as a bar against the maximum, the group median and best as marks.
 
-    ``points_text``, ``max_text``: :func:`num` and ``num(x, 2, True)``, or memos of them.
+    ``points_text``, ``max_text``: :func:`num` and ``num(x, 2, True)``, or memos of them (a number's
+    text has nothing to escape: digits, separators, "—", "∞").
     """
     left, width, row_h, top = 70, 640, 26, 24
     plot_w = width - left - 150
@@ -289,17 +290,17 @@ def svg_agency_criteria(rows: list[dict], points_text=num, max_text=_num_max) ->
         if not _nan(r.get("median")):
             out.append(
                 f'<line x1="{x(r["median"]):.1f}" y1="{y}" x2="{x(r["median"]):.1f}" y2="{y + 20}" '
-                f'stroke="#222" stroke-width="2"><title>Trung vị khối: {escape(points_text(r["median"]))}</title></line>'
+                f'stroke="#222" stroke-width="2"><title>Trung vị khối: {points_text(r["median"])}</title></line>'
             )
         if not _nan(r.get("best")):
             bx = x(r["best"])
             out.append(
                 f'<polygon points="{bx:.1f},{y} {bx + 6:.1f},{y + 6} {bx:.1f},{y + 12} {bx - 6:.1f},{y + 6}" '
-                f'fill="#e07b00"><title>Cao nhất khối: {escape(points_text(r["best"]))}</title></polygon>'
+                f'fill="#e07b00"><title>Cao nhất khối: {points_text(r["best"])}</title></polygon>'
             )
         out.append(
             f'<text x="{left + plot_w + 8}" y="{y + 14}" class="val">'
-            f"{escape(points_text(r['points']))} / {escape(max_text(r['max_points']))}</text>"
+            f"{points_text(r['points'])} / {max_text(r['max_points'])}</text>"
         )
     out.append("</svg>")
     return Markup("".join(out))
@@ -337,9 +338,10 @@ def _group_stats(data: ReportInputs) -> dict[tuple[str, str], tuple[float, float
     """(group, criterion) → (median, best) of criterion points over the group's ranked agencies."""
     ranked = set(data.scores.loc[data.scores["status"] == RANKED, "agency_id"])
     pts: dict[tuple[str, str], list[float]] = {}
-    for r in data.criteria.itertuples(index=False):
-        if r.agency_id in ranked and not _nan(r.points):
-            pts.setdefault((r.group, r.criterion_id), []).append(float(r.points))
+    c = data.criteria
+    for a, g, cid, p in zip(*(c[k].tolist() for k in ("agency_id", "group", "criterion_id", "points"))):
+        if a in ranked and not _nan(p):
+            pts.setdefault((g, cid), []).append(float(p))
     return {k: (statistics.median(v), max(v)) for k, v in pts.items()}
 
 
@@ -746,12 +748,13 @@ class AgencyPages:
         ).encode()
 
     def _inputs_html(self, items: list[dict]) -> str:
+        esc = self.esc
         divs = []
         for i in items:
             attrs = ' class="held"' if i["held"] else ""
             if i["label"] or i["held"]:
-                attrs += f' title="{_esc(i["label"])}{HELD_NOTE if i["held"] else ""}"'
-            divs.append(f"<div{attrs}>{_esc(i['text'])}</div>")
+                attrs += f' title="{esc[i["label"]]}{HELD_NOTE if i["held"] else ""}"'
+            divs.append(f"<div{attrs}>{esc[i['text']]}</div>")
         many = " many" if len(items) > 4 else ""
         return f'<td class="inputs{many}">{"".join(divs)}</td>\n'
 
