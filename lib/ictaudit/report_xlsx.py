@@ -13,8 +13,10 @@ Sheets:
 - ``Diễn giải`` (the trail, as an Excel table), ``Nguồn số liệu`` (source cells), ``Lỗi số liệu``
   (validation problems), ``Hiệu chỉnh`` (corrections) and ``Thang điểm`` (the method).
 
-Agency-supplied text is always written with ``write_string`` (and the workbook refuses to turn
-strings into formulas anyway). The file's bytes depend only on the inputs.
+Agency-supplied text is always a string cell: written with ``write_string`` (and the workbook refuses
+to turn strings into formulas anyway), or, for the long sheets' rows, straight into the sheet XML as
+the inline string ``write_string`` writes, with XlsxWriter's own escaping (see "rows written straight
+into a streamed sheet's XML"). The file's bytes depend only on the inputs.
 """
 
 from __future__ import annotations
