@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -441,3 +442,13 @@ def test_ranking_rows_are_the_template_rows_they_replace(built):
             assert "<tbody>\n" + rows + "</tbody>" in html, g["id"]
     assert sum(len(g["rows"]) for g in groups) >= 7
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; Sở Nội vụ</a></td>" in html
+
+
+def test_trail_inputs_parsed_as_one_array_are_parsed_as_each():
+    from ictaudit.report import parse_inputs
+
+    texts = ['{"F02": 64, "F01": 69}', "", '{"best": 0.5, "blocked": ["F02"]}', '{"a": [1, {"b": "]"}]}']
+    assert parse_inputs(texts) == [json.loads(t) if t else {} for t in texts]
+    assert parse_inputs([]) == []
+    with pytest.raises(ValueError):  # a text that is not one JSON value fails as it would alone
+        parse_inputs(['{"a": 1}', "1, 2"])

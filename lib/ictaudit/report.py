@@ -225,7 +225,7 @@ class ReportInputs:
         """Fields held back per agency, as the trail records them."""
         out: dict[str, set[str]] = {}
         for a, inputs in zip(self.trail["agency_id"].tolist(), self.trail["inputs"].tolist()):
-            if '"blocked"' not in inputs:  # the key is in the JSON text of every row that holds a field
+            if '"blocked"' not in inputs and "\\u" not in inputs:  # no key "blocked", even \\u-escaped
                 continue
             held = json.loads(inputs).get("blocked")
             if held:
