@@ -225,7 +225,7 @@ class ReportInputs:
         """Fields held back per agency, as the trail records them."""
         out: dict[str, set[str]] = {}
         for a, inputs in zip(self.trail["agency_id"].tolist(), self.trail["inputs"].tolist()):
-            if '"blocked"' not in inputs and "\\u" not in inputs:  # no key "blocked", even \\u-escaped
+            if '"blocked"' not in inputs and "\\u" not in inputs:  # no "blocked" key, even spelled with escapes
                 continue
             held = json.loads(inputs).get("blocked")
             if held:
