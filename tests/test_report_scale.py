@@ -79,6 +79,7 @@ def _odd_texts_in_the_tables(scored) -> None:
 def _cell_by_cell(monkeypatch) -> None:
     """Every row through XlsxWriter's own calls and its own copy of the rows at close."""
     monkeypatch.setattr(report_xlsx, "_start_rows", lambda *args: False)
+    monkeypatch.setattr(report_xlsx, "_table_rows", lambda *args: False)
     monkeypatch.setattr(report_xlsx, "_write_sheet_data", lambda ws: None)
 
 
@@ -97,10 +98,13 @@ def test_streamed_rows_are_the_bytes_xlsxwriter_writes(tmp_path, monkeypatch):
 
 
 def test_direct_rows_keep_the_excel_table_bytes(tmp_path, monkeypatch):
-    """With the trail as an Excel table (not streamed), the other sheets' direct rows still give the same file."""
+    """With the trail as an Excel table (its texts shared strings), the direct rows give the same file."""
     rubric, scored, previous, _ = build_scored_fixture(tmp_path)
     _odd_texts_in_the_tables(scored)
+    used, table_rows = [], report_xlsx._table_rows
+    monkeypatch.setattr(report_xlsx, "_table_rows", lambda *args: used.append(table_rows(*args)) or used[-1])
     direct = _build(rubric, scored, previous, tmp_path / "direct")["xlsx"]
+    assert used == [True]
     _cell_by_cell(monkeypatch)
     assert _build(rubric, scored, previous, tmp_path / "by_cell")["xlsx"] == direct
 
@@ -112,13 +116,16 @@ TRICKY = [
 ]  # fmt: skip
 
 
-def _table(path, texts: list, numbers: list, monkeypatch=None) -> bytes:
+def _table(path, texts: list, numbers: list, table_name: str | None = None) -> bytes:
     import xlsxwriter
 
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
     fm = report_xlsx._Formats(wb)
+    intro = wb.add_worksheet("Giới thiệu")  # formats and shared strings used before the table's, and after
+    report_xlsx._write_text(intro, 0, 0, "Có", fm.wrap)
     columns = [("Chữ", 10, "text"), ("Số", 10, "num"), ("Bọc", 10, "wrap")]
-    report_xlsx._table_sheet(wb, "Bảng", fm, "Tiêu đề", columns, [texts, numbers, list(reversed(texts))])
+    data = [texts, numbers, list(reversed(texts))]
+    report_xlsx._table_sheet(wb, "Bảng", fm, "Tiêu đề", columns, data, table_name=table_name)
     with report_xlsx._closing(wb):
         wb.close()
     return path.read_bytes()
@@ -133,16 +140,20 @@ def _table(path, texts: list, numbers: list, monkeypatch=None) -> bytes:
     ],
     ids=["no-control-characters", "control-characters"],
 )  # fmt: skip
-def test_direct_text_cells_are_xlsxwriters(tmp_path, monkeypatch, texts):
-    """Each text escaped (XML, control characters, kept spaces) exactly as XlsxWriter's write_string does."""
+@pytest.mark.parametrize("table_name", [None, "Bang"], ids=["streamed", "excel-table"])
+def test_direct_text_cells_are_xlsxwriters(tmp_path, monkeypatch, texts, table_name):
+    """Each text escaped (XML, control characters, kept spaces) exactly as XlsxWriter's write_string does,
+    inline in a streamed sheet or in the shared strings of an Excel table."""
     numbers = [float(i) / 3 for i in range(len(texts))]
     numbers[1], numbers[2] = None, float("nan")
-    used, start_rows = [], report_xlsx._start_rows
-    monkeypatch.setattr(report_xlsx, "_start_rows", lambda *args: used.append(start_rows(*args)) or used[-1])
-    direct = _table(tmp_path / "a.xlsx", texts, numbers)
+    used = []
+    for name in ("_start_rows", "_table_rows"):
+        real = getattr(report_xlsx, name)
+        monkeypatch.setattr(report_xlsx, name, lambda *args, real=real: used.append(real(*args)) or used[-1])
+    direct = _table(tmp_path / "a.xlsx", texts, numbers, table_name)
     assert used == [True]
     _cell_by_cell(monkeypatch)
-    assert _table(tmp_path / "b.xlsx", texts, numbers) == direct
+    assert _table(tmp_path / "b.xlsx", texts, numbers, table_name) == direct
 
 
 @pytest.mark.parametrize(
@@ -158,12 +169,11 @@ def test_what_the_direct_path_cannot_write_goes_cell_by_cell(tmp_path, monkeypat
             _table(tmp_path / "a.xlsx", texts, numbers)
         return
     texts[1] = odd
-    used, start_rows = [], report_xlsx._start_rows
-    monkeypatch.setattr(report_xlsx, "_start_rows", lambda *args: used.append(start_rows(*args)) or used[-1])
-    direct = _table(tmp_path / "a.xlsx", texts, numbers)
-    _cell_by_cell(monkeypatch)
-    assert _table(tmp_path / "b.xlsx", texts, numbers) == direct
-    assert used == [True]  # it tried, found the odd value, wrote nothing and let the cells be written one by one
+    for table_name in (None, "Bang"):
+        with monkeypatch.context() as m:
+            direct = _table(tmp_path / "a.xlsx", texts, numbers, table_name)
+            _cell_by_cell(m)
+            assert _table(tmp_path / "b.xlsx", texts, numbers, table_name) == direct, table_name
 
 
 def test_rows_copied_as_bytes_unless_a_carriage_return(tmp_path, monkeypatch):

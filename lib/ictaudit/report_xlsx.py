@@ -470,6 +470,98 @@ def _stream_rows(ws, first: int, columns: list[tuple[bool, object]], data: list[
     return True
 
 
+def _table_rows(ws, first: int, columns: list[tuple[bool, object]], data: list[list]) -> bool:
+    """:func:`_stream_rows` for a sheet held in memory (an Excel table): its text in the shared strings.
+
+    The texts are put in the workbook's shared strings now, in the order the cell-by-cell path would
+    put them (row by row); the rows' XML is written when the workbook closes, in place of the cells
+    XlsxWriter would have held (formats numbered then, as it would). Returns False, having done
+    nothing, when a value is off the common path.
+    """
+    from xlsxwriter.utility import xl_col_to_name
+
+    n = len(data[0]) if data else 0
+    if (
+        n == 0
+        or getattr(ws, "constant_memory", False)
+        or first + n > ws.xls_rowmax
+        or any(first <= r < first + n for r in ws.row_info)
+        or any(r >= first and ws.table[r] for r in list(ws.table))
+        or ws.comments
+        or ws.default_row_height != ws.original_row_height
+    ):
+        return False
+    strmax = ws.xls_strmax // 2
+    texts: list[list[str | None]] = []
+    for (is_text, fmt), values in zip(columns, data):
+        if not is_text:
+            if any(_nan(v) for v in values) and fmt is None:
+                return False  # a blank without a format is no cell at all
+            try:
+                if not all(_nan(v) or math.isfinite(float(v)) for v in values):
+                    return False
+            except (TypeError, ValueError):
+                return False
+            continue
+        column: list[str | None] = []
+        for v in values:
+            if v is None or (isinstance(v, float) and math.isnan(v)) or v == "":
+                if fmt is None:
+                    return False
+                column.append(None)
+            elif not isinstance(v, str | float):
+                return False
+            else:
+                text = str(v)
+                if (text.startswith("<r>") and text.endswith("</r>")) or len(text) > strmax:
+                    return False
+                column.append(text)
+        texts.append(column)
+    # the shared strings, in the cell-by-cell order: row by row, column by column
+    flat: list[str | None] = [None] * (n * len(texts))
+    for j, column in enumerate(texts):
+        flat[j :: len(texts)] = column
+    strings = [t for t in flat if t is not None]
+    sst = ws.str_table
+    index = {t: sst._get_shared_string_index(t) for t in dict.fromkeys(strings)}
+    sst.count += len(strings) - len(index)
+    ws.dim_rowmin = first if ws.dim_rowmin is None else min(ws.dim_rowmin, first)
+    ws.dim_rowmax = first + n - 1 if ws.dim_rowmax is None else max(ws.dim_rowmax, first + n - 1)
+    ws.dim_colmin = 0 if ws.dim_colmin is None else min(ws.dim_colmin, 0)
+    ws.dim_colmax = len(columns) - 1 if ws.dim_colmax is None else max(ws.dim_colmax, len(columns) - 1)
+    original = ws._write_rows
+
+    def write_rows() -> None:
+        original()  # the title and the header, still held as cells
+        formats = [fmt for _text, fmt in columns]
+        _number_formats([formats], formats)
+        as_bytes = os.linesep == "\n" and hasattr(ws.fh, "buffer")
+        cells = _Tails(ws)
+        ends = [f'<c r="{xl_col_to_name(j)}' for j in range(1, len(columns))] + ["</row>"]
+        tails = []
+        shared = iter(texts)
+        for (is_text, fmt), values, end in zip(columns, data, ends):
+            if is_text:
+                style = _style(fmt)
+                memo = {t: f'{style} t="s"><v>{i}</v></c>{end}' for t, i in index.items()}
+                memo[None] = f"{style}/>{end}"
+                tail = list(map(memo.__getitem__, next(shared)))
+            else:
+                tail = cells.column(values, fmt, False, end=end)
+            tails.append([t.encode() for t in tail] if as_bytes else tail)
+        numbers = [f"{r}".encode() if as_bytes else f"{r}" for r in range(first + 1, first + n + 1)]
+        pieces: list = ['<row r="', numbers, f'" spans="1:{len(columns)}"><c r="{xl_col_to_name(0)}']
+        for column in tails:
+            pieces += [numbers, column]
+        ws.fh.flush()
+        write = ws.fh.buffer.write if as_bytes else ws.fh.write
+        for block in _piece_blocks(pieces, n)():
+            write(block)
+
+    ws._write_rows = write_rows
+    return True
+
+
 def _piece_blocks(pieces: list, n: int):
     """``blocks`` for :func:`_emit_rows` of rows given as pieces: each a text that every row has, or a
     list (one per row; all str, or all UTF-8 bytes). A block is joined from one flat list filled piece
@@ -1131,7 +1223,11 @@ def _table_sheet(
         ws.autofilter(hr, 0, last, len(columns) - 1)
     formats = {"text": fm.text, "wrap": fm.wrap, "int": fm.int, "pts": fm.pts}
     column_formats = [(kind in ("text", "wrap"), formats.get(kind, fm.dec)) for _h, _w, kind in columns]
-    if use_table or not _stream_rows(ws, hr + 1, column_formats, data):
+    if use_table:
+        written = _table_rows(ws, hr + 1, column_formats, data)
+    else:
+        written = _stream_rows(ws, hr + 1, column_formats, data)
+    if not written:
         for i, values in enumerate(zip(*data)):
             r = hr + 1 + i
             for j, ((is_text, fmt), v) in enumerate(zip(column_formats, values)):
