@@ -120,6 +120,7 @@ def _table(path, texts: list, numbers: list, table_name: str | None = None) -> b
     import xlsxwriter
 
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
+    wb.set_properties({"created": report_xlsx.FIXED_CREATED})  # no clock in the bytes
     fm = report_xlsx._Formats(wb)
     intro = wb.add_worksheet("Giới thiệu")  # formats and shared strings used before the table's, and after
     report_xlsx._write_text(intro, 0, 0, "Có", fm.wrap)
@@ -182,6 +183,7 @@ def test_rows_copied_as_bytes_unless_a_carriage_return(tmp_path, monkeypatch):
 
     def book(path):
         wb = xlsxwriter.Workbook(str(path))
+        wb.set_properties({"created": report_xlsx.FIXED_CREATED})
         ws = report_xlsx._add_sheet(wb, "s", streamed=True)
         ws.write_string(0, 0, "Số liệu\r\nhai dòng")
         ws.write_formula(1, 0, '="a\r\nb"&"c\rd"', None, "a\nbc\nd")

@@ -287,6 +287,7 @@ class _Tails:
         self._escape = ws._escape_data
         self._preserve = _preserve_whitespace
         self._strmax = ws.xls_strmax // 2  # a text below this many characters is never truncated
+        self._styles: dict[int, str] = {}  # by format: formats are numbered by then (see _number_formats)
 
     def text(self, value, fmt) -> str | None:
         """A cell of :func:`write_text` (blank for None, NaN and ""), or None when it is not a plain string."""
@@ -315,7 +316,9 @@ class _Tails:
 
     def formula(self, value, fmt) -> tuple[str, str]:
         """(the attributes, the cached value's text) of a formula cell, as ``Worksheet._write_cell`` gives them."""
-        attrs = _style(fmt)
+        attrs = self._styles.get(id(fmt)) or self._styles.setdefault(id(fmt), _style(fmt))
+        if type(value) is float:  # the common case: f"{value}", without _escape_data's TypeError for a non-text
+            return attrs, repr(value)
         if isinstance(value, bool):
             return f'{attrs} t="b"', "1" if value else "0"
         if isinstance(value, str) and value:
