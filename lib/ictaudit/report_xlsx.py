@@ -586,7 +586,8 @@ def _piece_blocks(pieces: list, n: int):
             yield joiner.join(flat)
 
     if as_bytes:  # their length in bytes, known before they are joined (see _ZipWithRows)
-        blocks.size = sum(sum(map(len, p)) if isinstance(p, list) else n * len(p) for p in pieces)
+        lengths = {id(p): sum(map(len, p)) for p in pieces if isinstance(p, list)}  # the row numbers: once
+        blocks.size = sum(lengths[id(p)] if isinstance(p, list) else n * len(p) for p in pieces)
     return blocks
 
 
@@ -672,11 +673,22 @@ class _ZipWithRows(zipfile.ZipFile):
         zinfo.file_size += size  # decides, as there, whether the entry needs ZIP64
         with open(filename, "rb") as src, self.open(zinfo, "w") as dest:
             dest.write(src.read(at))
-            for block in blocks():
+            for block in _ahead(blocks()):
                 dest.write(block)
             while chunk := src.read(1 << 20):
                 dest.write(chunk)
         return None
+
+
+def _ahead(blocks):
+    """The blocks, each joined in a thread while the previous one is deflated (zlib lets go of the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(next, blocks, None)
+        while (block := pending.result()) is not None:
+            pending = pool.submit(next, blocks, None)
+            yield block
 
 
 # -- Giới thiệu ---------------------------------------------------------------------------------
