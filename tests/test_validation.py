@@ -262,3 +262,14 @@ def test_a_stale_committed_suite_stops_the_run(rubric, monkeypatch, tmp_path):
     (tmp_path / "PL1.json").write_text(json.dumps(meta_only), encoding="utf-8")
     with pytest.warns(UserWarning, match="rubric_version"):
         validation.check_committed_suite(rubric, "PL1", suite)
+
+
+def test_issues_csv_guards_formula_text_and_keeps_line_breaks_in_their_cell(tmp_path):
+    from ictaudit.pipeline import read_issues
+
+    row = {"agency_id": "x", "check_id": "I05", "severity": "E", "fields": "F03",
+           "values": "=HYPERLINK(\"http://x\")", "message_vi": "ô C12: '1\r2'", "round": 1, "resolved_by": ""}  # fmt: skip
+    path = write_issues_csv(pd.DataFrame([row]), tmp_path / "issues.csv")
+    assert b"'=HYPERLINK" in path.read_bytes()  # a spreadsheet shows it as text, never runs it
+    back = read_issues(path)
+    assert len(back) == 1 and back.loc[0, "values"] == row["values"] and back.loc[0, "message_vi"] == row["message_vi"]

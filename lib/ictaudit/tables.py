@@ -150,15 +150,17 @@ def _csv_quoted_chars() -> str:
     return "".join(ch for ch in chars if f'"a{ch}b' in lines or f'"a{ch}{ch}b' in lines)
 
 
-_QUOTED = _csv_quoted_chars()  # ',', '"', "\n"; "\r" too in some Python versions
-_QUOTED_CR = "\r" in _QUOTED
-_QUOTED_USUAL = set(_QUOTED) - {"\r"} == set(',"\n')
+#: what makes a field quoted: the csv writer's own characters, and "\r" always — Python 3.11's
+#: writer leaves a lone "\r" unquoted with "\n" line ends, and every reader then breaks the row there
+_QUOTED = "".join(sorted(set(_csv_quoted_chars()) | {"\r"}))
+_QUOTED_USUAL = set(_QUOTED) == set(',"\n\r')
 
 
 def _quote_texts(texts: list[str]) -> list[str]:
-    """Fields as the csv writer writes them (QUOTE_MINIMAL, quotes doubled), in rows of ≥ 2 fields."""
+    """Fields as the csv writer writes them (QUOTE_MINIMAL, quotes doubled), in rows of ≥ 2 fields,
+    and a field holding "\r" in quotes too."""
     if _QUOTED_USUAL:
-        needs = [("," in t or '"' in t or "\n" in t or (_QUOTED_CR and "\r" in t)) for t in texts]
+        needs = [("," in t or '"' in t or "\n" in t or "\r" in t) for t in texts]
     else:
         needs = [any(c in t for c in _QUOTED) for t in texts]
     if not any(needs):
@@ -177,7 +179,9 @@ def write_csv(df: pd.DataFrame, path: Path, columns: list[str] | None = None) ->
         raise KeyError(f"{path.name}: columns {', '.join(missing)} are missing from the table")
     if len(cols) < 2 or not all(isinstance(c, str) for c in cols):  # the csv module's corner cases
         out = pd.DataFrame({c: format_column(df[c]) for c in cols}, columns=cols)
-        out.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
+        has_cr = any("\r" in t for c in cols for t in out[c]) or any("\r" in str(c) for c in cols)
+        quoting = csv.QUOTE_ALL if has_cr else csv.QUOTE_MINIMAL  # a lone "\r" would break the row
+        out.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n", quoting=quoting)
         return path
     # The bytes of pandas' to_csv (the csv module: QUOTE_MINIMAL, "\n") at a fraction of its cost:
     # each column formatted once (a column repeating a few texts: each of them once, and quoted

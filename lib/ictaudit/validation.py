@@ -496,11 +496,12 @@ def _build_docs(context, site: str) -> None:
 
 
 def write_issues_csv(issues: pd.DataFrame, path: Path) -> Path:
-    """issues.csv: UTF-8 with BOM (Excel shows Vietnamese right), DESIGN §6 columns, stable order."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sort_issues(issues).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
-    return path
+    """issues.csv: UTF-8 with BOM (Excel shows Vietnamese right), DESIGN §6 columns, stable order;
+    written like every other table (:func:`ictaudit.tables.write_csv`: text an agency typed that a
+    spreadsheet would run as a formula is guarded, a line break inside a text stays in its cell)."""
+    from ictaudit.tables import write_csv
+
+    return write_csv(sort_issues(issues), Path(path), ISSUE_COLUMNS)
 
 
 def rules_by_check(rubric: Rubric, form_id: str) -> dict[str, list[Rule]]:
