@@ -113,6 +113,21 @@ def start_kernel(cwd: Path | None = None, warm_up: str | None = None):
 _WARM_CLIENTS: dict = {}
 
 
+def kill_kernel(km) -> None:
+    """Kill the process group of a kernel whose notebook is done, without waiting for it to exit.
+
+    The next notebook starts at once; :func:`stop_kernel` reaps the process and removes its
+    connection file later (a normal shutdown polls every 0.1 s, ~0.12 s a notebook).
+    """
+    from jupyter_core.utils import run_sync
+
+    if (client := _WARM_CLIENTS.pop(km, None)) is not None:
+        client.stop_channels()
+    if getattr(km, "provisioner", None) is not None:
+        with contextlib.suppress(Exception):  # already gone: stop_kernel still cleans up
+            run_sync(km.provisioner.kill)()
+
+
 def stop_kernel(km) -> None:
     """Shut a kernel from :func:`start_kernel` down (it may already be gone)."""
     from jupyter_core.utils import run_sync

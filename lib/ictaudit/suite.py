@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ictaudit import manifest as mf
-from ictaudit.notebooks import Executed, execute, html_renderer, start_kernel, stop_kernel
+from ictaudit.notebooks import Executed, execute, html_renderer, kill_kernel, start_kernel, stop_kernel
 from ictaudit.paths import EXPECTATIONS_DIR, NOTEBOOKS_DIR, PROJECT_ROOT
 from ictaudit.timings import TIMINGS_ENV, TIMINGS_FILE
 from ictaudit.warmup import warm_up_code
@@ -117,6 +117,7 @@ def run_cycle(
         (stage_out / "notebooks").mkdir(parents=True, exist_ok=True)
         with _step_timings(stage_out / "notebooks" / TIMINGS_FILE), html_renderer() as render:
             upcoming = _start_for(notebooks[0]) if notebooks else None
+            done: list = []
             try:
                 for i, name in enumerate(notebooks, start=1):
                     # the next notebook's kernel starts, and imports what it will import, while this
@@ -126,12 +127,13 @@ def run_cycle(
                     try:
                         ex = execute(name, params[name], stage_out / "notebooks", cwd=PROJECT_ROOT, km=km, render=render)
                     finally:
-                        stop_kernel(km)
+                        kill_kernel(km)  # reaped below; the next notebook does not wait for it
+                        done.append(km)
                     executed.append(ex)
                     say(f"[{i}/{len(notebooks)}] {name} done in {ex.seconds:.1f} s")
             finally:
-                if upcoming is not None:
-                    stop_kernel(upcoming)
+                for km in [*done, *([upcoming] if upcoming is not None else [])]:
+                    stop_kernel(km)
         outputs, records = mf.output_hashes(stage_scored, stage_out)
         mf.write_manifest(
             stage_out / "manifest.json",
