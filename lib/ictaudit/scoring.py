@@ -215,7 +215,7 @@ def score_cycle(
     for col in [*SCORES_BASE_COLUMNS, *criterion_ids]:
         if col not in scores.columns:
             scores[col] = np.nan
-    scores["band"] = scores["band"].fillna("")
+    scores["band"] = scores["band"].astype(object).fillna("")  # all-NaN (no agency with values) is float
     scores["rank"] = scores["rank"].astype("Int64")
     group_order = {g: i for i, g in enumerate(rubric.group_ids)}
     scores = (
