@@ -219,7 +219,9 @@ def write_confirmations(
     open_issues = open_issues[open_issues["agency_id"].astype(str).isin(roster)]
     if open_issues.empty:
         return []
-    values_by_agency = dict(tuple(values_long.groupby(values_long["agency_id"].astype(str), sort=False)))
+    ids = values_long["agency_id"].astype(str)
+    wanted = ids.isin(set(open_issues["agency_id"].astype(str)))  # a national cycle: a few among thousands
+    values_by_agency = dict(tuple(values_long[wanted].groupby(ids[wanted], sort=False)))
     paths = []
     for agency_id, agency_issues in open_issues.groupby(open_issues["agency_id"].astype(str), sort=True):
         if not agency_id or agency_id.startswith(".") or any(ch in agency_id for ch in "/\\:"):
