@@ -100,10 +100,6 @@ def run_cycle(
 
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    inputs = mf.input_hashes(
-        cycle_dir, rubric_file, sorted(EXPECTATIONS_DIR.glob("*.json")),
-        [NOTEBOOKS_DIR / n for n in (*notebooks, TRACE_NOTEBOOK) if (NOTEBOOKS_DIR / n).exists()], prev_dir,
-    )  # fmt: skip
     _check_replaceable(out, "out", cycle_dir, prev_dir)
     _check_replaceable(scored, "scored", cycle_dir, prev_dir)
     if out == scored:
@@ -119,6 +115,14 @@ def run_cycle(
             upcoming = _start_for(notebooks[0]) if notebooks else None
             done: list = []
             try:
+                # while the first kernels boot: papermill's import (~1.5 s) and the input hashes, taken
+                # before any notebook runs (the kernels so far only import modules)
+                _import_in_background("papermill")
+                inputs = mf.input_hashes(
+                    cycle_dir, rubric_file, sorted(EXPECTATIONS_DIR.glob("*.json")),
+                    [NOTEBOOKS_DIR / n for n in (*notebooks, TRACE_NOTEBOOK) if (NOTEBOOKS_DIR / n).exists()],
+                    prev_dir,
+                )  # fmt: skip
                 for i, name in enumerate(notebooks, start=1):
                     # the next notebook's kernel starts, and imports what it will import, while this
                     # one runs (a fresh kernel each)
@@ -157,6 +161,14 @@ def run_cycle(
     manifest = out / "manifest.json"
     say(f"done in {time.perf_counter() - t0:.1f} s; manifest: {manifest}")
     return RunResult(out, scored, out / "report.html", manifest, [_moved(e, stage_out, out) for e in executed])
+
+
+def _import_in_background(module: str) -> None:
+    """Import ``module`` in a thread (Python's import lock makes a later ``import`` wait for it)."""
+    import importlib
+    import threading
+
+    threading.Thread(target=importlib.import_module, args=(module,), name=f"import {module}", daemon=True).start()
 
 
 def _start_for(notebook: str):
