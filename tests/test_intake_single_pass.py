@@ -10,6 +10,7 @@ path it short-cuts, on the bad-file corpus and on files broken here in the ways 
 from __future__ import annotations
 
 import io
+import math
 import os
 import time
 import warnings
@@ -457,3 +458,60 @@ def test_a_file_is_read_as_listed_or_refused_as_changed(tmp_path, form):
         with pytest.raises(SubmissionError, match="đã thay đổi") as err:
             intake.read_on_disk(entry)
         assert err.value.code == "I05", change
+
+
+TYPED_CELLS = [
+    None, "", "  ", 0, 0.0, -0.0, 1, 1.0, True, False, 2, -3, 45.5, float("nan"), float("inf"), 1e13, "12", "1.234",
+    "1,234", "45,5", "Có", "có", "x", "ko", "Kh«ng", "Khoâng", "12 máy", "5 triệu", "100%", "=A1", "#DIV/0!", "-",
+    "03/11/2017", "1 234", "12\u00a0", " 7 ", "đ" * 300, date(2017, 3, 11),
+]
+
+
+@pytest.mark.parametrize("field_type,unit", [("count", "máy"), ("decimal", "%"), ("decimal", None), ("yesno", None)])
+def test_a_cell_read_through_the_cache_is_read_as_parse_value_reads_it(field_type, unit):
+    from ictaudit.parsing import parse_value, raw_text
+
+    intake._CELL_READINGS.clear()
+    for _ in range(2):  # the first time fills the cache, the second reads from it
+        for raw in TYPED_CELLS:
+            shown, value, problem, code = intake.read_cell(raw, field_type, unit)
+            parsed = parse_value(raw, field_type, unit)
+            expected = math.nan if parsed.value is None else parsed.value
+            assert (repr(shown), repr(value), problem) == (repr(raw_text(raw)), repr(expected), parsed.problem), raw
+            assert code == (None if parsed.ok else ("I13" if parsed.legacy_font else "I01")), raw
+    # 1, 1.0 and True are equal keys of different types; -0.0 and NaN are never taken from the cache
+    assert intake.read_cell(True, field_type, unit)[0] == "TRUE" and intake.read_cell(1, field_type, unit)[0] == "1"
+    assert not any(k[0] is float and (k[1] == 0 or k[1] != k[1]) for k in intake._CELL_READINGS)
+    assert not any(k[0] is str and len(k[1]) > intake._CELL_KEY_MAX_CHARS for k in intake._CELL_READINGS)
+
+
+def test_the_cell_cache_is_emptied_when_full(monkeypatch):
+    monkeypatch.setattr(intake, "_CELL_READINGS_MAX", 3)
+    intake._CELL_READINGS.clear()
+    for n in range(10):
+        assert intake.read_cell(str(n), "count", None)[1] == float(n)
+        assert len(intake._CELL_READINGS) <= 3
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["so-a", "so-b", "so-c", "huyen-a", "", "Z"]), max_size=12), st.booleans())
+def test_the_values_frame_built_by_columns_is_the_frame_of_row_dicts(ids, shuffled):
+    import pandas as pd
+
+    from ictaudit.values import VALUE_COLUMNS
+
+    ids = ids if shuffled else sorted(ids)
+    rows = [(a, f"F{i:02d}", str(i), float(i) if i % 3 else math.nan, "f.xlsx", "ab", "Số liệu", f"D{i}", "")
+            for i, a in enumerate(ids)]  # fmt: skip
+    columns = [[] for _ in VALUE_COLUMNS]
+    for lo in range(0, len(rows), 5):
+        intake._add_rows(columns, rows[lo : lo + 5])
+    fast = intake._values_frame(columns)
+    slow = pd.DataFrame([dict(zip(VALUE_COLUMNS, r, strict=True)) for r in rows], columns=list(VALUE_COLUMNS))
+    slow["value"] = slow["value"].astype(float)
+    for col in VALUE_COLUMNS:
+        if col != "value":
+            slow[col] = slow[col].astype(object)
+    slow = slow.sort_values("agency_id", kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(fast, slow, check_index_type=True)
+    assert [str(t) for t in fast.dtypes] == [str(t) for t in slow.dtypes]

@@ -77,6 +77,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
+import numpy as np
 import pandas as pd
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
@@ -143,7 +144,7 @@ class SubmissionError(Exception):
 class Submission:
     """What one readable file gave: value rows and cell-level problems (file-level ones raise)."""
 
-    values: list[dict]
+    values: list[tuple]  # rows in VALUE_COLUMNS order
     problems: list[dict]
 
 
@@ -960,16 +961,13 @@ def extract_values(
                 )  # fmt: skip
                 readings.append((cell, shown, math.nan, False))
                 continue
-            parsed = parse_value(raw, spec.type, spec.unit_vi)
-            shown = raw_text(raw)
-            if parsed.problem:
-                code = "I13" if parsed.legacy_font else "I01"
+            shown, value, problem, problem_code = read_cell(raw, spec.type, spec.unit_vi)
+            if problem is not None:
                 problems.append(
-                    _problem(agency_id, file_name, code, "E", f"{at}, ô {cell} ({spec.code}): {parsed.problem}",
+                    _problem(agency_id, file_name, problem_code, "E", f"{at}, ô {cell} ({spec.code}): {problem}",
                              sheet, cell, spec.code, shown)
                 )
-            value = math.nan if parsed.value is None else parsed.value
-            readings.append((cell, shown, value, parsed.ok))
+            readings.append((cell, shown, value, problem is None))
         cell, shown, value, _ok = readings[0]
         if len(readings) > 1:
             cells = ", ".join(c for c, *_ in readings)
@@ -993,6 +991,43 @@ def extract_values(
     return Submission(values, problems)
 
 
+#: (type, raw, field type, unit) → what :func:`read_cell` gave: most cells of a cycle repeat a value
+_CELL_READINGS: dict[tuple, tuple[str, float, str | None, str | None]] = {}
+_CELL_READINGS_MAX = 100_000  # entries kept at most (the cache is emptied when full)
+_CELL_KEY_MAX_CHARS = 256  # longer text is read each time (a cache of pages of text would hold them)
+
+
+def read_cell(raw, field_type: str, unit: str | None) -> tuple[str, float, str | None, str | None]:
+    """``(shown, value, problem, code)`` of one value cell: :func:`raw_text`, :func:`parse_value`'s value
+    (NaN when blank or a problem), its problem and the problem's code (``I13`` legacy font, else ``I01``).
+
+    Each distinct raw value of each field type and unit is parsed once per process. The key holds the
+    value's type (``1``, ``1.0`` and ``True`` are equal but read differently); a float zero (``-0.0``
+    equals ``0.0``) or NaN, long text and anything unhashable are read each time.
+    """
+    kind = type(raw)
+    if (kind is float and (raw == 0.0 or raw != raw)) or (kind is str and len(raw) > _CELL_KEY_MAX_CHARS):
+        return _read_cell(raw, field_type, unit)
+    key = (kind, raw, field_type, unit)
+    try:
+        hit = _CELL_READINGS.get(key)
+    except TypeError:  # unhashable
+        return _read_cell(raw, field_type, unit)
+    if hit is None:
+        if len(_CELL_READINGS) >= _CELL_READINGS_MAX:
+            _CELL_READINGS.clear()
+        hit = _CELL_READINGS[key] = _read_cell(raw, field_type, unit)
+    return hit
+
+
+def _read_cell(raw, field_type: str, unit: str | None) -> tuple[str, float, str | None, str | None]:
+    """:func:`read_cell` without the cache."""
+    parsed = parse_value(raw, field_type, unit)
+    value = math.nan if parsed.value is None else parsed.value
+    code = None if parsed.problem is None else ("I13" if parsed.legacy_font else "I01")
+    return raw_text(raw), value, parsed.problem, code
+
+
 def _merged_value_cells(merged, value_col: int) -> dict[int, tuple]:
     """Row → merged range, for value-column cells of a range spanning rows or starting left of it."""
     out: dict[int, tuple] = {}
@@ -1005,18 +1040,9 @@ def _merged_value_cells(merged, value_col: int) -> dict[int, tuple]:
     return out
 
 
-def _value_row(agency_id, field, raw_value, value, file_name, sha256, sheet, cell) -> dict:
-    return {
-        "agency_id": agency_id,
-        "field": field,
-        "raw_value": raw_value,
-        "value": float(value),
-        "source_file": file_name,
-        "source_sha256": sha256,
-        "sheet": sheet,
-        "cell": cell,
-        "correction_id": "",
-    }
+def _value_row(agency_id, field, raw_value, value, file_name, sha256, sheet, cell) -> tuple:
+    """One row of ``values``, its cells in :data:`VALUE_COLUMNS` order."""
+    return (agency_id, field, raw_value, float(value), file_name, sha256, sheet, cell, "")
 
 
 # -- the whole cycle ---------------------------------------------------------------------------
@@ -1028,7 +1054,7 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
     receipts = cycle.receipts
     roster_ids = set(cycle.agencies["agency_id"])
     problems: list[dict] = []
-    values: list[dict] = []
+    values: list[list] = [[] for _ in VALUE_COLUMNS]  # the values frame's columns
     statuses: list[dict] = []
 
     receipted = set(receipts["file"])  # NFC (the cycle reader normalises every cell)
@@ -1095,7 +1121,7 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
                 )
                 readable = outcome
             else:
-                values.extend(outcome.values)
+                _add_rows(values, outcome.values)
                 problems.extend(outcome.problems)
                 readable = outcome
         if status is None:
@@ -1400,14 +1426,39 @@ def _status_before_reading(agency, mine: list[dict], cycle: Cycle) -> tuple[str 
     return None, ""
 
 
-def _values_frame(rows: list[dict]) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=list(VALUE_COLUMNS))
-    df["value"] = df["value"].astype(float)
-    for col in VALUE_COLUMNS:
-        if col != "value":
-            df[col] = df[col].astype(object)
-    # rows arrive per agency (sorted) in the form's field order: a stable sort keeps that order
+def _values_frame(columns: Sequence[Sequence]) -> pd.DataFrame:
+    """The ``values`` frame of its columns' cells, in :data:`VALUE_COLUMNS` order (see :func:`_add_rows`)."""
+    df = pd.DataFrame(
+        {
+            col: pd.Series(np.array(cells, dtype=float), copy=False) if col == "value" else _object_array(cells)
+            for col, cells in zip(VALUE_COLUMNS, columns, strict=True)
+        },
+        columns=list(VALUE_COLUMNS),
+    )
+    # rows arrive per agency (sorted) in the form's field order: a stable sort keeps that order (and
+    # is not needed when the agencies are already in order)
+    if _in_order(df["agency_id"]):
+        return df
     return df.sort_values("agency_id", kind="stable").reset_index(drop=True)
+
+
+def _add_rows(columns: list[list], rows: Sequence[tuple]) -> None:
+    """Append one file's value rows to the cycle's columns (one small transpose per file: a transpose
+    of the whole cycle's rows at once costs more than building the frame)."""
+    for column, cells in zip(columns, zip(*rows), strict=False):
+        column.extend(cells)
+
+
+def _object_array(cells: Sequence) -> pd.Series:
+    """A column of Python objects as they are (pandas 3 would otherwise infer a ``str`` column)."""
+    out = np.empty(len(cells), dtype=object)
+    out[:] = cells
+    return pd.Series(out, dtype=object, copy=False)
+
+
+def _in_order(column: pd.Series) -> bool:
+    """True when ``column`` holds only text, already in the order a sort would give."""
+    return pd.api.types.infer_dtype(column, skipna=False) == "string" and column.is_monotonic_increasing
 
 
 def _problems_frame(rows: list[dict]) -> pd.DataFrame:
