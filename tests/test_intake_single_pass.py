@@ -81,9 +81,10 @@ def outcome(data: bytes, name: str = "x.xlsx"):
 
 
 def slow_outcome(data: bytes, monkeypatch, name: str = "x.xlsx"):
-    """:func:`outcome` with every part through the chunked check (nothing kept)."""
+    """:func:`outcome` with every part through the chunked check (nothing kept, nothing from the cache)."""
     with monkeypatch.context() as m:
         m.setattr(intake, "_inflate_once", lambda data, info: None)
+        m.setattr(intake, "_plain_parts_key", lambda data, info: None)
         return outcome(data, name)
 
 
@@ -515,3 +516,46 @@ def test_the_values_frame_built_by_columns_is_the_frame_of_row_dicts(ids, shuffl
     slow = slow.sort_values("agency_id", kind="stable").reset_index(drop=True)
     pd.testing.assert_frame_equal(fast, slow, check_index_type=True)
     assert [str(t) for t in fast.dtypes] == [str(t) for t in slow.dtypes]
+
+
+def test_a_part_found_plain_before_is_taken_from_the_cache_only_when_all_it_was_checked_on_is_the_same(
+    form, monkeypatch
+):
+    """Every file gives the same outcome with the cache of plain parts empty, warm, or not used at all."""
+    cases = variants(form)
+    intake._PLAIN_PARTS.clear()
+    cold = {name: outcome(data, name) for name, data in cases.items()}
+    assert intake._PLAIN_PARTS  # the form's shared parts were kept
+    for _ in range(2):  # warm: every file's plain parts (and the good form's) are in the cache
+        assert {name: outcome(data, name) for name, data in cases.items()} == cold
+    with monkeypatch.context() as m:
+        m.setattr(intake, "_plain_parts_key", lambda data, info: None)
+        assert {name: outcome(data, name) for name, data in cases.items()} == cold
+    # a limit lowered after the parts were cached is applied to them
+    monkeypatch.setattr(intake, "MAX_SHEET_CELLS", 100)
+    code, message = outcome(form)
+    assert code == "I05" and "hơn 100 ô" in message
+
+
+def test_the_plain_parts_key_holds_the_part_bytes_and_its_directory_record(form):
+    zf = zipfile.ZipFile(io.BytesIO(form))
+    info = zf.getinfo("xl/styles.xml")
+    key = intake._plain_parts_key(form, info)
+    assert key is not None and key[-1].startswith(b"PK\x03\x04") and len(key[-1]) >= info.compress_size
+    for name, data in broken(form).items():  # a lying record or local header changes the key
+        other = zipfile.ZipFile(io.BytesIO(data))
+        for part in ("xl/worksheets/sheet2.xml", "docProps/app.xml"):
+            if name != "bzip2" and part in LEFT[name] and part in other.NameToInfo:
+                assert intake._plain_parts_key(data, other.getinfo(part)) != intake._plain_parts_key(
+                    form, zf.getinfo(part)
+                ), (name, part)
+
+
+def test_the_plain_parts_cache_is_bounded(form, monkeypatch):
+    monkeypatch.setattr(intake, "_PLAIN_PARTS_MAX", 3)
+    intake._PLAIN_PARTS.clear()
+    assert outcome(form)[0] == "zip"
+    assert len(intake._PLAIN_PARTS) <= 3
+    big = rezip({**parts_of(form), "xl/media/big.bin": os.urandom(70_000)})
+    assert outcome(big)[0] == "zip"
+    assert not any(k[0] == "xl/media/big.bin" for k in intake._PLAIN_PARTS)

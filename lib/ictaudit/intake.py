@@ -382,16 +382,57 @@ def _check_zip(data: bytes, file_name: str) -> tuple[zipfile.ZipFile, dict[str, 
     # Each part is inflated once, bounded by its declared size. A part that is certainly fine (size,
     # CRC, no DTD, a small cell extent) is kept when the uncached-formula check may read it; any other
     # goes through the chunked check, which refuses it with its exact message or lets it through.
+    # A part found plain before, byte for byte (its local header, name, extra field and compressed
+    # bytes, and the directory's record of it), is not inflated or checked again (_plain_parts_key).
     parts: dict[str, bytes] = {}
     for info in infos:
-        body = _inflate_once(data, info)
-        if body is None or not _plain_part(info.filename, body):
-            _check_part(zf, info, file_name)
-            continue
-        _check_part_content(info.filename, body, file_name)
+        key = _plain_parts_key(data, info)
+        body = _PLAIN_PARTS.get(key) if key is not None else None
+        if body is None:
+            body = _inflate_once(data, info)
+            if body is None or not _plain_part(info.filename, body):
+                _check_part(zf, info, file_name)
+                continue
+            _check_part_content(info.filename, body, file_name)
+            if key is not None:
+                if len(_PLAIN_PARTS) >= _PLAIN_PARTS_MAX:
+                    _PLAIN_PARTS.clear()
+                _PLAIN_PARTS[key] = body
         if _kept_part(info.filename) and zf.getinfo(info.filename) is info:  # a repeated name: the last one
             parts[info.filename] = body
     return zf, parts
+
+
+#: parts found plain (inflated, sized, CRC-checked, scanned), by :func:`_plain_parts_key` → their bytes
+_PLAIN_PARTS: dict[tuple, bytes] = {}
+_PLAIN_PARTS_MAX = 256  # entries (emptied when full): at most 256 × (16 KB + 64 KB) kept
+_PLAIN_PART_MAX_COMPRESSED = 16 * 1024
+_PLAIN_PART_MAX_BYTES = 64 * 1024
+
+
+def _plain_parts_key(data: bytes, info: zipfile.ZipInfo) -> tuple | None:
+    """Everything the single-pass check of a part reads, or None when the part is not to be cached.
+
+    :func:`_inflate_once` reads the directory's record (flags, method, sizes, CRC, name) and the bytes
+    from the local header to the end of the compressed data; :func:`_plain_part` and
+    :func:`_check_part_content` the name and the inflated bytes (a function of the former), and the
+    limits. A part with the same key is found plain again, so its bytes are taken from the cache. Small
+    parts only: forms of one template share most of theirs (styles, theme, workbook, relationships).
+    """
+    if info.compress_size > _PLAIN_PART_MAX_COMPRESSED or info.file_size > _PLAIN_PART_MAX_BYTES:
+        return None
+    start = info.header_offset
+    header = data[start : start + _LOCAL_HEADER.size]
+    if start < 0 or len(header) != _LOCAL_HEADER.size:
+        return None
+    fields = _LOCAL_HEADER.unpack(header)
+    end = start + _LOCAL_HEADER.size + fields[10] + fields[11] + info.compress_size
+    if end > len(data):
+        return None
+    return (
+        info.filename, info.orig_filename, info.flag_bits, info.compress_type, info.compress_size, info.file_size,
+        info.CRC, MAX_PART_BYTES, MAX_SHEET_CELLS, _SMALL_EXTENT, data[start:end],
+    )  # fmt: skip
 
 
 def _part_kind(name: str) -> tuple[bool, bool]:
