@@ -184,7 +184,7 @@ def _rescored(gc: GroupCriteria, scale: np.ndarray, decimals: int) -> tuple[np.n
     del achieved, attainable
     factor = 10.0**decimals
     valid = ~np.isnan(x)
-    if not valid.any() or x[valid].min() < 0 or x[valid].max() * factor >= _KEY_MAX:
+    if valid.any() and (x[valid].min() < 0 or x[valid].max() * factor >= _KEY_MAX):
         return np.asarray(round_half_up(x, decimals), dtype=float).reshape(x.shape), None
     m = np.multiply(x, factor, out=x)  # |x| × factor (x ≥ 0)
     m += 0.5

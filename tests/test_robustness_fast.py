@@ -1,0 +1,159 @@
+"""The fast paths of the Monte Carlo (integer-form scores, ranks by counting, criterion sums slice by
+slice, bands by look-up) give exactly the arrays of the straightforward implementation they replace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ictaudit import robustness as rb
+from ictaudit.numfmt import round_half_up
+
+
+def reference_rescored(gc: rb.GroupCriteria, scale: np.ndarray, decimals: int) -> np.ndarray:
+    """The implementation before the fast paths: one ``draws × agencies × criteria`` product, summed."""
+    scale = np.atleast_2d(np.asarray(scale, dtype=float))
+    d, n = scale.shape[0], gc.achieved.shape[0]
+    achieved, attainable = np.empty((d, n)), np.empty((d, n))
+    step = max(1, 8_000_000 // max(1, n * scale.shape[1]))
+    for start in range(0, d, step):
+        block = scale[start : start + step, None, :]
+        achieved[start : start + step] = (block * gc.achieved[None, :, :]).sum(axis=2)
+        attainable[start : start + step] = (block * gc.attainable[None, :, :]).sum(axis=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(attainable > 0, achieved / attainable, np.nan)
+    return np.asarray(round_half_up(100 * share, decimals), dtype=float).reshape(achieved.shape)
+
+
+def reference_ranks(scores: np.ndarray) -> np.ndarray:
+    """1 + how many of the same draw score strictly higher; 0 for NaN (all pairs)."""
+    scores = np.atleast_2d(scores)
+    higher = (scores[:, None, :] > scores[:, :, None]).sum(axis=2)
+    return np.where(np.isnan(scores), 0, 1 + higher)
+
+
+def make_group(rng: np.random.Generator, n: int, m: int, *, ties: bool = False, nothing: float = 0.0):
+    max_points = rng.integers(5, 40, m).astype(float)
+    attainable = np.tile(max_points, (n, 1)) * (rng.random((n, m)) > 0.2)
+    if nothing:
+        attainable[rng.random(n) < nothing] = 0.0  # nothing attainable: NaN score
+    share = np.round(rng.random((n, m)) * 4) / 4 if ties else rng.random((n, m))
+    achieved = attainable * share
+    return rb.GroupCriteria(
+        group_id="g", agency_ids=[f"a{i}" for i in range(n)], criterion_ids=[f"C{j}" for j in range(m)],
+        achieved=achieved, attainable=attainable, max_points=max_points,
+        nominal_score=np.zeros(n), nominal_rank=np.zeros(n, dtype=np.int64),
+    )  # fmt: skip
+
+
+def scales(rng: np.random.Generator, gc: rb.GroupCriteria, draws: int) -> list[np.ndarray]:
+    """The scale as monte_carlo builds it (columns picked from all criteria: not C-ordered) and C-ordered."""
+    m = len(gc.criterion_ids)
+    factors = rng.uniform(0.75, 1.25, size=(draws, m + 3))
+    picked = rb.renormalised_scale(gc.max_points, factors[:, list(range(m))])
+    return [picked, np.ascontiguousarray(picked), np.asfortranarray(picked)]
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 7, 8, 9, 12, 16, 17])
+@pytest.mark.parametrize("n", [1, 2, 37, 250])
+def test_rescored_equals_reference(m, n):
+    rng = np.random.default_rng(1000 * m + n)
+    gc = make_group(rng, n, m, ties=n % 2 == 0, nothing=0.1)
+    for scale in [*scales(rng, gc, 23), 1.0 - np.eye(m)]:
+        for decimals in (0, 2, 3):
+            expected = reference_rescored(gc, scale, decimals)
+            scores, keys = rb._rescored(gc, scale, decimals)
+            assert scores.tobytes() == expected.tobytes()
+            assert keys is not None
+            assert (keys[np.isnan(expected)] == -1).all()
+            ok = ~np.isnan(expected)
+            assert np.array_equal(keys[ok] / 10.0**decimals, expected[ok])
+            assert rb.rescored(gc, scale, decimals).tobytes() == expected.tobytes()
+
+
+def test_rescored_without_agencies_or_attainable_points():
+    rng = np.random.default_rng(3)
+    empty = make_group(rng, 0, 4)
+    scores, _ = rb._rescored(empty, np.ones((5, 4)), 2)
+    assert scores.shape == (5, 0)
+    negative = make_group(rng, 6, 4)
+    negative = rb.GroupCriteria(**{**negative.__dict__, "achieved": -negative.achieved})
+    scores, keys = rb._rescored(negative, np.ones((5, 4)), 2)
+    assert keys is None and scores.tobytes() == reference_rescored(negative, np.ones((5, 4)), 2).tobytes()
+    none = make_group(rng, 6, 4, nothing=1.0)
+    scores, keys = rb._rescored(none, np.ones((5, 4)), 2)
+    assert np.isnan(scores).all() and (keys == -1).all()
+
+
+def test_criterion_sums_fall_back_when_no_order_matches(monkeypatch):
+    rng = np.random.default_rng(4)
+    gc = make_group(rng, 50, 9)
+    scale = scales(rng, gc, 12)[0]
+    expected = rb._summed_products(scale, gc.achieved)
+    monkeypatch.setattr(rb, "_ordered_products", lambda s, p, pairwise: np.zeros((s.shape[0], p.shape[0])))
+    assert rb._criterion_sums(scale, gc.achieved).tobytes() == expected.tobytes()
+
+
+def key_cases():
+    rng = np.random.default_rng(11)
+    ties = rng.integers(0, 40, (30, 200))
+    ties[rng.random(ties.shape) < 0.1] = -1
+    ties[5] = -1  # a draw where nobody is scored
+    wide = rng.integers(0, 10_001, (20, 300))
+    return {
+        "ties and NaN": ties,
+        "wide range": wide,
+        "one agency": rng.integers(-1, 5, (9, 1)),
+        "all equal": np.full((4, 50), 7250),
+        "all NaN": np.full((3, 8), -1),
+        "no draws": np.zeros((0, 5), dtype=np.int64),
+        "no agencies": np.zeros((4, 0), dtype=np.int64),
+    }
+
+
+@pytest.mark.parametrize("case", list(key_cases()))
+def test_ranks_by_counting_equal_pairwise_and_sorted_ranks(case, monkeypatch):
+    keys = key_cases()[case].astype(np.int32)
+    scores = np.where(keys >= 0, keys / 100.0, np.nan)
+    expected = reference_ranks(scores) if keys.size else np.zeros(keys.shape, dtype=np.int64)
+    assert np.array_equal(rb._ranks_from_keys(keys), expected)
+    assert rb._ranks_from_keys(keys).dtype == np.int64
+    assert np.array_equal(rb._ranks(scores, keys), expected)
+    monkeypatch.setattr(rb, "_CHUNK_CELLS", 1)  # one draw per chunk
+    assert np.array_equal(rb._ranks_from_keys(keys), expected)
+    monkeypatch.setattr(rb, "_PAIRWISE_MAX", 0)  # the sorted path of competition_ranks agrees too
+    assert np.array_equal(rb.competition_ranks(scores), expected)
+
+
+def test_ranks_of_a_range_too_wide_to_count_come_from_sorting(monkeypatch):
+    keys = np.array([[0, 5_000_000, 5_000_000, -1, 12]], dtype=np.int32)
+    scores = np.where(keys >= 0, keys / 100.0, np.nan)
+    monkeypatch.setattr(rb, "_ranks_from_keys", lambda k: pytest.fail("counted a 5,000,000-wide range"))
+    assert rb._ranks(scores, keys).tolist() == [[4, 1, 1, 0, 3]]
+    assert rb._ranks(scores, None).tolist() == [[4, 1, 1, 0, 3]]
+
+
+def test_bands_by_look_up_equal_band_index(rubric):
+    decimals = rubric.ranking.decimals
+    top = 100 * 10**decimals
+    keys = np.concatenate([np.arange(-1, top + 1), [top, -1, 0]]).astype(np.int32).reshape(1, -1)
+    scores = np.where(keys >= 0, keys / 10.0**decimals, np.nan)
+    assert np.array_equal(rb._band_index_keys(keys, rubric, decimals), rb.band_index(scores, rubric))
+    every_nan = np.full((2, 3), -1, dtype=np.int32)
+    assert (rb._band_index_keys(every_nan, rubric, decimals) == -1).all()
+
+
+def test_sample_group_equals_the_reference_pipeline(rubric):
+    rng = np.random.default_rng(21)
+    gc = make_group(rng, 400, 7, ties=True, nothing=0.02)
+    scale = scales(rng, gc, 60)[0]
+    ranks, scores, pct, probs = rb._sample_group(gc, scale, rubric)
+    expected_scores = reference_rescored(gc, scale, rubric.ranking.decimals)
+    expected_ranks = reference_ranks(expected_scores)
+    assert scores.tobytes() == expected_scores.tobytes()
+    assert np.array_equal(ranks, expected_ranks) and ranks.dtype == np.int64
+    expected_pct = np.percentile(expected_ranks, [5, 50, 95], axis=0, method=rb.PERCENTILE_METHOD).astype(np.int64)
+    assert np.array_equal(pct, expected_pct)
+    idx = rb.band_index(expected_scores, rubric)
+    expected_probs = np.stack([(idx == b).mean(axis=0) for b in range(len(rubric.bands))], axis=1)
+    assert probs.tobytes() == expected_probs.tobytes()
