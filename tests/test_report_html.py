@@ -452,3 +452,64 @@ def test_trail_inputs_parsed_as_one_array_are_parsed_as_each():
     assert parse_inputs([]) == []
     with pytest.raises(ValueError):  # a text that is not one JSON value fails as it would alone
         parse_inputs(['{"a": 1}', "1, 2"])
+
+
+def test_inputs_cell_is_the_inputs_list_rendered(built):
+    """An inputs cell built in one step is what the list of inputs gave, hostile labels and values included."""
+    from ictaudit import report_html
+    from ictaudit.numfmt import fmt_value
+    from ictaudit.report import load_report_inputs
+
+    rubric, scored, previous = built["rubric"], built["scored"], built["previous"]
+    data = load_report_inputs(rubric, scored, CYCLE_INFO, previous)
+    pages = report_html.AgencyPages(data, "T", 2017)
+    codes = [f.code for f in rubric.fields]
+    yesno = next(iter(pages.yesno), codes[0])
+    pages.field_labels[codes[1]] = "<b>\"nhãn\"</b> & 'x'"
+    pages.field_labels.pop(codes[2], None)
+    hostile = [
+        {},
+        {codes[0]: 1.5, "best": 2.25, "blocked": [codes[0]]},
+        {yesno: 1, codes[1]: 7, codes[2]: None, "<script>x</script>": 2, "blocked": [codes[1], codes[2]]},
+        {yesno: 0, codes[1]: float("nan"), "z<&>'\"": 1.23456789, codes[3]: 1e-9, codes[4]: -3, "a&amp;b": 0},
+        {"best": 0.125, "blocked": []},
+    ]
+    for d in hostile:
+        old = pages._inputs_html(report_html._inputs_list(d, pages.field_labels, pages.yesno)).encode()
+        assert pages._inputs_cell(d, fmt_value) == old, d
+
+
+def test_rows_built_for_the_whole_table_are_the_rows_built_per_page(built):
+    """The trail and source rows built once for every agency are those the row-by-row loops write."""
+    from ictaudit import report_html
+    from ictaudit.report import load_report_inputs
+
+    rubric, scored, previous = built["rubric"], built["scored"], built["previous"]
+    data = load_report_inputs(rubric, scored, CYCLE_INFO, previous)
+    pages = report_html.AgencyPages(data, "T", 2017)
+    rows, usable = pages._trail_markup()
+    c = pages.trail
+    seen = 0
+    for agency_id in data.scores["agency_id"]:
+        # not holding a field that no row has takes the row-by-row loop: the same bytes
+        assert pages.source_rows(agency_id, set()) == pages.source_rows(agency_id, {"\x00none"})
+        for i in pages.trail_at.get(agency_id, ()):
+            seen += 1
+            points, max_points, applicable = c["points"][i], c["max_points"][i], bool(c["applicable"][i])
+            cell = (
+                "— / —" if not applicable
+                else f"<b>{report_html.num(points)}</b> / {report_html.num(max_points, 2, True)}"
+            )  # fmt: skip
+            assert rows[i] == report_html._TRAIL_ROW % (
+                pages._trail_head_html((c["indicator_id"][i], c["kind"][i])),
+                pages._inputs_html(
+                    report_html._inputs_list(
+                        json.loads(c["inputs"][i]) if c["inputs"][i] else {}, pages.field_labels, pages.yesno
+                    )
+                ).encode(),
+                report_html._esc(data.trail["explanation_vi"].iloc[i]).encode(),
+                cell.encode(),
+                pages._flags_html(c["flags"][i]).encode(),
+            )
+            assert (usable[i] is not None) == (applicable and max_points > 0)
+    assert seen == len(data.trail) > 0

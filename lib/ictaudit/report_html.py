@@ -733,14 +733,47 @@ class AgencyPages:
         self._trail_head = Memo(self._trail_head_html)
         value = Memo(fmt_value).__getitem__
         distinct = list(dict.fromkeys(self.trail["inputs"]))
-        self._inputs = {
-            text: self._inputs_html(_inputs_list(d, self.field_labels, self.yesno, value)).encode()
-            for text, d in zip(distinct, parse_inputs(distinct))
-        }
+        self._inputs = {text: self._inputs_cell(d, value) for text, d in zip(distinct, parse_inputs(distinct))}
         self._points = Memo(lambda pm: f"<b>{self.num(pm[0])}</b> / {self.num_max(pm[1])}".encode())
         self._flags = Memo(lambda flags: self._flags_html(flags).encode())
         self._source_head = Memo(self._source_head_html)
         self._shown = Memo(self._shown_text)
+        self._trail_all: list[bytes] | None = None  # every trail row's markup, built on first use
+        self._usable_all: list[dict | None] = []
+        self._sources_all: list[bytes] | None = None  # every source row's markup, as when none is held
+
+    # -- every row of the long tables, built once (a row's markup does not depend on its page) ---
+    def _trail_markup(self) -> tuple[list[bytes], list[dict | None]]:
+        """Each trail row's markup (as :meth:`trail_rows` writes it) and, for an applicable row with a
+        maximum, its entry among the strengths and weaknesses (else None), in table order."""
+        c = self.trail
+        ind_of, pts_of, max_of = c["indicator_id"], c["points"], c["max_points"]
+        app_of = [bool(a) for a in c["applicable"]]
+        points, num, num_max = self._points, self.num, self.num_max
+        na = "— / —".encode()
+        cells = [
+            na if not a else points[p, m] if p == p and m == m else f"<b>{num(p)}</b> / {num_max(m)}".encode()
+            for a, p, m in zip(app_of, pts_of, max_of)
+        ]  # NaN: each would be a new key
+        rows = list(
+            map(
+                _TRAIL_ROW.__mod__,
+                zip(
+                    map(self._trail_head.__getitem__, zip(ind_of, c["kind"])),
+                    map(self._inputs.__getitem__, c["inputs"]),
+                    c["explanation"],
+                    cells,
+                    map(self._flags.__getitem__, c["flags"]),
+                ),
+            )
+        )
+        labels = self.labels
+        usable = [
+            {"indicator_id": ind, "label": labels.get(ind, ""), "points": p, "max_points": m, "share": p / m}
+            if a and m > 0 else None
+            for ind, a, p, m in zip(ind_of, app_of, pts_of, max_of)
+        ]  # fmt: skip
+        return rows, usable
 
     # -- the repeated pieces --------------------------------------------------------------------
     def _trail_head_html(self, key: tuple[str, str]) -> bytes:
@@ -760,6 +793,28 @@ class AgencyPages:
             divs.append(f"<div{attrs}>{esc[i['text']]}</div>")
         many = " many" if len(items) > 4 else ""
         return f'<td class="inputs{many}">{"".join(divs)}</td>\n'
+
+    def _inputs_cell(self, d: dict, value) -> bytes:
+        """``_inputs_html(_inputs_list(d, …, value)).encode()`` without the list of dicts between them."""
+        esc, labels, yesno = self.esc, self.field_labels, self.yesno
+        held = set(d.get("blocked") or ())
+        divs = []
+        for k, v in d.items():
+            if k == "blocked":
+                continue
+            if k == "best":
+                divs.append(f"<div>{esc[f'cao nhất trong khối = {value(v)}']}</div>")
+                continue
+            shown = ("Có" if v == 1 else "Không" if v == 0 else value(v)) if k in yesno else value(v)
+            text, label = esc[f"{k} = {shown}"], labels.get(k, "")
+            if k in held:
+                divs.append(f'<div class="held" title="{esc[label]}{HELD_NOTE}">{text}</div>')
+            elif label:
+                divs.append(f'<div title="{esc[label]}">{text}</div>')
+            else:
+                divs.append(f"<div>{text}</div>")
+        many = " many" if len(divs) > 4 else ""
+        return f'<td class="inputs{many}">{"".join(divs)}</td>\n'.encode()
 
     def _flags_html(self, flags: str) -> str:
         return "".join(
@@ -802,11 +857,10 @@ class AgencyPages:
         """The trail table's rows (with a row per criterion where the criterion changes), the applicable
         indicators with a maximum and their share of it (for strengths and weaknesses), and the
         position of each indicator's last row."""
-        c = self.trail
-        crit_of, ind_of, kind_of, inputs_of = c["criterion_id"], c["indicator_id"], c["kind"], c["inputs"]
-        expl_of, pts_of, max_of, app_of, flags_of = (
-            c["explanation"], c["points"], c["max_points"], c["applicable"], c["flags"],
-        )  # fmt: skip
+        if self._trail_all is None:
+            self._trail_all, self._usable_all = self._trail_markup()
+        rows, usable_of = self._trail_all, self._usable_all
+        crit_of, ind_of = self.trail["criterion_id"], self.trail["indicator_id"]
         crit_html = {}
         for r in criteria:
             crit_html.setdefault(
@@ -816,41 +870,47 @@ class AgencyPages:
                     f'<td class="n">{self.num(r["points"])} / {self.num_max(r["applicable_max"])}</td><td></td></tr>'
                 ).encode(),
             )
+        at = self.trail_at.get(agency_id, ())
         out: list[bytes] = []
-        usable: list[dict] = []
-        order: dict[str, int] = {}  # an indicator's last row among the agency's trail rows (the sort's tie-break)
         current = ""
-        for k, i in enumerate(self.trail_at.get(agency_id, ())):
+        for i in at:
             crit = crit_of[i]
             if crit != current:
                 current = crit
                 out.append(crit_html.get(crit, b""))
-            ind, points, max_points, applicable = ind_of[i], pts_of[i], max_of[i], bool(app_of[i])
-            order[ind] = k
-            if not applicable:
-                cell = "— / —".encode()
-            elif points == points and max_points == max_points:
-                cell = self._points[points, max_points]
-            else:  # NaN: each would be a new key
-                cell = f"<b>{self.num(points)}</b> / {self.num_max(max_points)}".encode()
-            out.append(
-                _TRAIL_ROW
-                % (
-                    self._trail_head[ind, kind_of[i]],
-                    self._inputs[inputs_of[i]],
-                    expl_of[i],
-                    cell,
-                    self._flags[flags_of[i]],
-                )
-            )
-            if applicable and max_points > 0:
-                usable.append(
-                    {"indicator_id": ind, "label": self.labels.get(ind, ""), "points": points,
-                     "max_points": max_points, "share": points / max_points}
-                )  # fmt: skip
+            out.append(rows[i])
+        # an indicator's last row among the agency's trail rows (the sort's tie-break)
+        order = dict(zip(map(ind_of.__getitem__, at), range(len(at))))
+        usable = [u for u in map(usable_of.__getitem__, at) if u is not None]
         return b"".join(out), usable, order
 
+    def _source_markup(self) -> list[bytes]:
+        """Each source row's markup as :meth:`source_rows` writes it for an agency with no field held."""
+        c = self.values
+        esc, yesno, head, shown = self.esc_bytes, self.yesno, self._source_head, self._shown
+        fields = c["field"]
+        empty = "(trống)".encode()
+        return list(
+            map(
+                _SOURCE_ROW.__mod__,
+                zip(
+                    map(head.__getitem__, zip(fields, itertools.repeat(False))),
+                    [t or empty for t in map(esc.__getitem__, c["raw_value"])],
+                    [shown[f in yesno, None if v != v else v] for f, v in zip(fields, c["value"])],
+                    itertools.repeat(b""),
+                    map(esc.__getitem__, c["source_file"]),
+                    map(esc.__getitem__, c["sheet"]),
+                    map(esc.__getitem__, c["cell"]),
+                    map(esc.__getitem__, c["correction_id"]),
+                ),
+            )
+        )
+
     def source_rows(self, agency_id: str, held: set[str]) -> bytes:
+        if not held:
+            if self._sources_all is None:
+                self._sources_all = self._source_markup()
+            return b"".join(map(self._sources_all.__getitem__, self.values_at.get(agency_id, ())))
         c = self.values
         field_of, raw_of, value_of, file_of, sheet_of, cell_of, corr_of = (
             c["field"], c["raw_value"], c["value"], c["source_file"], c["sheet"], c["cell"], c["correction_id"],
