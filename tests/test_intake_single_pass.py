@@ -559,3 +559,34 @@ def test_the_plain_parts_cache_is_bounded(form, monkeypatch):
     big = rezip({**parts_of(form), "xl/media/big.bin": os.urandom(70_000)})
     assert outcome(big)[0] == "zip"
     assert not any(k[0] == "xl/media/big.bin" for k in intake._PLAIN_PARTS)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 9),
+                       st.sampled_from([*TYPED_CELLS[:-3], "", None, "abc"])), max_size=10),
+    st.sets(st.integers(5, 14), max_size=3),
+    st.lists(st.tuples(st.integers(4, 14), st.integers(0, 4), st.integers(0, 3), st.integers(0, 1)), max_size=2),
+)  # fmt: skip
+def test_a_field_on_one_row_is_read_as_the_general_loop_reads_it(rubric, body, uncached_rows, merges):
+    """extract_values with and without the one-row shortcut: the same values and problems."""
+    form = rubric.fields_for_form(rubric.form_of("so_ban_nganh"))
+    fields = (*form[:2], *[next(f for f in form if f.type == kind) for kind in ("yesno", "decimal")])
+    codes = [f.code for f in fields] + [fields[2].code.lower(), "X99", "", None, 7, "F0 1"]
+    body = [(codes[k], value) for k, value in body]
+    rows = [["", "", "", "", ""] for _ in range(3)] + [["Mã", "Chỉ tiêu", "Đơn vị", "Giá trị", "Ghi chú"]]
+    rows += [[code, "x", "", value, ""] for code, value in body]
+    merged = [((r0, c0), (min(r0 + dr, len(rows) - 1), min(c0 + dc, 4))) for r0, c0, dr, dc in merges]
+    kwargs = dict(
+        header_row=3, code_col=0, value_col=3, fields=fields, uncached={f"D{r}" for r in uncached_rows},
+        agency_id="so-a", file_name="so-a.xlsx", sha256="ab", sheet="Số liệu", merged=merged,
+    )  # fmt: skip
+    out = {}
+    for shortcut in (True, False):
+        intake._ONE_ROW_PATH = shortcut
+        try:
+            sub = intake.extract_values(rows, **kwargs)
+        finally:
+            intake._ONE_ROW_PATH = True
+        out[shortcut] = ([tuple(map(repr, v)) for v in sub.values], sub.problems)
+    assert out[True] == out[False]

@@ -926,6 +926,9 @@ def _legacy_hint(texts) -> str:
     return ""
 
 
+_ONE_ROW_PATH = True  # a field found on one row skips the general loop (tests compare both)
+
+
 def extract_values(
     rows, *, header_row, code_col, value_col, fields, uncached, agency_id, file_name, sha256, sheet, merged=()
 ) -> Submission:
@@ -967,6 +970,18 @@ def extract_values(
     values: list[dict] = []
     for spec in fields:
         hits = found.get(spec.code)
+        if _ONE_ROW_PATH and hits is not None and len(hits) == 1:  # the usual field: the loop below, shortened
+            r, raw = hits[0]
+            cell = f"{column}{r + 1}"
+            if r not in merged_at and (raw is not None or cell not in uncached):
+                shown, value, problem, problem_code = read_cell(raw, spec.type, spec.unit_vi)
+                if problem is not None:
+                    problems.append(
+                        _problem(agency_id, file_name, problem_code, "E", f"{at}, ô {cell} ({spec.code}): {problem}",
+                                 sheet, cell, spec.code, shown)
+                    )  # fmt: skip
+                values.append((agency_id, spec.code, shown, float(value), file_name, sha256, sheet, cell, ""))
+                continue
         if not hits:
             problems.append(
                 _problem(agency_id, file_name, "I04", "E",
