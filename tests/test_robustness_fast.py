@@ -4,10 +4,12 @@ slice, bands by look-up) give exactly the arrays of the straightforward implemen
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
+from markupsafe import escape
 
 from ictaudit import robustness as rb
-from ictaudit.numfmt import round_half_up
+from ictaudit.numfmt import fmt_number, round_half_up
 
 
 def reference_rescored(gc: rb.GroupCriteria, scale: np.ndarray, decimals: int) -> np.ndarray:
@@ -157,3 +159,127 @@ def test_sample_group_equals_the_reference_pipeline(rubric):
     idx = rb.band_index(expected_scores, rubric)
     expected_probs = np.stack([(idx == b).mean(axis=0) for b in range(len(rubric.bands))], axis=1)
     assert probs.tobytes() == expected_probs.tobytes()
+
+
+# -- the report section: the code before it read rows through pandas one at a time -----------------
+
+
+def reference_interval_svg(part: pd.DataFrame, names: dict[str, str], title: str) -> str:
+    n_max = int(max(part["p95_rank"].max(), part["nominal_rank"].max()))
+    longest = max(len(f"{r}. {names.get(a) or a}") for a, r in zip(part["agency_id"], part["nominal_rank"]))
+    label_w, plot_w, row_h, top = int(min(480, max(160, 16 + 6.8 * longest))), 420, 22, 30
+    height = top + row_h * len(part) + 10
+    width = label_w + plot_w + 20
+
+    def x(rank: float) -> float:
+        return label_w + (plot_w * (rank - 1) / max(1, n_max - 1) if n_max > 1 else plot_w / 2)
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+        f"<title>Khoảng thứ hạng (phân vị 5%–95%) — {escape(title)}</title>",
+    ]
+    ticks = sorted({1, n_max, *(t for t in range(5, n_max, 5) if n_max - t >= 2)})
+    for t in ticks:
+        out.append(
+            f'<line x1="{x(t):.1f}" y1="{top - 8}" x2="{x(t):.1f}" y2="{height - 8}" stroke="#ddd"/>'
+            f'<text x="{x(t):.1f}" y="{top - 12}" text-anchor="middle" fill="#555">{t}</text>'
+        )
+    for i, row in enumerate(part.itertuples(index=False)):
+        y = top + row_h * i + row_h / 2
+        name = rb._name(row.agency_id, names)
+        lo, hi = x(row.p05_rank), x(row.p95_rank)
+        out.append(
+            f"<g><title>{name}: hạng công bố {row.nominal_rank}, trung vị {row.median_rank}, "
+            f"khoảng {row.p05_rank}–{row.p95_rank}</title>"
+            f'<text x="{label_w - 8}" y="{y + 4:.1f}" text-anchor="end">{row.nominal_rank}. {name}</text>'
+            f'<line x1="{lo:.1f}" y1="{y:.1f}" x2="{hi:.1f}" y2="{y:.1f}" stroke="#7aa6d6" '
+            f'stroke-width="8" stroke-linecap="round"/>'
+            f'<circle cx="{x(row.nominal_rank):.1f}" cy="{y:.1f}" r="4.5" fill="#1f4e79"/></g>'
+        )
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def reference_explain_group(
+    part: pd.DataFrame, names: dict[str, str], band_labels: dict[str, str], published_band: dict[str, str]
+) -> str:
+    """Solid ranks, wide intervals and uncertain bands of one group, in plain words."""
+    prob_cols = [f"p_{b}" for b in band_labels if f"p_{b}" in part.columns]
+    probs = part[prob_cols].astype(float)
+    # the published band's probability (the likeliest band when scores.csv is not at hand)
+    kept = pd.Series(
+        [
+            probs.loc[i, f"p_{published_band[a]}"] if a in published_band else probs.loc[i].max()
+            for i, a in zip(part.index, part["agency_id"])
+        ],
+        index=part.index,
+    )
+    solid = part[part["p05_rank"] == part["p95_rank"]]
+    wide = part[(part["p95_rank"] - part["p05_rank"]) >= 3]
+    shaky = part[kept < 0.9]
+    items = []
+    if len(solid):
+        who = ", ".join(f"{rb._name(a, names)} (hạng {r})" for a, r in zip(solid["agency_id"], solid["nominal_rank"]))
+        items.append(f"<li><strong>Thứ hạng vững</strong> (không đổi dù trọng số thay đổi): {who}.</li>")
+    else:
+        items.append("<li>Không có thứ hạng nào hoàn toàn không đổi khi trọng số thay đổi.</li>")
+    if len(wide):
+        who = ", ".join(
+            f"{rb._name(a, names)} (hạng {r}, có thể từ {lo} đến {hi})"
+            for a, r, lo, hi in zip(wide["agency_id"], wide["nominal_rank"], wide["p05_rank"], wide["p95_rank"])
+        )
+        items.append(f"<li><strong>Thứ hạng dao động nhiều</strong> (khoảng rộng từ 3 bậc trở lên): {who}.</li>")
+    if len(shaky):
+        who = []
+        for i in shaky.index:
+            a = part.loc[i, "agency_id"]
+            shares = probs.loc[i][probs.loc[i] > 0].sort_values(ascending=False)
+            text = ", ".join(f"{band_labels[c[2:]]} {fmt_number(100 * p, 0)}%" for c, p in shares.items())
+            if a in published_band:
+                text = f"đã công bố: {band_labels[published_band[a]]}; {text}"
+            who.append(f"{rb._name(a, names)} ({text})")
+        items.append(
+            "<li><strong>Xếp loại chưa chắc chắn</strong> (xác suất giữ xếp loại đã công bố dưới 90%, "
+            f"điểm gần ngưỡng giữa hai loại): {'; '.join(who)}.</li>"
+        )
+    else:
+        items.append("<li>Mọi đơn vị giữ xếp loại đã công bố trong ít nhất 90% số lần.</li>")
+    return "<ul>\n" + "\n".join(items) + "\n</ul>"
+
+
+def section_part(rng: np.random.Generator, n: int, bands: list[str]) -> pd.DataFrame:
+    """A group's rows as report_section has them: ranks as ints, probabilities as the CSV's text."""
+    ties = rng.integers(0, 3, (n, len(bands)))  # equal shares in some rows
+    shares = ties / np.maximum(ties.sum(axis=1, keepdims=True), 1)
+    shares[0] = [1.0] + [0.0] * (len(bands) - 1)
+    if n > 1:
+        shares[1] = [0.5, 0.5] + [0.0] * (len(bands) - 2)
+    nominal = np.sort(rng.integers(1, n + 1, n))
+    p05 = np.maximum(1, nominal - rng.integers(0, 4, n))
+    p95 = nominal + rng.integers(0, 5, n)
+    df = pd.DataFrame({
+        "agency_id": [f"A{i:03d}" for i in range(n)], "group": "g",
+        "nominal_rank": nominal, "median_rank": nominal, "p05_rank": p05, "p95_rank": p95,
+    })  # fmt: skip
+    for j, b in enumerate(bands):
+        df[f"p_{b}"] = [repr(float(x)) for x in shares[:, j]]
+    df.index = rng.permutation(np.arange(100, 100 + n))  # the index of a filtered, sorted table
+    return df
+
+
+@pytest.mark.parametrize("n", [1, 2, 40])
+def test_section_pieces_equal_the_row_by_row_code(rubric, n):
+    rng = np.random.default_rng(n)
+    bands = [b.id for b in rubric.bands]
+    labels = {b.id: b.label_vi for b in rubric.bands}
+    part = section_part(rng, n, bands)
+    names = {a: f"Sở <{a}> & co" for a in part["agency_id"][::2]}
+    for published in (
+        {},  # no scores.csv: the likeliest band
+        {a: bands[k % len(bands)] for k, a in enumerate(part["agency_id"]) if k % 3},
+    ):
+        assert rb._explain_group(part, names, labels, published) == reference_explain_group(
+            part, names, labels, published
+        )
+    assert rb._interval_svg(part, names, "Khối <x>") == reference_interval_svg(part, names, "Khối <x>")

@@ -735,7 +735,8 @@ def _name(agency_id: str, names: dict[str, str]) -> str:
 
 def _interval_svg(part: pd.DataFrame, names: dict[str, str], title: str) -> str:
     n_max = int(max(part["p95_rank"].max(), part["nominal_rank"].max()))
-    longest = max(len(f"{r}. {names.get(a) or a}") for a, r in zip(part["agency_id"], part["nominal_rank"]))
+    agency_ids, nominal = part["agency_id"].tolist(), part["nominal_rank"].tolist()
+    longest = max(len(f"{r}. {names.get(a) or a}") for a, r in zip(agency_ids, nominal))
     label_w, plot_w, row_h, top = int(min(480, max(160, 16 + 6.8 * longest))), 420, 22, 30
     height = top + row_h * len(part) + 10
     width = label_w + plot_w + 20
@@ -754,17 +755,18 @@ def _interval_svg(part: pd.DataFrame, names: dict[str, str], title: str) -> str:
             f'<line x1="{x(t):.1f}" y1="{top - 8}" x2="{x(t):.1f}" y2="{height - 8}" stroke="#ddd"/>'
             f'<text x="{x(t):.1f}" y="{top - 12}" text-anchor="middle" fill="#555">{t}</text>'
         )
-    for i, row in enumerate(part.itertuples(index=False)):
+    rows = zip(agency_ids, nominal, part["median_rank"].tolist(), part["p05_rank"].tolist(), part["p95_rank"].tolist())
+    for i, (agency_id, nominal_rank, median_rank, p05_rank, p95_rank) in enumerate(rows):
         y = top + row_h * i + row_h / 2
-        name = _name(row.agency_id, names)
-        lo, hi = x(row.p05_rank), x(row.p95_rank)
+        name = _name(agency_id, names)
+        lo, hi = x(p05_rank), x(p95_rank)
         out.append(
-            f"<g><title>{name}: hạng công bố {row.nominal_rank}, trung vị {row.median_rank}, "
-            f"khoảng {row.p05_rank}–{row.p95_rank}</title>"
-            f'<text x="{label_w - 8}" y="{y + 4:.1f}" text-anchor="end">{row.nominal_rank}. {name}</text>'
+            f"<g><title>{name}: hạng công bố {nominal_rank}, trung vị {median_rank}, "
+            f"khoảng {p05_rank}–{p95_rank}</title>"
+            f'<text x="{label_w - 8}" y="{y + 4:.1f}" text-anchor="end">{nominal_rank}. {name}</text>'
             f'<line x1="{lo:.1f}" y1="{y:.1f}" x2="{hi:.1f}" y2="{y:.1f}" stroke="#7aa6d6" '
             f'stroke-width="8" stroke-linecap="round"/>'
-            f'<circle cx="{x(row.nominal_rank):.1f}" cy="{y:.1f}" r="4.5" fill="#1f4e79"/></g>'
+            f'<circle cx="{x(nominal_rank):.1f}" cy="{y:.1f}" r="4.5" fill="#1f4e79"/></g>'
         )
     out.append("</svg>")
     return "\n".join(out)
@@ -776,17 +778,21 @@ def _explain_group(
     """Solid ranks, wide intervals and uncertain bands of one group, in plain words."""
     prob_cols = [f"p_{b}" for b in band_labels if f"p_{b}" in part.columns]
     probs = part[prob_cols].astype(float)
+    values = probs.to_numpy()
+    column = {c: j for j, c in enumerate(prob_cols)}
+    likeliest = probs.max(axis=1).to_numpy()  # NaN skipped, as a row's own max skips it
+    agency_ids = part["agency_id"].tolist()
     # the published band's probability (the likeliest band when scores.csv is not at hand)
-    kept = pd.Series(
+    kept = np.array(
         [
-            probs.loc[i, f"p_{published_band[a]}"] if a in published_band else probs.loc[i].max()
-            for i, a in zip(part.index, part["agency_id"])
+            values[k, column[f"p_{published_band[a]}"]] if a in published_band else likeliest[k]
+            for k, a in enumerate(agency_ids)
         ],
-        index=part.index,
+        dtype=float,
     )
     solid = part[part["p05_rank"] == part["p95_rank"]]
     wide = part[(part["p95_rank"] - part["p05_rank"]) >= 3]
-    shaky = part[kept < 0.9]
+    shaky = np.flatnonzero(kept < 0.9)
     items = []
     if len(solid):
         who = ", ".join(f"{_name(a, names)} (hạng {r})" for a, r in zip(solid["agency_id"], solid["nominal_rank"]))
@@ -801,10 +807,14 @@ def _explain_group(
         items.append(f"<li><strong>Thứ hạng dao động nhiều</strong> (khoảng rộng từ 3 bậc trở lên): {who}.</li>")
     if len(shaky):
         who = []
-        for i in shaky.index:
-            a = part.loc[i, "agency_id"]
-            shares = probs.loc[i][probs.loc[i] > 0].sort_values(ascending=False)
-            text = ", ".join(f"{band_labels[c[2:]]} {fmt_number(100 * p, 0)}%" for c, p in shares.items())
+        for k in shaky:
+            a = agency_ids[k]
+            row = values[k]
+            # the bands with a share, largest first, ordered as Series.sort_values(ascending=False)
+            # orders them (pandas' nargsort: numpy's default argsort of the reversed values, reversed)
+            present = np.flatnonzero(row > 0)
+            shares = present[::-1][row[present][::-1].argsort(kind="quicksort")][::-1].tolist()
+            text = ", ".join(f"{band_labels[prob_cols[j][2:]]} {fmt_number(100 * row[j], 0)}%" for j in shares)
             if a in published_band:
                 text = f"đã công bố: {band_labels[published_band[a]]}; {text}"
             who.append(f"{_name(a, names)} ({text})")
