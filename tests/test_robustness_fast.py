@@ -283,3 +283,68 @@ def test_section_pieces_equal_the_row_by_row_code(rubric, n):
             part, names, labels, published
         )
     assert rb._interval_svg(part, names, "Khối <x>") == reference_interval_svg(part, names, "Khối <x>")
+
+
+# -- leave one out: the table built column by column equals the one built row by row ----------------
+
+
+def reference_leave_one_out(rubric, groups: list[rb.GroupCriteria]) -> pd.DataFrame:
+    """The row-by-row table of the code before, on the given groups."""
+    decimals = rubric.ranking.decimals
+    rows = []
+    for gc in groups:
+        m = len(gc.criterion_ids)
+        if not gc.agency_ids or m == 0:
+            continue
+        scores = reference_rescored(gc, 1.0 - np.eye(m), decimals)
+        ranks = reference_ranks(scores)
+        for j, c in enumerate(gc.criterion_ids):
+            for i, a in enumerate(gc.agency_ids):
+                nominal = int(gc.nominal_rank[i]) or None
+                without = int(ranks[j, i]) or None
+                rows.append(
+                    {
+                        "agency_id": a, "group": gc.group_id, "criterion_id": c,
+                        "nominal_score_100": float(gc.nominal_score[i]), "nominal_rank": nominal,
+                        "score_100_without": float(scores[j, i]), "rank_without": without,
+                        "rank_change": (without - nominal) if nominal and without else None,
+                    }
+                )  # fmt: skip
+    df = pd.DataFrame(rows, columns=rb.LOO_COLUMNS)
+    for col in ("nominal_rank", "rank_without", "rank_change"):
+        df[col] = df[col].astype("Int64")
+    df = df.assign(_c=df["criterion_id"].map(rb._criterion_order(rubric)))
+    return rb._sort_by_rank(df, rubric, "nominal_rank", extra=["_c"]).drop(columns="_c").reset_index(drop=True)
+
+
+def rubric_group(rubric, rng: np.random.Generator, k: int, n: int) -> rb.GroupCriteria:
+    """A group of the rubric with its criteria: ties, agencies with nothing attainable, and agencies
+    whose only attainable points are in one criterion (no score without it)."""
+    group = rubric.groups[k % len(rubric.groups)]
+    crit = [c.id for c in rubric.criteria_for(group.id)]
+    gc = make_group(rng, n, len(crit), ties=True, nothing=0.15)
+    attainable = gc.attainable.copy()
+    if n > 2:
+        attainable[1] = 0.0
+        attainable[1, 0] = 10.0
+    achieved = np.minimum(gc.achieved, attainable)
+    nominal = reference_rescored(gc, np.ones((1, len(crit))), rubric.ranking.decimals)[0]
+    return rb.GroupCriteria(
+        group_id=group.id, agency_ids=[f"{group.id}-{i:03d}" for i in range(n)], criterion_ids=crit,
+        achieved=achieved, attainable=attainable, max_points=gc.max_points,
+        nominal_score=nominal, nominal_rank=reference_ranks(nominal)[0],
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("sizes", [(1,), (1, 1), (40, 0), (60, 25), (0, 0)])
+def test_leave_one_out_equals_the_row_by_row_table(rubric, monkeypatch, sizes, tmp_path):
+    rng = np.random.default_rng(sum(sizes))
+    groups = [rubric_group(rubric, rng, k, n) for k, n in enumerate(sizes)]
+    monkeypatch.setattr(rb, "group_criteria", lambda *args: groups)
+    got = rb.leave_one_out(rubric, pd.DataFrame(), pd.DataFrame())
+    expected = reference_leave_one_out(rubric, groups)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    a = rb.write_leave_one_out(got, rubric, tmp_path / "a")
+    b = rb.write_leave_one_out(expected, rubric, tmp_path / "b")
+    for key in a:
+        assert a[key].read_bytes() == b[key].read_bytes()

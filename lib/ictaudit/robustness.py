@@ -517,27 +517,44 @@ def leave_one_out(
     nothing attainable has no score and no rank without the criterion.
     """
     decimals = rubric.ranking.decimals
-    rows = []
+    columns: dict[str, list] = {c: [] for c in LOO_COLUMNS}
     for gc in group_criteria(rubric, values_wide, agencies, blocked):
-        m = len(gc.criterion_ids)
-        if not gc.agency_ids or m == 0:
+        m, n = len(gc.criterion_ids), len(gc.agency_ids)
+        if not n or m == 0:
             continue
         scale = 1.0 - np.eye(m)  # row j: criterion j dropped
         scores, keys = _rescored(gc, scale, decimals)
         ranks = _ranks(scores, keys)
-        for j, c in enumerate(gc.criterion_ids):
-            for i, a in enumerate(gc.agency_ids):
-                nominal = int(gc.nominal_rank[i]) or None
-                without = int(ranks[j, i]) or None
-                rows.append(
-                    {
-                        "agency_id": a, "group": gc.group_id, "criterion_id": c,
-                        "nominal_score_100": float(gc.nominal_score[i]), "nominal_rank": nominal,
-                        "score_100_without": float(scores[j, i]), "rank_without": without,
-                        "rank_change": (without - nominal) if nominal and without else None,
-                    }
-                )  # fmt: skip
-    df = pd.DataFrame(rows, columns=LOO_COLUMNS)
+        # criterion by criterion, each with every agency: the rows in the order they are sorted from
+        nominal = np.tile(gc.nominal_rank, m)
+        without = ranks.ravel()
+        columns["agency_id"].append(gc.agency_ids * m)
+        columns["group"].append([gc.group_id] * (n * m))
+        columns["criterion_id"].append([c for c in gc.criterion_ids for _ in range(n)])
+        columns["nominal_score_100"].append(np.tile(np.asarray(gc.nominal_score, dtype=float), m))
+        columns["nominal_rank"].append(nominal)
+        columns["score_100_without"].append(scores.ravel())
+        columns["rank_without"].append(without)
+        columns["rank_change"].append(np.where((nominal > 0) & (without > 0), without - nominal, 0))
+    if not columns["agency_id"]:
+        df = pd.DataFrame([], columns=LOO_COLUMNS)
+    else:
+        df = pd.DataFrame(
+            {
+                c: [x for part in parts for x in part] if c in ("agency_id", "group", "criterion_id") else
+                np.concatenate(parts)
+                for c, parts in columns.items()
+            },
+            columns=LOO_COLUMNS,
+        )  # fmt: skip
+        missing = {
+            "nominal_rank": df["nominal_rank"] == 0,
+            "rank_without": df["rank_without"] == 0,
+            "rank_change": (df["nominal_rank"] == 0) | (df["rank_without"] == 0),
+        }
+        for col, absent in missing.items():
+            df[col] = pd.array(df[col].to_numpy(dtype=np.int64), dtype="Int64")
+            df.loc[absent.to_numpy(), col] = pd.NA
     for col in ("nominal_rank", "rank_without", "rank_change"):
         df[col] = df[col].astype("Int64")
     order = _criterion_order(rubric)
