@@ -590,3 +590,17 @@ def test_a_field_on_one_row_is_read_as_the_general_loop_reads_it(rubric, body, u
             intake._ONE_ROW_PATH = True
         out[shortcut] = ([tuple(map(repr, v)) for v in sub.values], sub.problems)
     assert out[True] == out[False]
+
+
+@pytest.mark.parametrize("text", ["Số liệu", "So\u0302\u0301 lie\u0323\u0302u", " MÃ  số ", "Giá\u00a0trị (năm 2017)", "_META",
+                                  "", "x" * 200, None, 12, 4.5, True, "Kh«ng"])  # fmt: skip
+def test_names_and_short_text_read_through_their_caches_as_without(text, monkeypatch):
+    from ictaudit.parsing import normalize_text, raw_text
+
+    for _ in range(2):  # filling the caches, then from them
+        assert intake._key(text) == (normalize_text(str(text)).casefold() if text is not None else "")
+        assert intake._normal_text(text) == normalize_text(raw_text(text))
+    monkeypatch.setattr(intake, "_KEYS_MAX", 2)
+    for n in range(5):
+        assert intake._key(f"A{n} ") == f"a{n}" and intake._normal_text(f" B{n}") == f"B{n}"
+        assert len(intake._KEYS) <= 2 and len(intake._NORMAL) <= 2

@@ -167,7 +167,19 @@ def cell_address(row: int, col: int) -> str:
 
 def _key(text) -> str:
     """A header or sheet name compared loosely: NFC, spaces collapsed, case-folded."""
+    if type(text) is str and len(text) <= _KEY_MAX_CHARS:  # names and headers repeat from form to form
+        key = _KEYS.get(text)
+        if key is None:
+            if len(_KEYS) >= _KEYS_MAX:
+                _KEYS.clear()
+            key = _KEYS[text] = normalize_text(text).casefold()
+        return key
     return normalize_text(str(text)).casefold() if text is not None else ""
+
+
+_KEYS: dict[str, str] = {}  # text → _key(text), for short text (emptied when full)
+_KEYS_MAX = 4096
+_KEY_MAX_CHARS = 128
 
 
 def _problem(agency_id, file, code, severity, message_vi, sheet="", cell="", field="", raw_value="") -> dict:
@@ -632,8 +644,23 @@ def read_meta(wb: CalamineWorkbook) -> dict[str, str] | None:
     meta = {}
     for row in read_sheet_rows(wb, name):
         if len(row) >= 2 and str(row[0]).strip():
-            meta[normalize_text(str(row[0]))] = normalize_text(raw_text(row[1]))
+            meta[_normal_text(str(row[0]))] = _normal_text(row[1])
     return meta
+
+
+def _normal_text(cell) -> str:
+    """``normalize_text(raw_text(cell))``; short text (keys, versions, groups repeat) is normalised once."""
+    if type(cell) is str and len(cell) <= _KEY_MAX_CHARS:
+        text = _NORMAL.get(cell)
+        if text is None:
+            if len(_NORMAL) >= _KEYS_MAX:
+                _NORMAL.clear()
+            text = _NORMAL[cell] = normalize_text(raw_text(cell))
+        return text
+    return normalize_text(raw_text(cell))
+
+
+_NORMAL: dict[str, str] = {}  # text → _normal_text(text) (emptied when full)
 
 
 def check_meta(meta: dict[str, str] | None, *, file_name, rubric, cycle: Cycle, agency_id: str, group: str) -> None:
