@@ -513,3 +513,28 @@ def test_rows_built_for_the_whole_table_are_the_rows_built_per_page(built):
             )
             assert (usable[i] is not None) == (applicable and max_points > 0)
     assert seen == len(data.trail) > 0
+
+
+def test_writers_pause_the_garbage_collector_and_restore_it(built, tmp_path, monkeypatch):
+    import gc
+
+    from ictaudit import report_html
+    from ictaudit.report import gc_paused, load_report_inputs
+
+    seen = []
+    original = report_html._write_html_reports
+    monkeypatch.setattr(report_html, "_write_html_reports", lambda *a: seen.append(gc.isenabled()) or original(*a))
+    data = load_report_inputs(built["rubric"], built["scored"], CYCLE_INFO, built["previous"])
+    assert gc.isenabled()
+    report_html.write_html_reports(data, tmp_path)
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()  # left as it was
+    finally:
+        gc.enable()
+    with pytest.raises(RuntimeError), gc_paused():
+        raise RuntimeError
+    assert gc.isenabled()

@@ -33,6 +33,7 @@ from ictaudit.report import (
     bands_text,
     fmt_date_text,
     formula_vi,
+    gc_paused,
     parse_inputs,
     records,
     status_vi,
@@ -1064,6 +1065,11 @@ def rows_by_agency(df: pd.DataFrame) -> dict[str, list[dict]]:
 
 def write_html_reports(data: ReportInputs, out_dir: Path, validation_index: str | None = None) -> dict[str, Path]:
     """Render ``report.html`` and one page per agency on the roster; returns the paths written."""
+    with gc_paused():
+        return _write_html_reports(data, out_dir, validation_index)
+
+
+def _write_html_reports(data: ReportInputs, out_dir: Path, validation_index: str | None) -> dict[str, Path]:
     env = _env()
     out_dir = Path(out_dir)
     paths: dict[str, Path] = {}

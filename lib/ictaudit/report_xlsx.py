@@ -46,6 +46,7 @@ from ictaudit.report import (
     flags_vi,
     fmt_date_text,
     formula_vi,
+    gc_paused,
     parse_inputs,
     records,
     status_vi,
@@ -592,6 +593,11 @@ def _piece_blocks(pieces: list, n: int):
 
 
 def write_report_xlsx(data: ReportInputs, path: Path) -> Path:
+    with gc_paused():
+        return _write_report_xlsx(data, path)
+
+
+def _write_report_xlsx(data: ReportInputs, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb = xlsxwriter.Workbook(
