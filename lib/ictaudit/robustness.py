@@ -183,15 +183,18 @@ def _rescored(gc: GroupCriteria, scale: np.ndarray, decimals: int) -> tuple[np.n
     x = np.multiply(share, 100, out=share)  # 100 * share, as round_half_up(100 * share, …) gets it
     del achieved, attainable
     factor = 10.0**decimals
-    valid = ~np.isnan(x)
-    if valid.any() and (x[valid].min() < 0 or x[valid].max() * factor >= _KEY_MAX):
-        return np.asarray(round_half_up(x, decimals), dtype=float).reshape(x.shape), None
+    if x.size:
+        lo, hi = np.fmin.reduce(x, axis=None), np.fmax.reduce(x, axis=None)  # NaN only when every x is
+        if not np.isnan(lo) and (lo < 0 or hi * factor >= _KEY_MAX):
+            return np.asarray(round_half_up(x, decimals), dtype=float).reshape(x.shape), None
     m = np.multiply(x, factor, out=x)  # |x| × factor (x ≥ 0)
     m += 0.5
     m += 1e-9
     np.floor(m, out=m)  # whole numbers; NaN stays NaN
     scores = m / factor  # sign(x) = 1 (or 0 for 0, where m = 0): round_half_up's bytes; + 0.0 changes nothing
-    keys = np.where(valid, m, -1).astype(np.int32)
+    with np.errstate(invalid="ignore"):
+        keys = m.astype(np.int32)
+    keys[np.isnan(m)] = -1
     return scores, keys
 
 
