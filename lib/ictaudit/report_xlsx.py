@@ -268,8 +268,11 @@ def _write_num(ws, row: int, col: int, value, fmt=None) -> None:
 # with their own height) makes them write nothing and return False; the caller then writes the rows
 # cell by cell. ``tests/test_report_scale.py`` holds both ways to the same bytes.
 
-#: rows joined into one string and written at a time
-_ROWS_PER_WRITE = 20_000
+#: rows joined into one string and written at a time. A block of ~1-2 MB is joined, checksummed and
+#: deflated while it is still in the processor's cache, and the allocator reuses its memory; blocks of
+#: 20,000 rows (~20-40 MB) each came from fresh pages (at 10,000 agencies: 420,000 page faults instead
+#: of 180,000, ~0.4 s more CPU). The bytes are the same: deflate's output does not depend on the cuts.
+_ROWS_PER_WRITE = 2_000
 
 
 def _style(fmt) -> str:
