@@ -44,6 +44,17 @@ def test_workbook_bytes_are_deterministic(workbook, tmp_path):
     assert again.read_bytes() == path.read_bytes()
 
 
+@pytest.mark.parametrize("rows_per_write", [1, 7])
+def test_workbook_bytes_do_not_depend_on_how_many_rows_are_deflated_at_a_time(
+    workbook, tmp_path, monkeypatch, rows_per_write
+):
+    from ictaudit import report_xlsx
+
+    _root, path, data, _ = workbook
+    monkeypatch.setattr(report_xlsx, "_ROWS_PER_WRITE", rows_per_write)
+    assert write_report_xlsx(data, tmp_path / "report.xlsx").read_bytes() == path.read_bytes()
+
+
 def _assert_indicator_points_are_the_library(rows, cols, agencies, result) -> None:
     """Each agency's indicator cell in the scores sheet equals its trail points ("" when not applicable)."""
     for t in result.trail.itertuples():
