@@ -538,3 +538,23 @@ def test_writers_pause_the_garbage_collector_and_restore_it(built, tmp_path, mon
     with pytest.raises(RuntimeError), gc_paused():
         raise RuntimeError
     assert gc.isenabled()
+
+
+def test_agency_chart_rows_kept_are_the_rows_drawn():
+    """The chart's rows kept across pages are those drawn anew: hostile ids, NaN marks, zero maxima included."""
+    from ictaudit import report_html
+
+    nan = float("nan")
+    pages = [
+        [{"criterion_id": "<C1>&'\"", "points": 3.5, "max_points": 10.0, "median": 4.25, "best": 9.0},
+         {"criterion_id": "C2", "points": 0.0, "max_points": 0.0, "median": nan, "best": nan}],
+        [{"criterion_id": "<C1>&'\"", "points": 3.5, "max_points": 10.0, "median": 4.25, "best": 9.0},
+         {"criterion_id": "C2", "points": 12.0, "max_points": 10.0, "median": 5.0}],
+        [{"criterion_id": "C2", "points": 3.5, "max_points": 10.0, "median": 4.25, "best": 9.0},
+         {"criterion_id": "C2", "points": 0.0, "max_points": 0.0, "median": nan, "best": nan}],
+    ]  # fmt: skip
+    memo: dict = {}
+    for _ in range(2):
+        for rows in pages:
+            assert report_html.svg_agency_criteria(rows, memo=memo) == report_html.svg_agency_criteria(rows)
+    assert memo and all(all(k == k for k in key) for key in memo)

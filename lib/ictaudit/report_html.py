@@ -259,14 +259,14 @@ def _num_max(x) -> str:
     return num(x, 2, True)
 
 
-def svg_agency_criteria(rows: list[dict], points_text=num, max_text=_num_max) -> Markup:
+def svg_agency_criteria(rows: list[dict], points_text=num, max_text=_num_max, memo: dict | None = None) -> Markup:
     """Per criterion: the agency's points as a bar against the maximum, the group median and best as marks.
 
     ``points_text``, ``max_text``: :func:`num` and ``num(x, 2, True)``, or memos of them (a number's
-    text has nothing to escape: digits, separators, "—", "∞").
+    text has nothing to escape: digits, separators, "—", "∞"). ``memo``: a dict kept across calls with
+    the same two functions, where each distinct criterion row's markup is kept (pages repeat them).
     """
     left, width, row_h, top = 70, 640, 26, 24
-    plot_w = width - left - 150
     height = top + len(rows) * row_h + 10
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {height}" '
@@ -280,34 +280,54 @@ def svg_agency_criteria(rows: list[dict], points_text=num, max_text=_num_max) ->
         f'<text x="{left + 226}" y="12" class="ax">cao nhất khối</text>',
     ]
     for j, r in enumerate(rows):
-        y = top + j * row_h
-        mx = r["max_points"] or 1
-
-        def x(v: float, mx=mx) -> float:
-            return left + plot_w * max(0.0, min(v / mx, 1.0))
-
-        out.append(
-            f'<text x="{left - 6}" y="{y + 14}" class="lbl" text-anchor="end">{escape(r["criterion_id"])}</text>'
-            f'<rect x="{left}" y="{y + 3}" width="{plot_w}" height="14" fill="#eef1f6"/>'
-            f'<rect x="{left}" y="{y + 3}" width="{x(r["points"]) - left:.1f}" height="14" fill="#1f5fa8"/>'
-        )
-        if not _nan(r.get("median")):
-            out.append(
-                f'<line x1="{x(r["median"]):.1f}" y1="{y}" x2="{x(r["median"]):.1f}" y2="{y + 20}" '
-                f'stroke="#222" stroke-width="2"><title>Trung vị khối: {points_text(r["median"])}</title></line>'
-            )
-        if not _nan(r.get("best")):
-            bx = x(r["best"])
-            out.append(
-                f'<polygon points="{bx:.1f},{y} {bx + 6:.1f},{y + 6} {bx:.1f},{y + 12} {bx - 6:.1f},{y + 6}" '
-                f'fill="#e07b00"><title>Cao nhất khối: {points_text(r["best"])}</title></polygon>'
-            )
-        out.append(
-            f'<text x="{left + plot_w + 8}" y="{y + 14}" class="val">'
-            f"{points_text(r['points'])} / {max_text(r['max_points'])}</text>"
-        )
+        if memo is None:
+            out.append(_criterion_bar(j, r, points_text, max_text))
+            continue
+        key = (j, r["criterion_id"], r["points"], r["max_points"], r.get("median"), r.get("best"))
+        try:
+            text = memo.get(key)
+        except TypeError:  # unhashable
+            text, key = None, None
+        if text is None:
+            text = _criterion_bar(j, r, points_text, max_text)
+            if key is not None and all(k == k for k in key):  # NaN: never found again, not kept
+                memo[key] = text
+        out.append(text)
     out.append("</svg>")
     return Markup("".join(out))
+
+
+def _criterion_bar(j: int, r: dict, points_text, max_text) -> str:
+    """The markup of row ``j`` of :func:`svg_agency_criteria`."""
+    left, width, row_h, top = 70, 640, 26, 24
+    plot_w = width - left - 150
+    y = top + j * row_h
+    mx = r["max_points"] or 1
+
+    def x(v: float, mx=mx) -> float:
+        return left + plot_w * max(0.0, min(v / mx, 1.0))
+
+    out = [
+        f'<text x="{left - 6}" y="{y + 14}" class="lbl" text-anchor="end">{escape(r["criterion_id"])}</text>'
+        f'<rect x="{left}" y="{y + 3}" width="{plot_w}" height="14" fill="#eef1f6"/>'
+        f'<rect x="{left}" y="{y + 3}" width="{x(r["points"]) - left:.1f}" height="14" fill="#1f5fa8"/>'
+    ]
+    if not _nan(r.get("median")):
+        out.append(
+            f'<line x1="{x(r["median"]):.1f}" y1="{y}" x2="{x(r["median"]):.1f}" y2="{y + 20}" '
+            f'stroke="#222" stroke-width="2"><title>Trung vị khối: {points_text(r["median"])}</title></line>'
+        )
+    if not _nan(r.get("best")):
+        bx = x(r["best"])
+        out.append(
+            f'<polygon points="{bx:.1f},{y} {bx + 6:.1f},{y + 6} {bx:.1f},{y + 12} {bx - 6:.1f},{y + 6}" '
+            f'fill="#e07b00"><title>Cao nhất khối: {points_text(r["best"])}</title></polygon>'
+        )
+    out.append(
+        f'<text x="{left + plot_w + 8}" y="{y + 14}" class="val">'
+        f"{points_text(r['points'])} / {max_text(r['max_points'])}</text>"
+    )
+    return "".join(out)
 
 
 def heat_colour(share) -> str:
@@ -739,6 +759,7 @@ class AgencyPages:
         self._flags = Memo(lambda flags: self._flags_html(flags).encode())
         self._source_head = Memo(self._source_head_html)
         self._shown = Memo(self._shown_text)
+        self._bars: dict = {}  # the chart's rows, by what they show
         self._trail_all: list[bytes] | None = None  # every trail row's markup, built on first use
         self._usable_all: list[dict | None] = []
         self._sources_all: list[bytes] | None = None  # every source row's markup, as when none is held
@@ -995,7 +1016,9 @@ class AgencyPages:
             "rank": s["rank"],
             "n_ranked": int(self.n_ranked.get(g.id, 0)),
             "criteria_rows": Markup(self.criteria_rows(criteria_rows)),
-            "chart": svg_agency_criteria(criteria_rows, self.num, self.num_max) if criteria_rows else None,
+            "chart": (
+                svg_agency_criteria(criteria_rows, self.num, self.num_max, self._bars) if criteria_rows else None
+            ),
             "strength_rows": Markup(self.share_rows(strengths)),
             "weakness_rows": Markup(self.share_rows(weaknesses)),
             "trail_rows": Markup(self.TRAIL if trail_rows else ""),
