@@ -604,3 +604,15 @@ def test_names_and_short_text_read_through_their_caches_as_without(text, monkeyp
     for n in range(5):
         assert intake._key(f"A{n} ") == f"a{n}" and intake._normal_text(f" B{n}") == f"B{n}"
         assert len(intake._KEYS) <= 2 and len(intake._NORMAL) <= 2
+
+
+def test_a_groups_fields_are_the_rubrics_and_found_by_code_as_without_the_memo(rubric):
+    for group in rubric.group_ids:
+        fields = intake._form_fields(rubric, group)
+        assert fields == rubric.fields_for_form(rubric.form_of(group)) and intake._form_fields(rubric, group) is fields
+        for given_as in (fields, list(fields), fields):
+            assert intake._fields_by_code(given_as) == {f.code.casefold(): f for f in given_as}
+    fields = list(intake._form_fields(rubric, rubric.group_ids[0]))
+    assert intake._fields_by_code(fields) == intake._fields_by_code(tuple(fields))
+    fields.pop()  # a list changed in place is looked at again
+    assert len(intake._fields_by_code(fields)) == len(fields)

@@ -912,7 +912,7 @@ def read_submission(
         hint = _legacy_hint(str(c) for row in rows[:30] for c in row[:10] if isinstance(c, str))
         raise SubmissionError(exc.code, exc.message_vi + hint, exc.sheet) from None
     uncached = uncached_formula_cells(data, sheet, file_name, package=package)
-    fields = rubric.fields_for_form(rubric.form_of(group))
+    fields = _form_fields(rubric, group)
     sub = extract_values(
         rows,
         header_row=header_row,
@@ -942,6 +942,30 @@ def read_submission(
     return sub
 
 
+_FORM_FIELDS: dict[tuple[int, str], tuple] = {}  # (id(rubric), group) → (rubric, its form's fields)
+_BY_CODE: list = [None, {}]  # the last fields tuple given to _fields_by_code, and its mapping
+
+
+def _form_fields(rubric, group: str) -> tuple:
+    """``rubric.fields_for_form(rubric.form_of(group))``, the same tuple for every file of the group
+    (the rubric is held with it, so that its id is not reused while the entry exists)."""
+    hit = _FORM_FIELDS.get((id(rubric), group))
+    if hit is None or hit[0] is not rubric:
+        if len(_FORM_FIELDS) >= 64:
+            _FORM_FIELDS.clear()
+        hit = _FORM_FIELDS[(id(rubric), group)] = (rubric, rubric.fields_for_form(rubric.form_of(group)))
+    return hit[1]
+
+
+def _fields_by_code(fields) -> dict:
+    """Case-folded code → field, built once for a run of files with the same fields tuple."""
+    if type(fields) is not tuple:  # a list may change between calls
+        return {f.code.casefold(): f for f in fields}
+    if _BY_CODE[0] is not fields:
+        _BY_CODE[:] = [fields, {f.code.casefold(): f for f in fields}]
+    return _BY_CODE[1]
+
+
 def _legacy_hint(texts) -> str:
     """A sentence naming a legacy-font text among ``texts`` (sheet names, header cells), or ``""``."""
     for text in texts:
@@ -965,7 +989,7 @@ def extract_values(
     a field whose value cell lies in a range that spans several rows, or that starts left of the
     value column, is a problem (I14) and its value is not used.
     """
-    by_code = {f.code.casefold(): f for f in fields}
+    by_code = _fields_by_code(fields)
     at = f"Tệp {file_name}, trang “{sheet}”"  # every message says where (STYLE 9)
     found: dict[str, list[tuple[int, object]]] = {}
     problems: list[dict] = []
