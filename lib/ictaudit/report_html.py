@@ -388,6 +388,7 @@ def _summary(data: ReportInputs) -> list[dict]:
 
 def _ranking_tables(data: ReportInputs, crit_rows: dict[str, dict[str, dict]]) -> list[dict]:
     out = []
+    colour = Memo(heat_colour)  # a share's colour, once per distinct share (equal numbers, equal colours)
     for g in data.rubric.groups:
         criteria = data.rubric.criteria_for(g.id)
         s = data.scores[(data.scores["group"] == g.id) & (data.scores["status"] == RANKED)]
@@ -405,7 +406,7 @@ def _ranking_tables(data: ReportInputs, crit_rows: dict[str, dict[str, dict]]) -
                     {
                         "points": r.get(c.id),
                         "rank": cr["rank"] if cr else None,
-                        "colour": heat_colour(share),
+                        "colour": colour[share],
                         "applicable_max": cr["applicable_max"] if cr else None,
                     }
                 )
