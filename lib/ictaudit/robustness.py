@@ -324,7 +324,7 @@ def _ranks_from_keys(keys: np.ndarray) -> np.ndarray:
 
 def _ranks(scores: np.ndarray, keys: np.ndarray | None) -> np.ndarray:
     """:func:`competition_ranks` of ``scores``, by counting their integer form ``keys`` when its range is small."""
-    if keys is not None and keys.size:
+    if keys is not None and keys.size and keys.shape[-1] > _PAIRWISE_MAX:  # small groups: all pairs is cheaper
         valid = keys >= 0
         n = keys.shape[-1]
         if not valid.any() or int(keys.max()) - int(keys[valid].min()) <= max(_COUNT_RANGE, 16 * n):
