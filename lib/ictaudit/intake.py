@@ -1289,9 +1289,6 @@ def read_job(job: ReadJob, cycle: Cycle, rubric) -> Submission | SubmissionError
 #: from this many files on, a forked copy of this process reads part of them (each file is read alone)
 PARALLEL_MIN_FILES = 400
 _FILES_PER_TASK = 32
-#: the jobs, cycle and rubric a forked reader inherits (set only while :func:`read_submissions` runs)
-_FORKED_READS: tuple | None = None
-
 
 def read_submissions(jobs: Sequence[ReadJob], cycle: Cycle, rubric) -> list[Submission | SubmissionError]:
     """:func:`read_job` of every job, in order; a national cycle's files are read by two processes.
@@ -1302,38 +1299,33 @@ def read_submissions(jobs: Sequence[ReadJob], cycle: Cycle, rubric) -> list[Subm
     the result is the one of reading the files one after the other. Tasks of a worker that died are
     read here.
     """
-    if len(jobs) < PARALLEL_MIN_FILES or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
-        return [read_job(job, cycle, rubric) for job in jobs]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    global _FORKED_READS
+    from ictaudit.forked import can_fork, forked_worker
+
+    if len(jobs) < PARALLEL_MIN_FILES or not can_fork():
+        return [read_job(job, cycle, rubric) for job in jobs]
     tasks = [range(lo, min(lo + _FILES_PER_TASK, len(jobs))) for lo in range(0, len(jobs), _FILES_PER_TASK)]
     done: dict[int, list] = {}
     given: dict = {}  # task → the worker's future
     front, back = 0, len(tasks) - 1  # the next task this process reads, the next one the worker is given
-    _FORKED_READS = (jobs, cycle, rubric)
-    try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
-            waiting: list = []
-            broken = False
-            while front <= back:
-                waiting = [f for f in waiting if not f.done()]
-                try:
-                    while not broken and len(waiting) < 2 and front < back:
-                        given[back] = pool.submit(_forked_read, tasks[back].start, tasks[back].stop)
-                        waiting.append(given[back])
-                        back -= 1
-                except BrokenProcessPool:
-                    broken = True  # give it nothing more
-                done[front] = [read_job(jobs[j], cycle, rubric) for j in tasks[front]]
-                front += 1
-            for k, future in given.items():
-                with contextlib.suppress(BrokenProcessPool):
-                    done[k] = future.result()
-    finally:
-        _FORKED_READS = None
+    with forked_worker((jobs, cycle, rubric)) as pool:
+        waiting: list = []
+        broken = False
+        while front <= back:
+            waiting = [f for f in waiting if not f.done()]
+            try:
+                while not broken and len(waiting) < 2 and front < back:
+                    given[back] = pool.submit(_forked_read, tasks[back].start, tasks[back].stop)
+                    waiting.append(given[back])
+                    back -= 1
+            except BrokenProcessPool:
+                broken = True  # give it nothing more
+            done[front] = [read_job(jobs[j], cycle, rubric) for j in tasks[front]]
+            front += 1
+        for k, future in given.items():
+            with contextlib.suppress(BrokenProcessPool):
+                done[k] = future.result()
     for k, task in enumerate(tasks):  # a task the worker did not hand back
         if k not in done:
             done[k] = [read_job(jobs[j], cycle, rubric) for j in task]
@@ -1341,8 +1333,10 @@ def read_submissions(jobs: Sequence[ReadJob], cycle: Cycle, rubric) -> list[Subm
 
 
 def _forked_read(start: int, stop: int) -> list[Submission | SubmissionError]:
-    """In the forked worker: :func:`read_job` of jobs ``start`` to ``stop`` of ``_FORKED_READS``."""
-    jobs, cycle, rubric = _FORKED_READS
+    """In the forked worker: :func:`read_job` of jobs ``start`` to ``stop`` of what :func:`read_submissions` handed it."""
+    from ictaudit.forked import inherited
+
+    jobs, cycle, rubric = inherited()
     return [read_job(jobs[j], cycle, rubric) for j in range(start, stop)]
 
 

@@ -215,11 +215,10 @@ def html_renderer() -> Iterator[Callable[[Path], object]]:
     if not hasattr(os, "fork"):
         yield render_html
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from ictaudit.forked import forked_worker
 
     pending = []
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
+    with forked_worker() as pool:
         pending.append(pool.submit(_import_nbconvert))
         try:
             yield lambda notebook: pending.append(pool.submit(render_html, notebook))

@@ -19,7 +19,6 @@ import contextlib
 import gc
 import json
 import math
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -348,7 +347,9 @@ def build_reports(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     xlsx = out_dir / "report.xlsx"
-    if len(data.scores) < PARALLEL_MIN_AGENCIES or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
+    from ictaudit.forked import can_fork, forked_worker
+
+    if len(data.scores) < PARALLEL_MIN_AGENCIES or not can_fork():
         with timed("report.html"):
             paths = write_html_reports(data, out_dir, validation_index=validation_index)
         with timed("report.xlsx"):
@@ -356,33 +357,25 @@ def build_reports(
         return paths
     # large cycles: the workbook is written by a forked copy of this process while this one renders
     # the HTML; the two writers share nothing but the (read-only) inputs, so the bytes are the same
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    global _FORKED_XLSX
-    _FORKED_XLSX = (data, xlsx)
-    try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
-            pending = pool.submit(_write_forked_xlsx)
-            with timed("report.html"):
-                paths = write_html_reports(data, out_dir, validation_index=validation_index)
-            with timed("report.xlsx_wait"):
-                paths["xlsx"] = pending.result()
-    finally:
-        _FORKED_XLSX = None
+    with forked_worker((data, xlsx)) as pool:
+        pending = pool.submit(_write_forked_xlsx)
+        with timed("report.html"):
+            paths = write_html_reports(data, out_dir, validation_index=validation_index)
+        with timed("report.xlsx_wait"):
+            paths["xlsx"] = pending.result()
     return paths
 
 
 #: from this many roster agencies on, report.xlsx is written in a second process, beside the HTML
 PARALLEL_MIN_AGENCIES = 1000
-_FORKED_XLSX: tuple | None = None
 
 
 def _write_forked_xlsx() -> Path:
-    """In the forked worker: write the workbook of the inputs the parent left in ``_FORKED_XLSX``."""
+    """In the forked worker: write the workbook of the inputs :func:`build_reports` handed it."""
+    from ictaudit.forked import inherited
     from ictaudit.report_xlsx import write_report_xlsx
     from ictaudit.timings import timed
 
-    data, path = _FORKED_XLSX
+    data, path = inherited()
     with timed("report.forked.xlsx"):  # beside report.html; the parent records its wait as report.xlsx_wait
         return write_report_xlsx(data, path)

@@ -426,10 +426,6 @@ def _validate_form(context, job: _FormJob) -> tuple[pd.DataFrame, pd.DataFrame]:
     return issues1, issues2
 
 
-#: the context and jobs a forked worker inherits (set only while :func:`_run_jobs` runs)
-_FORKED: tuple | None = None
-
-
 def _run_jobs(context, jobs: list[_FormJob]) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
     """Each form's :func:`_validate_form`, the forms after the first in a forked copy of this process.
 
@@ -438,25 +434,19 @@ def _run_jobs(context, jobs: list[_FormJob]) -> list[tuple[pd.DataFrame, pd.Data
     (the suite and the serialised result, as stored), which are put into this process's stores so
     that the Data Docs built afterwards show every form, as if they had been validated here.
     """
-    if len(jobs) < 2 or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
-        return [_validate_form(context, job) for job in jobs]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from ictaudit.forked import can_fork, forked_worker
 
-    global _FORKED
-    _FORKED = (context, jobs)
-    try:
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
-            pending = [pool.submit(_forked_validate_form, i) for i in range(1, len(jobs))]
-            out = [_validate_form(context, jobs[0])]
-            for future in pending:
-                issues, added = future.result()
-                for store, entries in zip(_stores(context), added, strict=True):
-                    for key, value in entries:
-                        store.store_backend.set(key, value)
-                out.append(issues)
-    finally:
-        _FORKED = None
+    if len(jobs) < 2 or not can_fork():
+        return [_validate_form(context, job) for job in jobs]
+    with forked_worker((context, jobs)) as pool:
+        pending = [pool.submit(_forked_validate_form, i) for i in range(1, len(jobs))]
+        out = [_validate_form(context, jobs[0])]
+        for future in pending:
+            issues, added = future.result()
+            for store, entries in zip(_stores(context), added, strict=True):
+                for key, value in entries:
+                    store.store_backend.set(key, value)
+            out.append(issues)
     return out
 
 
@@ -467,7 +457,9 @@ def _stores(context) -> tuple:
 
 def _forked_validate_form(index: int):
     """In the forked worker: validate job ``index``; return its issues and the store entries it added."""
-    context, jobs = _FORKED
+    from ictaudit.forked import inherited
+
+    context, jobs = inherited()
     before = [set(store.store_backend.list_keys()) for store in _stores(context)]
     issues = _validate_form(context, jobs[index])
     added = [
