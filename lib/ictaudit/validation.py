@@ -393,8 +393,10 @@ class _FormJob:
 def _validate_form(context, job: _FormJob) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Round-1 and round-2 issues of one form from one GX validation of both rounds' rows."""
     rubric, form_id, ids1, ids2 = job.rubric, job.form_id, job.ids1, job.ids2
-    reused = [a for a in ids2 if a not in job.changed and a in set(ids1)]
-    rerun = [a for a in ids2 if a not in set(reused)]
+    in_round1 = set(ids1)
+    reused = [a for a in ids2 if a not in job.changed and a in in_round1]
+    reused_set = set(reused)
+    rerun = [a for a in ids2 if a not in reused_set]
     suite = build_suite(rubric, form_id)
     check_committed_suite(rubric, form_id, suite)
     specs = rubric.fields_for_form(form_id)
