@@ -19,6 +19,7 @@ import re
 import unicodedata
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from ictaudit.rubric import Rubric
@@ -121,8 +122,13 @@ def apply_corrections(
         raise ValueError(f"corrections.csv lacks the columns {', '.join(missing)}; expected {CORRECTION_COLUMNS}")
 
     groups = dict(zip(agencies["agency_id"].astype(str), agencies["group"].astype(str)))
+    # where each (agency, field) of a corrected agency sits; the other agencies' rows are never looked up
+    wanted = {a.strip() for a in corrections["agency_id"].fillna("").astype(str).tolist()}
+    ids = corrected["agency_id"].astype(str)
+    at_rows = np.flatnonzero(ids.isin(wanted).to_numpy()).tolist()
     position = {
-        (str(a), str(f)): i for i, (a, f) in enumerate(zip(corrected["agency_id"], corrected["field"]))
+        (a, f): i
+        for i, a, f in zip(at_rows, ids.iloc[at_rows].tolist(), corrected["field"].astype(str).iloc[at_rows].tolist())
     }  # fmt: skip
     rows = []
     for i, c in enumerate(corrections.fillna("").astype(str).to_dict("records")):

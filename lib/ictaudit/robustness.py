@@ -647,8 +647,9 @@ def blocked_from_trail(trail: pd.DataFrame) -> set[tuple[str, str]]:
     out: set[tuple[str, str]] = set()
     if "inputs" not in trail.columns:
         return out
-    for agency_id, inputs in zip(trail["agency_id"], trail["inputs"]):
-        if inputs and "blocked" in inputs:
+    held = trail[trail["inputs"].str.contains("blocked", regex=False, na=False)]  # the few rows that can hold it
+    for agency_id, inputs in zip(held["agency_id"].tolist(), held["inputs"].tolist()):
+        if inputs:
             for code in json.loads(inputs).get("blocked", []):
                 out.add((agency_id, code))
     return out

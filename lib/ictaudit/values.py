@@ -32,7 +32,7 @@ def to_wide(values: pd.DataFrame) -> pd.DataFrame:
     if len(dup):
         pairs = ", ".join(f"{a}/{f}" for a, f in dup[["agency_id", "field"]].head(5).itertuples(index=False))
         raise ValueError(f"values table lists a field twice for one agency: {pairs}")
-    fields = list(dict.fromkeys(values["field"]))
+    fields = list(dict.fromkeys(values["field"].tolist()))
     wide = values.pivot(index="agency_id", columns="field", values="value").reindex(columns=fields).astype(float)
     wide.columns.name = None
     wide.index = wide.index.astype(str)
