@@ -108,6 +108,27 @@ def test_correcting_a_field_the_form_did_not_carry_adds_a_row(rubric):
     assert (row.value, row.raw_value, row.correction_id) == (3.0, "", "K001")
 
 
+
+def test_padded_ids_and_a_second_correction_of_the_same_value(rubric):
+    """Ids and codes typed with spaces still find their row; a second correction starts from the first's
+    new value; an agency that no correction names is never touched."""
+    values = long_values(rubric, {"so-a": {"F02": 60.0}, "so-b": {"F02": 60.0}})
+    corr = corrections(
+        (" so-a ", " F02", "60", "50"),
+        ("so-a", "F02", "50", "48"),
+        ("so-a", "F02", "60", "47"),  # stale: the value is 48 now
+    )
+    corrected, report = apply_corrections(values, corr, rubric, AGENCIES)
+    assert report.status.tolist() == ["applied", "applied", "rejected"]
+    assert "48" in report.status_reason[2]
+    row = _value(corrected, "so-a", "F02")
+    assert (row.value, row.correction_id) == (48.0, "K002")
+    assert _value(corrected, "so-b", "F02").value == 60.0
+    pd.testing.assert_frame_equal(
+        corrected[corrected.agency_id != "so-a"].reset_index(drop=True),
+        values[values.agency_id != "so-a"].reset_index(drop=True),
+    )
+
 def test_read_corrections_csv_with_bom(tmp_path):
     path = tmp_path / "corrections.csv"
     path.write_bytes("agency_id,field,old_value,new_value,reason\nso-a,F02,60,48,Nhầm\n".encode("utf-8-sig"))
