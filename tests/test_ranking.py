@@ -2,10 +2,11 @@
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from ictaudit.numfmt import round_half_up
+from ictaudit.numfmt import fmt_ratio, fmt_ratio_array, round_half_up
 from ictaudit.scoring import rank_competition
 
 from .conftest import SHARED
@@ -48,3 +49,14 @@ def test_rank_competition(values, decimals, expected):
 )
 def test_round_half_up(x, decimals, expected):
     assert round_half_up(x, decimals) == expected
+
+
+@pytest.mark.parametrize("x", [8.451921958547613e306, -1e300, 2.0**52 + 2, 1.7976931348623157e308])
+def test_round_half_up_gives_back_a_number_too_large_to_have_decimals(x):
+    """From 2**52 on a float is whole; x · 10**decimals would overflow (it raised OverflowError)."""
+    assert round_half_up(x, 4) == x
+    got = round_half_up(np.array([x, 1.005, math.inf, math.nan]), 2)
+    assert got[0] == x and got[1] == 1.01 and got[2] == math.inf and math.isnan(got[3])
+    # what the trail's explanation of a ratio to a near-zero best printed when it crashed
+    text = fmt_ratio_array(np.array([x]), "vi")[0]
+    assert text == fmt_ratio(x, "vi") and text.lstrip("-").replace(".", "").startswith(f"{abs(x):.0f}"[:6])
