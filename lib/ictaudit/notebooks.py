@@ -95,7 +95,10 @@ def start_kernel(cwd: Path | None = None, warm_up: str | None = None):
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.utils import run_sync
 
-    km = AsyncKernelManager(kernel_name=kernel_name())
+    from ictaudit.kernel_client import ReadyKernelClient
+
+    # papermill's client of this kernel checks readiness exactly instead of waiting out 0.2 s of silence
+    km = AsyncKernelManager(kernel_name=kernel_name(), client_factory=ReadyKernelClient)
     run_sync(km.start_kernel)(extra_arguments=list(KERNEL_ARGUMENTS), cwd=str(cwd) if cwd else None)
     if warm_up:
         # a plain blocking client on the shell channel alone: it shares no event loop or zmq context

@@ -1,0 +1,73 @@
+"""The readiness check of the kernels ``ictaudit run`` starts (:mod:`ictaudit.kernel_client`): ready when
+the kernel answers and IOPub is connected, a dead kernel reported, a notebook's record clean."""
+
+import asyncio
+
+import pytest
+
+from ictaudit.kernel_client import ReadyKernelClient
+from ictaudit.notebooks import kernel_name, kill_kernel, start_kernel, stop_kernel
+
+
+def _ready(km, timeout: float, then: str | None = None) -> list[str]:
+    """Wait for ``km``'s kernel with a fresh client; then run ``then`` and return what it printed."""
+
+    async def go():
+        kc = km.client()
+        assert isinstance(kc, ReadyKernelClient)
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=timeout)
+            if then is None:
+                return []
+            msg_id, texts = kc.execute(then), []
+            while True:  # nothing waited for IOPub: it must be connected already
+                msg = await kc.iopub_channel.get_msg(timeout=30)
+                if msg["parent_header"].get("msg_id") != msg_id:
+                    continue
+                if msg["msg_type"] == "stream":
+                    texts.append(msg["content"]["text"])
+                if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                    return texts
+        finally:
+            kc.stop_channels()
+
+    return asyncio.run(go())
+
+
+def test_ready_means_the_kernel_answers_and_iopub_is_connected(tmp_path):
+    km = start_kernel(tmp_path, warm_up="import time\nprint('warm-up noise')\ntime.sleep(0.5)")
+    try:
+        assert _ready(km, timeout=60, then="print('hello')") == ["hello\n"]
+    finally:
+        stop_kernel(km)
+
+
+def test_a_dead_kernel_is_reported_not_waited_for(tmp_path):
+    km = start_kernel(tmp_path)
+    kill_kernel(km)
+    try:
+        with pytest.raises(RuntimeError, match=r"died|respond"):
+            _ready(km, timeout=10)
+    finally:
+        stop_kernel(km)
+
+
+def test_the_record_holds_only_the_notebooks_own_outputs(tmp_path):
+    """What the warm-up printed while papermill's client connected is not in any cell's outputs."""
+    import nbformat
+    import papermill
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("print('from the cell')"), nbformat.v4.new_code_cell("1 + 1")]
+    nb.metadata["kernelspec"] = {"name": kernel_name(), "language": "python", "display_name": "ictaudit"}
+    src, out = tmp_path / "in.ipynb", tmp_path / "out.ipynb"
+    nbformat.write(nb, str(src))
+    km = start_kernel(tmp_path, warm_up="import time\nprint('warm-up noise')\ntime.sleep(1.0)\nprint('more noise')")
+    try:
+        papermill.execute_notebook(str(src), str(out), kernel_name=kernel_name(), km=km, progress_bar=False)
+    finally:
+        stop_kernel(km)
+    cells = nbformat.read(str(out), as_version=4).cells
+    assert [o.get("text") for o in cells[0]["outputs"]] == ["from the cell\n"]
+    assert [o.data["text/plain"] for o in cells[1]["outputs"]] == ["2"]
