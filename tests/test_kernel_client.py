@@ -71,3 +71,21 @@ def test_the_record_holds_only_the_notebooks_own_outputs(tmp_path):
     cells = nbformat.read(str(out), as_version=4).cells
     assert [o.get("text") for o in cells[0]["outputs"]] == ["from the cell\n"]
     assert [o.data["text/plain"] for o in cells[1]["outputs"]] == ["2"]
+
+
+def test_kernels_listen_on_their_own_unix_sockets_and_remove_them(tmp_path):
+    """No TCP port that another process could take between choosing it and the kernel binding it."""
+    import glob
+
+    km = start_kernel(tmp_path)
+    try:
+        info = km.get_connection_info()
+        assert info["transport"] == "ipc"
+        assert _ready(km, timeout=60, then="print(6 * 7)") == ["42\n"]
+        assert len(glob.glob(f"{info['ip']}-*")) == 5  # shell, iopub, stdin, control, heartbeat
+        other = start_kernel(tmp_path)
+        assert other.get_connection_info()["ip"] != info["ip"]
+        stop_kernel(other)
+    finally:
+        stop_kernel(km)
+    assert glob.glob(f"{info['ip']}-*") == []

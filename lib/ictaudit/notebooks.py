@@ -97,8 +97,12 @@ def start_kernel(cwd: Path | None = None, warm_up: str | None = None):
 
     from ictaudit.kernel_client import ReadyKernelClient
 
-    # papermill's client of this kernel checks readiness exactly instead of waiting out 0.2 s of silence
-    km = AsyncKernelManager(kernel_name=kernel_name(), client_factory=ReadyKernelClient)
+    # papermill's client of this kernel checks readiness exactly instead of waiting out 0.2 s of silence;
+    # the kernel listens on Unix sockets of its own, not on TCP ports that were free a moment before
+    # (another process can take such a port before the kernel binds it, and the kernel then dies)
+    km = AsyncKernelManager(
+        kernel_name=kernel_name(), client_factory=ReadyKernelClient, transport="ipc", ip=_ipc_prefix()
+    )
     run_sync(km.start_kernel)(extra_arguments=list(KERNEL_ARGUMENTS), cwd=str(cwd) if cwd else None)
     if warm_up:
         # a plain blocking client on the shell channel alone: it shares no event loop or zmq context
@@ -114,6 +118,17 @@ def start_kernel(cwd: Path | None = None, warm_up: str | None = None):
 
 
 _WARM_CLIENTS: dict = {}
+
+
+def _ipc_prefix() -> str:
+    """A path no other kernel uses, for the kernel's sockets (``<prefix>-<n>``, removed when it stops).
+
+    In the temporary folder: a Unix socket's path must stay under ~100 characters.
+    """
+    import tempfile
+    import uuid
+
+    return os.path.join(tempfile.gettempdir(), f"ictaudit-kernel-{uuid.uuid4().hex[:12]}")
 
 
 def kill_kernel(km) -> None:
