@@ -20,8 +20,11 @@ from queue import Empty
 
 from jupyter_client.asynchronous import AsyncKernelClient
 
-#: how long one attempt waits for the reply and for the idle status before asking again
-ATTEMPT_SECONDS = 1.0
+#: how long one attempt waits for the reply (the kernel answers once its warm-up is done) before asking again
+REPLY_SECONDS = 1.0
+#: how long it then waits for the idle status, which follows the reply within milliseconds unless the
+#: IOPub subscription joined too late to see it (then asking again is what helps)
+IDLE_SECONDS = 0.1
 
 
 class ReadyKernelClient(AsyncKernelClient):
@@ -45,7 +48,7 @@ class ReadyKernelClient(AsyncKernelClient):
 
     async def _reply_to(self, msg_id: str) -> dict | None:
         """The shell reply to request ``msg_id`` (earlier attempts' replies are skipped), or None."""
-        until = time.monotonic() + ATTEMPT_SECONDS
+        until = time.monotonic() + REPLY_SECONDS
         while (left := until - time.monotonic()) > 0:
             try:
                 msg = await self.shell_channel.get_msg(timeout=left)
@@ -57,7 +60,7 @@ class ReadyKernelClient(AsyncKernelClient):
 
     async def _idle_after(self, msg_id: str) -> bool:
         """Read IOPub up to the kernel's idle status for ``msg_id``; False if it does not come in time."""
-        until = time.monotonic() + ATTEMPT_SECONDS
+        until = time.monotonic() + IDLE_SECONDS
         while (left := until - time.monotonic()) > 0:
             try:
                 msg = await self.iopub_channel.get_msg(timeout=left)
