@@ -15,8 +15,9 @@ For each size N:
    pipeline writes to ``out/notebooks/steps.jsonl`` (``ictaudit.timings``); what a notebook spent
    outside its steps is its start-up (kernel, imports, papermill, the HTML rendering of the record);
 4. the **floor**, measured in the same session: reading the ``Số liệu`` sheet of every submission with
-   python-calamine, plus starting one kernel per notebook (papermill, the project's kernel) that only
-   imports what that notebook imports (its own import lines and the library modules its step loads).
+   python-calamine, plus starting one kernel per notebook (papermill, the project's kernel, started as
+   the run starts its kernels) that only imports what that notebook imports (its own import lines
+   and the library modules its step loads).
    The ratio run / floor says how close the suite is to the unavoidable cost;
 5. scoring alone on the run's confirmed values: the vectorised core (``score_points`` per group) and
    the full ``score_cycle`` with the Vietnamese trail, in indicator evaluations (agency × indicator)
@@ -192,11 +193,17 @@ def notebook_imports(name: str) -> list[str]:
 
 
 def kernel_floor(tmp: Path) -> dict[str, float]:
-    """Seconds to run, with papermill and the project's kernel, a notebook that only imports."""
+    """Seconds to run, with papermill and the project's kernel, a notebook that only imports.
+
+    The kernel is started as ``ictaudit run`` starts its kernels (:func:`ictaudit.notebooks.start_kernel`:
+    Unix sockets, and the exact readiness check of :mod:`ictaudit.kernel_client` instead of
+    jupyter_client's 0.2 s of IOPub silence), so the floor holds no wait the run does not have; it is
+    stopped after the clock, as the run reaps its kernels at the end.
+    """
     import nbformat
     import papermill
 
-    from ictaudit.notebooks import kernel_name
+    from ictaudit.notebooks import kernel_name, start_kernel, stop_kernel
 
     out = {}
     kernel = kernel_name()
@@ -207,9 +214,13 @@ def kernel_floor(tmp: Path) -> dict[str, float]:
         src, dst = tmp / f"floor_{name}", tmp / f"floor_out_{name}"
         nbformat.write(nb, str(src))
         t0 = time.perf_counter()
-        papermill.execute_notebook(str(src), str(dst), kernel_name=kernel, progress_bar=False, log_output=False,
-                                   cwd=str(ROOT), extra_arguments=["--IPKernelApp.log_level=ERROR"])  # fmt: skip
-        out[name] = time.perf_counter() - t0
+        km = start_kernel(ROOT)
+        try:
+            papermill.execute_notebook(str(src), str(dst), kernel_name=kernel, progress_bar=False, log_output=False,
+                                       cwd=str(ROOT), km=km)  # fmt: skip
+            out[name] = time.perf_counter() - t0
+        finally:
+            stop_kernel(km)
     return out
 
 
