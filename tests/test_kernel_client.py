@@ -89,3 +89,80 @@ def test_kernels_listen_on_their_own_unix_sockets_and_remove_them(tmp_path):
     finally:
         stop_kernel(km)
     assert glob.glob(f"{info['ip']}-*") == []
+
+
+def test_a_temporary_folder_too_deep_for_a_socket_path_falls_back_to_tcp(tmp_path, monkeypatch):
+    import tempfile
+
+    from ictaudit import notebooks
+
+    deep = tmp_path / ("d" * 90)
+    deep.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    assert notebooks._transport() == {}
+    km = start_kernel(tmp_path)
+    try:
+        assert km.get_connection_info()["transport"] == "tcp"
+        assert _ready(km, timeout=60, then="print('tcp')") == ["tcp\n"]
+    finally:
+        stop_kernel(km)
+
+
+class _Channel:
+    """A channel that hands out scripted messages, one batch per poll round; Empty when a batch is done."""
+
+    def __init__(self, batches):
+        self.batches = [list(b) for b in batches]
+
+    async def get_msg(self, timeout=None):
+        from queue import Empty
+
+        while self.batches and not self.batches[0]:
+            self.batches.pop(0)
+            raise Empty
+        if not self.batches:
+            raise Empty
+        return self.batches[0].pop(0)
+
+
+def _scripted_client(shell, iopub, alive=True):
+    class Scripted(ReadyKernelClient):
+        sent: list = []
+        handled: list = []
+
+        def kernel_info(self):
+            self.sent.append(f"k{len(self.sent) + 1}")
+            return self.sent[-1]
+
+        def _handle_kernel_info_reply(self, msg):
+            self.handled.append(msg["parent_header"]["msg_id"])
+
+        async def _async_is_alive(self):
+            return alive
+
+    kc = Scripted()
+    kc._shell_channel, kc._iopub_channel = _Channel(shell), _Channel(iopub)
+    return kc
+
+
+def _reply(msg_id):
+    return {"msg_type": "kernel_info_reply", "parent_header": {"msg_id": msg_id}, "content": {}}
+
+
+def _status(msg_id, state):
+    return {"msg_type": "status", "parent_header": {"msg_id": msg_id}, "content": {"execution_state": state}}
+
+
+def test_an_idle_status_that_comes_late_still_counts():
+    """The first request's idle arrives only while the second attempt waits: ready, no third attempt."""
+    noise = {"msg_type": "stream", "parent_header": {"msg_id": "warm-up"}, "content": {"text": "x"}}
+    kc = _scripted_client(shell=[[_reply("k1")], [_reply("k2")]], iopub=[[], [noise, _status("k1", "busy"), _status("k1", "idle")]])
+    asyncio.run(kc.wait_for_ready(timeout=5))
+    assert kc.sent == ["k1", "k2"] and kc.handled
+
+
+def test_not_ready_on_someone_elses_idle_and_a_dead_kernel_stops_the_wait():
+    kc = _scripted_client(shell=[[_reply("k1")]], iopub=[[_status("warm-up", "idle")]], alive=False)
+    with pytest.raises(RuntimeError, match="died"):
+        asyncio.run(kc.wait_for_ready(timeout=5))
+    assert kc.handled == []

@@ -31,14 +31,17 @@ class ReadyKernelClient(AsyncKernelClient):
     async def wait_for_ready(self, timeout: float | None = None) -> None:  # type: ignore[override]
         """Return once the kernel has answered ``kernel_info`` and its IOPub stream has caught up.
 
-        Raises RuntimeError when the kernel dies first or ``timeout`` seconds pass (no limit when
-        None), with the messages jupyter_client uses.
+        Any of this client's ``kernel_info`` requests will do: an idle status that arrives late, during
+        the next attempt, still proves IOPub connected and flushed. Raises RuntimeError when the kernel
+        dies first or ``timeout`` seconds pass (no limit when None), with jupyter_client's messages.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
+        asked: set[str] = set()
+        reply = None
         while True:
-            msg_id = self.kernel_info()
-            reply = await self._reply_to(msg_id)
-            if reply is not None and await self._idle_after(msg_id):
+            asked.add(self.kernel_info())
+            reply = await self._reply_to(asked) or reply
+            if reply is not None and await self._idle_after(asked):
                 self._handle_kernel_info_reply(reply)
                 return
             if not await self._async_is_alive():
@@ -46,30 +49,29 @@ class ReadyKernelClient(AsyncKernelClient):
             if deadline is not None and time.monotonic() > deadline:
                 raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
 
-    async def _reply_to(self, msg_id: str) -> dict | None:
-        """The shell reply to request ``msg_id`` (earlier attempts' replies are skipped), or None."""
+    async def _reply_to(self, asked: set[str]) -> dict | None:
+        """A shell reply to one of the requests ``asked``, or None after :data:`REPLY_SECONDS`."""
         until = time.monotonic() + REPLY_SECONDS
-        while (left := until - time.monotonic()) > 0:
+        while True:  # polls at least once, even when this coroutine resumed late
             try:
-                msg = await self.shell_channel.get_msg(timeout=left)
+                msg = await self.shell_channel.get_msg(timeout=max(until - time.monotonic(), 0))
             except (TimeoutError, Empty):
                 return None
-            if msg.get("parent_header", {}).get("msg_id") == msg_id and msg["msg_type"] == "kernel_info_reply":
+            if msg.get("parent_header", {}).get("msg_id") in asked and msg["msg_type"] == "kernel_info_reply":
                 return msg
-        return None
 
-    async def _idle_after(self, msg_id: str) -> bool:
-        """Read IOPub up to the kernel's idle status for ``msg_id``; False if it does not come in time."""
+    async def _idle_after(self, asked: set[str]) -> bool:
+        """Read IOPub up to the kernel's idle status for one of the requests ``asked``; False if none
+        comes within :data:`IDLE_SECONDS`."""
         until = time.monotonic() + IDLE_SECONDS
-        while (left := until - time.monotonic()) > 0:
+        while True:  # polls at least once, even when this coroutine resumed late
             try:
-                msg = await self.iopub_channel.get_msg(timeout=left)
+                msg = await self.iopub_channel.get_msg(timeout=max(until - time.monotonic(), 0))
             except (TimeoutError, Empty):
                 return False
             if (
                 msg["msg_type"] == "status"
-                and msg.get("parent_header", {}).get("msg_id") == msg_id
+                and msg.get("parent_header", {}).get("msg_id") in asked
                 and msg["content"].get("execution_state") == "idle"
             ):
                 return True
-        return False

@@ -100,9 +100,7 @@ def start_kernel(cwd: Path | None = None, warm_up: str | None = None):
     # papermill's client of this kernel checks readiness exactly instead of waiting out 0.2 s of silence;
     # the kernel listens on Unix sockets of its own, not on TCP ports that were free a moment before
     # (another process can take such a port before the kernel binds it, and the kernel then dies)
-    km = AsyncKernelManager(
-        kernel_name=kernel_name(), client_factory=ReadyKernelClient, transport="ipc", ip=_ipc_prefix()
-    )
+    km = AsyncKernelManager(kernel_name=kernel_name(), client_factory=ReadyKernelClient, **_transport())
     run_sync(km.start_kernel)(extra_arguments=list(KERNEL_ARGUMENTS), cwd=str(cwd) if cwd else None)
     if warm_up:
         # a plain blocking client on the shell channel alone: it shares no event loop or zmq context
@@ -120,15 +118,23 @@ def start_kernel(cwd: Path | None = None, warm_up: str | None = None):
 _WARM_CLIENTS: dict = {}
 
 
-def _ipc_prefix() -> str:
-    """A path no other kernel uses, for the kernel's sockets (``<prefix>-<n>``, removed when it stops).
+#: longest Unix socket path used (the system's limit is 108 bytes on Linux, 104 on macOS)
+MAX_SOCKET_PATH = 100
 
-    In the temporary folder: a Unix socket's path must stay under ~100 characters.
-    """
+
+def _transport() -> dict[str, str]:
+    """The kernel's transport: Unix sockets at a prefix no other kernel uses (``<prefix>-<n>``, in the
+    temporary folder, removed when it stops), or TCP (``{}``) where ZeroMQ has no Unix sockets or
+    the temporary folder's path is too long for one."""
     import tempfile
     import uuid
 
-    return os.path.join(tempfile.gettempdir(), f"ictaudit-kernel-{uuid.uuid4().hex[:12]}")
+    import zmq
+
+    prefix = os.path.join(tempfile.gettempdir(), f"ictaudit-kernel-{uuid.uuid4().hex[:12]}")
+    if not zmq.has("ipc") or len(f"{prefix}-99".encode()) > MAX_SOCKET_PATH:
+        return {}
+    return {"transport": "ipc", "ip": prefix}
 
 
 def kill_kernel(km) -> None:
