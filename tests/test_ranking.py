@@ -51,9 +51,12 @@ def test_round_half_up(x, decimals, expected):
     assert round_half_up(x, decimals) == expected
 
 
-@pytest.mark.parametrize("x", [8.451921958547613e306, -1e300, 2.0**52 + 2, 1.7976931348623157e308])
+@pytest.mark.parametrize(
+    "x", [8.451921958547613e306, -1e300, 2.0**52 + 2, 1.7976931348623157e308, 1976497530319719.0, 1e12 + 0.3]
+)
 def test_round_half_up_gives_back_a_number_too_large_to_have_decimals(x):
-    """From 2**52 on a float is whole; x · 10**decimals would overflow (it raised OverflowError)."""
+    """Once x · 10**decimals reaches 2**52 there is no digit left to round (and the product may overflow:
+    it raised OverflowError); a whole 1976497530319719 came back as …718.8."""
     assert round_half_up(x, 4) == x
     got = round_half_up(np.array([x, 1.005, math.inf, math.nan]), 2)
     assert got[0] == x and got[1] == 1.01 and got[2] == math.inf and math.isnan(got[3])

@@ -7,7 +7,8 @@ from datetime import date
 
 import numpy as np
 
-#: from 2**52 on, every float is a whole number: rounding it to any number of decimals gives it back
+#: from 2**52 on, a float has no fraction: when x · 10**decimals gets there, x has no digit to round at
+#: 10**-decimals (and the product may overflow), so rounding gives x back
 _WHOLE_FROM = 2.0**52
 
 
@@ -21,14 +22,14 @@ def round_half_up(x, decimals: int):
     if isinstance(x, int | float) and not isinstance(x, bool):  # fast path: one Python number
         if math.isnan(x) or math.isinf(x):
             return float(x)
-        if abs(x) >= _WHOLE_FROM:  # a whole number already (and x · factor could overflow)
+        if abs(x) * factor >= _WHOLE_FROM:  # no digit left at 10**-decimals (the product may be inf)
             return float(x) + 0.0
         r = math.floor(abs(x) * factor + 0.5 + 1e-9) / factor
         return (r if x >= 0 else -r) + 0.0
     arr = np.asarray(x, dtype=float)
     with np.errstate(over="ignore", invalid="ignore"):
         out = np.sign(arr) * np.floor(np.abs(arr) * factor + 0.5 + 1e-9) / factor
-        out = np.where(np.abs(arr) >= _WHOLE_FROM, arr, out)
+        out = np.where(np.abs(arr) * factor >= _WHOLE_FROM, arr, out)
     out = out + 0.0  # turn -0.0 into 0.0
     if np.ndim(out) == 0:
         return float(out)
