@@ -117,16 +117,18 @@ def test_padded_ids_and_a_second_correction_of_the_same_value(rubric):
         (" so-a ", " F02", "60", "50"),
         ("so-a", "F02", "50", "48"),
         ("so-a", "F02", "60", "47"),  # stale: the value is 48 now
+        ("  huyen-c", "F01 ", "50", "51"),  # the only row naming huyen-c, padded
     )
     corrected, report = apply_corrections(values, corr, rubric, AGENCIES)
-    assert report.status.tolist() == ["applied", "applied", "rejected"]
+    assert report.status.tolist() == ["applied", "applied", "rejected", "applied"]
     assert "48" in report.status_reason[2]
     row = _value(corrected, "so-a", "F02")
     assert (row.value, row.correction_id) == (48.0, "K002")
+    assert _value(corrected, "huyen-c", "F01").value == 51.0
     assert _value(corrected, "so-b", "F02").value == 60.0
     pd.testing.assert_frame_equal(
-        corrected[corrected.agency_id != "so-a"].reset_index(drop=True),
-        values[values.agency_id != "so-a"].reset_index(drop=True),
+        corrected[corrected.agency_id == "so-b"].reset_index(drop=True),
+        values[values.agency_id == "so-b"].reset_index(drop=True),
     )
 
 def test_read_corrections_csv_with_bom(tmp_path):
