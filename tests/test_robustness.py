@@ -410,6 +410,9 @@ def test_scored_folder_round_trip_and_blocked_from_trail(mini, tmp_path):
     assert rb.monte_carlo(mini, wide, roster, draws=10).table["nominal_rank"].tolist() == [1, 2, 3, 3, 5]
     trail = pd.DataFrame({"agency_id": ["s1", "s2"], "inputs": ['{"F02": null, "blocked": ["F02"]}', '{"F01": 4}']})
     assert rb.blocked_from_trail(trail) == {("s1", "F02")}
+    assert rb.blocked_from_trail(pd.DataFrame({"agency_id": [], "inputs": []})) == set()  # float columns
+    with_blank = pd.DataFrame({"agency_id": ["s1", "s2"], "inputs": [float("nan"), '{"blocked": ["F05"]}']})
+    assert rb.blocked_from_trail(with_blank) == {("s2", "F05")}
 
 
 def test_report_section_escapes_names_and_explains(mini, tmp_path):

@@ -647,7 +647,8 @@ def blocked_from_trail(trail: pd.DataFrame) -> set[tuple[str, str]]:
     out: set[tuple[str, str]] = set()
     if "inputs" not in trail.columns:
         return out
-    held = trail[trail["inputs"].str.contains("blocked", regex=False, na=False)]  # the few rows that can hold it
+    may_hold = trail["inputs"].astype(str).str.contains("blocked", regex=False)  # the few rows that can hold it
+    held = trail[may_hold.to_numpy(dtype=bool)]
     for agency_id, inputs in zip(held["agency_id"].tolist(), held["inputs"].tolist()):
         if inputs:
             for code in json.loads(inputs).get("blocked", []):
