@@ -127,9 +127,6 @@ class _Channel:
 
 def _scripted_client(shell, iopub, alive=True):
     class Scripted(ReadyKernelClient):
-        sent: list = []
-        handled: list = []
-
         def kernel_info(self):
             self.sent.append(f"k{len(self.sent) + 1}")
             return self.sent[-1]
@@ -141,6 +138,7 @@ def _scripted_client(shell, iopub, alive=True):
             return alive
 
     kc = Scripted()
+    kc.sent, kc.handled = [], []
     kc._shell_channel, kc._iopub_channel = _Channel(shell), _Channel(iopub)
     return kc
 
