@@ -51,27 +51,33 @@ class ReadyKernelClient(AsyncKernelClient):
 
     async def _reply_to(self, asked: set[str]) -> dict | None:
         """A shell reply to one of the requests ``asked``, or None after :data:`REPLY_SECONDS`."""
-        until = time.monotonic() + REPLY_SECONDS
-        while True:  # polls at least once, even when this coroutine resumed late
-            try:
-                msg = await self.shell_channel.get_msg(timeout=max(until - time.monotonic(), 0))
-            except (TimeoutError, Empty):
-                return None
-            if msg.get("parent_header", {}).get("msg_id") in asked and msg["msg_type"] == "kernel_info_reply":
-                return msg
+        return await _first(
+            self.shell_channel, REPLY_SECONDS,
+            lambda m: m["msg_type"] == "kernel_info_reply" and _parent(m) in asked,
+        )  # fmt: skip
 
     async def _idle_after(self, asked: set[str]) -> bool:
         """Read IOPub up to the kernel's idle status for one of the requests ``asked``; False if none
         comes within :data:`IDLE_SECONDS`."""
-        until = time.monotonic() + IDLE_SECONDS
-        while True:  # polls at least once, even when this coroutine resumed late
-            try:
-                msg = await self.iopub_channel.get_msg(timeout=max(until - time.monotonic(), 0))
-            except (TimeoutError, Empty):
-                return False
-            if (
-                msg["msg_type"] == "status"
-                and msg.get("parent_header", {}).get("msg_id") in asked
-                and msg["content"].get("execution_state") == "idle"
-            ):
-                return True
+        idle = await _first(
+            self.iopub_channel, IDLE_SECONDS,
+            lambda m: m["msg_type"] == "status" and _parent(m) in asked and m["content"].get("execution_state") == "idle",
+        )  # fmt: skip
+        return idle is not None
+
+
+def _parent(msg: dict) -> str | None:
+    return msg.get("parent_header", {}).get("msg_id")
+
+
+async def _first(channel, seconds: float, wanted) -> dict | None:
+    """The first message from ``channel`` for which ``wanted`` holds (others are dropped), or None when
+    none comes within ``seconds``; polls at least once, even when the coroutine resumed late."""
+    until = time.monotonic() + seconds
+    while True:
+        try:
+            msg = await channel.get_msg(timeout=max(until - time.monotonic(), 0))
+        except (TimeoutError, Empty):
+            return None
+        if wanted(msg):
+            return msg
