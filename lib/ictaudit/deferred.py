@@ -32,11 +32,6 @@ def is_valid_syntax(term: str, value: str):
     return importlib.import_module(NAME).is_valid_syntax(term, value)
 
 
-def parse(term: str, value: str):
-    """``rfc3987_syntax.parse``, importing the module on the first call."""
-    return importlib.import_module(NAME).parse(term, value)
-
-
 def import_jsonschema_lazily() -> None:
     """Import jsonschema without building rfc3987_syntax's parsers (see the module's docstring)."""
     if "jsonschema" in sys.modules or NAME in sys.modules:
@@ -44,8 +39,7 @@ def import_jsonschema_lazily() -> None:
     if any(importlib.util.find_spec(name) is None for name in ("jsonschema", NAME, "lark")):
         return
     stand_in = types.ModuleType(NAME, "Stand-in for rfc3987_syntax while jsonschema imports (ictaudit.deferred).")
-    stand_in.is_valid_syntax = is_valid_syntax
-    stand_in.parse = parse
+    stand_in.is_valid_syntax = is_valid_syntax  # the one name jsonschema takes from it
     sys.modules[NAME] = stand_in
     try:
         import jsonschema  # noqa: F401
