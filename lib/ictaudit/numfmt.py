@@ -28,8 +28,8 @@ def round_half_up(x, decimals: int):
         return (r if x >= 0 else -r) + 0.0
     arr = np.asarray(x, dtype=float)
     with np.errstate(over="ignore", invalid="ignore"):
-        out = np.sign(arr) * np.floor(np.abs(arr) * factor + 0.5 + 1e-9) / factor
-        out = np.where(np.abs(arr) * factor >= _WHOLE_FROM, arr, out)
+        scaled = np.abs(arr) * factor
+        out = np.where(scaled >= _WHOLE_FROM, arr, np.sign(arr) * np.floor(scaled + 0.5 + 1e-9) / factor)
     out = out + 0.0  # turn -0.0 into 0.0
     if np.ndim(out) == 0:
         return float(out)
