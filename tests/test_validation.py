@@ -13,8 +13,10 @@ import pytest
 
 from ictaudit.checks import (
     _WEB_ITEMS,
+    FIELD_ROW_COLUMNS,
     build_suite,
     derive_columns,
+    field_rows,
     plausible_values,
     rules_for_form,
     suite_json,
@@ -184,6 +186,28 @@ def test_two_sub_rules_of_one_check_make_one_row(rubric, context):
     assert row.iloc[0]["values"] == "F04=46; F03=45; F08=47"
 
 
+def test_per_field_failures_keep_the_order_of_the_form(rubric, context):
+    # F02 fails the whole-number rule and F11 the not-negative one: two expectations on the fields
+    # frame, each checking every count. The issue lists the fields in form order (F02 before F11),
+    # as when each field had its own expectations, and each field's message once.
+    wide, _prev, agencies = _frames(rubric, [("mixed", "L01", "so_ban_nganh", {"F11": -1, "F02": 2.5}, None, True)])
+    issues = validate_values(rubric, wide, agencies, context=context)
+    row = issues[issues.check_id == "L01"].iloc[0]
+    assert row.fields == "F02;F11"
+    assert row["values"] == "F02=2.5; F11=-1"
+    assert row.message_vi.index("(F02)") < row.message_vi.index("(F11)")
+    assert row.message_vi.count("(F02)") == 1
+
+
+def test_a_suite_with_field_rules_needs_the_fields_frame(rubric, context):
+    from ictaudit.validation import ValidationSetupError, run_suite
+
+    wide, _prev, _agencies = _frames(rubric, [("x", "", "so_ban_nganh", {}, None, False)])
+    agencies_frame = derive_columns(wide, rubric.fields_for_form("PL1")).reset_index()
+    with pytest.raises(ValidationSetupError, match="'fields' frame"):
+        run_suite(context, build_suite(rubric, "PL1"), {"agencies": agencies_frame}, "no_fields")
+
+
 def test_yes_no_values_and_last_year_are_shown(case_issues):
     l09 = case_issues[(case_issues.agency_id == "l09-wan-no-lan") & (case_issues.check_id == "L09")].iloc[0]
     assert l09["values"] == "F07=Có; F06=Không"
@@ -226,8 +250,45 @@ def test_derive_columns_keeps_blanks_blank(rubric):
     derived = derive_columns(wide, specs)
     assert math.isnan(derived.at["a", "F29_F30"])
     assert math.isnan(derived.at["a", "F05_per_F01"])  # F01 = 0 is L02's business, not a division by zero
-    assert math.isnan(derived.at["a", "F01_yoy"])
     assert "F05" in wide and "F29_F30" not in wide  # the input is not modified
+
+
+def test_field_rows_put_each_value_in_the_column_of_its_type(rubric):
+    specs = [s for s in rubric.fields_for_form("PL1") if s.code in ("F01", "F05", "F06", "F18")]
+    assert [(s.code, s.type) for s in specs] == [("F01", "count"), ("F05", "decimal"), ("F06", "yesno"), ("F18", "count")]
+    wide = pd.DataFrame(
+        [{"F01": 50.5, "F05": -2.0, "F06": 2.0, "F18": NAN}, {"F01": 40.0, "F05": 0.5, "F06": 1.0, "F18": 3.0}],
+        index=pd.Index(["a", "b"], name="agency_id"),
+    )
+    rows = field_rows(wide, specs)
+    assert rows.index.tolist() == ["a"] * 4 + ["b"] * 4  # agencies in order, each agency's fields in form order
+    assert rows.field.tolist() == ["F01", "F05", "F06", "F18"] * 2
+    a = rows.loc["a"].set_index("field")
+    assert a.at["F01", "count"] == 50.5 and a.at["F01", "count_fraction"] == 0.5
+    assert math.isnan(a.at["F01", "decimal"]) and math.isnan(a.at["F01", "yesno"])
+    assert a.at["F05", "decimal"] == -2.0 and math.isnan(a.at["F05", "count"])
+    assert a.at["F06", "yesno"] == 2.0 and math.isnan(a.at["F06", "count"])
+    assert math.isnan(a.at["F18", "value"]) and math.isnan(a.at["F18", "count"])  # a blank stays blank
+    assert math.isnan(a.at["F18", "count_fraction"])
+    required = {s.code: int(s.required) for s in specs}
+    assert a["required"].to_dict() == required
+    assert rows["yoy_ratio"].isna().all()  # no last year, no ratio
+    assert list(rows.columns) == FIELD_ROW_COLUMNS
+    assert "F18" in wide and "field" not in wide  # the input is not modified
+
+
+def test_field_rows_year_over_year_ratio(rubric):
+    specs = [s for s in rubric.fields_for_form("PL1") if s.code in ("F05", "F18")]
+    index = pd.Index(["small", "fell", "grew", "from0", "blank", "big"], name="agency_id")
+    now = pd.DataFrame({"F18": [2.0, 4.0, 40.0, 20.0, NAN, 10.0], "F05": [1.0] * 6}, index=index)
+    last = pd.DataFrame({"F18": [9.0, 10.0, 10.0, 0.0, 10.0, 10.0], "F05": [100.0] * 6}, index=index)
+    rows = field_rows(now, specs, last)
+    ratio = rows[rows.field == "F18"]["yoy_ratio"]
+    assert math.isnan(ratio["small"])  # 2 against 9: both below YOY_MIN_BASE
+    assert ratio["fell"] == 0.4 and ratio["grew"] == 4.0 and ratio["big"] == 1.0
+    assert math.isnan(ratio["from0"])  # growth from nothing has no ratio
+    assert math.isnan(ratio["blank"])
+    assert rows[rows.field == "F05"]["yoy_ratio"].isna().all()  # L24 is about counts only
 
 
 def test_docs_results_and_issues_csv(rubric, context, tmp_path):
@@ -237,6 +298,20 @@ def test_docs_results_and_issues_csv(rubric, context, tmp_path):
     assert (docs / "index.html").exists()
     results = json.loads((docs / "results_PL1_round1.json").read_text(encoding="utf-8"))
     assert results["success"] is False
+    # one result per expectation of the committed suite, in its order, though GX ran two frames
+    committed = json.loads(suite_path("PL1").read_text(encoding="utf-8"))["expectations"]
+    assert [r["expectation_config"]["meta"] for r in results["results"]] == [e["meta"] for e in committed]
+    assert results["statistics"]["evaluated_expectations"] == len(committed)
+    failed = [r["expectation_config"]["meta"]["check_id"] for r in results["results"] if not r["success"]]
+    assert failed == ["L03", "L04"]  # F02 = 51 exceeds F01 = 50 and F03 = 45
+    assert results["statistics"]["unsuccessful_expectations"] == 2
+    assert {p: v["expectations"] for p, v in results["meta"]["parts"].items()} == {
+        "agencies": sum(e["meta"].get("frame") != "fields" for e in committed),
+        "fields": sum(e["meta"].get("frame") == "fields" for e in committed),
+    }
+    l01 = next(r for r in results["results"] if r["expectation_config"]["kwargs"]["column"] == "count_fraction")
+    assert l01["result"]["unexpected_index_column_names"] == ["agency_id", "field"]
+    assert l01["result"]["element_count"] == len(rubric.fields_for_form("PL1"))  # one row per field of the agency
     path = write_issues_csv(issues, tmp_path / "issues.csv")
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")

@@ -17,6 +17,7 @@ changed; the other agencies' round-2 findings are their round-1 findings.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import itertools
 import json
@@ -31,7 +32,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ictaudit.checks import Rule, build_suite, derive_columns, rules_for_form, suite_json, suite_path
+from ictaudit.checks import (
+    Rule,
+    build_suite,
+    derive_columns,
+    field_rows,
+    field_rule_key,
+    rules_for_form,
+    suite_expectations,
+    suite_json,
+    suite_path,
+)
 from ictaudit.rubric import Rubric
 from ictaudit.timings import timed
 
@@ -85,25 +96,44 @@ def _ensure_docs_site(context, docs_dir: Path) -> str:
     return name
 
 
-def run_suite(context, suite, frame: pd.DataFrame, label: str, keys: tuple[str, ...] = ("agency_id",)):
-    """Validate ``frame`` (one row per agency, an ``agency_id`` column) against ``suite``.
+def run_suite(
+    context, suite, frames: dict[str, pd.DataFrame], label: str, keys: tuple[str, ...] = ("agency_id",)
+):
+    """Validate one form's suite, each expectation against the frame it is written for.
 
-    Returns the ExpectationSuiteValidationResult with COMPLETE results, so every failing row is
-    listed in ``unexpected_index_list`` by its ``keys`` columns.
+    ``frames["agencies"]`` has one row per agency (:func:`~ictaudit.checks.derive_columns`, a column
+    per key); ``frames["fields"]`` one row per agency × field (:func:`~ictaudit.checks.field_rows`,
+    the same key columns and ``field``), for the expectations whose ``meta.frame`` is ``fields``. Each
+    frame is one GX validation (a ValidationDefinition run by a Checkpoint, so Data Docs show both);
+    the result returned is the whole suite's: every expectation's result, in suite order, with COMPLETE
+    results, so every failing row is listed in ``unexpected_index_list`` by its key columns (and
+    ``field``).
     """
+    parts: dict[str, list] = {}
+    for expectation in suite.expectations:
+        parts.setdefault(expectation.meta.get("frame", "agencies"), []).append(expectation)
+    results = {}
+    for part, expectations in sorted(parts.items()):  # agencies, then fields
+        if part not in frames:
+            raise ValidationSetupError(f"suite {suite.name}: no {part!r} frame to validate {len(expectations)} expectations on")
+        part_keys = keys if part == "agencies" else (*keys, "field")
+        results[part] = _run_checkpoint(context, suite, expectations, frames[part], f"{label}_{part}", part_keys)
+    return _whole_suite_result(suite, parts, results)
+
+
+def _run_checkpoint(context, suite, expectations: list, frame: pd.DataFrame, label: str, keys: tuple[str, ...]):
     import great_expectations as gx
 
-    n = next(_names)
-    source = context.data_sources.add_pandas(f"{label}_{n}")
-    asset = source.add_dataframe_asset(f"{label}_{n}")
-    batch = asset.add_batch_definition_whole_dataframe(f"{label}_{n}")
-    suite = context.suites.add(gx.ExpectationSuite(**_suite_kwargs(suite, f"{label}_{n}")))
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(data=batch, suite=suite, name=f"{label}_{n}")
+    name = f"{label}_{next(_names)}"
+    source = context.data_sources.add_pandas(name)
+    batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
+    part = context.suites.add(
+        gx.ExpectationSuite(name=name, expectations=[copy.copy(e) for e in expectations], meta=dict(suite.meta))
     )
+    definition = context.validation_definitions.add(gx.ValidationDefinition(data=batch, suite=part, name=name))
     checkpoint = context.checkpoints.add(
         gx.Checkpoint(
-            name=f"{label}_{n}",
+            name=name,
             validation_definitions=[definition],
             actions=[],
             result_format={"result_format": "COMPLETE", "unexpected_index_column_names": list(keys)},
@@ -113,12 +143,44 @@ def run_suite(context, suite, frame: pd.DataFrame, label: str, keys: tuple[str, 
         warnings.simplefilter("ignore")
         result = checkpoint.run(batch_parameters={"dataframe": frame})
     (suite_result,) = result.run_results.values()
-    return suite_result
+    return suite_result, [e.id for e in part.expectations]
 
 
-def _suite_kwargs(suite, name: str) -> dict[str, Any]:
-    """A copy of a built suite under a context-unique name (the same suite runs once per round)."""
-    return {"name": name, "expectations": list(suite.expectations), "meta": dict(suite.meta)}
+def _whole_suite_result(suite, parts: dict[str, list], results: dict):
+    """One ExpectationSuiteValidationResult for the whole suite from its parts' (results in suite
+    order, statistics counted as GX counts them, the parts' batches named in ``meta.parts``)."""
+    from great_expectations.core import ExpectationSuiteValidationResult
+
+    pending = {}
+    for part, (result, ids) in results.items():  # GX gives results in its own order (row conditions last)
+        by_id = {r.expectation_config.id: r for r in result.results}
+        pending[part] = iter([by_id[i] for i in ids])
+    ordered = [next(pending[e.meta.get("frame", "agencies")]) for e in suite.expectations]
+    for e, r in zip(suite.expectations, ordered, strict=True):
+        if r.expectation_config.type != e.expectation_type or r.expectation_config.meta != e.meta:
+            raise ValidationSetupError(f"suite {suite.name}: a result does not match its expectation")
+    results = {part: result for part, (result, _) in results.items()}
+    passed = sum(bool(r.success) for r in ordered)
+    first = results["agencies"] if "agencies" in results else next(iter(results.values()))
+    return ExpectationSuiteValidationResult(
+        success=passed == len(ordered),
+        results=ordered,
+        suite_name=suite.name,
+        statistics={
+            "evaluated_expectations": len(ordered),
+            "successful_expectations": passed,
+            "unsuccessful_expectations": len(ordered) - passed,
+            "success_percent": passed / len(ordered) * 100 if ordered else None,
+        },
+        meta={
+            **first.meta,
+            "parts": {
+                part: {"suite_name": r.suite_name, "expectations": len(parts[part]), "batch": r.meta.get("active_batch_definition")}
+                for part, r in results.items()
+            },
+        },
+        batch_id=first.batch_id,
+    )
 
 
 def check_committed_suite(rubric: Rubric, form_id: str, suite) -> None:
@@ -184,15 +246,27 @@ def _fmt(value: float, yesno: bool) -> str:
     return repr(round(float(value), 6))
 
 
-def _failures(suite_result) -> list[tuple[dict, list[str]]]:
-    """(expectation meta, failing agency ids) for every failed expectation; crash on GX exceptions."""
-    return [(meta, [str(row["agency_id"]) for row in rows]) for meta, rows in _failing_rows(suite_result)]
+def _failures(suite_result, rules: list[Rule]) -> list[tuple[dict, list[str]]]:
+    """(rule meta, failing agency ids) for every rule that failed, in rule order; crash on GX exceptions."""
+    return [(meta, [str(row["agency_id"]) for row in rows]) for meta, rows in _failing_rows(suite_result, rules)]
 
 
-def _failing_rows(suite_result) -> list[tuple[dict, list[dict]]]:
-    """(expectation meta, the key columns of each failing row) for every failed expectation."""
-    out = []
-    for r in suite_result.results:
+def _failing_rows(suite_result, rules: list[Rule]) -> list[tuple[dict, list[dict]]]:
+    """(rule meta, the key columns of each failing row) for every failed rule, in rule order.
+
+    ``rules`` are the form's rules (:func:`~ictaudit.checks.rules_for_form`), of which the suite was
+    built. An expectation on the agencies frame is one rule; the failing rows of one on the fields
+    frame are shared out to its rules by their ``field``.
+    """
+    position = {id(rule): n for n, rule in enumerate(rules)}
+    per_field = {(field_rule_key(r), r.fields[0]): r for r in rules if r.frame == "fields"}
+    expected = suite_expectations(rules)
+    if len(expected) != len(suite_result.results):
+        raise ValidationSetupError(
+            f"{len(suite_result.results)} results for {len(expected)} expectations: the suite is not this rule table's"
+        )
+    found: list[tuple[int, dict, list[dict]]] = []
+    for shared, r in zip(expected, suite_result.results, strict=True):
         cfg = r.expectation_config
         info = r.exception_info or {}
         if info.get("raised_exception"):
@@ -200,17 +274,37 @@ def _failing_rows(suite_result) -> list[tuple[dict, list[dict]]]:
                 f"expectation {cfg.type} on {cfg.kwargs.get('column') or cfg.kwargs.get('column_A')} "
                 f"({cfg.meta.get('check_id')}) could not run: {info.get('exception_message')}"
             )
+        if cfg.meta.get("check_id") != shared.check_id:
+            raise ValidationSetupError(f"result of {cfg.meta.get('check_id')} where the rule table has {shared.check_id}")
         if r.success:
             continue
-        out.append((dict(cfg.meta), list(r.result.get("unexpected_index_list") or [])))
-    return out
+        rows = list(r.result.get("unexpected_index_list") or [])
+        if shared.frame == "agencies":  # suite_expectations hands these rules on as they are
+            found.append((position[id(shared)], _rule_meta(shared), rows))
+            continue
+        by_field: dict[str, list[dict]] = {}
+        for row in rows:
+            by_field.setdefault(str(row["field"]), []).append({k: v for k, v in row.items() if k != "field"})
+        for code, field_rows_ in by_field.items():
+            rule = per_field.get((field_rule_key(shared), code))
+            if rule is None:
+                raise ValidationSetupError(f"{shared.check_id}: a failing row of field {code}, which the rule does not cover")
+            found.append((position[id(rule)], _rule_meta(rule), field_rows_))
+    return [(meta, rows) for _, meta, rows in sorted(found, key=lambda item: item[0])]
+
+
+def _rule_meta(rule: Rule) -> dict:
+    return {"check_id": rule.check_id, "severity": rule.severity, "message_vi": rule.message_vi, "fields": list(rule.fields)}
 
 
 def issues_from_results(
-    suite_result, frame: pd.DataFrame, rubric: Rubric, round: int, previous: pd.DataFrame | None = None
+    suite_result, rules: list[Rule], frame: pd.DataFrame, rubric: Rubric, round: int, previous: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """One issue row per agency × check from a suite result (sub-rules of a check merged into one row)."""
-    return issues_from_failures(_failures(suite_result), frame, rubric, round, previous)
+    """One issue row per agency × check from a suite result (sub-rules of a check merged into one row).
+
+    ``rules``: the form's rules (:func:`~ictaudit.checks.rules_for_form`) the suite was built of.
+    """
+    return issues_from_failures(_failures(suite_result, rules), frame, rubric, round, previous)
 
 
 def issues_from_failures(
@@ -300,14 +394,17 @@ def validate_values(
         check_committed_suite(rubric, form_id, suite)
         specs = rubric.fields_for_form(form_id)
         prev = previous.reindex(index=agency_ids) if previous is not None else None
-        frame = derive_columns(wide.loc[agency_ids], specs, prev)
-        gx_frame = frame.rename_axis("agency_id").reset_index()
+        frame = derive_columns(wide.loc[agency_ids], specs)
+        frames = {
+            "agencies": frame.rename_axis("agency_id").reset_index(),
+            "fields": field_rows(wide.loc[agency_ids], specs, prev).rename_axis("agency_id").reset_index(),
+        }
         with timed(f"validate.round{round}.gx"):
-            result = run_suite(context, suite, gx_frame, f"{form_id}_round{round}")
+            result = run_suite(context, suite, frames, f"{form_id}_round{round}")
         if docs_dir is not None:
             with timed(f"validate.round{round}.results_json"):
                 _write_results_json(result, docs_dir / f"results_{form_id}_round{round}.json")
-        parts.append(issues_from_results(result, frame, rubric, round, prev))
+        parts.append(issues_from_results(result, rules_for_form(rubric, form_id), frame, rubric, round, prev))
     if docs_dir is not None:
         with timed(f"validate.round{round}.data_docs"):
             _build_docs(context, site)
@@ -402,19 +499,19 @@ def _validate_form(context, job: _FormJob) -> tuple[pd.DataFrame, pd.DataFrame]:
     specs = rubric.fields_for_form(form_id)
     prev1 = job.previous.reindex(index=ids1) if job.previous is not None else None
     prev2 = job.previous.reindex(index=rerun) if job.previous is not None else None
-    frame1 = derive_columns(job.wide1.loc[ids1], specs, prev1)
-    frame2 = derive_columns(job.wide2.loc[rerun], specs, prev2)
-    stacked = pd.concat(
-        [frame.rename_axis("agency_id").reset_index().assign(round=n) for n, frame in ((1, frame1), (2, frame2))],
-        ignore_index=True,
-    )
+    frame1 = derive_columns(job.wide1.loc[ids1], specs)
+    frame2 = derive_columns(job.wide2.loc[rerun], specs)
+    frames = {
+        "agencies": _stack_rounds(frame1, frame2),
+        "fields": _stack_rounds(field_rows(job.wide1.loc[ids1], specs, prev1), field_rows(job.wide2.loc[rerun], specs, prev2)),
+    }
     with timed("validate.rounds.gx"):
-        result = run_suite(context, suite, stacked, f"{form_id}_rounds", keys=("agency_id", "round"))
+        result = run_suite(context, suite, frames, f"{form_id}_rounds", keys=("agency_id", "round"))
     if job.docs_dir is not None:
         with timed("validate.rounds.results_json"):
             _write_results_json(result, Path(job.docs_dir) / f"results_{form_id}.json")
     by_round: dict[int, list[tuple[dict, list[str]]]] = {1: [], 2: []}
-    for meta, rows in _failing_rows(result):
+    for meta, rows in _failing_rows(result, rules_for_form(rubric, form_id)):
         for n in (1, 2):
             ids = [str(row["agency_id"]) for row in rows if int(row["round"]) == n]
             if ids:
@@ -426,6 +523,14 @@ def _validate_form(context, job: _FormJob) -> tuple[pd.DataFrame, pd.DataFrame]:
         ignore_index=True,
     )  # fmt: skip
     return issues1, issues2
+
+
+def _stack_rounds(frame1: pd.DataFrame, frame2: pd.DataFrame) -> pd.DataFrame:
+    """Both rounds' rows in one frame, the agency as an ``agency_id`` column and a ``round`` column."""
+    return pd.concat(
+        [frame.rename_axis("agency_id").reset_index().assign(round=n) for n, frame in ((1, frame1), (2, frame2))],
+        ignore_index=True,
+    )
 
 
 def _run_jobs(context, jobs: list[_FormJob]) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
