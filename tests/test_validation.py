@@ -348,3 +348,14 @@ def test_issues_csv_guards_formula_text_and_keeps_line_breaks_in_their_cell(tmp_
     assert b"'=HYPERLINK" in path.read_bytes()  # a spreadsheet shows it as text, never runs it
     back = read_issues(path)
     assert len(back) == 1 and back.loc[0, "values"] == row["values"] and back.loc[0, "message_vi"] == row["message_vi"]
+
+
+def test_gx_is_given_the_columns_its_expectations_read(rubric):
+    from ictaudit.validation import _columns_read
+
+    by_check = {}
+    for e in build_suite(rubric, "PL1").expectations:
+        by_check.setdefault(e.meta["check_id"], []).append(_columns_read(e))
+    assert by_check["L09"] == [{"F06", "F07"}]  # the column and the column of the row condition
+    assert {"F29_F30", "F33"} in by_check["L15"]  # a pair: both columns, derived ones by their own name
+    assert {"value", "required"} in by_check["L25"]  # on the fields frame
