@@ -190,13 +190,30 @@ def test_per_field_failures_keep_the_order_of_the_form(rubric, context):
     # F02 fails the whole-number rule and F11 the not-negative one: two expectations on the fields
     # frame, each checking every count. The issue lists the fields in form order (F02 before F11),
     # as when each field had its own expectations, and each field's message once.
-    wide, _prev, agencies = _frames(rubric, [("mixed", "L01", "so_ban_nganh", {"F11": -1, "F02": 2.5}, None, True)])
+    # F02 = -2.5 fails both (F02's two sub-rules share one message, said once).
+    wide, _prev, agencies = _frames(rubric, [("mixed", "L01", "so_ban_nganh", {"F11": -1, "F02": -2.5}, None, True)])
     issues = validate_values(rubric, wide, agencies, context=context)
     row = issues[issues.check_id == "L01"].iloc[0]
     assert row.fields == "F02;F11"
-    assert row["values"] == "F02=2.5; F11=-1"
+    assert row["values"] == "F02=-2.5; F11=-1"
     assert row.message_vi.index("(F02)") < row.message_vi.index("(F11)")
     assert row.message_vi.count("(F02)") == 1
+
+
+@pytest.mark.parametrize(
+    ("group", "changed", "check_id", "fields"),
+    [
+        # L19: F26 ≤ F25, then F26 = 0 when there is no one-stop software (F24 = 0)
+        ("so_ban_nganh", {"F24": 0, "F26": 1e6}, "L19", "F26;F25;F24"),
+        # L23: X04 … X08 ≤ X00, then X00 > 0
+        ("ubnd_huyen", {"X00": 0, "X04": 11}, "L23", "X04;X00;X06;X07;X08"),
+    ],
+)
+def test_sub_rules_of_a_check_are_listed_in_rule_table_order(rubric, context, group, changed, check_id, fields):
+    # GX returns row-conditioned expectations last; issues follow the rule table, not GX's order
+    wide, _prev, agencies = _frames(rubric, [("x", check_id, group, changed, None, True)])
+    issues = validate_values(rubric, wide, agencies, context=context)
+    assert issues[issues.check_id == check_id].iloc[0].fields == fields
 
 
 def test_a_suite_with_field_rules_needs_the_fields_frame(rubric, context):
@@ -291,6 +308,20 @@ def test_field_rows_year_over_year_ratio(rubric):
     assert rows[rows.field == "F05"]["yoy_ratio"].isna().all()  # L24 is about counts only
 
 
+def test_field_rows_match_last_year_by_agency_and_field(rubric):
+    specs = [s for s in rubric.fields_for_form("PL1") if s.code in ("F06", "F18", "F19")]
+    now = pd.DataFrame({"F18": [20.0, 20.0, 20.0], "F19": [20.0] * 3, "F06": [1.0] * 3},
+                       index=pd.Index(["a", "b", "c"], name="agency_id"))
+    # other order, an agency not in this year, "c" missing, F19 missing, text in a yes/no column
+    last = pd.DataFrame({"F06": ["Có", "Có", "Có"], "F18": [40.0, 10.0, 5.0]},
+                        index=pd.Index(["b", "gone", "a"], name="agency_id"))
+    rows = field_rows(now, specs, last).reset_index()
+    ratio = rows.set_index(["agency_id", "field"])["yoy_ratio"]
+    assert ratio["a", "F18"] == 4.0 and ratio["b", "F18"] == 0.5
+    assert math.isnan(ratio["c", "F18"])  # no last year for c
+    assert math.isnan(ratio["a", "F19"]) and math.isnan(ratio["b", "F19"])  # no F19 last year
+
+
 def test_docs_results_and_issues_csv(rubric, context, tmp_path):
     wide, _prev, agencies = _frames(rubric, [("x", "L03", "so_ban_nganh", {"F02": 51}, None, True)])
     docs = tmp_path / "validation"
@@ -359,3 +390,8 @@ def test_gx_is_given_the_columns_its_expectations_read(rubric):
     assert by_check["L09"] == [{"F06", "F07"}]  # the column and the column of the row condition
     assert {"F29_F30", "F33"} in by_check["L15"]  # a pair: both columns, derived ones by their own name
     assert {"value", "required"} in by_check["L25"]  # on the fields frame
+    import great_expectations.expectations as gxe
+
+    # what cannot be told sees the whole frame: a table-level expectation, a column list
+    assert _columns_read(gxe.ExpectTableRowCountToBeBetween(min_value=1)) is None
+    assert _columns_read(gxe.ExpectCompoundColumnsToBeUnique(column_list=["a", "b"])) is None

@@ -660,8 +660,10 @@ def field_rows(
     n, m = now.shape
     types = np.array([s.type for s in specs], dtype=object)
     before = np.full((n, m), np.nan)
-    if previous is not None:
-        before = previous.reindex(index=values.index, columns=codes).astype(float).to_numpy()
+    if previous is not None:  # last year's counts (L24 reads nothing else)
+        counts = [j for j, s in enumerate(specs) if s.type == "count"]
+        last = previous.reindex(index=values.index, columns=[codes[j] for j in counts])
+        before[:, counts] = last.astype(float).to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         ratio = np.where((before > 0) & (np.fmax(now, before) >= YOY_MIN_BASE), now / before, np.nan)
     is_count = np.broadcast_to(types == "count", (n, m))
