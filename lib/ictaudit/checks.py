@@ -10,7 +10,13 @@ pandas engine. GX has no row-query expectation on pandas, so cross-field rules u
 - ``between(col, ...)``, optionally with a ``row_condition`` (``Column("F07") == 1``), as
   ``ExpectColumnValuesToBeBetween``; ``in_set`` as ``ExpectColumnValuesToBeInSet``;
 - derived columns computed by :func:`derive_columns` before validation (``F29_F30 = F29 + F30``,
-  ``F05_per_F01``, ``F01_frac``, ``F01_yoy``), each NaN whenever an input is blank.
+  ``F05_per_F01``, …), each NaN whenever an input is blank.
+
+These run on the *agencies* frame, one row per agency. The rules every field of a type obeys
+(:data:`FIELD_RULES`: L01 types, L24 year over year, L25 required) run on the *fields* frame, one row
+per agency × field (:func:`field_rows`): one expectation per FieldRule instead of one per field, and
+still one :class:`Rule` per field for the issues. The suite's ``meta.frame`` says which frame an
+expectation is written for.
 
 A blank never fails a cross-field rule: GX skips nulls in column-map expectations, pairs ignore a row
 when either value is missing, and a row condition on a blank is false. Blanks are L25's business.
