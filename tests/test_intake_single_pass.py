@@ -249,6 +249,25 @@ def test_a_prefixed_formula_is_found(form):
         assert uncached_formula_cells(data, "Số liệu", package=inspect_package(data, "x.xlsx")) == {"D5"}
 
 
+@pytest.mark.parametrize("prefix", [b"a-b", b"a.b", b"\xc3\xa1"])  # "-", "." and non-ASCII letters: NCName
+def test_a_sheet_whose_only_formula_has_an_unusual_prefix_is_parsed(form, prefix):
+    root = f'xmlns="{MAIN}"'.encode()
+    parts = parts_of(form)
+    sheet = parts[SHEET].replace(root, root + b" xmlns:" + prefix + b'="' + MAIN.encode() + b'"', 1)
+    sheet = sheet.replace(D5, b'<c r="D5"><' + prefix + b":f>1</" + prefix + b":f></c>")
+    assert not intake._PLAIN_F.search(sheet)  # no plain <f>: the prefixed one is the sheet's only formula
+    assert intake._has_formula_tag(sheet)
+    data = rezip({**parts, SHEET: sheet})
+    assert uncached_formula_cells(data, "Số liệu", package=inspect_package(data, "x.xlsx")) == {"D5"}
+
+
+@pytest.mark.parametrize("prefix", [b"x", b"a-b", b"a.b"])
+def test_a_prefixed_cell_or_row_counts_in_the_extent(prefix):
+    big = b'<' + prefix + b':row r="1048576"><' + prefix + b':c r="XFD1048576"><' + prefix + b":v>1</" + prefix + b":v></" + prefix + b":c></" + prefix + b":row>"
+    assert intake._CELL_REF.findall(big) == [(b"XFD", b"1048576")]
+    assert intake._ROW_REF.findall(big) == [b"1048576"]
+
+
 def test_a_sheet_whose_formulas_all_have_values_is_not_parsed(form, monkeypatch):
     sheet = parts_of(form)[SHEET]
     for n in range(5, 60):

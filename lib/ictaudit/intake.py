@@ -336,8 +336,10 @@ _DTD = re.compile(
     rb"<!ENTITY|<!DOCTYPE[^>\[]{0,1024}\[|<\x00!\x00E\x00N\x00T\x00I\x00T\x00Y\x00"
     rb"|<\x00!\x00D\x00O\x00C\x00T\x00Y\x00P\x00E\x00"
 )
-_CELL_REF = re.compile(rb"<(?:\w+:)?c\b[^>]*?\sr=\"\$?([A-Za-z]{1,3})\$?([0-9]{1,9})\"")
-_ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"([0-9]{1,9})\"")
+# an element's namespace prefix, if any: an XML name, so "-", "." and non-ASCII letters too (not only \w)
+_PREFIX = rb"(?:[^\s<>/:!?=\"']+:)?"
+_CELL_REF = re.compile(rb"<" + _PREFIX + rb"c\b[^>]*?\sr=\"\$?([A-Za-z]{1,3})\$?([0-9]{1,9})\"")
+_ROW_REF = re.compile(rb"<" + _PREFIX + rb"row\b[^>]*?\sr=\"([0-9]{1,9})\"")
 # Every reference _CELL_REF or _ROW_REF can find beyond column Z or row 99,999 contains a match of
 # this: two letters, or six significant digits, after r=" (the literal first, then the look-behind,
 # so that the scan runs at the speed of a substring search).
@@ -823,7 +825,7 @@ def _relationship_targets_cached(rels_xml: bytes) -> Mapping[str | None, str] | 
     return MappingProxyType({rel.get("Id"): rel.get("Target", "") for rel in rels.iter(f"{_NS_PKG_REL}Relationship")})
 
 
-_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_FORMULA_TAG = re.compile(rb"<" + _PREFIX + rb"f[\s>/]")
 _F_THEN_END = re.compile(rb"f[\s>/]")  # in every match of _FORMULA_TAG; a scan for a literal first byte
 # An <f> (plain or self-closing, text only) that is the first child of a <c>, followed by a <v> with
 # text: the shape Excel and LibreOffice write for a formula with its cached value.
