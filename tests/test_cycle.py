@@ -136,3 +136,23 @@ def test_a_correction_for_an_unknown_agency_or_field_is_rejected_not_fatal(tmp_p
     rejected = report.set_index("correction_id").loc[["K002", "K003"]]
     assert (rejected["status"] == "rejected").all()
     assert rejected["status_reason"].str.len().gt(0).all()
+
+
+def test_yaml_is_read_as_pyyaml_safe_load_reads_it():
+    """The rubric and cycle files are parsed on LibYAML when PyYAML has it: the same data, the same errors."""
+    import yaml
+
+    from ictaudit.paths import PROJECT_ROOT, RUBRICS_DIR
+    from ictaudit.rubric import SAFE_LOADER, load_yaml
+
+    assert SAFE_LOADER is getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    files = [*RUBRICS_DIR.glob("*.yaml"), *(PROJECT_ROOT / "data" / "raw").glob("*/cycle.yaml")]
+    assert len(files) >= 4
+    for path in files:
+        text = path.read_text(encoding="utf-8-sig")
+        assert load_yaml(text) == yaml.safe_load(text), path
+    for text, error in [("year: [2017\n", yaml.YAMLError), ("deadline: 2017-11-31\n", ValueError), ("a: !!python/object:os.system x\n", yaml.YAMLError)]:
+        with pytest.raises(error):
+            load_yaml(text)
+        with pytest.raises(error):
+            yaml.safe_load(text)

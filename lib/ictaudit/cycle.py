@@ -134,8 +134,10 @@ def read_cycle_yaml(path: Path) -> dict:
         raise CycleError(f"{path}: missing; a cycle folder needs {CYCLE_FILE} (year, rubric, deadline, …)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CycleError(f"{path}: cannot read it as UTF-8 text: {exc}") from None
+    from ictaudit.rubric import load_yaml
+
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         raise CycleError(f"{path}: not valid YAML: {exc}") from None
     except ValueError as exc:  # a date-shaped value that is no date, e.g. deadline: 2017-11-31

@@ -209,6 +209,17 @@ def rubric_path(rubric: str | Path) -> Path:
     return RUBRICS_DIR / f"{rubric}.yaml"
 
 
+#: PyYAML's safe loader on LibYAML when the installed PyYAML has it: the same documents and errors
+#: (the same constructor and resolver), ~10× faster. The rubric is parsed by the command and by
+#: every notebook, twice each (the cycle checks its rubric too): ~0.1 s a time in pure Python.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_yaml(text: str):
+    """``yaml.safe_load(text)``, on LibYAML when available (:data:`SAFE_LOADER`)."""
+    return yaml.load(text, Loader=SAFE_LOADER)
+
+
 def load_rubric(rubric: str | Path) -> Rubric:
     """Load and check a rubric by id or path; raise :class:`RubricError` naming every offence."""
     path = rubric_path(rubric)
@@ -218,7 +229,7 @@ def load_rubric(rubric: str | Path) -> Rubric:
     except OSError as exc:
         raise RubricError(source, [f"cannot read the file: {exc.strerror or exc}"]) from exc
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         raise RubricError(source, [f"not valid YAML: {exc}"]) from exc
     except ValueError as exc:  # a date-shaped value that is no date

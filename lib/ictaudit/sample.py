@@ -539,8 +539,10 @@ def _refuse_real_data(out: Path) -> None:
     if cycle_yaml.exists():
         import yaml
 
+        from ictaudit.rubric import load_yaml
+
         try:
-            data = yaml.safe_load(cycle_yaml.read_text(encoding="utf-8-sig"))
+            data = load_yaml(cycle_yaml.read_text(encoding="utf-8-sig"))
         except yaml.YAMLError:
             data = None
         if isinstance(data, dict) and data.get("sample") is True:
