@@ -436,9 +436,8 @@ def test_symbolic_links_in_submissions_are_not_followed(tmp_path, rubric):
     assert_others_ranked(result)
 
 
-@pytest.mark.parametrize(("swap", "says"), [("link", "Không đọc được tệp so-tttt.xlsx"), ("rewrite", "đã thay đổi")])
-def test_a_file_swapped_after_it_was_listed_is_not_read(tmp_path, rubric, monkeypatch, swap, says):
-    """The bytes read are the bytes hashed: a file changed (or replaced by a link) meanwhile is refused."""
+def test_a_file_replaced_by_a_link_after_it_was_listed_is_not_read(tmp_path, rubric, monkeypatch):
+    """Listing does not open the files; the one open refuses a symbolic link put in a file's place."""
     import ictaudit.intake as intake
 
     root = make_cycle(tmp_path / "cycle", rubric, "so-tttt.xlsx")
@@ -447,11 +446,8 @@ def test_a_file_swapped_after_it_was_listed_is_not_read(tmp_path, rubric, monkey
 
     def list_then_swap(subdir):
         entries = listed(subdir)
-        if swap == "link":
-            path.unlink()
-            path.symlink_to(root / "cycle.yaml")
-        else:
-            path.write_bytes(path.read_bytes() + b"\0")
+        path.unlink()
+        path.symlink_to(root / "cycle.yaml")
         return entries
 
     monkeypatch.setattr(intake, "list_submissions", list_then_swap)
@@ -459,7 +455,36 @@ def test_a_file_swapped_after_it_was_listed_is_not_read(tmp_path, rubric, monkey
     assert status_of(result, BAD_AGENCY)[0] == "invalid"
     problems = problems_of(result, BAD_AGENCY)
     assert problems[["code", "file"]].values.tolist() == [["I05", "so-tttt.xlsx"]]
-    assert says in problems.loc[0, "message_vi"]  # a link: O_NOFOLLOW fails (ELOOP); new bytes: sha256 differs
+    assert "Không đọc được tệp so-tttt.xlsx" in problems.loc[0, "message_vi"]  # O_NOFOLLOW fails (ELOOP)
+    assert_others_ranked(result)
+
+
+def test_a_file_rewritten_after_it_was_listed_is_recorded_as_read(tmp_path, rubric, monkeypatch):
+    """What is parsed is what is recorded: the values, their source_sha256 and the files table all
+    come from the one read, whatever the file held when it was listed."""
+    import hashlib
+
+    import ictaudit.intake as intake
+
+    root = make_cycle(tmp_path / "cycle", rubric, "so-tttt.xlsx")
+    path = write_form(root / "submissions" / "so-tttt.xlsx", rubric, "so_ban_nganh", BAD_AGENCY, "Sở TTTT", 2017,
+                      values={"F01": 10})  # fmt: skip
+    listed = intake.list_submissions
+
+    def list_then_rewrite(subdir):
+        entries = listed(subdir)
+        write_form(path, rubric, "so_ban_nganh", BAD_AGENCY, "Sở TTTT", 2017, values={"F01": 12345})
+        return entries
+
+    monkeypatch.setattr(intake, "list_submissions", list_then_rewrite)
+    result = run(root, rubric)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    mine = result.values[result.values["agency_id"] == BAD_AGENCY].set_index("field")
+    assert mine.loc["F01", "value"] == 12345.0
+    assert set(mine["source_sha256"]) == {sha}
+    files = result.files.set_index("file")
+    assert files.loc["so-tttt.xlsx", ["sha256", "bytes"]].tolist() == [sha, path.stat().st_size]
+    assert status_of(result, BAD_AGENCY)[0] == "ranked"
     assert_others_ranked(result)
 
 

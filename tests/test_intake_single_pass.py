@@ -9,6 +9,7 @@ path it short-cuts, on the bad-file corpus and on files broken here in the ways 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import os
@@ -448,23 +449,83 @@ def test_a_submission_error_pickles_whole():
     assert (type(err), err.code, err.message_vi, err.sheet) == (SubmissionError, "I06", "thiếu trang", "Số liệu")
 
 
-def test_a_file_is_read_as_listed_or_refused_as_changed(tmp_path, form):
+def test_a_file_is_read_whole_as_it_is_when_opened(tmp_path, form, monkeypatch):
+    """Listing takes no bytes; the one read takes the file as it is then, grown, shrunk or changed."""
     path = tmp_path / "so-tttt.xlsx"
     changes = {
-        "grown": lambda: path.write_bytes(form + b"PK"),
-        "shrunk": lambda: path.write_bytes(form[:-1]),
-        "same size": lambda: path.write_bytes(form[:-1] + bytes([form[-1] ^ 1])),
+        "as listed": form,
+        "grown": form + b"PK",
+        "shrunk": form[:-1],
+        "same size": form[:-1] + bytes([form[-1] ^ 1]),
     }
-    for change in [None, *changes]:
+    for change, now in changes.items():
         path.write_bytes(form)
         entry = intake.list_submissions(tmp_path)[0]
-        if change is None:
-            assert intake.read_on_disk(entry) == form
-            continue
-        changes[change]()
-        with pytest.raises(SubmissionError, match="đã thay đổi") as err:
-            intake.read_on_disk(entry)
-        assert err.value.code == "I05", change
+        assert (entry.kind, entry.size, entry.sha256, entry.error) == ("file", len(form), "", ""), change
+        path.write_bytes(now)
+        assert intake.read_on_disk(entry) == now, change
+
+
+def test_a_file_growing_while_read_is_read_to_its_end_or_refused_past_the_limit(tmp_path, form, monkeypatch):
+    path = tmp_path / "so-tttt.xlsx"
+    path.write_bytes(form)
+    entry = intake.list_submissions(tmp_path)[0]
+    real_fstat = os.fstat
+
+    def smaller(fd):  # the size the open file had a moment before it grew
+        st = real_fstat(fd)
+        return os.stat_result((st.st_mode, *st[1:6], 100, *st[7:]))
+
+    monkeypatch.setattr(os, "fstat", smaller)
+    assert intake.read_on_disk(entry) == form
+    monkeypatch.setattr(intake, "MAX_FILE_BYTES", len(form) - 1)
+    with pytest.raises(SubmissionError, match="quá lớn") as err:
+        intake.read_on_disk(entry)
+    assert err.value.code == "I05"
+
+
+def test_a_file_over_the_limit_is_refused_without_being_opened(tmp_path, form, monkeypatch):
+    path = tmp_path / "so-tttt.xlsx"
+    path.write_bytes(form)
+    monkeypatch.setattr(intake, "MAX_FILE_BYTES", len(form) - 1)
+    monkeypatch.setattr(intake, "_open_no_follow", lambda p: pytest.fail(f"{p} opened"))
+    entry = intake.list_submissions(tmp_path)[0]
+    assert (entry.size, entry.sha256) == (len(form), "")
+    assert f"quá lớn ({len(form)} byte" in entry.error
+
+
+@pytest.mark.parametrize("forked", [False, True])
+def test_intake_opens_each_file_once(tmp_path, rubric, form, monkeypatch, forked):
+    """Issue 9: a file that is read is hashed from the bytes read, any other file is only hashed:
+    one open per file of ``submissions/``, in either process, and the recorded sha256 is the file's."""
+    from ictaudit.cycle import load_cycle
+
+    cycle = load_cycle(make_mixed_cycle(tmp_path / "cycle", rubric, form), rubric)
+    extra = cycle.submissions_dir / "not-in-receipts.xlsx"
+    extra.write_bytes(b"not a form")
+    opened = tmp_path / "opened.txt"
+    real = intake._open_no_follow
+
+    def counted(path):
+        with open(opened, "a", encoding="utf-8") as log:  # appended by whichever process opens it
+            log.write(Path(path).name + "\n")
+        return real(path)
+
+    monkeypatch.setattr(intake, "_open_no_follow", counted)
+    if forked:
+        monkeypatch.setattr(intake, "PARALLEL_MIN_FILES", 0)
+        monkeypatch.setattr("os.cpu_count", lambda: 2)  # the test also runs on one core
+        monkeypatch.setattr(intake, "_FILES_PER_TASK", 1)
+    result = intake.intake_cycle(cycle, rubric)
+    names = sorted(p.name for p in cycle.submissions_dir.iterdir())
+    assert sorted(opened.read_text(encoding="utf-8").splitlines()) == names
+    files = result.files.set_index("file")
+    for name in names:
+        data = (cycle.submissions_dir / name).read_bytes()
+        assert files.loc[name, ["sha256", "bytes"]].tolist() == [hashlib.sha256(data).hexdigest(), len(data)]
+    read = result.values.drop_duplicates("source_file").set_index("source_file")["source_sha256"]
+    assert "not-in-receipts.xlsx" not in read and len(read) > 8  # the good forms and the bad files with values
+    assert all(read[f] == files.loc[f, "sha256"] for f in read.index)
 
 
 TYPED_CELLS = [

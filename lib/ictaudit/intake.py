@@ -67,6 +67,7 @@ import math
 import os
 import posixpath
 import re
+import stat
 import struct
 import unicodedata
 import zipfile
@@ -76,6 +77,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -1158,13 +1160,28 @@ def _value_row(agency_id, field, raw_value, value, file_name, sha256, sheet, cel
 
 
 def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
-    """Statuses, values and problems of every roster agency; one bad file never stops the others."""
+    """Statuses, values and problems of every roster agency; one bad file never stops the others.
+
+    Each file of ``submissions/`` is opened once: a file a receipt names is hashed from the bytes it
+    is read from (what is parsed is what is recorded), any other file is only hashed.
+    """
     on_disk = list_submissions(cycle.submissions_dir)
     receipts = cycle.receipts
     roster_ids = set(cycle.agencies["agency_id"])
     problems: list[dict] = []
     values: list[list] = [[] for _ in VALUE_COLUMNS]  # the values frame's columns
     statuses: list[dict] = []
+
+    disk_index = DiskIndex.of(on_disk)
+    receipts_of = _receipts_by_agency(receipts)
+    agencies = list(cycle.agencies.sort_values("agency_id").itertuples(index=False))
+    mines = [receipts_of(agency.agency_id) for agency in agencies]
+    # every file that is read (ranked, late or excluded: their numbers are shown), read first, in order
+    found = {i: find_submission(disk_index, mine[0]["file"]) for i, mine in enumerate(mines) if len(mine) == 1}
+    to_read = [i for i, (entry, _) in found.items() if entry is not None and entry.kind == "file" and not entry.error]
+    jobs = [ReadJob(found[i][0], agencies[i].agency_id, agencies[i].group) for i in to_read]
+    read = {id(job.entry) for job in jobs}
+    on_disk = [e if id(e) in read or e.kind != "file" or e.error else _hash_on_disk(e.path) for e in on_disk]
 
     receipted = set(receipts["file"])  # NFC (the cycle reader normalises every cell)
     owner = {}
@@ -1190,15 +1207,9 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
             if entry.error:
                 problems.append(_problem("", entry.name, "I05", "E", entry.error))
 
-    disk_index = DiskIndex.of(on_disk)
-    receipts_of = _receipts_by_agency(receipts)
-    agencies = list(cycle.agencies.sort_values("agency_id").itertuples(index=False))
-    mines = [receipts_of(agency.agency_id) for agency in agencies]
-    # every file that is read (ranked, late or excluded: their numbers are shown), read first, in order
-    found = {i: find_submission(disk_index, mine[0]["file"]) for i, mine in enumerate(mines) if len(mine) == 1}
-    to_read = [i for i, (entry, _) in found.items() if entry is not None and entry.kind == "file" and not entry.error]
-    jobs = [ReadJob(found[i][0], agencies[i].agency_id, agencies[i].group) for i in to_read]
-    outcomes = dict(zip(to_read, read_submissions(jobs, cycle, rubric), strict=True))
+    reads = read_submissions(jobs, cycle, rubric)
+    outcomes = {i: r.result for i, r in zip(to_read, reads, strict=True)}
+    read_as = {job.entry.name: (r.sha256, r.size) for job, r in zip(jobs, reads, strict=True)}
     for i, (agency, mine) in enumerate(zip(agencies, mines, strict=True)):
         status, reason = _status_before_reading(agency, mine, cycle)
         for row in mine:
@@ -1246,8 +1257,8 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
         )
 
     files = pd.DataFrame(
-        [{"file": e.name, "agency_id": owner.get(e.key, ""), "sha256": e.sha256, "bytes": e.size}
-         for e in on_disk if e.kind == "file"],
+        [{"file": e.name, "agency_id": owner.get(e.key, ""), "sha256": sha256, "bytes": size}
+         for e in on_disk if e.kind == "file" for sha256, size in [read_as.get(e.name, (e.sha256, e.size))]],
         columns=list(FILE_COLUMNS),
     )  # fmt: skip
     return IntakeResult(
@@ -1267,14 +1278,33 @@ class ReadJob:
     group: str
 
 
-def read_job(job: ReadJob, cycle: Cycle, rubric) -> Submission | SubmissionError:
-    """:func:`read_submission` of the job's file; a file that cannot be used gives its error (never raises)."""
+class ReadOutcome(NamedTuple):
+    """What reading one file gave, and the sha256 and size of the bytes read ("" and 0 when unread)."""
+
+    sha256: str
+    size: int
+    result: Submission | SubmissionError
+
+
+def read_job(job: ReadJob, cycle: Cycle, rubric) -> ReadOutcome:
+    """:func:`read_submission` of the job's file, opened once and hashed from the bytes read; a file
+    that cannot be used gives its error (never raises)."""
+    entry = job.entry
+    try:
+        data = read_on_disk(entry)
+    except SubmissionError as exc:
+        return ReadOutcome("", 0, exc)
+    sha256 = sha256_bytes(data)
+    return ReadOutcome(sha256, len(data), _parse_job(job, data, sha256, cycle, rubric))
+
+
+def _parse_job(job: ReadJob, data: bytes, sha256: str, cycle: Cycle, rubric) -> Submission | SubmissionError:
     entry = job.entry
     try:
         return read_submission(
-            read_on_disk(entry),
+            data,
             file_name=entry.name,
-            sha256=entry.sha256,
+            sha256=sha256,
             rubric=rubric,
             cycle=cycle,
             agency_id=job.agency_id,
@@ -1292,7 +1322,7 @@ def read_job(job: ReadJob, cycle: Cycle, rubric) -> Submission | SubmissionError
 PARALLEL_MIN_FILES = 400
 _FILES_PER_TASK = 32
 
-def read_submissions(jobs: Sequence[ReadJob], cycle: Cycle, rubric) -> list[Submission | SubmissionError]:
+def read_submissions(jobs: Sequence[ReadJob], cycle: Cycle, rubric) -> list[ReadOutcome]:
     """:func:`read_job` of every job, in order; a national cycle's files are read by two processes.
 
     Files are independent: a forked copy of this process is given tasks of :data:`_FILES_PER_TASK`
@@ -1334,7 +1364,7 @@ def read_submissions(jobs: Sequence[ReadJob], cycle: Cycle, rubric) -> list[Subm
     return [outcome for k in range(len(tasks)) for outcome in done[k]]
 
 
-def _forked_read(start: int, stop: int) -> list[Submission | SubmissionError]:
+def _forked_read(start: int, stop: int) -> list[ReadOutcome]:
     """In the forked worker: :func:`read_job` of jobs ``start`` to ``stop`` of what :func:`read_submissions` handed it."""
     from ictaudit.forked import inherited
 
@@ -1346,9 +1376,10 @@ def _forked_read(start: int, stop: int) -> list[Submission | SubmissionError]:
 class OnDisk:
     """One entry of ``submissions/``: ``kind`` is ``file``, ``symlink`` (never followed) or ``other``.
 
-    A file's sha256 and size are taken from its bytes, read in chunks (nothing is kept: the bytes are
-    read again, one file at a time, by :func:`read_on_disk`); ``error`` says why a file cannot be
-    used (unreadable, over :data:`MAX_FILE_BYTES`).
+    Listing opens nothing: a file's ``size`` is the one its directory entry gives, and ``error`` says
+    why it cannot be used (over :data:`MAX_FILE_BYTES`; unreadable, once :func:`_hash_on_disk` has
+    tried). ``sha256`` is filled by :func:`_hash_on_disk` for a file no receipt has read; a file that
+    is read is hashed from the bytes read (:func:`read_job`), so each file is opened once.
     """
 
     name: str
@@ -1365,13 +1396,18 @@ class OnDisk:
 
 
 def list_submissions(subdir: Path) -> list[OnDisk]:
-    """Every entry of ``submissions/`` (sorted by name), hashed; symbolic links are not followed."""
+    """Every entry of ``submissions/`` (sorted by name); symbolic links are not followed, no file is opened."""
     if not subdir.is_dir():
         return []
     out = []
     for path in sorted(subdir.iterdir(), key=lambda p: p.name):
         name = path.name
-        if path.is_symlink():
+        try:
+            st = path.lstat()
+        except OSError as exc:  # gone since the directory was listed
+            out.append(OnDisk(name, "file", path=path, error=_unreadable(name, exc)))
+            continue
+        if stat.S_ISLNK(st.st_mode):
             try:
                 target = os.readlink(path)
             except OSError:
@@ -1379,8 +1415,8 @@ def list_submissions(subdir: Path) -> list[OnDisk]:
             out.append(OnDisk(name, "symlink", path=path, error=(
                 f"Tệp {name} trong thư mục submissions là liên kết (symlink) tới “{target}”, không phải tệp thật; "
                 "liên kết không được mở. Chép chính tệp đã nhận vào thư mục submissions.")))  # fmt: skip
-        elif path.is_file():
-            out.append(_hash_on_disk(path))
+        elif stat.S_ISREG(st.st_mode):
+            out.append(OnDisk(name, "file", size=st.st_size, error=_too_large(name, st.st_size), path=path))
         else:
             out.append(OnDisk(name, "other", path=path))
     return out
@@ -1398,7 +1434,18 @@ def _unreadable(name: str, exc: OSError) -> str:
     )
 
 
+def _too_large(name: str, size: int) -> str:
+    """The message for a file over :data:`MAX_FILE_BYTES` ("" when it is not)."""
+    if size <= MAX_FILE_BYTES:
+        return ""
+    return (
+        f"Tệp {name} quá lớn ({size} byte, giới hạn {MAX_FILE_BYTES} byte); một phiếu chỉ vài chục KB, tệp "
+        "không được đọc. Đề nghị đơn vị gửi lại đúng biểu mẫu."
+    )
+
+
 def _hash_on_disk(path: Path) -> OnDisk:
+    """The entry of a file that is not read, hashed in chunks (its bytes are not kept)."""
     name = path.name
     digest, size = hashlib.sha256(), 0
     try:
@@ -1408,32 +1455,26 @@ def _hash_on_disk(path: Path) -> OnDisk:
                 size += len(chunk)
     except OSError as exc:
         return OnDisk(name, "file", path=path, error=_unreadable(name, exc))
-    error = ""
-    if size > MAX_FILE_BYTES:
-        error = (
-            f"Tệp {name} quá lớn ({size} byte, giới hạn {MAX_FILE_BYTES} byte); một phiếu chỉ vài chục KB, tệp "
-            "không được đọc. Đề nghị đơn vị gửi lại đúng biểu mẫu."
-        )
-    return OnDisk(name, "file", digest.hexdigest(), size, error, path)
+    return OnDisk(name, "file", digest.hexdigest(), size, _too_large(name, size), path)
 
 
 def read_on_disk(entry: OnDisk) -> bytes:
-    """The bytes of a listed file, checked against the sha256 taken when it was listed.
+    """The bytes of a listed file, read once (the caller hashes them).
 
-    Raises :class:`SubmissionError` (I05) when it cannot be read or changed since. One byte more than
-    listed is asked for, so that a file grown since is seen as changed (a read of the whole limit
-    would reserve 64 MB for each 12 KB form).
+    Raises :class:`SubmissionError` (I05) when it cannot be read, or when it has grown past
+    :data:`MAX_FILE_BYTES` since it was listed. The read asks for the size the open file has, plus
+    one byte to see that it grows (a read of the whole limit would reserve 64 MB for each 12 KB form).
     """
     try:
         with _open_no_follow(entry.path) as fh:
-            data = fh.read(min(entry.size, MAX_FILE_BYTES) + 1)
+            size = os.fstat(fh.fileno()).st_size
+            data = fh.read(min(size, MAX_FILE_BYTES) + 1)
+            if size < len(data) <= MAX_FILE_BYTES:  # growing while read: the rest, up to the limit
+                data += fh.read(MAX_FILE_BYTES + 1 - len(data))
     except OSError as exc:
         raise SubmissionError("I05", _unreadable(entry.name, exc)) from None
-    if sha256_bytes(data) != entry.sha256:
-        raise SubmissionError(
-            "I05", f"Tệp {entry.name} đã thay đổi trong khi đang chạy (sha256 khác lúc liệt kê); chạy lại khi thư mục "
-            "submissions không còn bị sửa."
-        )  # fmt: skip
+    if len(data) > MAX_FILE_BYTES:
+        raise SubmissionError("I05", _too_large(entry.name, max(size, len(data))))
     return data
 
 
