@@ -9,6 +9,7 @@ workbook is built by its test in ``tmp_path``; nothing is written anywhere else.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import io
 import json
@@ -16,6 +17,7 @@ import math
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -511,6 +513,74 @@ def test_file_that_cannot_be_read_is_reported(tmp_path, rubric, monkeypatch):
     problem = _unreadable_problem(run(root, rubric))
     assert "Không đọc được tệp so-tttt.xlsx" in problem["message_vi"]
     assert "PermissionError: Permission denied" in problem["message_vi"]
+
+
+def test_a_file_that_cannot_be_opened_is_reported_under_the_receipts_name(tmp_path, rubric, monkeypatch):
+    """As when listing found the problem: the NFC name the receipt gives, not the NFD one on disk."""
+    root = make_cycle(tmp_path / "cycle", rubric, None, noi_vu_file=VIETNAMESE_FILE)
+    nfd = unicodedata.normalize("NFD", VIETNAMESE_FILE)
+    assert nfd != VIETNAMESE_FILE
+    (root / "submissions" / VIETNAMESE_FILE).rename(root / "submissions" / nfd)
+    real_open = os.open
+
+    def deny(path, *args, **kwargs):
+        if Path(path).name == nfd:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", deny)
+    result = run(root, rubric)
+    assert status_of(result, "so-noi-vu")[0] == "invalid"
+    problems = problems_of(result, "so-noi-vu")
+    assert problems[["code", "file"]].values.tolist() == [["I05", VIETNAMESE_FILE]]
+    assert "PermissionError: Permission denied" in problems.loc[0, "message_vi"]
+
+
+@contextlib.contextmanager
+def _fails_after(seconds: int):
+    """Raise TimeoutError in this (main) thread if the block takes longer than ``seconds``."""
+
+    def expire(signum, frame):
+        raise TimeoutError(f"still running after {seconds} s")
+
+    before = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, before)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="a FIFO needs os.mkfifo")
+@pytest.mark.parametrize("receipted", [True, False])
+def test_a_fifo_put_in_a_files_place_is_refused_without_waiting(tmp_path, rubric, monkeypatch, receipted):
+    """Opened without blocking (no writer would ever come) and refused as not a regular file."""
+    import ictaudit.intake as intake
+
+    root = make_cycle(tmp_path / "cycle", rubric, "so-tttt.xlsx" if receipted else None)
+    path = write_form(root / "submissions" / "so-tttt.xlsx", rubric, "so_ban_nganh", BAD_AGENCY, "Sở TTTT", 2017)
+    listed = intake.list_submissions
+
+    def list_then_swap(subdir):
+        entries = listed(subdir)
+        path.unlink()
+        os.mkfifo(path)
+        return entries
+
+    monkeypatch.setattr(intake, "list_submissions", list_then_swap)
+    with _fails_after(20):  # a blocking open would wait forever: fail instead
+        result = run(root, rubric)
+    if receipted:
+        assert status_of(result, BAD_AGENCY)[0] == "invalid"
+        problems = problems_of(result, BAD_AGENCY)
+        assert problems[["code", "file"]].values.tolist() == [["I05", "so-tttt.xlsx"]]
+        assert "không còn là một tệp" in problems.loc[0, "message_vi"]
+    else:
+        codes = result.problems[result.problems["file"] == "so-tttt.xlsx"]["code"].tolist()
+        assert codes == ["I11", "I05"]
+    assert result.files.set_index("file").loc["so-tttt.xlsx", ["sha256", "bytes"]].tolist() == ["", 0]
+    assert_others_ranked(result)
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads files whatever their mode")

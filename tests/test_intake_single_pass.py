@@ -500,9 +500,16 @@ def test_intake_opens_each_file_once(tmp_path, rubric, form, monkeypatch, forked
     one open per file of ``submissions/``, in either process, and the recorded sha256 is the file's."""
     from ictaudit.cycle import load_cycle
 
-    cycle = load_cycle(make_mixed_cycle(tmp_path / "cycle", rubric, form), rubric)
-    extra = cycle.submissions_dir / "not-in-receipts.xlsx"
-    extra.write_bytes(b"not a form")
+    root = make_mixed_cycle(tmp_path / "cycle", rubric, form)
+    (root / "submissions" / "not-in-receipts.xlsx").write_bytes(b"not a form")
+    (root / "submissions" / "big-not-in-receipts.xlsx").write_bytes(b"x" * 30_000)
+    (root / "submissions" / "big.xlsx").write_bytes(b"x" * 30_000)
+    with (root / "agencies.csv").open("a", encoding="utf-8") as fh:  # one agency sends another's file,
+        fh.write("so-chep,Sở chép,so_ban_nganh,true,\nso-to,Sở to,so_ban_nganh,true,\n")  # one a big file
+    with (root / "receipts.csv").open("a", encoding="utf-8") as fh:
+        fh.write("so-chep,so-tot-0.xlsx,2017-10-30,Thư điện tử,\nso-to,big.xlsx,2017-10-30,Thư điện tử,\n")
+    monkeypatch.setattr(intake, "MAX_FILE_BYTES", 20_000)  # forms are ~12 KB
+    cycle = load_cycle(root, rubric)
     opened = tmp_path / "opened.txt"
     real = intake._open_no_follow
 
@@ -526,6 +533,12 @@ def test_intake_opens_each_file_once(tmp_path, rubric, form, monkeypatch, forked
     read = result.values.drop_duplicates("source_file").set_index("source_file")["source_sha256"]
     assert "not-in-receipts.xlsx" not in read and len(read) > 8  # the good forms and the bad files with values
     assert all(read[f] == files.loc[f, "sha256"] for f in read.index)
+    statuses = result.statuses.set_index("agency_id")["status"]
+    assert (statuses["so-tot-0"], statuses["so-chep"], statuses["so-to"]) == ("ranked", "invalid", "invalid")
+    problems = result.problems.set_index("agency_id")
+    assert problems.loc["so-chep", "code"] == "I08"  # its _meta names so-tot-0 (both read from one open)
+    assert problems.loc["so-to", ["code", "file"]].tolist() == ["I05", "big.xlsx"]
+    assert "quá lớn (30000 byte" in problems.loc["so-to", "message_vi"]
 
 
 TYPED_CELLS = [

@@ -1179,9 +1179,15 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
     # every file that is read (ranked, late or excluded: their numbers are shown), read first, in order
     found = {i: find_submission(disk_index, mine[0]["file"]) for i, mine in enumerate(mines) if len(mine) == 1}
     to_read = [i for i, (entry, _) in found.items() if entry is not None and entry.kind == "file" and not entry.error]
-    jobs = [ReadJob(found[i][0], agencies[i].agency_id, agencies[i].group) for i in to_read]
+    jobs, slot = _jobs_by_file([(found[i][0], agencies[i].agency_id, agencies[i].group) for i in to_read])
     read = {id(job.entry) for job in jobs}
-    on_disk = [e if id(e) in read or e.kind != "file" or e.error else _hash_on_disk(e.path) for e in on_disk]
+    # the files not read are only hashed (one over the size limit too, in chunks); not one whose
+    # listing failed
+    on_disk = [
+        _hash_on_disk(e.path) if e.kind == "file" and id(e) not in read and (not e.error or e.size > MAX_FILE_BYTES)
+        else e
+        for e in on_disk
+    ]  # fmt: skip
 
     receipted = set(receipts["file"])  # NFC (the cycle reader normalises every cell)
     owner = {}
@@ -1208,7 +1214,8 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
                 problems.append(_problem("", entry.name, "I05", "E", entry.error))
 
     reads = read_submissions(jobs, cycle, rubric)
-    outcomes = {i: r.result for i, r in zip(to_read, reads, strict=True)}
+    outcomes = {i: reads[k].results[j] for i, (k, j) in zip(to_read, slot, strict=True)}
+    unopened = {i for i, (k, _j) in zip(to_read, slot, strict=True) if not reads[k].opened}
     read_as = {job.entry.name: (r.sha256, r.size) for job, r in zip(jobs, reads, strict=True)}
     for i, (agency, mine) in enumerate(zip(agencies, mines, strict=True)):
         status, reason = _status_before_reading(agency, mine, cycle)
@@ -1236,8 +1243,9 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
                 problems.append(_problem(agency.agency_id, file_name, code, "E", missing))
                 readable = SubmissionError(code, missing)
             elif isinstance(outcome := outcomes[i], SubmissionError):
+                shown = file_name if i in unopened else entry.name  # as when listing found the problem
                 problems.append(
-                    _problem(agency.agency_id, entry.name, outcome.code, "E", outcome.message_vi, outcome.sheet)
+                    _problem(agency.agency_id, shown, outcome.code, "E", outcome.message_vi, outcome.sheet)
                 )
                 readable = outcome
             else:
@@ -1271,35 +1279,55 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
 
 @dataclass(frozen=True)
 class ReadJob:
-    """One file to read: its entry in ``submissions/`` and the agency whose receipt names it."""
+    """One file to read: its entry in ``submissions/`` and the agencies (id, group) whose receipts
+    name it: one, unless several receipts name the same file (each is read from the same bytes)."""
 
     entry: OnDisk
-    agency_id: str
-    group: str
+    readers: tuple[tuple[str, str], ...]
 
 
 class ReadOutcome(NamedTuple):
-    """What reading one file gave, and the sha256 and size of the bytes read ("" and 0 when unread)."""
+    """What reading one file gave each of its readers, and the sha256 and size of the bytes read
+    (``opened`` False, "" and 0 when it could not be read: ``results`` then holds that error)."""
 
+    opened: bool
     sha256: str
     size: int
-    result: Submission | SubmissionError
+    results: tuple[Submission | SubmissionError, ...]
+
+
+def _jobs_by_file(reads: list[tuple[OnDisk, str, str]]) -> tuple[list[ReadJob], list[tuple[int, int]]]:
+    """One job per distinct file of ``reads`` (entry, agency_id, group), in order of first mention,
+    and where each read's outcome will be: (job, reader)."""
+    at: dict[int, int] = {}
+    entries: list[OnDisk] = []
+    readers: list[list[tuple[str, str]]] = []
+    slot = []
+    for entry, agency_id, group in reads:
+        k = at.setdefault(id(entry), len(entries))
+        if k == len(entries):
+            entries.append(entry)
+            readers.append([])
+        slot.append((k, len(readers[k])))
+        readers[k].append((agency_id, group))
+    return [ReadJob(e, tuple(r)) for e, r in zip(entries, readers, strict=True)], slot
 
 
 def read_job(job: ReadJob, cycle: Cycle, rubric) -> ReadOutcome:
-    """:func:`read_submission` of the job's file, opened once and hashed from the bytes read; a file
-    that cannot be used gives its error (never raises)."""
-    entry = job.entry
+    """:func:`read_submission` of the job's file for each of its readers, the file opened once and
+    hashed from the bytes read; a file that cannot be used gives its error (never raises)."""
     try:
-        data = read_on_disk(entry)
+        data = read_on_disk(job.entry)
     except SubmissionError as exc:
-        return ReadOutcome("", 0, exc)
+        return ReadOutcome(False, "", 0, (exc,) * len(job.readers))
     sha256 = sha256_bytes(data)
-    return ReadOutcome(sha256, len(data), _parse_job(job, data, sha256, cycle, rubric))
+    results = tuple(_parse_job(job.entry, a, g, data, sha256, cycle, rubric) for a, g in job.readers)
+    return ReadOutcome(True, sha256, len(data), results)
 
 
-def _parse_job(job: ReadJob, data: bytes, sha256: str, cycle: Cycle, rubric) -> Submission | SubmissionError:
-    entry = job.entry
+def _parse_job(
+    entry: OnDisk, agency_id: str, group: str, data: bytes, sha256: str, cycle: Cycle, rubric
+) -> Submission | SubmissionError:
     try:
         return read_submission(
             data,
@@ -1307,8 +1335,8 @@ def _parse_job(job: ReadJob, data: bytes, sha256: str, cycle: Cycle, rubric) -> 
             sha256=sha256,
             rubric=rubric,
             cycle=cycle,
-            agency_id=job.agency_id,
-            group=job.group,
+            agency_id=agency_id,
+            group=group,
         )
     except SubmissionError as exc:
         return exc
@@ -1423,8 +1451,9 @@ def list_submissions(subdir: Path) -> list[OnDisk]:
 
 
 def _open_no_follow(path: Path):
-    """The file for reading, refusing a symbolic link put in its place since it was listed."""
-    return os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb")
+    """The file for reading, refusing a symbolic link put in its place since it was listed (and not
+    waiting on a FIFO put there: the caller checks that what it opened is a regular file)."""
+    return os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)), "rb")
 
 
 def _unreadable(name: str, exc: OSError) -> str:
@@ -1444,12 +1473,21 @@ def _too_large(name: str, size: int) -> str:
     )
 
 
+def _not_regular(name: str) -> str:
+    return (
+        f"Tệp {name} trong thư mục submissions không còn là một tệp (đã bị thay bằng thư mục hoặc tệp đặc biệt "
+        "trong khi chạy); tệp không được đọc. Chạy lại khi thư mục submissions không còn bị sửa."
+    )
+
+
 def _hash_on_disk(path: Path) -> OnDisk:
     """The entry of a file that is not read, hashed in chunks (its bytes are not kept)."""
     name = path.name
     digest, size = hashlib.sha256(), 0
     try:
         with _open_no_follow(path) as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                return OnDisk(name, "file", path=path, error=_not_regular(name))
             while chunk := fh.read(_CHUNK):
                 digest.update(chunk)
                 size += len(chunk)
@@ -1461,20 +1499,29 @@ def _hash_on_disk(path: Path) -> OnDisk:
 def read_on_disk(entry: OnDisk) -> bytes:
     """The bytes of a listed file, read once (the caller hashes them).
 
-    Raises :class:`SubmissionError` (I05) when it cannot be read, or when it has grown past
-    :data:`MAX_FILE_BYTES` since it was listed. The read asks for the size the open file has, plus
-    one byte to see that it grows (a read of the whole limit would reserve 64 MB for each 12 KB form).
+    Raises :class:`SubmissionError` (I05) when it cannot be read, is no longer a regular file, or is
+    over :data:`MAX_FILE_BYTES` (checked before reading, and again if it grows while read). The read
+    asks for the size the open file has plus one byte, to see that it grows (a read of the whole limit
+    would reserve 64 MB for each 12 KB form); growth is read in chunks.
     """
     try:
         with _open_no_follow(entry.path) as fh:
-            size = os.fstat(fh.fileno()).st_size
-            data = fh.read(min(size, MAX_FILE_BYTES) + 1)
-            if size < len(data) <= MAX_FILE_BYTES:  # growing while read: the rest, up to the limit
-                data += fh.read(MAX_FILE_BYTES + 1 - len(data))
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise SubmissionError("I05", _not_regular(entry.name))
+            if st.st_size > MAX_FILE_BYTES:
+                raise SubmissionError("I05", _too_large(entry.name, st.st_size))
+            data = fh.read(st.st_size + 1)
+            if len(data) > st.st_size:  # growing while read: the rest, in chunks, up to the limit
+                parts, total = [data], len(data)
+                while total <= MAX_FILE_BYTES and (chunk := fh.read(_CHUNK)):
+                    parts.append(chunk)
+                    total += len(chunk)
+                data = b"".join(parts)
     except OSError as exc:
         raise SubmissionError("I05", _unreadable(entry.name, exc)) from None
     if len(data) > MAX_FILE_BYTES:
-        raise SubmissionError("I05", _too_large(entry.name, max(size, len(data))))
+        raise SubmissionError("I05", _too_large(entry.name, len(data)))
     return data
 
 
