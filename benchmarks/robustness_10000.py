@@ -16,9 +16,9 @@ import time
 import numpy as np
 import pandas as pd
 
-from ictaudit import robustness as rb
-from ictaudit.rubric import load_rubric
-from ictaudit.sample import random_values
+from ictaudit.rules.rubric import load_rubric
+from ictaudit.score import robustness as rb
+from ictaudit.year.sample import random_values
 
 
 def synthetic_values(rubric, departments: int = 20, districts: int = 15, seed: int = 2017):

@@ -12,7 +12,7 @@ For each size N:
    split among the processes sharing them, so the sum is the tree's physical memory), and for
    comparison the sum of resident set sizes (RSS, which counts shared pages once per process);
 3. the time of each stage: the manifest's seconds per notebook, split with the step timings the
-   pipeline writes to ``out/notebooks/steps.jsonl`` (``ictaudit.timings``); what a notebook spent
+   pipeline writes to ``out/notebooks/steps.jsonl`` (``ictaudit.common.timings``); what a notebook spent
    outside its steps is its start-up (kernel, imports, papermill, the HTML rendering of the record);
 4. the **floor**, measured in the same session: reading the ``Số liệu`` sheet of every submission with
    python-calamine, plus starting one kernel per notebook (papermill, the project's kernel, started as
@@ -123,7 +123,7 @@ def run_suite(cycle: Path, run_dir: Path) -> dict:
     _stdout, stderr = popen.communicate()
     if popen.returncode != 0:
         raise SystemExit(f"ictaudit run failed ({popen.returncode}) on {cycle}:\n{stderr.decode()[-4000:]}")
-    from ictaudit.timings import TIMINGS_FILE, read_timings
+    from ictaudit.common.timings import TIMINGS_FILE, read_timings
 
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     return {
@@ -185,9 +185,9 @@ def read_floor(cycle: Path) -> tuple[float, int]:
 
 def notebook_imports(name: str) -> list[str]:
     """The import statements of a notebook's code cells, plus the modules its library step loads
-    (what ``ictaudit run`` warms each kernel with, :mod:`ictaudit.warmup`)."""
-    from ictaudit.warmup import STEP_IMPORTS
-    from ictaudit.warmup import notebook_imports as own_lines
+    (what ``ictaudit run`` warms each kernel with, :mod:`ictaudit.run.kernels.warmup`)."""
+    from ictaudit.run.kernels.warmup import STEP_IMPORTS
+    from ictaudit.run.kernels.warmup import notebook_imports as own_lines
 
     return [*own_lines(ROOT / "notebooks" / name), *(f"import {m}" for m in STEP_IMPORTS[name])]
 
@@ -195,15 +195,15 @@ def notebook_imports(name: str) -> list[str]:
 def kernel_floor(tmp: Path) -> dict[str, float]:
     """Seconds to run, with papermill and the project's kernel, a notebook that only imports.
 
-    The kernel is started as ``ictaudit run`` starts its kernels (:func:`ictaudit.notebooks.start_kernel`:
-    Unix sockets, and the exact readiness check of :mod:`ictaudit.kernel_client` instead of
+    The kernel is started as ``ictaudit run`` starts its kernels (:func:`ictaudit.run.notebooks.start_kernel`:
+    Unix sockets, and the exact readiness check of :mod:`ictaudit.run.kernels.client` instead of
     jupyter_client's 0.2 s of IOPub silence), so the floor holds no wait the run does not have; it is
     stopped after the clock, as the run reaps its kernels at the end.
     """
     import nbformat
     import papermill
 
-    from ictaudit.notebooks import kernel_name, start_kernel, stop_kernel
+    from ictaudit.run.notebooks import kernel_name, start_kernel, stop_kernel
 
     out = {}
     kernel = kernel_name()
@@ -229,10 +229,10 @@ def kernel_floor(tmp: Path) -> dict[str, float]:
 
 def scoring_rate(cycle: Path, scored: Path) -> dict[str, float]:
     """Indicator evaluations per second: vectorised core, and score_cycle with the Vietnamese trail."""
-    from ictaudit.corrections import blocked_fields
-    from ictaudit.pipeline import open_cycle, read_issues, read_statuses
-    from ictaudit.scoring import group_frame, score_cycle, score_points
-    from ictaudit.values import read_values, to_wide
+    from ictaudit.intake.values import read_values, to_wide
+    from ictaudit.run.pipeline import open_cycle, read_issues, read_statuses
+    from ictaudit.score.scoring import group_frame, score_cycle, score_points
+    from ictaudit.validate.corrections import blocked_fields
 
     ctx = open_cycle(cycle)
     statuses = read_statuses(scored)

@@ -26,9 +26,9 @@ def main() -> None:
     import numpy as np
     import pandas as pd
 
-    from ictaudit.checks import plausible_values
-    from ictaudit.rubric import load_rubric
-    from ictaudit.validation import make_context, validate_values
+    from ictaudit.rules.checks import plausible_values
+    from ictaudit.rules.rubric import load_rubric
+    from ictaudit.validate.gx import make_context, validate_values
 
     rubric = load_rubric("caobang-2310-2016")
     rng = np.random.default_rng(args.seed)

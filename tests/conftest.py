@@ -13,6 +13,6 @@ SHARED = ROOT.parent / "shared"
 
 @pytest.fixture(scope="session")
 def rubric():
-    from ictaudit.rubric import load_rubric
+    from ictaudit.rules.rubric import load_rubric
 
     return load_rubric("caobang-2310-2016")

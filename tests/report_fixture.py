@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ictaudit.rubric import load_rubric
-from ictaudit.scoring import score_cycle, write_score_tables
-from ictaudit.tables import write_csv
+from ictaudit.common.tables import write_csv
+from ictaudit.rules.rubric import load_rubric
+from ictaudit.score.scoring import score_cycle, write_score_tables
 
 SCRIPT_NAME = '<script>alert("x")</script> Sở Nội vụ'
 FORMULA_NAME = "=cmd|' /C calc'!A0 Sở Tư pháp"

@@ -28,9 +28,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ictaudit.cycle import load_cycle
-from ictaudit.forms import write_form
-from ictaudit.intake import MAX_SHEET_CELLS, intake_cycle
+from ictaudit.intake.cycle import load_cycle
+from ictaudit.intake.forms import write_form
+from ictaudit.intake.submissions import MAX_SHEET_CELLS, intake_cycle
 
 ROOT = Path(__file__).resolve().parents[1]
 BAD = Path(__file__).parent / "fixtures" / "bad"
@@ -236,8 +236,8 @@ def test_zip_bomb_is_refused_fast_with_bounded_memory(tmp_path, rubric):
         root = make_cycle(tmp_path / fixture, rubric, fixture)
         code = (
             "import json, resource, sys, time\n"
-            "from ictaudit.cycle import load_cycle\nfrom ictaudit.intake import intake_cycle\n"
-            "from ictaudit.rubric import load_rubric\n"
+            "from ictaudit.intake.cycle import load_cycle\nfrom ictaudit.intake.submissions import intake_cycle\n"
+            "from ictaudit.rules.rubric import load_rubric\n"
             "r = load_rubric('caobang-2310-2016'); c = load_cycle(sys.argv[1], r)\n"
             "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
             "t = time.perf_counter(); res = intake_cycle(c, r); t = time.perf_counter() - t\n"
@@ -440,7 +440,7 @@ def test_symbolic_links_in_submissions_are_not_followed(tmp_path, rubric):
 
 def test_a_file_replaced_by_a_link_after_it_was_listed_is_not_read(tmp_path, rubric, monkeypatch):
     """Listing does not open the files; the one open refuses a symbolic link put in a file's place."""
-    import ictaudit.intake as intake
+    import ictaudit.intake.submissions as intake
 
     root = make_cycle(tmp_path / "cycle", rubric, "so-tttt.xlsx")
     path = write_form(root / "submissions" / "so-tttt.xlsx", rubric, "so_ban_nganh", BAD_AGENCY, "Sở TTTT", 2017)
@@ -466,7 +466,7 @@ def test_a_file_rewritten_after_it_was_listed_is_recorded_as_read(tmp_path, rubr
     come from the one read, whatever the file held when it was listed."""
     import hashlib
 
-    import ictaudit.intake as intake
+    import ictaudit.intake.submissions as intake
 
     root = make_cycle(tmp_path / "cycle", rubric, "so-tttt.xlsx")
     path = write_form(root / "submissions" / "so-tttt.xlsx", rubric, "so_ban_nganh", BAD_AGENCY, "Sở TTTT", 2017,
@@ -556,7 +556,7 @@ def _fails_after(seconds: int):
 @pytest.mark.parametrize("receipted", [True, False])
 def test_a_fifo_put_in_a_files_place_is_refused_without_waiting(tmp_path, rubric, monkeypatch, receipted):
     """Opened without blocking (no writer would ever come) and refused as not a regular file."""
-    import ictaudit.intake as intake
+    import ictaudit.intake.submissions as intake
 
     root = make_cycle(tmp_path / "cycle", rubric, "so-tttt.xlsx" if receipted else None)
     path = write_form(root / "submissions" / "so-tttt.xlsx", rubric, "so_ban_nganh", BAD_AGENCY, "Sở TTTT", 2017)
@@ -620,7 +620,7 @@ LEGACY = [
 
 @pytest.mark.parametrize(("text", "encoding", "meant"), LEGACY)
 def test_legacy_font_text_is_named_and_never_read(text, encoding, meant):
-    from ictaudit.parsing import legacy_font, parse_value
+    from ictaudit.intake.parsing import legacy_font, parse_value
 
     assert legacy_font(text) == encoding
     parsed = parse_value(text, "yesno")
@@ -630,9 +630,9 @@ def test_legacy_font_text_is_named_and_never_read(text, encoding, meant):
 
 
 def test_unicode_vietnamese_is_never_taken_for_a_legacy_font(rubric):
-    from ictaudit.forms import guide_lines
-    from ictaudit.parsing import legacy_font
-    from ictaudit.sample import DEPARTMENTS_2017, DISTRICTS_2017
+    from ictaudit.intake.forms import guide_lines
+    from ictaudit.intake.parsing import legacy_font
+    from ictaudit.year.sample import DEPARTMENTS_2017, DISTRICTS_2017
 
     texts = [f.label_vi for f in rubric.fields] + [f.unit_vi for f in rubric.fields]
     texts += [name for _id, name in DEPARTMENTS_2017 + DISTRICTS_2017]
@@ -651,7 +651,7 @@ def test_unicode_vietnamese_is_never_taken_for_a_legacy_font(rubric):
     ],
 )
 def test_text_that_is_not_a_number_is_named_for_what_it_is(typed, says):
-    from ictaudit.parsing import parse_value
+    from ictaudit.intake.parsing import parse_value
 
     parsed = parse_value(typed, "count", "máy")
     assert parsed.value is None and says in parsed.problem and typed in parsed.problem
@@ -674,7 +674,7 @@ def test_a_page_of_text_in_a_value_cell_is_kept_whole_and_quoted_short(tmp_path,
 
 def test_defusedxml_refuses_entities_even_past_the_package_check():
     """Second line of defence: the formula scan parses with defusedxml, which refuses entity declarations."""
-    from ictaudit.intake import SubmissionError, uncached_formula_cells
+    from ictaudit.intake.submissions import SubmissionError, uncached_formula_cells
 
     data = (BAD / "billion-laughs-sheet.xlsx").read_bytes()
     t = time.perf_counter()

@@ -5,8 +5,8 @@ from datetime import date
 import openpyxl
 import pandas as pd
 
-from ictaudit.confirmations import ANSWER_HEADERS, PROBLEM_HEADERS, open_problems, write_confirmations
-from ictaudit.validation import ISSUE_COLUMNS
+from ictaudit.validate.confirmations import ANSWER_HEADERS, PROBLEM_HEADERS, open_problems, write_confirmations
+from ictaudit.validate.gx import ISSUE_COLUMNS
 
 AGENCIES = pd.DataFrame(
     {

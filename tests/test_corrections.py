@@ -5,8 +5,8 @@ import math
 import pandas as pd
 import pytest
 
-from ictaudit.checks import plausible_values
-from ictaudit.corrections import (
+from ictaudit.rules.checks import plausible_values
+from ictaudit.validate.corrections import (
     REPORT_COLUMNS,
     apply_corrections,
     blocked_fields,
@@ -14,7 +14,7 @@ from ictaudit.corrections import (
     read_corrections_csv,
     resolve_rounds,
 )
-from ictaudit.validation import make_context, validate_values
+from ictaudit.validate.gx import make_context, validate_values
 
 AGENCIES = pd.DataFrame(
     {

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ictaudit.cycle import CycleError, load_cycle
-from ictaudit.rubric import RubricError
+from ictaudit.intake.cycle import CycleError, load_cycle
+from ictaudit.rules.rubric import RubricError
 
 CYCLE_YAML = """\
 year: 2017
@@ -124,9 +124,9 @@ def test_a_correction_for_an_unknown_agency_or_field_is_rejected_not_fatal(tmp_p
     """DESIGN §10: one bad row of corrections.csv is reported by the overlay; the cycle goes on."""
     import pandas as pd
 
-    from ictaudit.corrections import apply_corrections
-    from ictaudit.rubric import load_rubric
-    from ictaudit.values import VALUE_COLUMNS
+    from ictaudit.intake.values import VALUE_COLUMNS
+    from ictaudit.rules.rubric import load_rubric
+    from ictaudit.validate.corrections import apply_corrections
 
     extra = "so-noi-vu,F99,1,2,x,L01,A,2017-11-20\nso-khong-co,F01,1,2,x,L01,A,2017-11-20\n"
     cycle = load_cycle(make_cycle(tmp_path, corrections_csv=CORRECTIONS + extra))
@@ -142,8 +142,8 @@ def test_yaml_is_read_as_pyyaml_safe_load_reads_it():
     """The rubric and cycle files are parsed on LibYAML when PyYAML has it: the same data, the same errors."""
     import yaml
 
-    from ictaudit.paths import PROJECT_ROOT, RUBRICS_DIR
-    from ictaudit.rubric import SAFE_LOADER, load_yaml
+    from ictaudit.common.paths import PROJECT_ROOT, RUBRICS_DIR
+    from ictaudit.rules.rubric import SAFE_LOADER, load_yaml
 
     assert SAFE_LOADER is getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     files = [*RUBRICS_DIR.glob("*.yaml"), *(PROJECT_ROOT / "data" / "raw").glob("*/cycle.yaml")]

@@ -1,4 +1,4 @@
-"""The deferred IRI parser (:mod:`ictaudit.deferred`): nothing built until used, jsonschema's IRI checks
+"""The deferred IRI parser (:mod:`ictaudit.run.kernels.deferred`): nothing built until used, jsonschema's IRI checks
 unchanged, and ``rfc3987_syntax`` an ordinary module for anyone who imports it."""
 
 import json

@@ -14,9 +14,9 @@ import xlsxwriter
 from python_calamine import CalamineWorkbook
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from ictaudit.kinds import Checklist, CountCapped, Ratio, RatioToBest, ShareOfItems, Tiers
-from ictaudit.office import recalculate, soffice_path
-from ictaudit.rubric import ChecklistItem, Tier
+from ictaudit.common.office import recalculate, soffice_path
+from ictaudit.rules.kinds import Checklist, CountCapped, Ratio, RatioToBest, ShareOfItems, Tiers
+from ictaudit.rules.rubric import ChecklistItem, Tier
 
 pytestmark = [pytest.mark.libreoffice, pytest.mark.skipif(soffice_path() is None, reason="LibreOffice not installed")]
 NAN = math.nan

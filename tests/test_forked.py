@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from ictaudit import forked
+from ictaudit.common import forked
 
 
 def _twice_the_state(x: int) -> int:

@@ -7,8 +7,8 @@ from datetime import date
 import openpyxl
 import pytest
 
-from ictaudit.forms import HEADER, SHEET_DATA, SHEET_GUIDE, SHEET_META, TEMPLATE_VERSION, write_form, write_forms
-from ictaudit.sample import write_sample_cycle
+from ictaudit.intake.forms import HEADER, SHEET_DATA, SHEET_GUIDE, SHEET_META, TEMPLATE_VERSION, write_form, write_forms
+from ictaudit.year.sample import write_sample_cycle
 
 
 @pytest.fixture(scope="module")

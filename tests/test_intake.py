@@ -12,17 +12,17 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from ictaudit.cycle import load_cycle
-from ictaudit.forms import HEADER_ROW, write_form
-from ictaudit.intake import (
+from ictaudit.common.paths import DATA_DIR
+from ictaudit.intake.cycle import load_cycle
+from ictaudit.intake.forms import HEADER_ROW, write_form
+from ictaudit.intake.submissions import (
     PROBLEM_COLUMNS,
     STATUS_COLUMNS,
     cell_address,
     intake_cycle,
 )
-from ictaudit.paths import DATA_DIR
-from ictaudit.values import VALUE_COLUMNS, to_wide
-from ictaudit.values import write_values as write_values_csv
+from ictaudit.intake.values import VALUE_COLUMNS, to_wide
+from ictaudit.intake.values import write_values as write_values_csv
 
 FIXTURES = Path(__file__).parent / "fixtures" / "intake"
 # the values the office-suite fixtures were made from (see fixtures/intake/README.md)

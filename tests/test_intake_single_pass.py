@@ -1,9 +1,9 @@
 """Intake reads each file in one pass, and its fast paths decide exactly as the slow ones.
 
-Every zip part is inflated once (:func:`ictaudit.intake._inflate_once`); a part that is not plainly
+Every zip part is inflated once (:func:`ictaudit.intake.submissions._inflate_once`); a part that is not plainly
 fine goes through the chunked check, so each refusal keeps its code and message. The uncached-formula
 check reads the parts the package check kept and parses a sheet only when a formula may lack its
-cached value (:func:`ictaudit.intake._formulas_all_cached`). Each test compares a fast path with the
+cached value (:func:`ictaudit.intake.submissions._formulas_all_cached`). Each test compares a fast path with the
 path it short-cuts, on the bad-file corpus and on files broken here in the ways the fast paths watch.
 """
 
@@ -23,9 +23,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ictaudit import intake
-from ictaudit.forms import write_form
-from ictaudit.intake import SubmissionError, check_package, inspect_package, uncached_formula_cells
+from ictaudit.intake import submissions as intake
+from ictaudit.intake.forms import write_form
+from ictaudit.intake.submissions import SubmissionError, check_package, inspect_package, uncached_formula_cells
 
 BAD = Path(__file__).parent / "fixtures" / "bad"
 SHEET = "xl/worksheets/sheet2.xml"  # the "Số liệu" sheet of a form
@@ -374,7 +374,7 @@ def test_the_quick_scans_agree_with_the_patterns(pieces):
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=st.characters(max_codepoint=127), max_size=6))
 def test_a_code_of_ascii_letters_and_digits_is_its_own_normal_form(text):
-    from ictaudit.parsing import normalize_text, raw_text
+    from ictaudit.intake.parsing import normalize_text, raw_text
 
     if text.isascii() and text.isalnum():
         assert normalize_text(raw_text(text)) == text
@@ -427,7 +427,7 @@ def _die(start: int, stop: int):
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="the second reader is a forked process")
 def test_reading_in_two_processes_gives_the_same_result(tmp_path, rubric, form, monkeypatch):
-    from ictaudit.cycle import load_cycle
+    from ictaudit.intake.cycle import load_cycle
 
     cycle = load_cycle(make_mixed_cycle(tmp_path / "cycle", rubric, form), rubric)
     one = intake.intake_cycle(cycle, rubric)
@@ -498,7 +498,7 @@ def test_a_file_over_the_limit_is_refused_without_being_opened(tmp_path, form, m
 def test_intake_opens_each_file_once(tmp_path, rubric, form, monkeypatch, forked):
     """Issue 9: a file that is read is hashed from the bytes read, any other file is only hashed:
     one open per file of ``submissions/``, in either process, and the recorded sha256 is the file's."""
-    from ictaudit.cycle import load_cycle
+    from ictaudit.intake.cycle import load_cycle
 
     root = make_mixed_cycle(tmp_path / "cycle", rubric, form)
     (root / "submissions" / "not-in-receipts.xlsx").write_bytes(b"not a form")
@@ -550,7 +550,7 @@ TYPED_CELLS = [
 
 @pytest.mark.parametrize("field_type,unit", [("count", "máy"), ("decimal", "%"), ("decimal", None), ("yesno", None)])
 def test_a_cell_read_through_the_cache_is_read_as_parse_value_reads_it(field_type, unit):
-    from ictaudit.parsing import parse_value, raw_text
+    from ictaudit.intake.parsing import parse_value, raw_text
 
     intake._CELL_READINGS.clear()
     for _ in range(2):  # the first time fills the cache, the second reads from it
@@ -579,7 +579,7 @@ def test_the_cell_cache_is_emptied_when_full(monkeypatch):
 def test_the_values_frame_built_by_columns_is_the_frame_of_row_dicts(ids, shuffled):
     import pandas as pd
 
-    from ictaudit.values import VALUE_COLUMNS
+    from ictaudit.intake.values import VALUE_COLUMNS
 
     ids = ids if shuffled else sorted(ids)
     rows = [(a, f"F{i:02d}", str(i), float(i) if i % 3 else math.nan, "f.xlsx", "ab", "Số liệu", f"D{i}", "")
@@ -675,7 +675,7 @@ def test_a_field_on_one_row_is_read_as_the_general_loop_reads_it(rubric, body, u
 @pytest.mark.parametrize("text", ["Số liệu", "So\u0302\u0301 lie\u0323\u0302u", " MÃ  số ", "Giá\u00a0trị (năm 2017)", "_META",
                                   "", "x" * 200, None, 12, 4.5, True, "Kh«ng"])  # fmt: skip
 def test_names_and_short_text_read_through_their_caches_as_without(text, monkeypatch):
-    from ictaudit.parsing import normalize_text, raw_text
+    from ictaudit.intake.parsing import normalize_text, raw_text
 
     for _ in range(2):  # filling the caches, then from them
         assert intake._key(text) == (normalize_text(str(text)).casefold() if text is not None else "")

@@ -1,12 +1,12 @@
-"""The readiness check of the kernels ``ictaudit run`` starts (:mod:`ictaudit.kernel_client`): ready when
+"""The readiness check of the kernels ``ictaudit run`` starts (:mod:`ictaudit.run.kernels.client`): ready when
 the kernel answers and IOPub is connected, a dead kernel reported, a notebook's record clean."""
 
 import asyncio
 
 import pytest
 
-from ictaudit.kernel_client import ReadyKernelClient
-from ictaudit.notebooks import kernel_name, kill_kernel, start_kernel, stop_kernel
+from ictaudit.run.kernels.client import ReadyKernelClient
+from ictaudit.run.notebooks import kernel_name, kill_kernel, start_kernel, stop_kernel
 
 
 def _ready(km, timeout: float, then: str | None = None) -> list[str]:
@@ -94,7 +94,7 @@ def test_kernels_listen_on_their_own_unix_sockets_and_remove_them(tmp_path):
 def test_a_temporary_folder_too_deep_for_a_socket_path_falls_back_to_tcp(tmp_path, monkeypatch):
     import tempfile
 
-    from ictaudit import notebooks
+    from ictaudit.run import notebooks
 
     deep = tmp_path / ("d" * 90)
     deep.mkdir()

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ictaudit.kinds import Checklist, CountCapped, Ratio, RatioToBest, ShareOfItems, Tiers
-from ictaudit.rubric import ChecklistItem, Tier
+from ictaudit.rules.kinds import Checklist, CountCapped, Ratio, RatioToBest, ShareOfItems, Tiers
+from ictaudit.rules.rubric import ChecklistItem, Tier
 
 NAN = math.nan
 

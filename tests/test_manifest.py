@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from ictaudit import manifest as mf
-from ictaudit.tables import write_csv
-from ictaudit.verify import compare_hashes, diff_tables
+from ictaudit.common.tables import write_csv
+from ictaudit.run import manifest as mf
+from ictaudit.run.verify import compare_hashes, diff_tables
 
 
 def test_hash_tree_keys_files_by_relative_path(tmp_path):

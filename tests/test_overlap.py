@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from ictaudit.paths import NOTEBOOKS_DIR
-from ictaudit.suite import RUN_ORDER
-from ictaudit.warmup import STEP_IMPORTS, modules_to_warm, warm, warm_up_code
+from ictaudit.common.paths import NOTEBOOKS_DIR
+from ictaudit.run.kernels.warmup import STEP_IMPORTS, modules_to_warm, warm, warm_up_code
+from ictaudit.run.suite import RUN_ORDER
 
 
 def _notebook(tmp_path, *sources: str):
@@ -65,7 +65,7 @@ def _executed_notebook(path):
 
 
 def test_the_renderer_writes_every_html_before_it_is_left(tmp_path):
-    from ictaudit.notebooks import html_renderer
+    from ictaudit.run.notebooks import html_renderer
 
     notebooks = [_executed_notebook(tmp_path / f"n{i}.ipynb") for i in range(3)]
     with html_renderer() as render:
@@ -77,7 +77,7 @@ def test_the_renderer_writes_every_html_before_it_is_left(tmp_path):
 
 
 def test_a_rendering_error_in_the_worker_reaches_the_run(tmp_path):
-    from ictaudit.notebooks import html_renderer
+    from ictaudit.run.notebooks import html_renderer
 
     (tmp_path / "broken.ipynb").write_text("{not json")
     with pytest.raises(Exception, match=r"(?i)json|notebook"), html_renderer() as render:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ictaudit.parsing import format_float, parse_value, raw_text
+from ictaudit.intake.parsing import format_float, parse_value, raw_text
 
 # (raw cell, field type, expected value) — read without a problem
 READS = [

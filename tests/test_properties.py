@@ -7,8 +7,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ictaudit.kinds import Ratio, RatioToBest
-from ictaudit.numfmt import (
+from ictaudit.common.numfmt import (
     fmt_number,
     fmt_number_array,
     fmt_ratio,
@@ -17,9 +16,10 @@ from ictaudit.numfmt import (
     fmt_value_array,
     round_half_up,
 )
-from ictaudit.parsing import parse_value
-from ictaudit.rubric import load_rubric
-from ictaudit.scoring import rank_competition, score_cycle
+from ictaudit.intake.parsing import parse_value
+from ictaudit.rules.kinds import Ratio, RatioToBest
+from ictaudit.rules.rubric import load_rubric
+from ictaudit.score.scoring import rank_competition, score_cycle
 
 RUBRIC = load_rubric("caobang-2310-2016")
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ictaudit.numfmt import fmt_ratio, fmt_ratio_array, round_half_up
-from ictaudit.scoring import rank_competition
+from ictaudit.common.numfmt import fmt_ratio, fmt_ratio_array, round_half_up
+from ictaudit.score.scoring import rank_competition
 
 from .conftest import SHARED
 

@@ -14,7 +14,8 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from ictaudit.report import agency_file_name, build_reports
+from ictaudit.report.build import build_reports
+from ictaudit.report.inputs import agency_file_name
 from tests.report_fixture import CYCLE_INFO, FORMULA_NAME, SCRIPT_NAME, build_scored_fixture
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -162,12 +163,12 @@ def test_robustness_section_when_the_table_and_the_function_exist(built, tmp_pat
     scored = tmp_path / "scored"
     shutil.copytree(built["scored"], scored)
     (scored / "robustness.csv").write_text("agency_id\n", encoding="utf-8")
-    fake = types.ModuleType("ictaudit.robustness")
+    fake = types.ModuleType("ictaudit.score.robustness")
     fake.report_section = lambda scored_dir, rubric: "<p>PHẦN ĐỘ VỮNG</p>"
-    monkeypatch.setitem(sys.modules, "ictaudit.robustness", fake)
+    monkeypatch.setitem(sys.modules, "ictaudit.score.robustness", fake)
     build_reports(built["rubric"], scored, tmp_path / "out", CYCLE_INFO)
     assert "<p>PHẦN ĐỘ VỮNG</p>" in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
-    monkeypatch.setitem(sys.modules, "ictaudit.robustness", types.ModuleType("ictaudit.robustness"))
+    monkeypatch.setitem(sys.modules, "ictaudit.score.robustness", types.ModuleType("ictaudit.score.robustness"))
     build_reports(built["rubric"], scored, tmp_path / "out2", CYCLE_INFO)  # no function: skipped silently
     assert "Độ vững của thứ hạng" not in (tmp_path / "out2" / "report.html").read_text(encoding="utf-8")
 
@@ -306,9 +307,9 @@ def _old_rows_context(data, agency_id: str) -> dict:
     import json
     import math
 
-    from ictaudit import report_html
-    from ictaudit.numfmt import fmt_value
-    from ictaudit.report import KIND_VI
+    from ictaudit.common.numfmt import fmt_value
+    from ictaudit.report import html as report_html
+    from ictaudit.report.inputs import KIND_VI
 
     rubric = data.rubric
     s = data.scores.set_index("agency_id").loc[agency_id]
@@ -357,9 +358,9 @@ def _old_rows_context(data, agency_id: str) -> dict:
 
 def test_agency_rows_are_the_template_rows_they_replace(tmp_path):
     """The rows assembled in report_html.py are, byte for byte, what the template's loops wrote, hostile text included."""
-    from ictaudit import report_html
-    from ictaudit.report import load_report_inputs
-    from ictaudit.tables import read_csv, write_csv
+    from ictaudit.common.tables import read_csv, write_csv
+    from ictaudit.report import html as report_html
+    from ictaudit.report.inputs import load_report_inputs
 
     rubric, scored, previous, _ = build_scored_fixture(tmp_path)
     values = read_csv(scored / "values.csv")
@@ -393,8 +394,8 @@ def test_agency_rows_are_the_template_rows_they_replace(tmp_path):
 
 def test_a_marker_in_agency_text_stays_text(built):
     """The page is rendered around markers for its long tables; a name holding one changes nothing."""
-    from ictaudit import report_html
-    from ictaudit.report import load_report_inputs
+    from ictaudit.report import html as report_html
+    from ictaudit.report.inputs import load_report_inputs
 
     data = load_report_inputs(built["rubric"], built["scored"], CYCLE_INFO, built["previous"])
     env = report_html._env()
@@ -429,8 +430,8 @@ OLD_RANKING_ROWS = {
 
 def test_ranking_rows_are_the_template_rows_they_replace(built):
     """report.html's ranking and heat-table rows, assembled in report_html.py, are what the template's loops wrote."""
-    from ictaudit import report_html
-    from ictaudit.report import load_report_inputs
+    from ictaudit.report import html as report_html
+    from ictaudit.report.inputs import load_report_inputs
 
     data = load_report_inputs(built["rubric"], built["scored"], CYCLE_INFO, built["previous"])
     groups = report_html.report_context(data, "validation/index.html")["groups"]
@@ -445,7 +446,7 @@ def test_ranking_rows_are_the_template_rows_they_replace(built):
 
 
 def test_trail_inputs_parsed_as_one_array_are_parsed_as_each():
-    from ictaudit.report import parse_inputs
+    from ictaudit.report.inputs import parse_inputs
 
     texts = ['{"F02": 64, "F01": 69}', "", '{"best": 0.5, "blocked": ["F02"]}', '{"a": [1, {"b": "]"}]}']
     assert parse_inputs(texts) == [json.loads(t) if t else {} for t in texts]
@@ -456,9 +457,9 @@ def test_trail_inputs_parsed_as_one_array_are_parsed_as_each():
 
 def test_inputs_cell_is_the_inputs_list_rendered(built):
     """An inputs cell built in one step is what the list of inputs gave, hostile labels and values included."""
-    from ictaudit import report_html
-    from ictaudit.numfmt import fmt_value
-    from ictaudit.report import load_report_inputs
+    from ictaudit.common.numfmt import fmt_value
+    from ictaudit.report import html as report_html
+    from ictaudit.report.inputs import load_report_inputs
 
     rubric, scored, previous = built["rubric"], built["scored"], built["previous"]
     data = load_report_inputs(rubric, scored, CYCLE_INFO, previous)
@@ -481,8 +482,8 @@ def test_inputs_cell_is_the_inputs_list_rendered(built):
 
 def test_rows_built_for_the_whole_table_are_the_rows_built_per_page(built):
     """The trail and source rows built once for every agency are those the row-by-row loops write."""
-    from ictaudit import report_html
-    from ictaudit.report import load_report_inputs
+    from ictaudit.report import html as report_html
+    from ictaudit.report.inputs import load_report_inputs
 
     rubric, scored, previous = built["rubric"], built["scored"], built["previous"]
     data = load_report_inputs(rubric, scored, CYCLE_INFO, previous)
@@ -518,8 +519,8 @@ def test_rows_built_for_the_whole_table_are_the_rows_built_per_page(built):
 def test_writers_pause_the_garbage_collector_and_restore_it(built, tmp_path, monkeypatch):
     import gc
 
-    from ictaudit import report_html
-    from ictaudit.report import gc_paused, load_report_inputs
+    from ictaudit.report import html as report_html
+    from ictaudit.report.inputs import gc_paused, load_report_inputs
 
     seen = []
     original = report_html._write_html_reports
@@ -542,7 +543,7 @@ def test_writers_pause_the_garbage_collector_and_restore_it(built, tmp_path, mon
 
 def test_agency_chart_rows_kept_are_the_rows_drawn():
     """The chart's rows kept across pages are those drawn anew: hostile ids, NaN marks, zero maxima included."""
-    from ictaudit import report_html
+    from ictaudit.report import html as report_html
 
     nan = float("nan")
     pages = [

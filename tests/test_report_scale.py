@@ -10,7 +10,8 @@ from __future__ import annotations
 import openpyxl
 import pytest
 
-from ictaudit import report, report_xlsx
+from ictaudit.report import build as report
+from ictaudit.report import xlsx as report_xlsx
 from tests.report_fixture import CYCLE_INFO, build_scored_fixture
 
 
@@ -44,7 +45,7 @@ def test_long_trail_is_a_filtered_range_with_the_same_cells(tmp_path, monkeypatc
 
 def test_rich_text_markup_in_a_name_stays_text(tmp_path, monkeypatch):
     """A name shaped like XlsxWriter's inline rich text (``<r>…</r>``) is not copied into the XML raw."""
-    from ictaudit.tables import read_csv, write_csv
+    from ictaudit.common.tables import read_csv, write_csv
 
     rubric, scored, previous, _ = build_scored_fixture(tmp_path)
     hostile = '<r><t>Sở "giả"</t></r>'
@@ -61,7 +62,7 @@ def test_rich_text_markup_in_a_name_stays_text(tmp_path, monkeypatch):
 
 def _odd_texts_in_the_tables(scored) -> None:
     """Names, raw values, files and cells that need XML escaping, control-character escaping or kept spaces."""
-    from ictaudit.tables import read_csv, write_csv
+    from ictaudit.common.tables import read_csv, write_csv
 
     scores = read_csv(scored / "scores.csv")
     odd = [" Sở có khoảng trắng ", 'A & B <c> "d"', "chuông\x07_x0041_", "dòng\nhai"]

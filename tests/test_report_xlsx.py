@@ -7,9 +7,9 @@ import json
 import openpyxl
 import pytest
 
-from ictaudit.office import recalculate, soffice_path
-from ictaudit.report import load_report_inputs
-from ictaudit.report_xlsx import SCORES_SHEET, VALUES_SHEET, write_report_xlsx
+from ictaudit.common.office import recalculate, soffice_path
+from ictaudit.report.inputs import load_report_inputs
+from ictaudit.report.xlsx import SCORES_SHEET, VALUES_SHEET, write_report_xlsx
 from tests.report_fixture import CYCLE_INFO, FORMULA_NAME, SCRIPT_NAME, build_scored_fixture
 
 # the scored tables (DESIGN §6) carry 6 decimals; cached values come from them
@@ -48,7 +48,7 @@ def test_workbook_bytes_are_deterministic(workbook, tmp_path):
 def test_workbook_bytes_do_not_depend_on_how_many_rows_are_deflated_at_a_time(
     workbook, tmp_path, monkeypatch, rows_per_write
 ):
-    from ictaudit import report_xlsx
+    from ictaudit.report import xlsx as report_xlsx
 
     _root, path, data, _ = workbook
     monkeypatch.setattr(report_xlsx, "_ROWS_PER_WRITE", rows_per_write)

@@ -22,12 +22,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from ictaudit import robustness as rb
-from ictaudit.rubric import load_rubric
-from ictaudit.sample import random_values
-from ictaudit.scoring import rank_competition, score_cycle, write_score_tables
-from ictaudit.tables import read_csv, write_csv
-from ictaudit.values import to_wide
+from ictaudit.common.tables import read_csv, write_csv
+from ictaudit.intake.values import to_wide
+from ictaudit.rules.rubric import load_rubric
+from ictaudit.score import robustness as rb
+from ictaudit.score.scoring import rank_competition, score_cycle, write_score_tables
+from ictaudit.year.sample import random_values
 
 from .scenarios import load_scenario
 

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from markupsafe import escape
 
-from ictaudit import robustness as rb
-from ictaudit.numfmt import fmt_number, round_half_up
+from ictaudit.common.numfmt import fmt_number, round_half_up
+from ictaudit.score import robustness as rb
 
 
 def reference_rescored(gc: rb.GroupCriteria, scale: np.ndarray, decimals: int) -> np.ndarray:

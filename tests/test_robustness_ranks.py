@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ictaudit import robustness
+from ictaudit.score import robustness
 
 
 def test_sorted_ranks_equal_pairwise_ranks(monkeypatch):

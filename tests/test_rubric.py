@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from ictaudit.cli import main
-from ictaudit.rubric import RubricError, load_rubric
+from ictaudit.rules.rubric import RubricError, load_rubric
 
 BROKEN = Path(__file__).parent / "fixtures" / "rubrics"
 

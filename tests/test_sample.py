@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ictaudit.cycle import CycleError, load_cycle
-from ictaudit.intake import intake_cycle
-from ictaudit.paths import DATA_DIR
-from ictaudit.sample import planted_errors, sample_roster, write_sample_cycle
-from ictaudit.values import to_wide
+from ictaudit.common.paths import DATA_DIR
+from ictaudit.intake.cycle import CycleError, load_cycle
+from ictaudit.intake.submissions import intake_cycle
+from ictaudit.intake.values import to_wide
+from ictaudit.year.sample import planted_errors, sample_roster, write_sample_cycle
 
 BUNDLED_SEEDS = {2016: 2016, 2017: 2017}
 
@@ -134,7 +134,7 @@ def test_clean_agencies_keep_the_hard_rules(intake_2017):
 
 
 def test_districts_are_weaker_and_scores_spread_over_the_four_bands(intake_2017, rubric):
-    scoring = pytest.importorskip("ictaudit.scoring")
+    scoring = pytest.importorskip("ictaudit.score.scoring")
     _cycle, result = intake_2017
     scores = scoring.score_cycle(rubric, to_wide(result.values), result.statuses, with_explanations=False).scores
     ranked = scores[scores["status"] == "ranked"]

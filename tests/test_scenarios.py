@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ictaudit.scoring import score_cycle
+from ictaudit.score.scoring import score_cycle
 
 from .scenarios import load_scenario
 

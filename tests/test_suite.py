@@ -15,12 +15,12 @@ import pandas as pd
 import pytest
 
 from ictaudit.cli import main
-from ictaudit.manifest import hash_tree, sha256_file
-from ictaudit.notebooks import NotebookFailed, UnknownParameters, execute
-from ictaudit.paths import RUBRICS_DIR
-from ictaudit.sample import write_sample_cycle
-from ictaudit.suite import RunError, run_cycle, trace_agency
-from ictaudit.verify import verify_run
+from ictaudit.common.paths import RUBRICS_DIR
+from ictaudit.run.manifest import hash_tree, sha256_file
+from ictaudit.run.notebooks import NotebookFailed, UnknownParameters, execute
+from ictaudit.run.suite import RunError, run_cycle, trace_agency
+from ictaudit.run.verify import verify_run
+from ictaudit.year.sample import write_sample_cycle
 
 pytestmark = pytest.mark.slow
 ICTAUDIT = Path(sys.executable).with_name("ictaudit")
@@ -240,7 +240,7 @@ def test_an_impossible_date_in_cycle_yaml_is_named_not_a_traceback(tmp_path, cap
 
 
 def test_a_broken_previous_year_does_not_stop_this_years_intake(tmp_path):
-    from ictaudit.pipeline import intake_step
+    from ictaudit.run.pipeline import intake_step
 
     for year in ("2016", "2017"):
         shutil.copytree(Path(__file__).parents[1] / "data" / "raw" / year, tmp_path / year)

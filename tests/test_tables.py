@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ictaudit import tables
-from ictaudit.tables import _may_start_a_cell, format_cell, format_column, read_csv, round6_texts, write_csv
+from ictaudit.common import tables
+from ictaudit.common.tables import _may_start_a_cell, format_cell, format_column, read_csv, round6_texts, write_csv
 
 
 @pytest.mark.parametrize(

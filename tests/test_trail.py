@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ictaudit import scoring
-from ictaudit.kinds import FLAG_ORDER
-from ictaudit.scoring import TRAIL_COLUMNS, score_cycle
+from ictaudit.rules.kinds import FLAG_ORDER
+from ictaudit.score import scoring
+from ictaudit.score.scoring import TRAIL_COLUMNS, score_cycle
 
 # -- the reference: one row at a time, explain per agency × indicator ------------------------------
 

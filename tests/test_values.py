@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ictaudit.tables import write_csv
-from ictaudit.values import VALUE_COLUMNS, _numbers, read_values
+from ictaudit.common.tables import write_csv
+from ictaudit.intake.values import VALUE_COLUMNS, _numbers, read_values
 
 TEXTS = [
     "", "0", "-0", "1", "69", "32.2", "0.1", "1e5", "1.5E-7", "2.675", "-4", "9007199254740993", "18446744073709551617",

@@ -5,8 +5,8 @@ import pytest
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
-from ictaudit.forms import SHEET_META, write_form
-from ictaudit.xlsx_text import write_text
+from ictaudit.common.xlsx_text import write_text
+from ictaudit.intake.forms import SHEET_META, write_form
 
 HOSTILE = [
     "<r><t>x</t></r>",  # XlsxWriter would copy this into the XML as rich-text markup

@@ -1,6 +1,6 @@
 """ictaudit: a reproducible audit notebook suite for ranking state agencies' IT application."""
 
-from ictaudit.deferred import import_jsonschema_lazily
+from ictaudit.run.kernels.deferred import import_jsonschema_lazily
 
 __version__ = "0.1.0"
 

@@ -22,7 +22,7 @@ class CommandError(Exception):
 
 
 def _cmd_rubric(args: argparse.Namespace) -> int:
-    from ictaudit.rubric import load_rubric, summary_table
+    from ictaudit.rules.rubric import load_rubric, summary_table
 
     rubric = load_rubric(args.rubric)
     print(summary_table(rubric))
@@ -31,7 +31,7 @@ def _cmd_rubric(args: argparse.Namespace) -> int:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from ictaudit.sample import write_sample_cycle
+    from ictaudit.year.sample import write_sample_cycle
 
     out = write_sample_cycle(year=args.year, out=Path(args.out), agencies=args.agencies, seed=args.seed)
     print(f"sample cycle written to {out}")
@@ -39,7 +39,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_forms(args: argparse.Namespace) -> int:
-    from ictaudit.forms import write_forms
+    from ictaudit.intake.forms import write_forms
 
     paths = write_forms(Path(args.cycle), Path(args.out))
     print(f"{len(paths)} forms written to {args.out}")
@@ -47,7 +47,7 @@ def _cmd_forms(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from ictaudit.suite import run_cycle
+    from ictaudit.run.suite import run_cycle
 
     cycle = Path(args.cycle)
     result = run_cycle(
@@ -64,7 +64,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_trace(args: argparse.Namespace) -> int:
-    from ictaudit.suite import trace_agency
+    from ictaudit.run.suite import trace_agency
 
     path = trace_agency(args.agency_id, Path(args.run))
     print(f"trace: {path}")
@@ -72,7 +72,7 @@ def _cmd_trace(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from ictaudit.verify import verify_run
+    from ictaudit.run.verify import verify_run
 
     report = verify_run(Path(args.run_dir))
     print(report.text())
@@ -121,10 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from ictaudit.cycle import CycleError
-    from ictaudit.notebooks import NotebookFailed, UnknownParameters
-    from ictaudit.rubric import RubricError
-    from ictaudit.suite import RunError
+    from ictaudit.intake.cycle import CycleError
+    from ictaudit.rules.rubric import RubricError
+    from ictaudit.run.notebooks import NotebookFailed, UnknownParameters
+    from ictaudit.run.suite import RunError
 
     args = build_parser().parse_args(argv)
     try:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ictaudit.rubric import Rubric, load_rubric
+from ictaudit.rules.rubric import Rubric, load_rubric
 
 HERE = Path(__file__).parent
 YES = {"Có": 1.0, "Không": 0.0}

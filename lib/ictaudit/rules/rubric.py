@@ -1,0 +1,409 @@
+"""The rubric: a provincial scale as versioned data, loaded into frozen models.
+
+A rubric file (``rubrics/<id>.yaml``) holds the groups and their forms, the field catalogue, the
+criteria with their indicators (kind, inputs, per-group maxima and parameters, source), the bands
+and the ranking rule. Loading checks every invariant and names the offenders and the file::
+
+    rubric = load_rubric("caobang-2310-2016")
+    for criterion, indicators in rubric.scale("so_ban_nganh"):
+        ...
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import Counter
+from collections.abc import Iterator
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ictaudit.common.paths import RUBRICS_DIR
+from ictaudit.rules import kinds as kinds_mod
+
+FieldType = Literal["count", "decimal", "yesno"]
+ComparisonOp = Literal[">", ">=", "<", "<=", "=", "!="]
+
+
+class RubricError(ValueError):
+    """A rubric file that cannot be used; ``problems`` lists every offence found."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid rubric {source}:\n{lines}")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FieldSpec(_Frozen):
+    code: str
+    label_vi: str
+    label_en: str
+    unit_vi: str
+    unit_en: str
+    type: FieldType
+    required: bool
+    forms: tuple[str, ...]
+
+
+class GroupSpec(_Frozen):
+    id: str
+    form: str
+    label_vi: str
+    label_en: str
+    max_points: float
+
+
+class FormSpec(_Frozen):
+    id: str
+    label_vi: str
+    label_en: str
+
+
+class Band(_Frozen):
+    id: str
+    label_vi: str
+    label_en: str
+    min_score: float
+
+
+class RankingRule(_Frozen):
+    on: Literal["score_100"] = "score_100"
+    decimals: int = Field(2, ge=0, le=6)
+    ties: Literal["competition"] = "competition"
+    tie_breaker: Literal["none"] = "none"
+
+
+class ChecklistItem(_Frozen):
+    """One item of a checklist: a yes/no field, or a condition such as ``F39 > 0``."""
+
+    field: str
+    op: ComparisonOp | None = None
+    value: float | None = None
+    points: float
+
+
+class Tier(_Frozen):
+    at_least: float
+    points: float
+
+
+class IndicatorGroupParams(_Frozen):
+    """What an indicator is worth in one group, and the parameters that differ per group."""
+
+    max_points: float
+    items: tuple[ChecklistItem, ...] | None = None  # checklist
+    tiers: tuple[Tier, ...] | None = None  # tiers
+    per_item: float | None = None  # count_capped
+
+
+class IndicatorSpec(_Frozen):
+    id: str
+    label_vi: str
+    label_en: str
+    kind: str
+    source: str
+    num: tuple[str, ...] | None = None  # ratio, ratio_to_best
+    den: tuple[str, ...] | None = None
+    na_when_zero: bool = False
+    field: str | None = None  # count_capped, tiers
+    items: tuple[str, ...] | None = None  # share_of_items
+    groups: dict[str, IndicatorGroupParams]
+
+
+class CriterionSpec(_Frozen):
+    id: str
+    label_vi: str
+    label_en: str
+    max_points: dict[str, float]
+    indicators: tuple[IndicatorSpec, ...]
+
+
+class Rubric(_Frozen):
+    id: str
+    version: str
+    title_vi: str
+    title_en: str
+    legal_reference_vi: str
+    status: Literal["official", "reconstructed"]
+    notice_vi: str = ""
+    notice_en: str = ""
+    years: tuple[int, ...]
+    groups: tuple[GroupSpec, ...]
+    forms: tuple[FormSpec, ...]
+    bands: tuple[Band, ...]
+    ranking: RankingRule
+    fields: tuple[FieldSpec, ...]
+    criteria: tuple[CriterionSpec, ...]
+
+    # -- lookups -------------------------------------------------------------------------------
+    def group(self, group_id: str) -> GroupSpec:
+        for g in self.groups:
+            if g.id == group_id:
+                return g
+        raise KeyError(f"rubric {self.id} has no group {group_id!r}; groups: {self.group_ids}")
+
+    @property
+    def group_ids(self) -> tuple[str, ...]:
+        return tuple(g.id for g in self.groups)
+
+    def form_of(self, group_id: str) -> str:
+        return self.group(group_id).form
+
+    def fields_for_form(self, form_id: str) -> tuple[FieldSpec, ...]:
+        """The fields of one form, in catalogue order (the order the form shows them)."""
+        return tuple(f for f in self.fields if form_id in f.forms)
+
+    @cached_property
+    def field_by_code(self) -> dict[str, FieldSpec]:
+        return {f.code: f for f in self.fields}
+
+    def criteria_for(self, group_id: str) -> tuple[CriterionSpec, ...]:
+        return tuple(c for c in self.criteria if group_id in c.max_points)
+
+    def scale(self, group_id: str) -> list[tuple[CriterionSpec, list[kinds_mod.IndicatorKind]]]:
+        """The group's criteria with their indicators built as kind objects, in rubric order."""
+        return self._scales[group_id]
+
+    def indicators(self, group_id: str) -> Iterator[tuple[CriterionSpec, kinds_mod.IndicatorKind]]:
+        for criterion, indicators in self.scale(group_id):
+            for indicator in indicators:
+                yield criterion, indicator
+
+    @cached_property
+    def _scales(self) -> dict[str, list[tuple[CriterionSpec, list[kinds_mod.IndicatorKind]]]]:
+        out = {}
+        for g in self.groups:
+            out[g.id] = [
+                (c, [kinds_mod.build(ind, ind.groups[g.id]) for ind in c.indicators if g.id in ind.groups])
+                for c in self.criteria_for(g.id)
+            ]
+        return out
+
+    def band_for(self, score_100: float) -> Band | None:
+        """The band of a (published, already rounded) score; None for a missing score."""
+        if score_100 is None or (isinstance(score_100, float) and math.isnan(score_100)):
+            return None
+        for band in self.bands:
+            if score_100 >= band.min_score:
+                return band
+        return self.bands[-1]
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+
+def rubric_path(rubric: str | Path) -> Path:
+    """A rubric id (``caobang-2310-2016``) or a path to a YAML file, as a path."""
+    p = Path(rubric)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        return p
+    return RUBRICS_DIR / f"{rubric}.yaml"
+
+
+#: PyYAML's safe loader on LibYAML when the installed PyYAML has it: the same documents and errors
+#: (the same constructor and resolver), ~10× faster. The rubric is parsed by the command and by
+#: every notebook, twice each (the cycle checks its rubric too): ~0.1 s a time in pure Python.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_yaml(text: str):
+    """``yaml.safe_load(text)``, on LibYAML when available (:data:`SAFE_LOADER`)."""
+    return yaml.load(text, Loader=SAFE_LOADER)
+
+
+def load_rubric(rubric: str | Path) -> Rubric:
+    """Load and check a rubric by id or path; raise :class:`RubricError` naming every offence."""
+    path = rubric_path(rubric)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RubricError(source, [f"cannot read the file: {exc.strerror or exc}"]) from exc
+    try:
+        data = load_yaml(text)
+    except yaml.YAMLError as exc:
+        raise RubricError(source, [f"not valid YAML: {exc}"]) from exc
+    except ValueError as exc:  # a date-shaped value that is no date
+        raise RubricError(source, [f"a value is not a real date: {exc}"]) from None
+    if not isinstance(data, dict):
+        raise RubricError(source, ["the file must hold a mapping at the top level"])
+    try:
+        model = Rubric.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = _describe_location(data, err["loc"])
+            problems.append(f"{where}: {err['msg']}")
+        raise RubricError(source, problems) from None
+    problems = check_rubric(model)
+    if problems:
+        raise RubricError(source, problems)
+    return model
+
+
+def _describe_location(data: dict, loc: tuple) -> str:
+    """Turn a pydantic error location into ids a person recognises (criterion C2, indicator C2.3)."""
+    parts: list[str] = []
+    node = data
+    for key in loc:
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            parts.append(str(key))
+            node = None
+            continue
+        if isinstance(node, dict) and ("id" in node or "code" in node) and isinstance(key, int):
+            parts[-1] = f"{parts[-1]} {node.get('id') or node.get('code')}"
+        else:
+            parts.append(str(key))
+    return ".".join(parts) or "(top level)"
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=0, abs_tol=1e-9)
+
+
+def check_rubric(rubric: Rubric) -> list[str]:
+    """Every invariant the scale must keep; returns the problems, each naming its offenders."""
+    problems: list[str] = []
+
+    def duplicates(ids: list[str]) -> list[str]:
+        return sorted(i for i, n in Counter(ids).items() if n > 1)
+
+    for what, ids in (
+        ("group ids", [g.id for g in rubric.groups]),
+        ("form ids", [f.id for f in rubric.forms]),
+        ("field codes", [f.code for f in rubric.fields]),
+        ("criterion ids", [c.id for c in rubric.criteria]),
+        ("indicator ids", [i.id for c in rubric.criteria for i in c.indicators]),
+        ("band ids", [b.id for b in rubric.bands]),
+    ):
+        if dup := duplicates(ids):
+            problems.append(f"duplicate {what}: {', '.join(dup)}")
+
+    form_ids = {f.id for f in rubric.forms}
+    group_ids = {g.id for g in rubric.groups}
+    for g in rubric.groups:
+        if g.form not in form_ids:
+            problems.append(f"group {g.id}: form {g.form} is not declared under forms")
+    for f in rubric.fields:
+        if unknown := sorted(set(f.forms) - form_ids):
+            problems.append(f"field {f.code}: unknown forms {', '.join(unknown)}")
+
+    # bands: strictly decreasing thresholds, the last one catching everything from 0
+    mins = [b.min_score for b in rubric.bands]
+    if not rubric.bands:
+        problems.append("bands: at least one band is needed")
+    elif any(a <= b for a, b in itertools.pairwise(mins)):
+        order = ", ".join(f"{b.id} ≥ {b.min_score:g}" for b in rubric.bands)
+        problems.append(f"bands must be ordered from the highest threshold down, strictly: {order}")
+    elif mins[-1] > 0:
+        problems.append(f"bands: the lowest band {rubric.bands[-1].id} must start at 0, not {mins[-1]:g}")
+
+    for c in rubric.criteria:
+        if unknown := sorted(set(c.max_points) - group_ids):
+            problems.append(f"criterion {c.id}: unknown groups {', '.join(unknown)}")
+        for ind in c.indicators:
+            if unknown := sorted(set(ind.groups) - group_ids):
+                problems.append(f"indicator {ind.id}: unknown groups {', '.join(unknown)}")
+            if ind.kind not in kinds_mod.KINDS:
+                problems.append(
+                    f"indicator {ind.id}: unknown kind {ind.kind!r}; known kinds: {', '.join(sorted(kinds_mod.KINDS))}"
+                )
+            if not ind.id.startswith(c.id + "."):
+                problems.append(f"indicator {ind.id}: its id must start with its criterion's id {c.id}.")
+
+    for g in rubric.groups:
+        form_fields = {f.code for f in rubric.fields_for_form(g.form)}
+        criteria = rubric.criteria_for(g.id)
+        total = sum(c.max_points[g.id] for c in criteria)
+        if not _close(total, g.max_points):
+            detail = " + ".join(f"{c.id} {c.max_points[g.id]:g}" for c in criteria)
+            problems.append(
+                f"group {g.id}: criteria maxima sum to {total:g} ({detail}), not the group total {g.max_points:g}"
+            )
+        for c in criteria:
+            inds = [i for i in c.indicators if g.id in i.groups]
+            if not inds:
+                problems.append(f"criterion {c.id} (group {g.id}): has a maximum but no indicator for the group")
+                continue
+            s = sum(i.groups[g.id].max_points for i in inds)
+            if not _close(s, c.max_points[g.id]):
+                detail = " + ".join(f"{i.id} {i.groups[g.id].max_points:g}" for i in inds)
+                problems.append(
+                    f"criterion {c.id} (group {g.id}): indicator maxima sum to {s:g} ({detail}), "
+                    f"not the criterion maximum {c.max_points[g.id]:g}"
+                )
+            for ind in inds:
+                if ind.kind not in kinds_mod.KINDS:
+                    continue
+                try:
+                    built = kinds_mod.build(ind, ind.groups[g.id])
+                except ValueError as exc:
+                    problems.append(f"indicator {ind.id} (group {g.id}): {exc}")
+                    continue
+                if undeclared := sorted(set(built.input_fields) - form_fields):
+                    problems.append(
+                        f"indicator {ind.id} (group {g.id}): inputs {', '.join(undeclared)} are not fields "
+                        f"of form {g.form}"
+                    )
+                for code in built.input_fields:
+                    spec = rubric.field_by_code.get(code)
+                    if spec is not None and not built.accepts_type(code, spec.type):
+                        problems.append(
+                            f"indicator {ind.id} (group {g.id}): input {code} is of type {spec.type}, "
+                            f"which kind {ind.kind} cannot use there"
+                        )
+        for ind in (i for c in rubric.criteria for i in c.indicators):
+            if g.id in ind.groups and not any(g.id in c.max_points and ind in c.indicators for c in rubric.criteria):
+                problems.append(f"indicator {ind.id}: has points for group {g.id} but its criterion does not")
+    return problems
+
+
+def summary_table(rubric: Rubric) -> str:
+    """A plain-text table of the scale: one row per indicator, one points column per group."""
+    gids = rubric.group_ids
+    header = ["id", "kind", "inputs", *gids, "label"]
+    rows: list[list[str]] = []
+    for c in rubric.criteria:
+        rows.append([c.id, "", "", *[_pts(c.max_points.get(g)) for g in gids], c.label_vi])
+        for ind in c.indicators:
+            inputs = list(
+                dict.fromkeys(f for g in gids if g in ind.groups for f in kinds_mod.build(ind, ind.groups[g]).input_fields)
+            )
+            shown = ", ".join(inputs) if len(inputs) <= 4 else f"{inputs[0]}…{inputs[-1]} ({len(inputs)})"
+            rows.append(
+                [
+                    "  " + ind.id,
+                    ind.kind,
+                    shown,
+                    *[_pts(ind.groups[g].max_points if g in ind.groups else None) for g in gids],
+                    ind.label_vi,
+                ]
+            )
+    rows.append(["total", "", "", *[_pts(rubric.group(g).max_points) for g in gids], ""])
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    lines = []
+    for r in [header, *rows]:
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(r, widths)) + "  " + r[-1])
+    head = [
+        f"{rubric.id} v{rubric.version} — {rubric.title_vi}",
+        f"status: {rubric.status}; years: {', '.join(map(str, rubric.years))}; fields: {len(rubric.fields)}",
+        "bands: " + "; ".join(f"{b.label_vi} ≥ {b.min_score:g}" for b in rubric.bands),
+        f"ranking: {rubric.ranking.on} rounded to {rubric.ranking.decimals} decimals, {rubric.ranking.ties} ties",
+        "",
+    ]
+    return "\n".join(head + lines)
+
+
+def _pts(x: float | None) -> str:
+    return "—" if x is None else f"{x:g}"

@@ -1,0 +1,639 @@
+"""Run the logic checks (GX 1.x suites built in :mod:`ictaudit.rules.checks`) and turn results into issues.
+
+One validation per form, with every agency of that form as a row of one dataframe (GX is slow to
+start and has a per-expectation cost, not a per-row one)::
+
+    context = make_context()                       # ephemeral, offline, no progress bars
+    issues = validate_values(rubric, values_wide, agencies, previous_wide=last_year, round=1,
+                             docs_dir=Path("outputs/2017/validation"), context=context)
+    write_issues_csv(issues, Path("data/scored/2017/issues.csv"))
+
+``issues`` has the columns of DESIGN.md §6 ``issues.csv``: one row per agency × check.
+
+A run validates both rounds at once with :func:`validate_rounds` (what ``pipeline.validate_step``
+calls): one GX validation per form holds round 1 and the round-2 rows of the agencies a correction
+changed; the other agencies' round-2 findings are their round-1 findings.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import logging
+import math
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ictaudit.common.timings import timed
+from ictaudit.rules.checks import (
+    Rule,
+    build_suite,
+    derive_columns,
+    field_rows,
+    field_rule_key,
+    rules_for_form,
+    suite_expectations,
+    suite_json,
+    suite_path,
+)
+from ictaudit.rules.rubric import Rubric
+
+os.environ["GX_ANALYTICS_ENABLED"] = "false"
+
+ISSUE_COLUMNS = ["agency_id", "check_id", "severity", "fields", "values", "message_vi", "round", "resolved_by"]
+DOCS_SITE = "ictaudit_validation"
+
+_names = itertools.count(1)
+
+
+class ValidationSetupError(RuntimeError):
+    """The suites cannot be run as they stand (stale committed suite, an expectation that crashed)."""
+
+
+# -- GX plumbing ---------------------------------------------------------------------------------
+
+
+def make_context(docs_dir: Path | None = None):
+    """An ephemeral GX context: nothing written except Data Docs, no analytics, no progress bars."""
+    os.environ["GX_ANALYTICS_ENABLED"] = "false"
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    for name in ("great_expectations", "great_expectations.core", "great_expectations.data_context"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    context = gx.get_context(mode="ephemeral")
+    if hasattr(context, "enable_analytics"):
+        context.enable_analytics(False)
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    if docs_dir is not None:
+        _ensure_docs_site(context, Path(docs_dir))
+    return context
+
+
+def _ensure_docs_site(context, docs_dir: Path) -> str:
+    """Register a Data Docs site writing into ``docs_dir`` (one site per folder); return its name."""
+    docs_dir = docs_dir.resolve()
+    name = f"{DOCS_SITE}_{hashlib.sha256(str(docs_dir).encode()).hexdigest()[:12]}"
+    sites = context.get_config().data_docs_sites or {}
+    if name not in sites:
+        docs_dir.mkdir(parents=True, exist_ok=True)
+        context.add_data_docs_site(
+            name,
+            {
+                "class_name": "SiteBuilder",
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
+    return name
+
+
+def run_suite(
+    context, suite, frames: dict[str, pd.DataFrame], label: str, keys: tuple[str, ...] = ("agency_id",)
+):
+    """Validate one form's suite, each expectation against the frame it is written for.
+
+    ``frames["agencies"]`` has one row per agency (:func:`~ictaudit.checks.derive_columns`, a column
+    per key); ``frames["fields"]`` one row per agency × field (:func:`~ictaudit.checks.field_rows`,
+    the same key columns and ``field``), for the expectations whose ``meta.frame`` is ``fields``. Each
+    frame is one GX validation (a ValidationDefinition run by a Checkpoint, so Data Docs show both);
+    the result returned is the whole suite's: every expectation's result, in suite order, with COMPLETE
+    results, so every failing row is listed in ``unexpected_index_list`` by its key columns (and
+    ``field``).
+    """
+    parts: dict[str, list] = {}
+    for expectation in suite.expectations:
+        parts.setdefault(expectation.meta.get("frame", "agencies"), []).append(expectation)
+    results = {}
+    for part, expectations in sorted(parts.items()):  # agencies, then fields
+        if part not in frames:
+            raise ValidationSetupError(f"suite {suite.name}: no {part!r} frame to validate {len(expectations)} expectations on")
+        part_keys = keys if part == "agencies" else (*keys, "field")
+        frame = frames[part]
+        read = [_columns_read(e) for e in expectations]
+        if all(columns is not None for columns in read):  # GX's cost grows with the frame's width
+            wanted = set(part_keys).union(*read)
+            frame = frame[[c for c in frame.columns if c in wanted]]
+        results[part] = _run_checkpoint(context, suite, expectations, frame, f"{label}_{part}", part_keys)
+    return _whole_suite_result(suite, parts, results)
+
+
+def _columns_read(expectation) -> set[str] | None:
+    """The columns an expectation reads: its column(s) and those of its row condition; ``None`` when
+    that cannot be told (a table-level expectation, a column list, a row condition given as text),
+    and the expectation must see the whole frame."""
+    kwargs = expectation.configuration.to_json_dict()["kwargs"]
+    out = {kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs}
+    if not out or {"column_list", "column_set"} & set(kwargs) or isinstance(kwargs.get("row_condition"), str):
+        return None
+
+    def names(condition) -> None:  # {"column": {"name": "F04"}, ...}, possibly nested (and / or)
+        if isinstance(condition, dict):
+            if isinstance(condition.get("column"), dict) and "name" in condition["column"]:
+                out.add(condition["column"]["name"])
+            for value in condition.values():
+                names(value)
+        elif isinstance(condition, list):
+            for value in condition:
+                names(value)
+
+    names(kwargs.get("row_condition"))
+    return out
+
+
+def _run_checkpoint(context, suite, expectations: list, frame: pd.DataFrame, label: str, keys: tuple[str, ...]):
+    import great_expectations as gx
+
+    name = f"{label}_{next(_names)}"
+    source = context.data_sources.add_pandas(name)
+    batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe(name)
+    # an expectation not yet in a context joins the part as it is (GX's copy is a deep one, ~2.5 ms each)
+    own = [copy.copy(e) if e.id else e for e in expectations]
+    part = context.suites.add(gx.ExpectationSuite(name=name, expectations=own, meta=dict(suite.meta)))
+    definition = context.validation_definitions.add(gx.ValidationDefinition(data=batch, suite=part, name=name))
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name=name,
+            validation_definitions=[definition],
+            actions=[],
+            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": list(keys)},
+        )
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = checkpoint.run(batch_parameters={"dataframe": frame})
+    (suite_result,) = result.run_results.values()
+    return suite_result, [e.id for e in part.expectations]
+
+
+def _whole_suite_result(suite, parts: dict[str, list], results: dict):
+    """One ExpectationSuiteValidationResult for the whole suite from its parts' (results in suite
+    order, statistics counted as GX counts them, the parts' batches named in ``meta.parts``)."""
+    from great_expectations.core import ExpectationSuiteValidationResult
+
+    pending = {}
+    for part, (result, ids) in results.items():  # GX gives results in its own order (row conditions last)
+        by_id = {r.expectation_config.id: r for r in result.results}
+        pending[part] = iter([by_id[i] for i in ids])
+    ordered = [next(pending[e.meta.get("frame", "agencies")]) for e in suite.expectations]
+    for e, r in zip(suite.expectations, ordered, strict=True):
+        if r.expectation_config.type != e.expectation_type or r.expectation_config.meta != e.meta:
+            raise ValidationSetupError(f"suite {suite.name}: a result does not match its expectation")
+    results = {part: result for part, (result, _) in results.items()}
+    passed = sum(bool(r.success) for r in ordered)
+    first = results["agencies"] if "agencies" in results else next(iter(results.values()))
+    return ExpectationSuiteValidationResult(
+        success=passed == len(ordered),
+        results=ordered,
+        suite_name=suite.name,
+        statistics={
+            "evaluated_expectations": len(ordered),
+            "successful_expectations": passed,
+            "unsuccessful_expectations": len(ordered) - passed,
+            "success_percent": passed / len(ordered) * 100 if ordered else None,
+        },
+        meta={
+            **first.meta,
+            "parts": {
+                part: {"suite_name": r.suite_name, "expectations": len(parts[part]), "batch": r.meta.get("active_batch_definition")}
+                for part, r in results.items()
+            },
+        },
+        batch_id=first.batch_id,
+    )
+
+
+def check_committed_suite(rubric: Rubric, form_id: str, suite) -> None:
+    """Refuse to run when ``expectations/<form>.json`` of this rubric has other checks than the rule table builds.
+
+    The committed suite is what the manifest hashes; running other checks would break the audit trail.
+    A difference in the meta only (a new rubric version with the same fields) is a warning.
+    """
+    path = suite_path(form_id)
+    if not path.exists():
+        return
+    committed = json.loads(path.read_text(encoding="utf-8"))
+    if committed.get("meta", {}).get("rubric_id") != rubric.id:
+        return  # the committed suite belongs to another rubric; this run uses its own, built from the rubric
+    built = suite_json(suite)
+    if committed == built:
+        return
+    if committed.get("expectations") == built.get("expectations"):  # e.g. only rubric_version moved on
+        changed = sorted(k for k in built["meta"] if committed["meta"].get(k) != built["meta"][k])
+        warnings.warn(
+            f"{path}: same checks, but its meta differs in {', '.join(changed)}; regenerate it with "
+            "`python -m ictaudit.rules.checks` and commit it so the manifest records the current version",
+            stacklevel=3,
+        )
+        return
+    raise ValidationSetupError(
+        f"{path} is out of date: its checks differ from the suite built from rubric {rubric.id} "
+        f"v{rubric.version} and the rule table in ictaudit/rules/checks.py. Regenerate it with "
+        "`python -m ictaudit.rules.checks` and commit it."
+    )
+
+
+# -- values → frames -----------------------------------------------------------------------------
+
+
+def _frames_by_form(rubric: Rubric, values_wide: pd.DataFrame, agencies: pd.DataFrame) -> dict[str, list[str]]:
+    """Agency ids with at least one value and status ``ranked`` (when the roster has a status), by form."""
+    has_values = values_wide.notna().any(axis=1)
+    with_values = set(values_wide.index[has_values].astype(str))
+    roster = agencies.assign(agency_id=agencies["agency_id"].astype(str)).set_index("agency_id")
+    unknown = sorted(with_values - set(roster.index))
+    if unknown:
+        warnings.warn(f"values for agencies not on the roster are not validated: {', '.join(unknown)}", stacklevel=3)
+    evaluated = set(roster.index)
+    if "status" in roster:  # late, missing, excluded, invalid: not evaluated, so nothing to confirm
+        evaluated = set(roster.index[roster["status"].astype(str) == "ranked"])
+    out: dict[str, list[str]] = {}
+    for agency_id in sorted(with_values & evaluated):
+        out.setdefault(rubric.form_of(roster.at[agency_id, "group"]), []).append(agency_id)
+    return out
+
+
+# -- results → issues ----------------------------------------------------------------------------
+
+
+def _fmt(value: float, yesno: bool) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "trống"
+    if yesno and value in (0, 1):
+        return "Có" if value == 1 else "Không"
+    if float(value).is_integer():
+        return str(int(value))
+    return repr(round(float(value), 6))
+
+
+def _failures(suite_result, rules: list[Rule]) -> list[tuple[dict, list[str]]]:
+    """(rule meta, failing agency ids) for every rule that failed, in rule order; crash on GX exceptions."""
+    return [(meta, [str(row["agency_id"]) for row in rows]) for meta, rows in _failing_rows(suite_result, rules)]
+
+
+def _failing_rows(suite_result, rules: list[Rule]) -> list[tuple[dict, list[dict]]]:
+    """(rule meta, the key columns of each failing row) for every failed rule, in rule order.
+
+    ``rules`` are the form's rules (:func:`~ictaudit.checks.rules_for_form`), of which the suite was
+    built. An expectation on the agencies frame is one rule; the failing rows of one on the fields
+    frame are shared out to its rules by their ``field``.
+    """
+    position = {id(rule): n for n, rule in enumerate(rules)}
+    per_field = {(field_rule_key(r), r.fields[0]): r for r in rules if r.frame == "fields"}
+    expected = suite_expectations(rules)
+    if len(expected) != len(suite_result.results):
+        raise ValidationSetupError(
+            f"{len(suite_result.results)} results for {len(expected)} expectations: the suite is not this rule table's"
+        )
+    found: list[tuple[int, dict, list[dict]]] = []
+    for shared, r in zip(expected, suite_result.results, strict=True):
+        cfg = r.expectation_config
+        info = r.exception_info or {}
+        if info.get("raised_exception"):
+            raise ValidationSetupError(
+                f"expectation {cfg.type} on {cfg.kwargs.get('column') or cfg.kwargs.get('column_A')} "
+                f"({cfg.meta.get('check_id')}) could not run: {info.get('exception_message')}"
+            )
+        if cfg.meta.get("check_id") != shared.check_id:
+            raise ValidationSetupError(f"result of {cfg.meta.get('check_id')} where the rule table has {shared.check_id}")
+        if r.success:
+            continue
+        rows = list(r.result.get("unexpected_index_list") or [])
+        if shared.frame == "agencies":  # suite_expectations hands these rules on as they are
+            found.append((position[id(shared)], _rule_meta(shared), rows))
+            continue
+        by_field: dict[str, list[dict]] = {}
+        for row in rows:
+            by_field.setdefault(str(row["field"]), []).append({k: v for k, v in row.items() if k != "field"})
+        for code, field_rows_ in by_field.items():
+            rule = per_field.get((field_rule_key(shared), code))
+            if rule is None:
+                raise ValidationSetupError(f"{shared.check_id}: a failing row of field {code}, which the rule does not cover")
+            found.append((position[id(rule)], _rule_meta(rule), field_rows_))
+    return [(meta, rows) for _, meta, rows in sorted(found, key=lambda item: item[0])]
+
+
+def _rule_meta(rule: Rule) -> dict:
+    return {"check_id": rule.check_id, "severity": rule.severity, "message_vi": rule.message_vi, "fields": list(rule.fields)}
+
+
+def issues_from_results(
+    suite_result, rules: list[Rule], frame: pd.DataFrame, rubric: Rubric, round: int, previous: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """One issue row per agency × check from a suite result (sub-rules of a check merged into one row).
+
+    ``rules``: the form's rules (:func:`~ictaudit.checks.rules_for_form`) the suite was built of.
+    """
+    return issues_from_failures(_failures(suite_result, rules), frame, rubric, round, previous)
+
+
+def issues_from_failures(
+    failures: list[tuple[dict, list[str]]],
+    frame: pd.DataFrame,
+    rubric: Rubric,
+    round: int,
+    previous: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One issue row per agency × check from (expectation meta, failing agency ids) pairs."""
+    yesno = {f.code for f in rubric.fields if f.type == "yesno"}
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for meta, agency_ids in failures:
+        for agency_id in agency_ids:
+            row = merged.setdefault(
+                (agency_id, meta["check_id"]),
+                {"severity": meta["severity"], "fields": [], "messages": [], "yoy": meta["check_id"] == "L24"},
+            )
+            if meta["severity"] == "E":
+                row["severity"] = "E"
+            row["fields"] += [f for f in meta["fields"] if f not in row["fields"]]
+            if meta["message_vi"] not in row["messages"]:
+                row["messages"].append(meta["message_vi"])
+    rows = []
+    for (agency_id, check_id), row in merged.items():
+        parts = []
+        for code in row["fields"]:
+            text = f"{code}={_fmt(frame.at[agency_id, code], code in yesno)}"
+            if row["yoy"] and previous is not None and code in previous and agency_id in previous.index:
+                text += f" (năm trước: {_fmt(previous.at[agency_id, code], code in yesno)})"
+            parts.append(text)
+        rows.append(
+            {
+                "agency_id": agency_id,
+                "check_id": check_id,
+                "severity": row["severity"],
+                "fields": ";".join(row["fields"]),
+                "values": "; ".join(parts),
+                "message_vi": " ".join(row["messages"]),
+                "round": round,
+                "resolved_by": "",
+            }
+        )
+    return sort_issues(pd.DataFrame(rows, columns=ISSUE_COLUMNS))
+
+
+def sort_issues(issues: pd.DataFrame) -> pd.DataFrame:
+    """Issues in the stable order of issues.csv: agency, check, round."""
+    out = issues.reindex(columns=ISSUE_COLUMNS).copy()
+    out["round"] = out["round"].astype(int)
+    out["resolved_by"] = out["resolved_by"].fillna("").astype(str)
+    return out.sort_values(["agency_id", "check_id", "round"], kind="mergesort").reset_index(drop=True)
+
+
+def validate_values(
+    rubric: Rubric,
+    values_wide: pd.DataFrame,
+    agencies: pd.DataFrame,
+    previous_wide: pd.DataFrame | None = None,
+    round: int = 1,
+    docs_dir: Path | None = None,
+    context=None,
+) -> pd.DataFrame:
+    """Run every form's suite over the agencies that have values; return the issues (DESIGN §6 columns).
+
+    ``values_wide``: floats indexed by ``agency_id``, one column per field code (NaN = blank).
+    ``agencies``: the roster with ``agency_id`` and ``group`` (the form is the group's form); when it has
+    a ``status`` column (intake's statuses), only ``ranked`` agencies are validated.
+    ``previous_wide``: last year's confirmed values, same shape; enables L24 (year over year).
+    ``docs_dir``: where GX Data Docs and ``results_<form>_round<n>.json`` are written.
+    ``context``: a context from :func:`make_context` to reuse (GX start-up costs seconds).
+    """
+    if context is None:
+        context = make_context()
+    if docs_dir is not None:
+        docs_dir = Path(docs_dir)
+        site = _ensure_docs_site(context, docs_dir)
+    wide = values_wide.copy()
+    wide.index = wide.index.astype(str)
+    previous = None
+    if previous_wide is not None:
+        previous = previous_wide.copy()
+        previous.index = previous.index.astype(str)
+    parts = [pd.DataFrame(columns=ISSUE_COLUMNS)]
+    for form_id, agency_ids in sorted(_frames_by_form(rubric, wide, agencies).items()):
+        suite = build_suite(rubric, form_id)
+        check_committed_suite(rubric, form_id, suite)
+        specs = rubric.fields_for_form(form_id)
+        prev = previous.reindex(index=agency_ids) if previous is not None else None
+        frame = derive_columns(wide.loc[agency_ids], specs)
+        frames = {
+            "agencies": frame.rename_axis("agency_id").reset_index(),
+            "fields": field_rows(wide.loc[agency_ids], specs, prev).rename_axis("agency_id").reset_index(),
+        }
+        with timed(f"validate.round{round}.gx"):
+            result = run_suite(context, suite, frames, f"{form_id}_round{round}")
+        if docs_dir is not None:
+            with timed(f"validate.round{round}.results_json"):
+                _write_results_json(result, docs_dir / f"results_{form_id}_round{round}.json")
+        parts.append(issues_from_results(result, rules_for_form(rubric, form_id), frame, rubric, round, prev))
+    if docs_dir is not None:
+        with timed(f"validate.round{round}.data_docs"):
+            _build_docs(context, site)
+    return sort_issues(pd.concat([p for p in parts if not p.empty] or parts, ignore_index=True))
+
+
+def changed_agencies(before: pd.DataFrame, after: pd.DataFrame) -> set[str]:
+    """Agencies whose row differs between two wide frames (a blank equals a blank; a row in one only differs)."""
+    before, after = before.copy(), after.copy()
+    before.index, after.index = before.index.astype(str), after.index.astype(str)
+    columns = before.columns.union(after.columns)
+    common = before.index.intersection(after.index)
+    a = before.reindex(index=common, columns=columns).to_numpy(dtype=float)
+    b = after.reindex(index=common, columns=columns).to_numpy(dtype=float)
+    differs = ~((a == b) | (np.isnan(a) & np.isnan(b))).all(axis=1)
+    only_one = set(before.index).symmetric_difference(after.index)
+    return set(common[differs]) | only_one
+
+
+def validate_rounds(
+    rubric: Rubric,
+    submitted_wide: pd.DataFrame,
+    confirmed_wide: pd.DataFrame,
+    agencies: pd.DataFrame,
+    previous_wide: pd.DataFrame | None = None,
+    docs_dir: Path | None = None,
+    context=None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Round 1 (values as sent) and round 2 (confirmed values) with one GX validation per form.
+
+    Gives the same issues as :func:`validate_values` called once per round, at the cost of one:
+    round 2 re-validates only the agencies whose values a correction changed — for the others the
+    values, last year's values and therefore the findings are those of round 1, which are reused
+    with ``round = 2``. The rows of both rounds are stacked into one frame per form, told apart by a
+    ``round`` column, so GX's per-expectation cost is paid once per form, not once per round.
+    ``docs_dir`` receives ``results_<form>.json`` (both rounds) and the Data Docs, built once.
+    """
+    if context is None:
+        context = make_context()
+    site = _ensure_docs_site(context, Path(docs_dir)) if docs_dir is not None else None
+    wide1, wide2 = submitted_wide.copy(), confirmed_wide.copy()
+    wide1.index, wide2.index = wide1.index.astype(str), wide2.index.astype(str)
+    previous = None
+    if previous_wide is not None:
+        previous = previous_wide.copy()
+        previous.index = previous.index.astype(str)
+    changed = changed_agencies(wide1, wide2)
+    forms1 = _frames_by_form(rubric, wide1, agencies)
+    forms2 = _frames_by_form(rubric, wide2, agencies)
+    jobs = [
+        _FormJob(rubric, form_id, forms1.get(form_id, []), forms2.get(form_id, []), changed, wide1, wide2, previous, docs_dir)
+        for form_id in sorted(set(forms1) | set(forms2))
+    ]
+    parts1, parts2 = [pd.DataFrame(columns=ISSUE_COLUMNS)], [pd.DataFrame(columns=ISSUE_COLUMNS)]
+    for issues1, issues2 in _run_jobs(context, jobs):
+        parts1.append(issues1)
+        parts2.append(issues2)
+    if site is not None:
+        with timed("validate.rounds.data_docs"):
+            _build_docs(context, site)
+
+    def combine(parts: list[pd.DataFrame]) -> pd.DataFrame:
+        return sort_issues(pd.concat([p for p in parts if not p.empty] or parts[:1], ignore_index=True))
+
+    return combine(parts1), combine(parts2)
+
+
+@dataclass(frozen=True)
+class _FormJob:
+    """Everything :func:`_validate_form` needs for one form (read-only, shared with a forked worker)."""
+
+    rubric: Rubric
+    form_id: str
+    ids1: list[str]
+    ids2: list[str]
+    changed: set[str]
+    wide1: pd.DataFrame
+    wide2: pd.DataFrame
+    previous: pd.DataFrame | None
+    docs_dir: Path | None
+
+
+def _validate_form(context, job: _FormJob) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Round-1 and round-2 issues of one form from one GX validation of both rounds' rows."""
+    rubric, form_id, ids1, ids2 = job.rubric, job.form_id, job.ids1, job.ids2
+    in_round1 = set(ids1)
+    reused = [a for a in ids2 if a not in job.changed and a in in_round1]
+    reused_set = set(reused)
+    rerun = [a for a in ids2 if a not in reused_set]
+    suite = build_suite(rubric, form_id)
+    check_committed_suite(rubric, form_id, suite)
+    specs = rubric.fields_for_form(form_id)
+    prev1 = job.previous.reindex(index=ids1) if job.previous is not None else None
+    prev2 = job.previous.reindex(index=rerun) if job.previous is not None else None
+    frame1 = derive_columns(job.wide1.loc[ids1], specs)
+    frame2 = derive_columns(job.wide2.loc[rerun], specs)
+    frames = {
+        "agencies": _stack_rounds(frame1, frame2),
+        "fields": _stack_rounds(field_rows(job.wide1.loc[ids1], specs, prev1), field_rows(job.wide2.loc[rerun], specs, prev2)),
+    }
+    with timed("validate.rounds.gx"):
+        result = run_suite(context, suite, frames, f"{form_id}_rounds", keys=("agency_id", "round"))
+    if job.docs_dir is not None:
+        with timed("validate.rounds.results_json"):
+            _write_results_json(result, Path(job.docs_dir) / f"results_{form_id}.json")
+    by_round: dict[int, list[tuple[dict, list[str]]]] = {1: [], 2: []}
+    for meta, rows in _failing_rows(result, rules_for_form(rubric, form_id)):
+        for n in (1, 2):
+            ids = [str(row["agency_id"]) for row in rows if int(row["round"]) == n]
+            if ids:
+                by_round[n].append((meta, ids))
+    issues1 = issues_from_failures(by_round[1], frame1, rubric, 1, prev1)
+    issues2 = pd.concat(
+        [issues_from_failures(by_round[2], frame2, rubric, 2, prev2),
+         issues1[issues1["agency_id"].isin(set(reused))].assign(round=2)],
+        ignore_index=True,
+    )  # fmt: skip
+    return issues1, issues2
+
+
+def _stack_rounds(frame1: pd.DataFrame, frame2: pd.DataFrame) -> pd.DataFrame:
+    """Both rounds' rows in one frame, the agency as an ``agency_id`` column and a ``round`` column."""
+    return pd.concat(
+        [frame.rename_axis("agency_id").reset_index().assign(round=n) for n, frame in ((1, frame1), (2, frame2))],
+        ignore_index=True,
+    )
+
+
+def _run_jobs(context, jobs: list[_FormJob]) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    """Each form's :func:`_validate_form`, the forms after the first in a forked copy of this process.
+
+    GX's cost is per expectation and single-threaded, so with two cores the two forms validate side
+    by side. The worker hands back its issues and what its validation added to the context's stores
+    (the suite and the serialised result, as stored), which are put into this process's stores so
+    that the Data Docs built afterwards show every form, as if they had been validated here.
+    """
+    from ictaudit.common.forked import can_fork, forked_worker
+
+    if len(jobs) < 2 or not can_fork():
+        return [_validate_form(context, job) for job in jobs]
+    with forked_worker((context, jobs)) as pool:
+        pending = [pool.submit(_forked_validate_form, i) for i in range(1, len(jobs))]
+        out = [_validate_form(context, jobs[0])]
+        for future in pending:
+            issues, added = future.result()
+            for store, entries in zip(_stores(context), added, strict=True):
+                for key, value in entries:
+                    store.store_backend.set(key, value)
+            out.append(issues)
+    return out
+
+
+def _stores(context) -> tuple:
+    """The context's stores a validation adds to and Data Docs read from."""
+    return context.expectations_store, context.validation_results_store
+
+
+def _forked_validate_form(index: int):
+    """In the forked worker: validate job ``index``; return its issues and the store entries it added."""
+    from ictaudit.common.forked import inherited
+
+    context, jobs = inherited()
+    before = [set(store.store_backend.list_keys()) for store in _stores(context)]
+    issues = _validate_form(context, jobs[index])
+    added = [
+        [(key, store.store_backend.get(key)) for key in sorted(set(store.store_backend.list_keys()) - keys)]
+        for store, keys in zip(_stores(context), before, strict=True)
+    ]
+    return issues, added
+
+
+def _write_results_json(suite_result, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(suite_result.to_json_dict(), ensure_ascii=False, indent=2, sort_keys=True, default=_jsonable)
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def _jsonable(x):
+    if hasattr(x, "item"):
+        return x.item()
+    return str(x)
+
+
+def _build_docs(context, site: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        context.build_data_docs(site_names=[site])
+
+
+def write_issues_csv(issues: pd.DataFrame, path: Path) -> Path:
+    """issues.csv: UTF-8 with BOM (Excel shows Vietnamese right), DESIGN §6 columns, stable order;
+    written like every other table (:func:`ictaudit.common.tables.write_csv`: text an agency typed that a
+    spreadsheet would run as a formula is guarded, a line break inside a text stays in its cell)."""
+    from ictaudit.common.tables import write_csv
+
+    return write_csv(sort_issues(issues), Path(path), ISSUE_COLUMNS)
+
+
+def rules_by_check(rubric: Rubric, form_id: str) -> dict[str, list[Rule]]:
+    """The rules of a form grouped by check id (for documentation and confirmation sheets)."""
+    out: dict[str, list[Rule]] = {}
+    for rule in rules_for_form(rubric, form_id):
+        out.setdefault(rule.check_id, []).append(rule)
+    return out

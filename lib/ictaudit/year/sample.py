@@ -1,0 +1,613 @@
+"""A synthetic but realistic cycle folder: ``write_sample_cycle(2017, Path("data/raw/2017"))``.
+
+The roster is Cao Bằng's of 2017 (DOMAIN §2): 20 departments (``so_ban_nganh``, form PL1), 13
+districts (``ubnd_huyen``, form PL2) and two units kept on the roster but not ranked (provincial
+Police and Military Command). With ``agencies`` above 33, made-up units are added to both groups in
+the same proportion; below 33 the roster is cut in the same proportion.
+
+Every submission is written by the real form writer (:func:`ictaudit.intake.forms.write_form`) with column
+D pre-filled, so the sample has exactly the layout agencies receive. What real cycles contain is
+planted on purpose and described in ``planted.csv`` (and by :func:`planted_errors`):
+
+- one ``late`` and one ``missing`` agency, the two ``excluded`` units;
+- logic errors of DOMAIN §5 (L03 F02 > F01, L05 F04 > F03, L11 F15 > F14, L15 F33 > F29 + F30,
+  L20 F20 = Không with an F21 item = Có, L25 a blank required field), some of them fixed in
+  ``corrections.csv`` with reason, check id, who confirmed and when;
+- numbers typed as text the Vietnamese way (``1.234``, ``45,5``, ``12 máy``) and Có/Không as text.
+
+``planted.csv`` columns: ``agency_id, kind, check_id, field, cell, raw_value, expected,
+correction_id, description``. ``kind`` is ``status`` (``expected`` = the status intake must give;
+one row per roster agency), ``logic`` (``check_id`` = the logic check that must fire on
+``field``; ``correction_id`` = the correction fixing it, or empty) or ``text`` (``raw_value`` typed
+as text; ``expected`` = the number intake must read).
+
+Everything comes from ``random.Random`` seeded with strings (stable across machines and
+``PYTHONHASHSEED``) and fixed dates: the same year and seed give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from ictaudit.common.numfmt import fmt_date
+from ictaudit.intake.cycle import AGENCY_COLUMNS, CORRECTION_COLUMNS, RECEIPT_COLUMNS, SUBMISSIONS_DIR, CycleError
+from ictaudit.intake.forms import HEADER_ROW, write_form
+from ictaudit.intake.submissions import cell_address
+
+RUBRIC_ID = "caobang-2310-2016"
+PROVINCE = "Cao Bằng"
+PLANTED_COLUMNS = (
+    "agency_id", "kind", "check_id", "field", "cell", "raw_value", "expected", "correction_id", "description",
+)
+DEPARTMENTS_2017 = (
+    ("van-phong-ubnd-tinh", "Văn phòng UBND tỉnh"),
+    ("so-noi-vu", "Sở Nội vụ"),
+    ("so-tu-phap", "Sở Tư pháp"),
+    ("so-khdt", "Sở Kế hoạch và Đầu tư"),
+    ("so-tai-chinh", "Sở Tài chính"),
+    ("so-cong-thuong", "Sở Công Thương"),
+    ("so-nnptnt", "Sở Nông nghiệp và Phát triển nông thôn"),
+    ("so-gtvt", "Sở Giao thông vận tải"),
+    ("so-xay-dung", "Sở Xây dựng"),
+    ("so-tnmt", "Sở Tài nguyên và Môi trường"),
+    ("so-tttt", "Sở Thông tin và Truyền thông"),
+    ("so-ldtbxh", "Sở Lao động - Thương binh và Xã hội"),
+    ("so-vhttdl", "Sở Văn hóa, Thể thao và Du lịch"),
+    ("so-khcn", "Sở Khoa học và Công nghệ"),
+    ("so-gddt", "Sở Giáo dục và Đào tạo"),
+    ("so-y-te", "Sở Y tế"),
+    ("so-ngoai-vu", "Sở Ngoại vụ"),
+    ("thanh-tra-tinh", "Thanh tra tỉnh"),
+    ("ban-dan-toc", "Ban Dân tộc"),
+    ("ban-qlkkt", "Ban Quản lý Khu kinh tế tỉnh"),
+)
+DISTRICTS_2017 = (
+    ("tp-cao-bang", "UBND thành phố Cao Bằng"),
+    ("huyen-bao-lam", "UBND huyện Bảo Lâm"),
+    ("huyen-bao-lac", "UBND huyện Bảo Lạc"),
+    ("huyen-thong-nong", "UBND huyện Thông Nông"),
+    ("huyen-ha-quang", "UBND huyện Hà Quảng"),
+    ("huyen-tra-linh", "UBND huyện Trà Lĩnh"),
+    ("huyen-trung-khanh", "UBND huyện Trùng Khánh"),
+    ("huyen-ha-lang", "UBND huyện Hạ Lang"),
+    ("huyen-quang-uyen", "UBND huyện Quảng Uyên"),
+    ("huyen-phuc-hoa", "UBND huyện Phục Hòa"),
+    ("huyen-hoa-an", "UBND huyện Hòa An"),
+    ("huyen-nguyen-binh", "UBND huyện Nguyên Bình"),
+    ("huyen-thach-an", "UBND huyện Thạch An"),
+)
+EXCLUDED_2017 = (
+    ("bo-chqs-tinh", "Bộ Chỉ huy Quân sự tỉnh", "Đơn vị quốc phòng: không xếp hạng vì lý do bảo mật (giữ trong danh sách để theo dõi)."),
+    ("cong-an-tinh", "Công an tỉnh", "Đơn vị an ninh: không xếp hạng vì lý do bảo mật (giữ trong danh sách để theo dõi)."),
+)
+CHANNELS = ("Hệ thống QLVB&ĐH", "Thư điện tử công vụ", "Bưu chính")
+CONTACT = "Phòng Công nghệ thông tin, Sở Thông tin và Truyền thông tỉnh Cao Bằng (số liệu mẫu, không có thật)"
+YESNO = ("Không", "Có")
+
+
+@dataclass
+class SampleAgency:
+    agency_id: str
+    name: str
+    group: str
+    ranked: bool = True
+    note: str = ""
+
+
+@dataclass
+class SampleCycle:
+    """The whole synthetic cycle in memory; :func:`write_sample_cycle` writes it out."""
+
+    year: int
+    seed: int
+    deadline: date
+    roster: list[SampleAgency]
+    receipts: list[dict]
+    values: dict[str, dict[str, object]]  # agency_id → field → raw cell (number, text or None)
+    corrections: list[dict]
+    planted: list[dict] = field(default_factory=list)
+
+
+def random_values(fields, rng) -> dict[str, float]:
+    """Type-correct random values for one agency's form, for benchmarks and tests at any size.
+
+    A staff count (F01, and X01 for communes) between 20 and 299; every other count between 0 and
+    the staff count; yes/no fields yes with probability 0.7. ``rng`` is a numpy Generator. Not the
+    realistic profiles of the bundled samples (see :func:`clean_values`).
+    """
+    staff = float(rng.integers(20, 300))
+    row = {}
+    for f in fields:
+        if f.type == "yesno":
+            row[f.code] = float(rng.random() < 0.7)
+        elif f.code in ("F01", "X01"):
+            row[f.code] = staff
+        else:
+            row[f.code] = float(rng.integers(0, int(staff) + 1))
+    return row
+
+
+def sample_deadline(year: int) -> date:
+    """The last accepted day: the 2017 notice said "trước ngày 03/11/2017", so 02/11 each year."""
+    return date(year, 11, 2)
+
+
+def sample_roster(agencies: int | None = None) -> list[SampleAgency]:
+    """The 2017 roster (or ``agencies`` ranked units in the same proportion) plus the two excluded."""
+    depts, dists = list(DEPARTMENTS_2017), list(DISTRICTS_2017)
+    if agencies is not None:
+        if agencies < 2:
+            raise ValueError(f"a sample needs at least 2 agencies (one per group), not {agencies}")
+        n_dept = max(1, min(agencies - 1, round(agencies * len(depts) / (len(depts) + len(dists)))))
+        n_dist = agencies - n_dept
+        depts += [(f"so-mau-{i:03d}", f"Sở mẫu số {i}") for i in range(len(depts) + 1, n_dept + 1)]
+        dists += [(f"huyen-mau-{i:03d}", f"UBND huyện mẫu số {i}") for i in range(len(dists) + 1, n_dist + 1)]
+        depts, dists = depts[:n_dept], dists[:n_dist]
+    roster = [SampleAgency(a, n, "so_ban_nganh") for a, n in depts]
+    roster += [SampleAgency(a, n, "ubnd_huyen") for a, n in dists]
+    roster += [SampleAgency(a, n, "so_ban_nganh", ranked=False, note=note) for a, n, note in EXCLUDED_2017]
+    return sorted(roster, key=lambda a: a.agency_id)
+
+
+# -- values --------------------------------------------------------------------------------
+
+
+def _clip(x: float, lo: float = 0.0, hi: float = 1.0) -> float:
+    return min(hi, max(lo, x))
+
+
+def _share(rng: random.Random, base: float, noise: float = 0.06) -> float:
+    return _clip(base + rng.uniform(-noise, noise))
+
+
+def _yes(rng: random.Random, p: float) -> int:
+    return 1 if rng.random() < p else 0
+
+
+def clean_values(group: str, maturity: float, profile: str, fields: list, size: float = 1.0) -> dict[str, float]:
+    """Plausible values of one agency that pass every logic check of DOMAIN §5 (E and W).
+
+    Each field draws from its own stream seeded by ``profile`` and the field code, so that the same
+    agency in another year (another ``maturity`` and ``size``) gets close values: year-over-year
+    comparisons (L24) stay quiet unless something was planted.
+    """
+    m = maturity
+    dept = group == "so_ban_nganh"
+
+    def r(code: str) -> random.Random:
+        return random.Random(f"{profile}:{code}")
+
+    v: dict[str, float] = {}
+    v["F01"] = round((r("F01").randint(35, 180) if dept else r("F01").randint(90, 260)) * size)
+    v["F02"] = round(v["F01"] * _share(r("F02"), 0.55 + 0.45 * m))
+    v["F03"] = max(v["F02"], round(v["F02"] * r("F03").uniform(1.0, 1.12)), 1)
+    v["F04"] = max(1, round(v["F03"] * _share(r("F04"), 0.45 + 0.55 * m)))
+    v["F05"] = round(v["F01"] * r("F05").uniform(0.15, 0.5) * (0.4 + m), 1)
+    v["F06"] = 1 if m > 0.15 else _yes(r("F06"), 0.5)
+    v["F07"] = _yes(r("F07"), 0.3 + 0.7 * m) if v["F06"] else 0
+    v["F08"] = round(v["F03"] * _share(r("F08"), 0.25 + 0.75 * m))
+    v["F09"] = _yes(r("F09"), 0.1 + 0.9 * m)
+    v["F10"] = _yes(r("F10"), 0.2 + 0.7 * m)
+    v["F11"] = r("F11").randint(1, 4) if v["F10"] else 0
+    v["F12"] = round(v["F01"] * _share(r("F12"), 0.25 + 0.75 * m))
+    v["F13"] = _yes(r("F13"), 0.4 + 0.8 * m)
+    v["F14"] = round((r("F14").randint(600, 4000) if dept else r("F14").randint(1500, 6500)) * size)
+    share15 = _share(r("F15"), 0.15 + 0.8 * m) if v["F13"] else _share(r("F15"), 0.1 + 0.2 * m, 0.05)
+    v["F15"] = round(v["F14"] * share15)
+    v["F16"] = round(r("F16").randint(0, 2) + 14 * m) if m > 0.2 else r("F16").randint(0, 2)
+    v["F17"] = round(v["F15"] * _share(r("F17"), 0.85 * m - 0.1)) if v["F16"] > 0 else 0
+    v["F18"] = min(8, round(r("F18").uniform(1, 6) * m) + r("F18b").randint(0, 2))
+    v["F19"] = round(r("F19").uniform(2, 10) * m)
+    v["F20"] = _yes(r("F20"), 0.5 + 0.6 * m)
+    for code in ("F21a", "F21b", "F21c", "F21d", "F21dd", "F21e", "F21h", "F21i", "F21k", "F21l"):
+        v[code] = _yes(r(code), 0.3 + 0.7 * m) if v["F20"] else 0
+    for code in ("F22a", "F22b", "F22c", "F22d"):
+        v[code] = _yes(r(code), 0.3 + 0.7 * m) if v["F20"] else 0
+    v["F23"] = round(r("F23").uniform(20, 200) * (0.3 + m)) if v["F20"] else 0
+    v["F24"] = _yes(r("F24"), 0.35 + 0.7 * m)
+    v["F25"] = round((r("F25").randint(150, 3000) if dept else r("F25").randint(1000, 8000)) * size)
+    v["F26"] = round(v["F25"] * _share(r("F26"), 0.3 + 0.7 * m)) if v["F24"] else 0
+    v["F27"] = r("F27").randint(40, 180) if dept else r("F27").randint(150, 300)
+    v["F29"] = round(v["F27"] * 0.45 * m**2 * r("F29").uniform(0.6, 1.1))
+    v["F30"] = round(v["F27"] * 0.2 * m**2 * r("F30").uniform(0.3, 1.2))
+    v["F28"] = round((v["F27"] - v["F29"] - v["F30"]) * r("F28").uniform(0.4, 1.0))
+    v["F31"] = round(v["F25"] * r("F31").uniform(0.1, 0.4))
+    level34 = v["F29"] + v["F30"]
+    if level34 == 0:
+        v["F32"] = v["F33"] = 0
+    else:
+        v["F32"] = round(v["F31"] * _share(r("F32"), 0.05 + 0.75 * m**2))
+        v["F33"] = 0 if v["F32"] == 0 else max(1, min(level34, v["F32"], round(level34 * _share(r("F33"), 0.2 + 0.7 * m))))
+    for code in ("F34", "F35", "F36", "F37", "F38"):
+        v[code] = _yes(r(code), 0.15 + 0.85 * m)
+    v["F39"] = r("F39").randint(1, 3) if m > 0.2 else r("F39").randint(0, 1)
+    v["F40"] = r("F40").randint(0, v["F39"])
+    v["F41"] = round(v["F01"] * _share(r("F41"), 0.1 + 0.5 * m))
+    v["F42"] = _yes(r("F42"), 0.3 + 0.7 * m)
+    v["F43"] = _yes(r("F43"), 0.2 + 0.8 * m)
+    v["F44"] = round(r("F44").uniform(30, 500) * (0.3 + m), 1)
+    if not dept:
+        v["X00"] = r("X00").randint(14, 30)
+        v["X01"] = round(v["X00"] * r("X01").randint(18, 24) * size)
+        v["X02"] = round(v["X01"] * _share(r("X02"), 0.3 + 0.6 * m))
+        v["X03"] = max(1, round(v["X02"] * r("X03").uniform(0.9, 1.1)))
+        v["X04"] = round(v["X00"] * _share(r("X04"), 0.3 + 0.7 * m))
+        v["X05"] = round(v["X01"] * _share(r("X05"), 0.1 + 0.6 * m))
+        v["X06"] = round(v["X00"] * _share(r("X06"), 0.9 * m))
+        v["X07"] = round(v["X00"] * _share(r("X07"), 0.7 * m - 0.1))
+        v["X08"] = round(v["X00"] * _share(r("X08"), 0.6 * m - 0.1))
+    return {f.code: v[f.code] for f in fields}
+
+
+def as_typed(values: dict[str, float], fields: list) -> dict[str, object]:
+    """Values as a tidy agency types them: numbers as numbers, yes/no as the text Có/Không."""
+    out: dict[str, object] = {}
+    for spec in fields:
+        x = values[spec.code]
+        if x is None:
+            out[spec.code] = None
+        elif spec.type == "yesno":
+            out[spec.code] = YESNO[int(x)]
+        elif spec.type == "count":
+            out[spec.code] = int(x)
+        else:
+            out[spec.code] = float(x)
+    return out
+
+
+def _vi_thousands(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+def _vi_decimal(x: float) -> str:
+    return f"{x:.1f}".replace(".", ",")
+
+
+# -- the cycle -------------------------------------------------------------------------------
+
+
+def build_sample(year: int, seed: int = 2017, agencies: int | None = None, rubric=None) -> SampleCycle:
+    """The whole synthetic cycle in memory (no file written)."""
+    if rubric is None:
+        from ictaudit.rules.rubric import load_rubric
+
+        rubric = load_rubric(RUBRIC_ID)
+    if rubric.years and year not in rubric.years:
+        years = ", ".join(map(str, rubric.years))
+        raise CycleError(f"a sample for {year}: the rubric {rubric.id} applies to the years {years} only")
+    rng = random.Random(f"ictaudit-sample:{year}:{seed}")
+    deadline = sample_deadline(year)
+    roster = sample_roster(agencies)
+    ranked = [a for a in roster if a.ranked]
+    order = ranked[:]
+    rng.shuffle(order)
+    late = order[0] if len(order) >= 3 else None
+    missing = order[1] if len(order) >= 3 else None
+    on_time = [a for a in order if a not in (late, missing)]
+
+    sample = SampleCycle(year, seed, deadline, roster, [], {}, [])
+    fields_of = {g: list(rubric.fields_for_form(rubric.form_of(g))) for g in rubric.group_ids}
+    clean: dict[str, dict[str, float]] = {}
+    for a in ranked:
+        # the agency's profile does not depend on the year or seed; the year moves it a little
+        profile = f"ictaudit-sample-profile:{a.agency_id}"
+        prng = random.Random(f"{profile}:maturity")
+        u = prng.random()
+        base = 0.4 + 0.62 * u**0.6 if a.group == "so_ban_nganh" else 0.08 + 0.92 * u
+        yrng = random.Random(f"ictaudit-sample:{year}:{seed}:{a.agency_id}")
+        maturity = _clip(base + 0.04 * (year - 2017) + yrng.uniform(-0.03, 0.03))
+        size = 1 + yrng.uniform(-0.06, 0.06)
+        clean[a.agency_id] = clean_values(a.group, maturity, profile, fields_of[a.group], size)
+    typed = {a.agency_id: as_typed(clean[a.agency_id], fields_of[a.group]) for a in ranked}
+
+    def cell_of(agency: SampleAgency, code: str) -> str:
+        codes = [f.code for f in fields_of[agency.group]]
+        return cell_address(HEADER_ROW + 1 + codes.index(code), 3)
+
+    # statuses
+    for a in roster:
+        expected = "excluded" if not a.ranked else "late" if a is late else "missing" if a is missing else "ranked"
+        sample.planted.append(_planted(a.agency_id, "status", expected=expected, description=_status_text(expected)))
+
+    # logic errors and text values, each on its own on-time agency
+    corrections: list[dict] = []
+
+    def correct(a, code, old, new, check_id, reason):
+        corrections.append(
+            {"agency_id": a.agency_id, "field": code, "old_value": old, "new_value": new, "reason": reason,
+             "check_id": check_id, "confirmed_by": f"Chánh Văn phòng — {a.name}",
+             "confirmed_on": (deadline + timedelta(days=12 + len(corrections))).isoformat()}
+        )  # fmt: skip
+        return f"K{len(corrections):03d}"
+
+    plants = _logic_plants()
+    hosts = on_time[:]
+    for plant in plants:
+        host = next((a for a in hosts if plant.fits(clean[a.agency_id])), None)
+        if host is None:
+            continue
+        hosts.remove(host)
+        v = clean[host.agency_id]
+        spec = rubric.field_by_code[plant.field]
+        _code, old_text, new_text = plant.apply(v, spec.type)
+        typed[host.agency_id] = as_typed(v, fields_of[host.group])
+        cid = correct(host, plant.field, old_text, new_text, plant.check_id, plant.reason) if plant.corrected else ""
+        sample.planted.append(
+            _planted(host.agency_id, "logic", check_id=plant.check_id, field=plant.field,
+                     cell=cell_of(host, plant.field), raw_value=old_text, correction_id=cid,
+                     description=plant.description.format(**{k: _show(x) for k, x in v.items()}))
+        )  # fmt: skip
+    for style in ("thousands", "decimal", "unit", "thousands"):
+        host = next((a for a in hosts if _text_fits(style, clean[a.agency_id])), None)
+        if host is None:
+            continue
+        hosts.remove(host)
+        code, text, expected = _text_value(style, clean[host.agency_id])
+        typed[host.agency_id][code] = text
+        sample.planted.append(
+            _planted(host.agency_id, "text", field=code, cell=cell_of(host, code), raw_value=text,
+                     expected=_show(expected), description=f"{code} gõ dạng chữ kiểu Việt Nam: “{text}” = {_show(expected)}")
+        )  # fmt: skip
+
+    # receipts and submissions
+    for a in sorted(ranked, key=lambda a: a.agency_id):
+        if a is missing:
+            continue
+        if a is late:
+            received = deadline + timedelta(days=rng.randint(2, 8))
+            note = "Nhận sau hạn; đã báo đơn vị không được xếp hạng."
+        else:
+            received = deadline - timedelta(days=rng.randint(0, 18))
+            note = ""
+        sample.receipts.append(
+            {"agency_id": a.agency_id, "file": f"{a.agency_id}.xlsx", "received_on": received.isoformat(),
+             "channel": rng.choice(CHANNELS), "note": note}
+        )  # fmt: skip
+        sample.values[a.agency_id] = typed[a.agency_id]
+    sample.receipts.sort(key=lambda r: (r["received_on"], r["agency_id"]))
+    sample.corrections = corrections
+    return sample
+
+
+@dataclass(frozen=True)
+class _Plant:
+    check_id: str
+    field: str
+    corrected: bool
+    reason: str
+    description: str
+
+    def fits(self, v: dict[str, float]) -> bool:
+        if self.check_id == "L15":
+            return v["F29"] + v["F30"] >= 1 and v["F32"] >= v["F29"] + v["F30"] + 1
+        if self.check_id == "L20":
+            return v["F20"] == 1
+        if self.check_id == "L25":
+            return v["F16"] > 0
+        return True
+
+    def apply(self, v: dict[str, float], t_type: str) -> tuple[str, str, str]:
+        """Plant the error in ``v``; return (field, text as typed, corrected text)."""
+        code = self.field
+        right = v[code]
+        if self.check_id == "L03":  # F02 > F01 (typo: digits swapped / staff of a wider scope)
+            v["F02"] = v["F01"] + max(3, round(v["F01"] * 0.12))
+            v["F03"] = max(v["F03"], v["F02"])
+        elif self.check_id == "L05":  # F04 > F03
+            v["F04"] = v["F03"] + max(2, round(v["F03"] * 0.1))
+        elif self.check_id == "L11":  # F15 > F14
+            v["F15"] = v["F14"] + max(10, round(v["F14"] * 0.15))
+        elif self.check_id == "L15":  # F33 > F29 + F30
+            v["F33"] = v["F29"] + v["F30"] + 1
+        elif self.check_id == "L20":  # no website but a mandatory item ticked
+            v["F20"] = 0
+            for c in [c for c in v if c.startswith(("F21", "F22"))]:
+                v[c] = 0
+            v["F21a"] = 1
+            v["F23"] = 0
+        elif self.check_id == "L25":  # a required field left blank; keep L13 quiet
+            v["F16"] = None
+            v["F17"] = 0
+        return code, _typed_text(v[code], t_type), _typed_text(right, t_type)
+
+
+def _logic_plants() -> list[_Plant]:
+    return [
+        _Plant("L03", "F02", True, "Gõ nhầm: ghi cả số người của đơn vị trực thuộc; số đúng theo danh sách cấp máy.",
+               "F02 = {F02} lớn hơn F01 = {F01} (L03)"),
+        _Plant("L05", "F04", False, "", "F04 = {F04} lớn hơn F03 = {F03} (L05), chưa được đơn vị xác nhận"),
+        _Plant("L11", "F15", True, "Cộng nhầm cả văn bản đến; số văn bản đi gửi điện tử theo sổ QLVB&ĐH.",
+               "F15 = {F15} lớn hơn F14 = {F14} (L11)"),
+        _Plant("L15", "F33", True, "Đếm cả dịch vụ mức độ 2; số dịch vụ mức độ 3, 4 có hồ sơ trực tuyến.",
+               "F33 = {F33} lớn hơn F29 + F30 = {F29} + {F30} (L15)"),
+        _Plant("L20", "F21a", False, "", "F20 = Không nhưng F21a = Có (L20), chưa được đơn vị xác nhận"),
+        _Plant("L25", "F16", True, "Bỏ sót khi điền phiếu; số chứng thư số theo danh sách Ban Cơ yếu cấp.",
+               "F16 (bắt buộc) để trống (L25); F17 đặt bằng 0 để L13 không bị kích hoạt theo"),
+    ]  # fmt: skip
+
+
+def _text_fits(style: str, v: dict[str, float]) -> bool:
+    if style == "thousands":
+        return v["F14"] >= 1000
+    if style == "decimal":
+        return v["F05"] != int(v["F05"])
+    return v["F03"] > 0
+
+
+def _text_value(style: str, v: dict[str, float]) -> tuple[str, str, float]:
+    if style == "thousands":
+        return "F14", _vi_thousands(int(v["F14"])), v["F14"]
+    if style == "decimal":
+        return "F05", _vi_decimal(v["F05"]), v["F05"]
+    return "F03", f"{int(v['F03'])} máy", v["F03"]
+
+
+def _typed_text(x, field_type: str) -> str:
+    if x is None:
+        return ""
+    return YESNO[int(x)] if field_type == "yesno" else _show(x)
+
+
+def _show(x) -> str:
+    if x is None:
+        return ""
+    x = float(x)
+    return str(int(x)) if x.is_integer() else repr(x)
+
+
+def _status_text(status: str) -> str:
+    return {
+        "ranked": "gửi đúng hạn, được xếp hạng",
+        "late": "gửi sau hạn: không được xếp hạng",
+        "missing": "không gửi phiếu: không được xếp hạng",
+        "excluded": "không xếp hạng theo danh sách (đơn vị đặc thù)",
+    }[status]
+
+
+def _planted(agency_id, kind, *, check_id="", field="", cell="", raw_value="", expected="", correction_id="",
+             description="") -> dict:  # fmt: skip
+    return {
+        "agency_id": agency_id, "kind": kind, "check_id": check_id, "field": field, "cell": cell,
+        "raw_value": raw_value, "expected": expected, "correction_id": correction_id, "description": description,
+    }  # fmt: skip
+
+
+def planted_errors(year: int, seed: int = 2017, agencies: int | None = None) -> pd.DataFrame:
+    """What the sample of ``year`` and ``seed`` plants, as ``planted.csv`` holds it (see module doc)."""
+    return _planted_frame(build_sample(year, seed, agencies))
+
+
+def _planted_frame(sample: SampleCycle) -> pd.DataFrame:
+    kind_order = {"status": 0, "logic": 1, "text": 2}
+    df = pd.DataFrame(sample.planted, columns=list(PLANTED_COLUMNS))
+    df = df.assign(_k=df["kind"].map(kind_order)).sort_values(["_k", "agency_id", "field"], kind="stable")
+    return df.drop(columns="_k").reset_index(drop=True)
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+def write_sample_cycle(year: int, out: Path | str, agencies: int | None = None, seed: int = 2017) -> Path:
+    """Write the synthetic cycle folder ``out`` (cycle.yaml, CSVs, submissions/, SAMPLE.md, planted.csv).
+
+    ``out`` must be empty, absent, or an earlier sample (``sample: true``): real data is never
+    overwritten (:class:`ictaudit.intake.cycle.CycleError` otherwise, as for a year the rubric does not cover).
+    """
+    from ictaudit.rules.rubric import load_rubric
+
+    out = Path(out)
+    _refuse_real_data(out)
+    rubric = load_rubric(RUBRIC_ID)
+    sample = build_sample(year, seed, agencies, rubric)
+    subdir = out / SUBMISSIONS_DIR
+    if subdir.exists():
+        shutil.rmtree(subdir)
+    subdir.mkdir(parents=True)
+    by_id = {a.agency_id: a for a in sample.roster}
+    for agency_id, typed in sorted(sample.values.items()):
+        a = by_id[agency_id]
+        write_form(
+            subdir / f"{agency_id}.xlsx", rubric, a.group, a.agency_id, a.name, year,
+            deadline=sample.deadline, contact=CONTACT, values=typed,
+        )  # fmt: skip
+    (out / "cycle.yaml").write_text(_cycle_yaml(sample), encoding="utf-8")
+    _write_csv(out / "agencies.csv", AGENCY_COLUMNS,
+               [{"agency_id": a.agency_id, "name": a.name, "group": a.group, "ranked": "true" if a.ranked else "false",
+                 "note": a.note} for a in sample.roster])  # fmt: skip
+    _write_csv(out / "receipts.csv", RECEIPT_COLUMNS, sample.receipts)
+    corrections = out / "corrections.csv"
+    if sample.corrections:
+        _write_csv(corrections, CORRECTION_COLUMNS, sample.corrections)
+    elif corrections.exists():
+        corrections.unlink()
+    planted = _planted_frame(sample)
+    _write_csv(out / "planted.csv", PLANTED_COLUMNS, planted.to_dict("records"))
+    (out / "SAMPLE.md").write_text(_sample_md(sample, planted), encoding="utf-8")
+    return out
+
+
+def _refuse_real_data(out: Path) -> None:
+    if not out.exists() or not any(out.iterdir()):
+        return
+    cycle_yaml = out / "cycle.yaml"
+    if cycle_yaml.exists():
+        import yaml
+
+        from ictaudit.rules.rubric import load_yaml
+
+        try:
+            data = load_yaml(cycle_yaml.read_text(encoding="utf-8-sig"))
+        except yaml.YAMLError:
+            data = None
+        if isinstance(data, dict) and data.get("sample") is True:
+            return
+    raise CycleError(f"{out}: not empty and not a sample cycle (no 'sample: true' in cycle.yaml); choose an empty folder")
+
+
+def _write_csv(path: Path, columns, rows: list[dict]) -> None:
+    df = pd.DataFrame(rows, columns=list(columns)).fillna("")
+    path.write_text(df.to_csv(index=False, lineterminator="\n"), encoding="utf-8")
+
+
+def _cycle_yaml(sample: SampleCycle) -> str:
+    notice = fmt_date(sample.deadline + timedelta(days=1))
+    return (
+        f"# DỮ LIỆU MẪU — synthetic sample written by `ictaudit sample --year {sample.year} --seed {sample.seed}`.\n"
+        "# Not real figures of any agency. See SAMPLE.md and planted.csv for what was planted.\n"
+        f"year: {sample.year}\n"
+        f"rubric: {RUBRIC_ID}\n"
+        f"deadline: {sample.deadline.isoformat()}  # the notice says \"trước ngày {notice}\": last accepted day\n"
+        f'title: "Đánh giá, xếp hạng mức độ ứng dụng CNTT của các cơ quan nhà nước tỉnh Cao Bằng năm {sample.year}'
+        ' — DỮ LIỆU MẪU (tổng hợp, không phải số liệu thật)"\n'
+        f"province: {PROVINCE}\n"
+        "sample: true\n"
+        f'contact: "{CONTACT}"\n'
+    )
+
+
+def _sample_md(sample: SampleCycle, planted: pd.DataFrame) -> str:
+    statuses = planted[planted["kind"] == "status"]
+    counts = statuses["expected"].value_counts()
+    lines = [
+        f"# Sample cycle {sample.year} (seed {sample.seed}) — DỮ LIỆU MẪU",
+        "",
+        "Synthetic data written by `ictaudit sample`: realistic in shape, not the figures of any agency.",
+        "Every submission was written by the same form writer agencies receive (`ictaudit forms`),",
+        "with column D filled in. What was planted on purpose is listed below and, machine-readable,",
+        "in `planted.csv` (columns described in `ictaudit.year.sample`).",
+        "",
+        f"- Deadline (last accepted day): {fmt_date(sample.deadline)}",
+        f"- Roster: {len(sample.roster)} units — "
+        + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ranked", "late", "missing", "excluded")),
+        "",
+        "## Statuses other than ranked",
+        "",
+    ]
+    names = {a.agency_id: a.name for a in sample.roster}
+    for row in statuses[statuses["expected"] != "ranked"].itertuples():
+        lines.append(f"- `{row.agency_id}` ({names[row.agency_id]}): **{row.expected}** — {row.description}")
+    lines += ["", "## Logic errors (DOMAIN §5)", "", "| agency | check | field | cell | typed | corrected by |",
+              "|---|---|---|---|---|---|"]  # fmt: skip
+    for row in planted[planted["kind"] == "logic"].itertuples():
+        lines.append(
+            f"| `{row.agency_id}` | {row.check_id} | {row.field} | {row.cell} | {row.raw_value or '(trống)'} | "
+            f"{row.correction_id or '— (not corrected)'} |"
+        )
+    lines += ["", "## Numbers typed as text (read without a problem)", "", "| agency | field | cell | typed | read as |",
+              "|---|---|---|---|---|"]  # fmt: skip
+    for row in planted[planted["kind"] == "text"].itertuples():
+        lines.append(f"| `{row.agency_id}` | {row.field} | {row.cell} | `{row.raw_value}` | {row.expected} |")
+    lines += [
+        "",
+        "Every yes/no answer is typed as the text Có/Không, as agencies do. Each agency keeps one profile",
+        "across sample years (only its maturity and size drift), so year-over-year checks (L24) stay quiet",
+        "except where a planted error moved a value (e.g. F23 = 0 with the L20 plant, F17 = 0 with L25).",
+        "",
+    ]
+    return "\n".join(lines)
