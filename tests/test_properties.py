@@ -19,7 +19,8 @@ from ictaudit.common.numfmt import (
 from ictaudit.intake.parsing import parse_value
 from ictaudit.rules.kinds import Ratio, RatioToBest
 from ictaudit.rules.rubric import load_rubric
-from ictaudit.score.scoring import rank_competition, score_cycle
+from ictaudit.score.ranking import rank_competition
+from ictaudit.score.scoring import score_cycle
 
 RUBRIC = load_rubric("caobang-2310-2016")
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -163,12 +163,12 @@ def test_robustness_section_when_the_table_and_the_function_exist(built, tmp_pat
     scored = tmp_path / "scored"
     shutil.copytree(built["scored"], scored)
     (scored / "robustness.csv").write_text("agency_id\n", encoding="utf-8")
-    fake = types.ModuleType("ictaudit.score.robustness")
+    fake = types.ModuleType("ictaudit.report.robustness")
     fake.report_section = lambda scored_dir, rubric: "<p>PHẦN ĐỘ VỮNG</p>"
-    monkeypatch.setitem(sys.modules, "ictaudit.score.robustness", fake)
+    monkeypatch.setitem(sys.modules, "ictaudit.report.robustness", fake)
     build_reports(built["rubric"], scored, tmp_path / "out", CYCLE_INFO)
     assert "<p>PHẦN ĐỘ VỮNG</p>" in (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
-    monkeypatch.setitem(sys.modules, "ictaudit.score.robustness", types.ModuleType("ictaudit.score.robustness"))
+    monkeypatch.setitem(sys.modules, "ictaudit.report.robustness", types.ModuleType("ictaudit.report.robustness"))
     build_reports(built["rubric"], scored, tmp_path / "out2", CYCLE_INFO)  # no function: skipped silently
     assert "Độ vững của thứ hạng" not in (tmp_path / "out2" / "report.html").read_text(encoding="utf-8")
 

@@ -20,13 +20,14 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 from ictaudit.common.tables import read_csv, write_csv
 from ictaudit.intake.values import to_wide
+from ictaudit.report.robustness import report_section
 from ictaudit.rules.rubric import load_rubric
 from ictaudit.score import robustness as rb
-from ictaudit.score.scoring import rank_competition, score_cycle, write_score_tables
+from ictaudit.score.ranking import rank_competition
+from ictaudit.score.scoring import score_cycle, write_score_tables
 from ictaudit.year.sample import random_values
 
 from .scenarios import load_scenario
@@ -230,31 +231,7 @@ def test_a_coin_toss_shows_up_in_the_band_probabilities(mini):
     assert t.loc["c", "p05_rank"] == t.loc["c", "p95_rank"] == 3
 
 
-# -- the vectorised ranking --------------------------------------------------------------------
-
-scores_2d = arrays(
-    np.float64,
-    st.tuples(st.integers(1, 12), st.integers(1, 9)),
-    elements=st.one_of(st.sampled_from([0.0, 50.0, 50.0, 85.0, 99.99, 100.0]), st.floats(0, 100), st.just(np.nan)),
-)
-
-
-@settings(max_examples=150, deadline=None)
-@given(scores_2d)
-def test_every_draw_is_a_valid_competition_ranking(scores):
-    ranks = rb.competition_ranks(scores)
-    for row, r in zip(scores, ranks):
-        expected = rank_competition(pd.Series(row)).fillna(0).to_numpy()
-        assert r.tolist() == expected.tolist()
-        scored = ~np.isnan(row)
-        if scored.any():
-            assert r[scored].min() == 1
-            # equal values share a rank; a rank k is followed by k + (number sharing it)
-            for v in np.unique(row[scored]):
-                assert len(set(r[row == v])) == 1
-                k = r[row == v][0]
-                assert k == 1 + (row[scored] > v).sum()
-        assert (r[~scored] == 0).all()
+# -- bands ------------------------------------------------------------------------------------
 
 
 @settings(max_examples=100, deadline=None)
@@ -418,12 +395,12 @@ def test_scored_folder_round_trip_and_blocked_from_trail(mini, tmp_path):
 def test_report_section_escapes_names_and_explains(mini, tmp_path):
     agencies = HAND_AGENCIES.assign(agency_name=["<script>alert(1)</script>", "Sở Y tế", "Ban Dân tộc & Miền núi"])
     write_scored_folder(mini, HAND_VALUES, agencies, tmp_path)
-    assert rb.report_section(tmp_path, mini) == ""  # no robustness.csv yet
+    assert report_section(tmp_path, mini) == ""  # no robustness.csv yet
     result = rb.monte_carlo(mini, HAND_VALUES, agencies, draws=500, seed=5)
     rb.write_robustness_csv(result, tmp_path / rb.ROBUSTNESS_FILE)
     rb.write_parameters_json(result, tmp_path / rb.PARAMETERS_FILE)
     rb.write_leave_one_out(rb.leave_one_out(mini, HAND_VALUES, agencies), mini, tmp_path)
-    html = rb.report_section(tmp_path, mini)
+    html = report_section(tmp_path, mini)
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "Ban Dân tộc &amp; Miền núi" in html
     assert html.count("<svg") == 1 and "<circle" in html

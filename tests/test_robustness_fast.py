@@ -1,5 +1,6 @@
-"""The fast paths of the Monte Carlo (integer-form scores, ranks by counting, criterion sums slice by
-slice, bands by look-up) give exactly the arrays of the straightforward implementation they replace."""
+"""The fast paths of the Monte Carlo (integer-form scores, criterion sums slice by slice, bands by
+look-up) give exactly the arrays of the straightforward implementation they replace; so do the report
+section's pieces. (The ways of ranking are held to the definition in tests/test_ranking.py.)"""
 
 from __future__ import annotations
 
@@ -9,10 +10,14 @@ import pytest
 from markupsafe import escape
 
 from ictaudit.common.numfmt import fmt_number, round_half_up
+from ictaudit.report import robustness as section
+from ictaudit.score import reweighting as rw
 from ictaudit.score import robustness as rb
 
+from .test_ranking import reference_ranks
 
-def reference_rescored(gc: rb.GroupCriteria, scale: np.ndarray, decimals: int) -> np.ndarray:
+
+def reference_rescored(gc: rw.GroupCriteria, scale: np.ndarray, decimals: int) -> np.ndarray:
     """The implementation before the fast paths: one ``draws × agencies × criteria`` product, summed."""
     scale = np.atleast_2d(np.asarray(scale, dtype=float))
     d, n = scale.shape[0], gc.achieved.shape[0]
@@ -27,13 +32,6 @@ def reference_rescored(gc: rb.GroupCriteria, scale: np.ndarray, decimals: int) -
     return np.asarray(round_half_up(100 * share, decimals), dtype=float).reshape(achieved.shape)
 
 
-def reference_ranks(scores: np.ndarray) -> np.ndarray:
-    """1 + how many of the same draw score strictly higher; 0 for NaN (all pairs)."""
-    scores = np.atleast_2d(scores)
-    higher = (scores[:, None, :] > scores[:, :, None]).sum(axis=2)
-    return np.where(np.isnan(scores), 0, 1 + higher)
-
-
 def make_group(rng: np.random.Generator, n: int, m: int, *, ties: bool = False, nothing: float = 0.0):
     max_points = rng.integers(5, 40, m).astype(float)
     attainable = np.tile(max_points, (n, 1)) * (rng.random((n, m)) > 0.2)
@@ -41,14 +39,14 @@ def make_group(rng: np.random.Generator, n: int, m: int, *, ties: bool = False, 
         attainable[rng.random(n) < nothing] = 0.0  # nothing attainable: NaN score
     share = np.round(rng.random((n, m)) * 4) / 4 if ties else rng.random((n, m))
     achieved = attainable * share
-    return rb.GroupCriteria(
+    return rw.GroupCriteria(
         group_id="g", agency_ids=[f"a{i}" for i in range(n)], criterion_ids=[f"C{j}" for j in range(m)],
         achieved=achieved, attainable=attainable, max_points=max_points,
         nominal_score=np.zeros(n), nominal_rank=np.zeros(n, dtype=np.int64),
     )  # fmt: skip
 
 
-def scales(rng: np.random.Generator, gc: rb.GroupCriteria, draws: int) -> list[np.ndarray]:
+def scales(rng: np.random.Generator, gc: rw.GroupCriteria, draws: int) -> list[np.ndarray]:
     """The scale as monte_carlo builds it (columns picked from all criteria: not C-ordered) and C-ordered."""
     m = len(gc.criterion_ids)
     factors = rng.uniform(0.75, 1.25, size=(draws, m + 3))
@@ -64,26 +62,25 @@ def test_rescored_equals_reference(m, n):
     for scale in [*scales(rng, gc, 23), 1.0 - np.eye(m)]:
         for decimals in (0, 2, 3):
             expected = reference_rescored(gc, scale, decimals)
-            scores, keys = rb._rescored(gc, scale, decimals)
+            scores, keys = rw.rescored(gc, scale, decimals)
             assert scores.tobytes() == expected.tobytes()
             assert keys is not None
             assert (keys[np.isnan(expected)] == -1).all()
             ok = ~np.isnan(expected)
             assert np.array_equal(keys[ok] / 10.0**decimals, expected[ok])
-            assert rb.rescored(gc, scale, decimals).tobytes() == expected.tobytes()
 
 
 def test_rescored_without_agencies_or_attainable_points():
     rng = np.random.default_rng(3)
     empty = make_group(rng, 0, 4)
-    scores, _ = rb._rescored(empty, np.ones((5, 4)), 2)
+    scores, _ = rw.rescored(empty, np.ones((5, 4)), 2)
     assert scores.shape == (5, 0)
     negative = make_group(rng, 6, 4)
-    negative = rb.GroupCriteria(**{**negative.__dict__, "achieved": -negative.achieved})
-    scores, keys = rb._rescored(negative, np.ones((5, 4)), 2)
+    negative = rw.GroupCriteria(**{**negative.__dict__, "achieved": -negative.achieved})
+    scores, keys = rw.rescored(negative, np.ones((5, 4)), 2)
     assert keys is None and scores.tobytes() == reference_rescored(negative, np.ones((5, 4)), 2).tobytes()
     none = make_group(rng, 6, 4, nothing=1.0)
-    scores, keys = rb._rescored(none, np.ones((5, 4)), 2)
+    scores, keys = rw.rescored(none, np.ones((5, 4)), 2)
     assert np.isnan(scores).all() and (keys == -1).all()
 
 
@@ -91,48 +88,9 @@ def test_criterion_sums_fall_back_when_no_order_matches(monkeypatch):
     rng = np.random.default_rng(4)
     gc = make_group(rng, 50, 9)
     scale = scales(rng, gc, 12)[0]
-    expected = rb._summed_products(scale, gc.achieved)
-    monkeypatch.setattr(rb, "_ordered_products", lambda s, p, pairwise: np.zeros((s.shape[0], p.shape[0])))
-    assert rb._criterion_sums(scale, gc.achieved).tobytes() == expected.tobytes()
-
-
-def key_cases():
-    rng = np.random.default_rng(11)
-    ties = rng.integers(0, 40, (30, 200))
-    ties[rng.random(ties.shape) < 0.1] = -1
-    ties[5] = -1  # a draw where nobody is scored
-    wide = rng.integers(0, 10_001, (20, 300))
-    return {
-        "ties and NaN": ties,
-        "wide range": wide,
-        "one agency": rng.integers(-1, 5, (9, 1)),
-        "all equal": np.full((4, 50), 7250),
-        "all NaN": np.full((3, 8), -1),
-        "no draws": np.zeros((0, 5), dtype=np.int64),
-        "no agencies": np.zeros((4, 0), dtype=np.int64),
-    }
-
-
-@pytest.mark.parametrize("case", list(key_cases()))
-def test_ranks_by_counting_equal_pairwise_and_sorted_ranks(case, monkeypatch):
-    keys = key_cases()[case].astype(np.int32)
-    scores = np.where(keys >= 0, keys / 100.0, np.nan)
-    expected = reference_ranks(scores) if keys.size else np.zeros(keys.shape, dtype=np.int64)
-    assert np.array_equal(rb._ranks_from_keys(keys), expected)
-    assert rb._ranks_from_keys(keys).dtype == np.int64
-    assert np.array_equal(rb._ranks(scores, keys), expected)
-    monkeypatch.setattr(rb, "_CHUNK_CELLS", 1)  # one draw per chunk
-    assert np.array_equal(rb._ranks_from_keys(keys), expected)
-    monkeypatch.setattr(rb, "_PAIRWISE_MAX", 0)  # the sorted path of competition_ranks agrees too
-    assert np.array_equal(rb.competition_ranks(scores), expected)
-
-
-def test_ranks_of_a_range_too_wide_to_count_come_from_sorting(monkeypatch):
-    keys = np.array([[0, 5_000_000, 5_000_000, -1, 12]], dtype=np.int32)
-    scores = np.where(keys >= 0, keys / 100.0, np.nan)
-    monkeypatch.setattr(rb, "_ranks_from_keys", lambda k: pytest.fail("counted a 5,000,000-wide range"))
-    assert rb._ranks(scores, keys).tolist() == [[4, 1, 1, 0, 3]]
-    assert rb._ranks(scores, None).tolist() == [[4, 1, 1, 0, 3]]
+    expected = rw._summed_products(scale, gc.achieved)
+    monkeypatch.setattr(rw, "_ordered_products", lambda s, p, pairwise: np.zeros((s.shape[0], p.shape[0])))
+    assert rw._criterion_sums(scale, gc.achieved).tobytes() == expected.tobytes()
 
 
 def test_bands_by_look_up_equal_band_index(rubric):
@@ -187,7 +145,7 @@ def reference_interval_svg(part: pd.DataFrame, names: dict[str, str], title: str
         )
     for i, row in enumerate(part.itertuples(index=False)):
         y = top + row_h * i + row_h / 2
-        name = rb._name(row.agency_id, names)
+        name = section._name(row.agency_id, names)
         lo, hi = x(row.p05_rank), x(row.p95_rank)
         out.append(
             f"<g><title>{name}: hạng công bố {row.nominal_rank}, trung vị {row.median_rank}, "
@@ -220,13 +178,13 @@ def reference_explain_group(
     shaky = part[kept < 0.9]
     items = []
     if len(solid):
-        who = ", ".join(f"{rb._name(a, names)} (hạng {r})" for a, r in zip(solid["agency_id"], solid["nominal_rank"]))
+        who = ", ".join(f"{section._name(a, names)} (hạng {r})" for a, r in zip(solid["agency_id"], solid["nominal_rank"]))
         items.append(f"<li><strong>Thứ hạng vững</strong> (không đổi dù trọng số thay đổi): {who}.</li>")
     else:
         items.append("<li>Không có thứ hạng nào hoàn toàn không đổi khi trọng số thay đổi.</li>")
     if len(wide):
         who = ", ".join(
-            f"{rb._name(a, names)} (hạng {r}, có thể từ {lo} đến {hi})"
+            f"{section._name(a, names)} (hạng {r}, có thể từ {lo} đến {hi})"
             for a, r, lo, hi in zip(wide["agency_id"], wide["nominal_rank"], wide["p05_rank"], wide["p95_rank"])
         )
         items.append(f"<li><strong>Thứ hạng dao động nhiều</strong> (khoảng rộng từ 3 bậc trở lên): {who}.</li>")
@@ -238,7 +196,7 @@ def reference_explain_group(
             text = ", ".join(f"{band_labels[c[2:]]} {fmt_number(100 * p, 0)}%" for c, p in shares.items())
             if a in published_band:
                 text = f"đã công bố: {band_labels[published_band[a]]}; {text}"
-            who.append(f"{rb._name(a, names)} ({text})")
+            who.append(f"{section._name(a, names)} ({text})")
         items.append(
             "<li><strong>Xếp loại chưa chắc chắn</strong> (xác suất giữ xếp loại đã công bố dưới 90%, "
             f"điểm gần ngưỡng giữa hai loại): {'; '.join(who)}.</li>"
@@ -279,16 +237,16 @@ def test_section_pieces_equal_the_row_by_row_code(rubric, n):
         {},  # no scores.csv: the likeliest band
         {a: bands[k % len(bands)] for k, a in enumerate(part["agency_id"]) if k % 3},
     ):
-        assert rb._explain_group(part, names, labels, published) == reference_explain_group(
+        assert section._explain_group(part, names, labels, published) == reference_explain_group(
             part, names, labels, published
         )
-    assert rb._interval_svg(part, names, "Khối <x>") == reference_interval_svg(part, names, "Khối <x>")
+    assert section._interval_svg(part, names, "Khối <x>") == reference_interval_svg(part, names, "Khối <x>")
 
 
 # -- leave one out: the table built column by column equals the one built row by row ----------------
 
 
-def reference_leave_one_out(rubric, groups: list[rb.GroupCriteria]) -> pd.DataFrame:
+def reference_leave_one_out(rubric, groups: list[rw.GroupCriteria]) -> pd.DataFrame:
     """The row-by-row table of the code before, on the given groups."""
     decimals = rubric.ranking.decimals
     rows = []
@@ -317,7 +275,7 @@ def reference_leave_one_out(rubric, groups: list[rb.GroupCriteria]) -> pd.DataFr
     return rb._sort_by_rank(df, rubric, "nominal_rank", extra=["_c"]).drop(columns="_c").reset_index(drop=True)
 
 
-def rubric_group(rubric, rng: np.random.Generator, k: int, n: int) -> rb.GroupCriteria:
+def rubric_group(rubric, rng: np.random.Generator, k: int, n: int) -> rw.GroupCriteria:
     """A group of the rubric with its criteria: ties, agencies with nothing attainable, and agencies
     whose only attainable points are in one criterion (no score without it)."""
     group = rubric.groups[k % len(rubric.groups)]
@@ -329,7 +287,7 @@ def rubric_group(rubric, rng: np.random.Generator, k: int, n: int) -> rb.GroupCr
         attainable[1, 0] = 10.0
     achieved = np.minimum(gc.achieved, attainable)
     nominal = reference_rescored(gc, np.ones((1, len(crit))), rubric.ranking.decimals)[0]
-    return rb.GroupCriteria(
+    return rw.GroupCriteria(
         group_id=group.id, agency_ids=[f"{group.id}-{i:03d}" for i in range(n)], criterion_ids=crit,
         achieved=achieved, attainable=attainable, max_points=gc.max_points,
         nominal_score=nominal, nominal_rank=reference_ranks(nominal)[0],

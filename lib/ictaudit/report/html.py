@@ -597,7 +597,7 @@ def _robustness(data: ReportInputs) -> Markup | None:
     if data.scored_dir is None or not (data.scored_dir / "robustness.csv").exists():
         return None
     try:
-        from ictaudit.score.robustness import report_section
+        from ictaudit.report.robustness import report_section
     except Exception:  # the module or the function is not there (yet): skip silently
         return None
     try:

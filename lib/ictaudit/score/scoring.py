@@ -27,6 +27,7 @@ from ictaudit.common.numfmt import round_half_up
 from ictaudit.common.tables import round6_texts
 from ictaudit.rules.kinds import FLAG_ORDER, IndicatorKind, KindResult
 from ictaudit.rules.rubric import CriterionSpec, Rubric
+from ictaudit.score.ranking import rank_competition
 
 TRAIL_COLUMNS = [
     "agency_id", "group", "criterion_id", "indicator_id", "kind", "inputs", "explanation_vi",
@@ -38,18 +39,6 @@ SCORES_BASE_COLUMNS = [
 ]  # fmt: skip
 CRITERIA_COLUMNS = ["agency_id", "group", "criterion_id", "points", "max_points", "applicable_max", "score_100", "rank"]
 RANKED = "ranked"
-
-
-def rank_competition(values: Iterable[float] | pd.Series, decimals: int | None = None) -> pd.Series:
-    """Competition ranks ("1-2-2-4"), highest first, of values rounded half up to ``decimals``.
-
-    NaN gets no rank (``<NA>``). The index of a Series is kept.
-    """
-    s = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=float)
-    s = s.astype(float)
-    if decimals is not None:
-        s = pd.Series(round_half_up(s.to_numpy(), decimals), index=s.index)
-    return s.rank(method="min", ascending=False, na_option="keep").astype("Int64")
 
 
 @dataclass(frozen=True)
@@ -163,8 +152,7 @@ def score_cycle(
         gp = score_points(rubric, group.id, used, is_ranked)
         tot = totals(gp, decimals)
 
-        ranks = pd.Series(np.where(is_ranked, tot["score_100"], np.nan), index=ids)
-        ranks = rank_competition(ranks)
+        ranks = rank_competition(np.where(is_ranked, tot["score_100"], np.nan))  # score_100 is published
         crit_cols = gp.criterion_columns()
         crit_points = {c: gp.points[:, cols].sum(axis=1) for c, cols in crit_cols.items()}
         crit_attainable = {c: (gp.max_points[cols] * gp.applicable[:, cols]).sum(axis=1) for c, cols in crit_cols.items()}
@@ -175,14 +163,14 @@ def score_cycle(
             with np.errstate(invalid="ignore", divide="ignore"):
                 share = np.where(crit_attainable[c_id] > 0, achieved / crit_attainable[c_id], np.nan)
             c_score = round_half_up(100 * share, decimals)
-            c_rank = rank_competition(pd.Series(np.where(is_ranked, c_score, np.nan), index=ids))
+            c_rank = rank_competition(np.where(is_ranked, c_score, np.nan))
             criteria_parts.append(
                 pd.DataFrame(
                     {
                         "agency_id": ids, "group": group.id, "criterion_id": c_id,
                         "points": crit_points[c_id], "max_points": float(crit_max[c_id]),
                         "applicable_max": crit_attainable[c_id], "score_100": c_score,
-                        "rank": c_rank.to_numpy(),
+                        "rank": _nullable_ranks(c_rank),
                     }
                 )
             )  # fmt: skip
@@ -198,7 +186,7 @@ def score_cycle(
                 "score_100": tot["score_100"],
                 "index": tot["index"],
                 "band": bands,
-                "rank": ranks.to_numpy(),
+                "rank": _nullable_ranks(ranks),
                 **{c: crit_points[c] for c in crit_cols},
             }
         )
@@ -230,6 +218,11 @@ def score_cycle(
     if len(criteria):
         criteria["rank"] = criteria["rank"].astype("Int64")
     return ScoreResult(trail=trail[TRAIL_COLUMNS], scores=scores, criteria=criteria)
+
+
+def _nullable_ranks(ranks: np.ndarray) -> pd.arrays.IntegerArray:
+    """Ranks as a table column: 0 (no rank) becomes ``<NA>``."""
+    return pd.arrays.IntegerArray(np.asarray(ranks, dtype=np.int64), np.asarray(ranks) == 0)
 
 
 def _check_agencies(agencies: pd.DataFrame, rubric: Rubric) -> None:
