@@ -273,12 +273,13 @@ def _close(a: float, b: float) -> bool:
 
 
 def check_rubric(rubric: Rubric) -> list[str]:
-    """Every invariant the scale must keep; returns the problems, each naming its offenders."""
-    problems: list[str] = []
+    """Every invariant the scale must keep (:data:`RUBRIC_CHECKS`); the problems, each naming its offenders."""
+    return [problem for check in RUBRIC_CHECKS for problem in check(rubric)]
 
-    def duplicates(ids: list[str]) -> list[str]:
-        return sorted(i for i, n in Counter(ids).items() if n > 1)
 
+def unique_ids(rubric: Rubric) -> list[str]:
+    """Groups, forms, fields, criteria, indicators and bands are looked up by id: two alike would be one."""
+    problems = []
     for what, ids in (
         ("group ids", [g.id for g in rubric.groups]),
         ("form ids", [f.id for f in rubric.forms]),
@@ -287,28 +288,38 @@ def check_rubric(rubric: Rubric) -> list[str]:
         ("indicator ids", [i.id for c in rubric.criteria for i in c.indicators]),
         ("band ids", [b.id for b in rubric.bands]),
     ):
-        if dup := duplicates(ids):
+        if dup := sorted(i for i, n in Counter(ids).items() if n > 1):
             problems.append(f"duplicate {what}: {', '.join(dup)}")
+    return problems
 
+
+def declared_forms(rubric: Rubric) -> list[str]:
+    """Each group fills a declared form, and each field sits on declared forms (the workbooks are made from them)."""
     form_ids = {f.id for f in rubric.forms}
-    group_ids = {g.id for g in rubric.groups}
-    for g in rubric.groups:
-        if g.form not in form_ids:
-            problems.append(f"group {g.id}: form {g.form} is not declared under forms")
+    problems = [f"group {g.id}: form {g.form} is not declared under forms" for g in rubric.groups if g.form not in form_ids]
     for f in rubric.fields:
         if unknown := sorted(set(f.forms) - form_ids):
             problems.append(f"field {f.code}: unknown forms {', '.join(unknown)}")
+    return problems
 
-    # bands: strictly decreasing thresholds, the last one catching everything from 0
+
+def ordered_bands(rubric: Rubric) -> list[str]:
+    """Bands go from the highest threshold down, strictly, and the last catches every score from 0."""
     mins = [b.min_score for b in rubric.bands]
     if not rubric.bands:
-        problems.append("bands: at least one band is needed")
-    elif any(a <= b for a, b in itertools.pairwise(mins)):
+        return ["bands: at least one band is needed"]
+    if any(a <= b for a, b in itertools.pairwise(mins)):
         order = ", ".join(f"{b.id} ≥ {b.min_score:g}" for b in rubric.bands)
-        problems.append(f"bands must be ordered from the highest threshold down, strictly: {order}")
-    elif mins[-1] > 0:
-        problems.append(f"bands: the lowest band {rubric.bands[-1].id} must start at 0, not {mins[-1]:g}")
+        return [f"bands must be ordered from the highest threshold down, strictly: {order}"]
+    if mins[-1] > 0:
+        return [f"bands: the lowest band {rubric.bands[-1].id} must start at 0, not {mins[-1]:g}"]
+    return []
 
+
+def known_groups_and_kinds(rubric: Rubric) -> list[str]:
+    """Points go to declared groups, each indicator has a kind the library computes, and its id says its criterion."""
+    group_ids = set(rubric.group_ids)
+    problems = []
     for c in rubric.criteria:
         if unknown := sorted(set(c.max_points) - group_ids):
             problems.append(f"criterion {c.id}: unknown groups {', '.join(unknown)}")
@@ -316,14 +327,17 @@ def check_rubric(rubric: Rubric) -> list[str]:
             if unknown := sorted(set(ind.groups) - group_ids):
                 problems.append(f"indicator {ind.id}: unknown groups {', '.join(unknown)}")
             if ind.kind not in kinds_mod.KINDS:
-                problems.append(
-                    f"indicator {ind.id}: unknown kind {ind.kind!r}; known kinds: {', '.join(sorted(kinds_mod.KINDS))}"
-                )
+                known = ", ".join(sorted(kinds_mod.KINDS))
+                problems.append(f"indicator {ind.id}: unknown kind {ind.kind!r}; known kinds: {known}")
             if not ind.id.startswith(c.id + "."):
                 problems.append(f"indicator {ind.id}: its id must start with its criterion's id {c.id}.")
+    return problems
 
+
+def group_totals(rubric: Rubric) -> list[str]:
+    """A group's criteria maxima add up to the group's total (100 points on the published scale)."""
+    problems = []
     for g in rubric.groups:
-        form_fields = {f.code for f in rubric.fields_for_form(g.form)}
         criteria = rubric.criteria_for(g.id)
         total = sum(c.max_points[g.id] for c in criteria)
         if not _close(total, g.max_points):
@@ -331,21 +345,47 @@ def check_rubric(rubric: Rubric) -> list[str]:
             problems.append(
                 f"group {g.id}: criteria maxima sum to {total:g} ({detail}), not the group total {g.max_points:g}"
             )
-        for c in criteria:
+    return problems
+
+
+def criterion_totals(rubric: Rubric) -> list[str]:
+    """A criterion's indicators add up to its maximum in each group it has points in."""
+    problems = []
+    for g in rubric.groups:
+        for c in rubric.criteria_for(g.id):
             inds = [i for i in c.indicators if g.id in i.groups]
             if not inds:
                 problems.append(f"criterion {c.id} (group {g.id}): has a maximum but no indicator for the group")
                 continue
-            s = sum(i.groups[g.id].max_points for i in inds)
-            if not _close(s, c.max_points[g.id]):
+            total = sum(i.groups[g.id].max_points for i in inds)
+            if not _close(total, c.max_points[g.id]):
                 detail = " + ".join(f"{i.id} {i.groups[g.id].max_points:g}" for i in inds)
                 problems.append(
-                    f"criterion {c.id} (group {g.id}): indicator maxima sum to {s:g} ({detail}), "
+                    f"criterion {c.id} (group {g.id}): indicator maxima sum to {total:g} ({detail}), "
                     f"not the criterion maximum {c.max_points[g.id]:g}"
                 )
-            for ind in inds:
-                if ind.kind not in kinds_mod.KINDS:
-                    continue
+    return problems
+
+
+def indicators_within_their_criterion(rubric: Rubric) -> list[str]:
+    """An indicator has points only in the groups its criterion has points in (elsewhere they would count nowhere)."""
+    return [
+        f"indicator {ind.id}: has points for group {g.id} but its criterion does not"
+        for g in rubric.groups
+        for c in rubric.criteria
+        if g.id not in c.max_points
+        for ind in c.indicators
+        if g.id in ind.groups
+    ]
+
+
+def indicator_inputs(rubric: Rubric) -> list[str]:
+    """Each indicator builds as its kind in every group, and reads fields of the group's form of a type it can use."""
+    problems = []
+    for g in rubric.groups:
+        form_fields = {f.code for f in rubric.fields_for_form(g.form)}
+        for c in rubric.criteria_for(g.id):
+            for ind in (i for i in c.indicators if g.id in i.groups and i.kind in kinds_mod.KINDS):
                 try:
                     built = kinds_mod.build(ind, ind.groups[g.id])
                 except ValueError as exc:
@@ -363,10 +403,14 @@ def check_rubric(rubric: Rubric) -> list[str]:
                             f"indicator {ind.id} (group {g.id}): input {code} is of type {spec.type}, "
                             f"which kind {ind.kind} cannot use there"
                         )
-        for ind in (i for c in rubric.criteria for i in c.indicators):
-            if g.id in ind.groups and not any(g.id in c.max_points and ind in c.indicators for c in rubric.criteria):
-                problems.append(f"indicator {ind.id}: has points for group {g.id} but its criterion does not")
     return problems
+
+
+#: the checks :func:`check_rubric` runs, in the order their problems are listed
+RUBRIC_CHECKS = (
+    unique_ids, declared_forms, ordered_bands, known_groups_and_kinds, group_totals, criterion_totals,
+    indicators_within_their_criterion, indicator_inputs,
+)  # fmt: skip
 
 
 def summary_table(rubric: Rubric) -> str:
