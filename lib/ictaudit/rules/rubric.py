@@ -2,7 +2,9 @@
 
 A rubric file (``rubrics/<id>.yaml``) holds the groups and their forms, the field catalogue, the
 criteria with their indicators (kind, inputs, per-group maxima and parameters, source), the bands
-and the ranking rule. Loading checks every invariant and names the offenders and the file::
+and the ranking rule. A derived rubric (``base: <id>``) holds only what differs from its base
+(:func:`derived_rubric_data` says how a change is read). Loading checks every invariant and names
+the offenders and the file::
 
     rubric = load_rubric("caobang-2310-2016")
     for criterion, indicators in rubric.scale("so_ban_nganh"):
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections import Counter
 from collections.abc import Iterator
 from functools import cached_property
@@ -221,8 +224,32 @@ def load_yaml(text: str):
 
 
 def load_rubric(rubric: str | Path) -> Rubric:
-    """Load and check a rubric by id or path; raise :class:`RubricError` naming every offence."""
+    """Load and check a rubric by id or path; raise :class:`RubricError` naming every offence.
+
+    A file with ``base:`` is a derived rubric: its base with this file's changes merged in
+    (:func:`derived_rubric_data`); the result is checked like any rubric, its errors naming this file.
+    """
     path = rubric_path(rubric)
+    source = str(path)
+    data = _read_rubric_file(path)
+    if "base" in data:
+        data = derived_rubric_data(path, data)
+    try:
+        model = Rubric.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = _describe_location(data, err["loc"])
+            problems.append(f"{where}: {err['msg']}")
+        raise RubricError(source, problems) from None
+    problems = check_rubric(model)
+    if problems:
+        raise RubricError(source, problems)
+    return model
+
+
+def _read_rubric_file(path: Path) -> dict:
+    """The mapping a rubric file holds, or :class:`RubricError` saying why it cannot be read."""
     source = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -236,18 +263,101 @@ def load_rubric(rubric: str | Path) -> Rubric:
         raise RubricError(source, [f"a value is not a real date: {exc}"]) from None
     if not isinstance(data, dict):
         raise RubricError(source, ["the file must hold a mapping at the top level"])
-    try:
-        model = Rubric.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            where = _describe_location(data, err["loc"])
-            problems.append(f"{where}: {err['msg']}")
-        raise RubricError(source, problems) from None
-    problems = check_rubric(model)
+    return data
+
+
+# -- derived rubrics: a base and what changes ---------------------------------------------------
+
+#: the lists a derived rubric changes entry by entry, with the key that names an entry and its name
+KEYED_LISTS = {
+    "groups": ("id", "group"), "forms": ("id", "form"), "bands": ("id", "band"), "fields": ("code", "field"),
+    "criteria": ("id", "criterion"), "indicators": ("id", "indicator"),
+}  # fmt: skip
+_RUBRIC_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def derived_rubric_data(path: Path, data: dict) -> dict:
+    """The data of the rubric ``data`` (read from ``path``) derives from its ``base:``, with its changes merged in.
+
+    How a change is read: a list of things with an id (groups, forms, bands, criteria, a criterion's
+    indicators) or a code (fields) is changed entry by entry, each entry naming by its id or code one
+    the base has; inside an entry, and in any other mapping (``ranking``, an indicator's ``groups``,
+    a criterion's ``max_points``), only the keys written change; any other value — a number, a text,
+    a list such as a checklist's ``items``, the ``tiers``, ``num`` — replaces the base's value whole.
+    The base is the file ``<base>.yaml`` beside this one and must be a valid, complete rubric (not
+    derived itself); the derived rubric has an id of its own. Raises :class:`RubricError` naming
+    every offence: a base that is missing, derived or broken, a change to an id the base lacks, an
+    entry that names no id, an id changed twice.
+    """
+    source, base_id = str(path), data["base"]
+    if not isinstance(base_id, str) or not _RUBRIC_ID.fullmatch(base_id) or base_id.endswith((".yaml", ".yml")):
+        raise RubricError(source, [f"base: {base_id!r} is not a rubric id; give the id of a rubric file beside this one"])
+    base_file = path.parent / f"{base_id}.yaml"
+    if not base_file.is_file():
+        raise RubricError(source, [f"base {base_id}: there is no rubric file {base_file.name} beside this one"])
+    base = _read_rubric_file(base_file)
+    if "base" in base:
+        raise RubricError(
+            source, [f"base {base_id} is itself derived (from {base['base']}); derive from a complete rubric"]
+        )
+    load_rubric(base_file)  # the base must be valid on its own: its own errors name its own file
+    problems = []
+    if base.get("id") != base_id:
+        problems.append(f"base {base_id}: the file {base_file.name} holds the rubric id {base.get('id')!r}")
+    if data.get("id") in (None, base_id):
+        problems.append(f"id: a derived rubric needs an id of its own, not its base's ({base_id})")
+    changes = {key: value for key, value in data.items() if key != "base"}
+    merged = _merged_mapping(base, changes, "", base_id, problems)
     if problems:
         raise RubricError(source, problems)
-    return model
+    return merged
+
+
+def _merged_mapping(base: dict, changes: dict, where: str, base_id: str, problems: list[str]) -> dict:
+    """``base`` with the keys of ``changes`` changed: keyed lists by entry, mappings by key, the rest replaced."""
+    out = dict(base)
+    for key, value in changes.items():
+        at = f"{where}.{key}" if where else key
+        if key in KEYED_LISTS and isinstance(value, list) and isinstance(base.get(key), list):
+            out[key] = _merged_list(base[key], value, key, where, base_id, problems)
+        elif isinstance(value, dict) and isinstance(base.get(key), dict):
+            out[key] = _merged_mapping(base[key], value, at, base_id, problems)
+        else:
+            out[key] = value
+    return out
+
+
+def _merged_list(base: list, changes: list, name: str, where: str, base_id: str, problems: list[str]) -> list:
+    """The entries of ``base`` with those ``changes`` names (by id or code) changed; order and the rest kept."""
+    key, entry_name = KEYED_LISTS[name]
+    position = {entry.get(key): i for i, entry in enumerate(base) if isinstance(entry, dict)}
+    out, seen = list(base), set()
+    for n, change in enumerate(changes, start=1):
+        ident = change.get(key) if isinstance(change, dict) else None
+        ident = ident if isinstance(ident, str | int | float) else None
+        label = f"{where}, {entry_name} {ident}" if where else f"{entry_name} {ident}"
+        if ident is None:
+            problems.append(
+                f"{where + ', ' if where else ''}{name}, entry {n}: gives no {key}; name the base's {entry_name} it changes"
+            )
+        elif ident not in position:
+            problems.append(f"{label}: base {base_id} has no such {entry_name} (a derived rubric only changes its base's)")
+        elif ident in seen:
+            problems.append(f"{label}: changed twice; write all its changes in one entry")
+        else:
+            seen.add(ident)
+            out[position[ident]] = _merged_mapping(base[position[ident]], change, label, base_id, problems)
+    return out
+
+
+def rubric_files(rubric: str | Path) -> list[Path]:
+    """The files a rubric is read from — its own, and its base's when it is derived — for a run's manifest."""
+    path = rubric_path(rubric)
+    try:
+        base = _read_rubric_file(path).get("base")
+    except RubricError:
+        return [path]
+    return [path, path.parent / f"{base}.yaml"] if isinstance(base, str) and _RUBRIC_ID.fullmatch(base) else [path]
 
 
 def _describe_location(data: dict, loc: tuple) -> str:

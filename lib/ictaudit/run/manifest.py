@@ -106,9 +106,11 @@ def git_revision(root: Path = PROJECT_ROOT) -> dict[str, object]:
 def input_hashes(cycle_dir: Path, rubric_file: Path, suites: list[Path], notebooks: list[Path],
                  previous_cycle_dir: Path | None) -> dict[str, dict[str, str]]:
     """Hashes of everything a run reads, grouped: cycle files, previous cycle, rubric, suites, notebooks."""
+    from ictaudit.rules.rubric import rubric_files
+
     out = {
         "cycle": hash_tree(cycle_dir),
-        "rubric": {rubric_file.name: sha256_file(rubric_file)},
+        "rubric": {p.name: sha256_file(p) for p in rubric_files(rubric_file)},  # a derived rubric's base too
         "expectations": {p.name: sha256_file(p) for p in sorted(suites)},
         "notebooks": {p.name: sha256_file(p) for p in sorted(notebooks)},
     }
