@@ -358,7 +358,7 @@ def test_compare_refuses_a_rubric_without_the_group(mini, tmp_path):
 
 
 def write_scored_folder(rubric, values: pd.DataFrame, agencies: pd.DataFrame, scored: Path) -> None:
-    """values.csv (DESIGN §6 columns, long) and the score tables, as notebooks 01–03 would leave them."""
+    """values.csv (docs/contracts.md §6 columns, long) and the score tables, as notebooks 01–03 would leave them."""
     long = values.rename_axis("agency_id").reset_index().melt("agency_id", var_name="field", value_name="value")
     long = long.sort_values(["agency_id", "field"]).reset_index(drop=True)
     for col in ("raw_value", "source_file", "source_sha256", "sheet", "cell", "correction_id"):

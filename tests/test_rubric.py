@@ -1,4 +1,4 @@
-"""The shipped rubric loads and matches DOMAIN §3; every broken fixture is refused, naming the offender."""
+"""The shipped rubric loads and matches docs/domain.md §3; every broken fixture is refused, naming the offender."""
 
 import shutil
 from pathlib import Path

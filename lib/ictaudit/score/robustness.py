@@ -73,7 +73,7 @@ def band_columns(rubric: Rubric) -> list[str]:
 
 
 def robustness_columns(rubric: Rubric) -> list[str]:
-    """The column order of ``robustness.csv`` (DESIGN §6, then one probability per band)."""
+    """The column order of ``robustness.csv`` (docs/contracts.md §6, then one probability per band)."""
     return [*ROBUSTNESS_BASE_COLUMNS, *band_columns(rubric)]
 
 

@@ -1,16 +1,17 @@
 """Scoring and ranking: confirmed values in, points per indicator, criterion, total, band and rank out.
 
 The numbers and the words are computed apart: :func:`score_points` is vectorised over a group and
-returns arrays only (the robustness analysis calls it thousands of times); :func:`score_cycle` adds
-the trail — one row per agency × indicator with the inputs, the explanation in Vietnamese, the
-rule, the points and the flags — and the tables of DESIGN §6.
+returns arrays only (the robustness analysis rescales them); :func:`score_cycle` adds the trail —
+one row per agency × indicator with the inputs, the explanation in Vietnamese, the rule, the points
+and the flags — and the tables of docs/contracts.md §6.
 
-Rules (DOMAIN §3): not-applicable indicators leave both the achieved and the attainable totals;
-``score_100 = 100 × achieved / applicable_max`` and ``index = achieved / applicable_max`` are
-rounded half up (2 and 3 decimals) and ranks and bands are judged on the rounded, published value;
-ranking is competition ranking ("1-2-2-4") within each group, among ranked agencies only. Agencies
-that are not ranked (late, excluded, …) but whose values were read are scored for information:
-their points appear, their band and rank stay empty, and they never set a ``ratio_to_best`` best.
+Rules (docs/domain.md §3): not-applicable indicators leave both the achieved and the attainable
+totals; ``score_100 = 100 × achieved / applicable_max`` and ``index = achieved / applicable_max``
+are rounded half up (2 and 3 decimals) and ranks and bands are judged on the rounded, published
+value; ranking is competition ranking ("1-2-2-4", :func:`ictaudit.score.ranking.rank_competition`)
+within each group, among ranked agencies only. Agencies that are not ranked (late, excluded, …) but
+whose values were read are scored for information: their points appear, their band and rank stay
+empty, and they never set a ``ratio_to_best`` best.
 """
 
 from __future__ import annotations
@@ -380,7 +381,7 @@ def _trail_rows(
 
 
 def write_score_tables(result: ScoreResult, out_dir) -> dict[str, object]:
-    """``trail.csv``, ``scores.csv`` and ``criteria.csv`` into ``out_dir`` (DESIGN §6)."""
+    """``trail.csv``, ``scores.csv`` and ``criteria.csv`` into ``out_dir`` (docs/contracts.md §6)."""
     from pathlib import Path
 
     from ictaudit.common.tables import write_csv
