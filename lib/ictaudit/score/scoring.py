@@ -154,27 +154,8 @@ def score_cycle(
         tot = totals(gp, decimals)
 
         ranks = rank_competition(np.where(is_ranked, tot["score_100"], np.nan))  # score_100 is published
-        crit_cols = gp.criterion_columns()
-        crit_points = {c: gp.points[:, cols].sum(axis=1) for c, cols in crit_cols.items()}
-        crit_attainable = {c: (gp.max_points[cols] * gp.applicable[:, cols]).sum(axis=1) for c, cols in crit_cols.items()}
-        crit_max = {c.id: c.max_points[group.id] for c in rubric.criteria_for(group.id)}
-
-        for c_id, cols in crit_cols.items():
-            achieved = (gp.points[:, cols] * gp.applicable[:, cols]).sum(axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                share = np.where(crit_attainable[c_id] > 0, achieved / crit_attainable[c_id], np.nan)
-            c_score = round_half_up(100 * share, decimals)
-            c_rank = rank_competition(np.where(is_ranked, c_score, np.nan))
-            criteria_parts.append(
-                pd.DataFrame(
-                    {
-                        "agency_id": ids, "group": group.id, "criterion_id": c_id,
-                        "points": crit_points[c_id], "max_points": float(crit_max[c_id]),
-                        "applicable_max": crit_attainable[c_id], "score_100": c_score,
-                        "rank": _nullable_ranks(c_rank),
-                    }
-                )
-            )  # fmt: skip
+        crit_points = {c: gp.points[:, cols].sum(axis=1) for c, cols in gp.criterion_columns().items()}
+        criteria_parts += _criterion_parts(rubric, gp, is_ranked, crit_points)
 
         published, where = np.unique(tot["score_100"], return_inverse=True)  # each distinct score's band once
         labels = np.array([b.label_vi if (b := rubric.band_for(x)) else "" for x in published.tolist()], dtype=object)
@@ -188,7 +169,7 @@ def score_cycle(
                 "index": tot["index"],
                 "band": bands,
                 "rank": _nullable_ranks(ranks),
-                **{c: crit_points[c] for c in crit_cols},
+                **crit_points,
             }
         )
         score_parts.append(part)
@@ -196,6 +177,42 @@ def score_cycle(
         if ids:
             trail_parts.append(_trail_rows(gp, original, used, blocked_set, with_explanations))
 
+    trail = pd.concat(trail_parts, ignore_index=True) if trail_parts else pd.DataFrame(columns=TRAIL_COLUMNS)
+    parts = [p for p in criteria_parts if len(p)]
+    criteria = pd.concat(parts, ignore_index=True)[CRITERIA_COLUMNS] if parts else pd.DataFrame(columns=CRITERIA_COLUMNS)
+    if len(criteria):
+        criteria["rank"] = criteria["rank"].astype("Int64")
+    return ScoreResult(trail=trail[TRAIL_COLUMNS], scores=_scores_table(rubric, agencies, score_parts), criteria=criteria)
+
+
+def _criterion_parts(
+    rubric: Rubric, gp: GroupPoints, is_ranked: np.ndarray, crit_points: dict[str, np.ndarray]
+) -> list[pd.DataFrame]:
+    """The group's rows of ``criteria.csv``, a frame per criterion: points, maxima, ``score_100`` and rank."""
+    decimals = rubric.ranking.decimals
+    crit_max = {c.id: c.max_points[gp.group_id] for c in rubric.criteria_for(gp.group_id)}
+    parts = []
+    for c_id, cols in gp.criterion_columns().items():
+        attainable = (gp.max_points[cols] * gp.applicable[:, cols]).sum(axis=1)
+        achieved = (gp.points[:, cols] * gp.applicable[:, cols]).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(attainable > 0, achieved / attainable, np.nan)
+        c_score = round_half_up(100 * share, decimals)
+        c_rank = rank_competition(np.where(is_ranked, c_score, np.nan))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "agency_id": gp.agency_ids, "group": gp.group_id, "criterion_id": c_id,
+                    "points": crit_points[c_id], "max_points": float(crit_max[c_id]),
+                    "applicable_max": attainable, "score_100": c_score, "rank": _nullable_ranks(c_rank),
+                }
+            )
+        )  # fmt: skip
+    return parts
+
+
+def _scores_table(rubric: Rubric, agencies: pd.DataFrame, score_parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """``scores.csv``: every roster agency with its numbers (empty without values), by group, rank and id."""
     scored = pd.concat([p for p in score_parts if len(p)], ignore_index=True) if any(len(p) for p in score_parts) else pd.DataFrame()
     criterion_ids = [c.id for c in rubric.criteria]
     scores = agencies[["agency_id", "agency_name", "group", "status", "status_reason"]].merge(
@@ -213,12 +230,7 @@ def score_cycle(
         .drop(columns=["_g", "_r"])[[*SCORES_BASE_COLUMNS, *criterion_ids]]
         .reset_index(drop=True)
     )
-    trail = pd.concat(trail_parts, ignore_index=True) if trail_parts else pd.DataFrame(columns=TRAIL_COLUMNS)
-    parts = [p for p in criteria_parts if len(p)]
-    criteria = pd.concat(parts, ignore_index=True)[CRITERIA_COLUMNS] if parts else pd.DataFrame(columns=CRITERIA_COLUMNS)
-    if len(criteria):
-        criteria["rank"] = criteria["rank"].astype("Int64")
-    return ScoreResult(trail=trail[TRAIL_COLUMNS], scores=scores, criteria=criteria)
+    return scores
 
 
 def _nullable_ranks(ranks: np.ndarray) -> pd.arrays.IntegerArray:
