@@ -196,7 +196,7 @@ def resolve_rounds(
     (``;``-joined ids), or, failing that, every applied correction of the agency. An issue still in
     round 2 keeps ``resolved_by`` empty and its round-2 row says what remains.
     """
-    from ictaudit.validate.gx import ISSUE_COLUMNS, sort_issues
+    from ictaudit.validate.issues import ISSUE_COLUMNS, sort_issues
 
     r1 = issues_round1.reindex(columns=ISSUE_COLUMNS).copy()
     r2 = issues_round2.reindex(columns=ISSUE_COLUMNS).copy()
