@@ -356,6 +356,8 @@ def _check_rule(table: CheckTable, rule: CheckRule) -> list[str]:
         if rule.required_only or rule.summary_vi is not None:
             problems.append("required_only and summary_vi belong to rules with types")
         read = table.fields_read(rule)
+        if any(_check_derived(table, c, table.derived[c]) for c in table.columns_read(rule) if c in table.derived):
+            return problems  # its derived column is reported; what it reads is not known
         if sorted(rule.fields) != sorted(read) or len(set(rule.fields)) < len(rule.fields):
             problems.append(f"fields [{', '.join(rule.fields)}] are not the fields it reads [{', '.join(read)}]")
     return problems
@@ -365,10 +367,10 @@ def _check_operands(table: CheckTable, rule: CheckRule) -> list[str]:
     (op,) = rule.ops
     column, *rest = rule.operands
     problems = []
-    if not table.is_column(column):
+    if rule.frame == "fields" and column not in FIELD_ROW_COLUMNS:
+        problems.append(f"{op}: {column!r} is not a column of the fields frame ({', '.join(FIELD_ROW_COLUMNS[1:])})")
+    elif not table.is_column(column):
         problems.append(f"{op}: {column!r} must be a column (a field code or a derived column)")
-    elif rule.frame == "fields" and column not in FIELD_ROW_COLUMNS:
-        problems.append(f"{op}: {column} is not a column of the fields frame ({', '.join(FIELD_ROW_COLUMNS[1:])})")
     elif rule.frame == "agencies" and column in FIELD_ROW_COLUMNS:
         problems.append(f"{op}: {column} is a column of the fields frame; this rule has fields, not types")
     columns = [column] + ([rest[0]] if op in COMPARE_OPS and table.is_column(rest[0]) else [])
@@ -471,19 +473,24 @@ def check_against_rubric(table: CheckTable, rubric: Rubric) -> list[str]:
     """The table's forms and fields that the rubric does not have; [] when the two fit."""
     problems = []
     forms = {f.id for f in rubric.forms}
+    codes = {form: {s.code for s in rubric.fields_for_form(form)} for form in forms}
     for check in table.checks:
         if unknown := [f for f in check.forms if f not in forms]:
             problems.append(f"check {check.id}: forms {', '.join(unknown)} are not forms of rubric {rubric.id}")
-        for form in (f for f in check.forms if f in forms):
-            codes = {s.code for s in rubric.fields_for_form(form)}
-            for n, rule in enumerate(check.rules, start=1):
-                if rule.frame == "agencies" and (missing := [f for f in table.fields_read(rule) if f not in codes]):
-                    problems.append(
-                        f"check {check.id} rule {n}: {', '.join(missing)} are neither fields of form {form} in "
-                        f"rubric {rubric.id} nor derived columns"
-                    )
+        for n, rule in enumerate(check.rules, start=1):
+            if rule.frame == "fields":
+                continue
+            missing: dict[tuple[str, ...], list[str]] = {}  # the fields missing, by the forms they miss on
+            for field in table.fields_read(rule):
+                if lacking := tuple(f for f in check.forms if f in forms and field not in codes[f]):
+                    missing.setdefault(lacking, []).append(field)
+            for lacking, fields in missing.items():
+                problems.append(
+                    f"check {check.id} rule {n}: {', '.join(fields)} not on form {', '.join(lacking)} of rubric "
+                    f"{rubric.id} (nor a derived column)"
+                )
     for name, expression in table.derived_expressions.items():
         fields = [n for n in expression.names if n not in table.parameters]
         if unknown := [f for f in fields if f not in rubric.field_by_code]:
-            problems.append(f"derived column {name}: {', '.join(unknown)} are not fields of rubric {rubric.id}")
+            problems.append(f"derived column {name}: {', '.join(unknown)} not fields of rubric {rubric.id}")
     return problems
