@@ -16,6 +16,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 #: how the table may write an operator, as Python spells it
@@ -50,6 +51,7 @@ class Condition:
     amount: Expression
 
 
+@lru_cache(maxsize=1024)  # a table reads the same few texts for every form and field
 def parse_expression(text: str | float) -> Expression:
     """An :class:`Expression` of ``text`` (a number is an expression too); :class:`ExpressionError` if not one."""
     source = str(text).translate(_OPERATOR_SIGNS)

@@ -95,24 +95,13 @@ def rules_for_form(rubric: Rubric, form_id: str, checks: CheckTable | None = Non
     if problems := check_against_rubric(checks, rubric):
         raise ChecksError(f"(check table v{checks.version} against rubric {rubric.id})", problems)
     own = [check for check in checks.checks if form_id in check.forms]
-    per_field = [
-        _field_rule(checks, check, n, rule, spec)
-        for spec in specs
-        for check in own
-        for n, rule in enumerate(check.rules, start=1)
-        if rule.frame == "fields" and _covers(rule, spec)
-    ]
     per_agency = [
         _agency_rule(checks, check, n, rule)
         for check in own
         for n, rule in enumerate(check.rules, start=1)
         if rule.frame == "agencies"
     ]
-    return sorted(per_field + per_agency, key=lambda r: r.check_id)  # stable: keeps the order within a check
-
-
-def _covers(rule: CheckRule, spec: FieldSpec) -> bool:
-    return spec.type in rule.types and (spec.required or not rule.required_only)
+    return sorted(_per_field_rules(checks, own, specs) + per_agency, key=lambda r: r.check_id)  # stable
 
 
 def _agency_rule(checks: CheckTable, check: Check, n: int, rule: CheckRule) -> Rule:
@@ -122,13 +111,25 @@ def _agency_rule(checks: CheckTable, check: Check, n: int, rule: CheckRule) -> R
     )  # fmt: skip
 
 
-def _field_rule(checks: CheckTable, check: Check, n: int, rule: CheckRule, spec: FieldSpec) -> Rule:
-    name = f"{spec.label_vi} ({spec.code})"
-    when = When("required", "==", 1) if rule.required_only else None
-    return Rule(
-        check.id, check.severity, (spec.code,), checks.message(rule.message_vi, name=name), rule.why,
-        checks.requirement(rule), when, "fields", (check.id, n), checks.message(rule.summary_vi),
-    )  # fmt: skip
+def _per_field_rules(checks: CheckTable, own: list[Check], specs: tuple[FieldSpec, ...]) -> list[Rule]:
+    """The rules with types, one :class:`Rule` per field each covers: field by field in form order,
+    a field's rules in table order."""
+    shared = []  # what the per-field rules of one table rule share
+    for check in own:
+        for n, rule in enumerate(check.rules, start=1):
+            if rule.frame == "fields":
+                when = When("required", "==", 1) if rule.required_only else None
+                common = Rule(
+                    check.id, check.severity, (), rule.message_vi, rule.why, checks.requirement(rule), when,
+                    "fields", (check.id, n), checks.message(rule.summary_vi),
+                )  # fmt: skip
+                shared.append((rule, common))
+    return [
+        replace(common, fields=(spec.code,), message_vi=checks.message(rule.message_vi, name=f"{spec.label_vi} ({spec.code})"))
+        for spec in specs
+        for rule, common in shared
+        if spec.type in rule.types and (spec.required or not rule.required_only)
+    ]
 
 
 def suite_expectations(rules: list[Rule]) -> list[Rule]:
