@@ -72,6 +72,7 @@ def test_committed_suites_equal_the_builder(rubric):
         assert committed["meta"]["template_version"]
         assert committed["meta"]["checks_version"] == CHECKS.version
         assert committed["meta"]["parameters"] == CHECKS.parameter_values
+        assert committed["meta"]["derived"] == CHECKS.derived
         assert committed["meta"]["not_in_suite"] == {"L26": CHECKS.outside_the_suites[0].note_vi}
         for e in committed["expectations"]:
             assert {"check_id", "severity", "message_vi", "fields"} <= set(e["meta"]), e
@@ -178,6 +179,11 @@ def test_a_stale_committed_suite_stops_the_run(rubric, tmp_path):
     stale["expectations"] = stale["expectations"][:-1]
     (tmp_path / "PL1.json").write_text(json.dumps(stale), encoding="utf-8")
     with pytest.raises(ValidationSetupError, match=r"out of date.*`python -m ictaudit\.validate\.suites`"):
+        check_committed_suite(rubric, "PL1", suite, tmp_path)
+    other_arithmetic = suite_json(suite)  # the same expectations, but F29_F30 computed otherwise
+    other_arithmetic["meta"]["derived"] = other_arithmetic["meta"]["derived"] | {"F29_F30": "F29 + F30 + F28"}
+    (tmp_path / "PL1.json").write_text(json.dumps(other_arithmetic), encoding="utf-8")
+    with pytest.raises(ValidationSetupError, match="out of date"):
         check_committed_suite(rubric, "PL1", suite, tmp_path)
     meta_only = suite_json(suite)
     meta_only["meta"]["rubric_version"] = "0.9.0"

@@ -238,6 +238,7 @@ def build_suite(rubric: Rubric, form_id: str, checks: CheckTable | None = None):
             "generated_by": "ictaudit.validate.suites.build_suite from ictaudit/rules/checks.yaml",
             "checks": sorted({r.check_id for r in rules}),
             "parameters": checks.parameter_values,
+            "derived": checks.derived,
             "not_in_suite": {c.id: c.note_vi for c in checks.outside_the_suites},
             "frames": {
                 "agencies": "one row per agency: the form's fields and the derived columns of the check table "
@@ -276,7 +277,9 @@ def check_committed_suite(rubric: Rubric, form_id: str, suite, directory: Path =
     """Refuse to run when ``<directory>/<form>.json`` of this rubric has other checks than the ones built.
 
     The committed suite is what the manifest hashes; running other checks would break the audit trail.
-    A difference in the meta only (a new rubric version with the same fields) is a warning.
+    Other checks: other expectations, parameters or derived columns (an expectation names a derived
+    column; the meta holds its arithmetic). Any other difference in the meta (a new rubric version
+    with the same fields) is a warning.
     """
     path = suite_path(form_id, directory)
     if not path.exists():
@@ -287,7 +290,7 @@ def check_committed_suite(rubric: Rubric, form_id: str, suite, directory: Path =
     built = suite_json(suite)
     if committed == built:
         return
-    if committed.get("expectations") == built.get("expectations"):  # e.g. only rubric_version moved on
+    if _what_is_checked(committed) == _what_is_checked(built):  # e.g. only rubric_version moved on
         changed = sorted(k for k in built["meta"] if committed["meta"].get(k) != built["meta"][k])
         warnings.warn(
             f"{path}: same checks, but its meta differs in {', '.join(changed)}; regenerate it with "
@@ -300,6 +303,11 @@ def check_committed_suite(rubric: Rubric, form_id: str, suite, directory: Path =
         f"v{rubric.version} and the check table (ictaudit/rules/checks.yaml). Regenerate it with "
         f"`{REGENERATE}` and commit it."
     )
+
+
+def _what_is_checked(suite_json: dict) -> tuple:
+    meta = suite_json.get("meta", {})
+    return suite_json.get("expectations"), meta.get("parameters"), meta.get("derived")
 
 
 if __name__ == "__main__":  # python -m ictaudit.validate.suites [rubric-id]
