@@ -153,3 +153,46 @@ def test_conditions_compare_a_column_with_an_amount():
     for text in ("F13", "= 0", "F13 ≥ 0", "F13 = "):
         with pytest.raises(ExpressionError):
             parse_condition(text)
+
+
+VOCABULARY = """
+  - id: L02
+    severity: E
+    forms: [PL1]
+    reference: docs/domain.md §5
+    rules:
+      - {lt: [F02, F01], fields: [F02, F01], message_vi: "lt pair", why: "-"}
+      - {ge: [F01, F02], fields: [F01, F02], message_vi: "ge pair", why: "-"}
+      - {gt: [F01, F02], fields: [F01, F02], message_vi: "gt pair", why: "-"}
+      - {lt: [F01, 1000], fields: [F01], message_vi: "lt amount", why: "-"}
+      - {ge: [F01, 1], fields: [F01], message_vi: "ge amount", why: "-"}
+      - {gt: [F01, 0], fields: [F01], message_vi: "gt amount", why: "-"}
+      - {eq: [F11, 0], fields: [F11], message_vi: "eq", why: "-"}
+      - {between: [F01, 1, computers_per_staff_max × 100], fields: [F01], message_vi: "between", why: "-"}
+      - {in: [F06, [0, 1]], when: F07 = 1, fields: [F07, F06], message_vi: "in", why: "-"}
+"""
+
+
+def test_every_condition_of_the_vocabulary_becomes_its_expectation(rubric, tmp_path):
+    from ictaudit.validate.suites import build_suite, suite_json
+
+    text = (BROKEN / "valid.yaml").read_text(encoding="utf-8").replace("checks:\n", "checks:" + VOCABULARY, 1)
+    (tmp_path / "checks.yaml").write_text(text, encoding="utf-8")
+    suite = suite_json(build_suite(rubric, "PL1", load_checks(tmp_path / "checks.yaml", rubric)))
+    got = {e["meta"]["message_vi"]: (e["type"], e["kwargs"]) for e in suite["expectations"] if e["meta"]["check_id"] == "L02"}
+    pair, between = "expect_column_pair_values_a_to_be_greater_than_b", "expect_column_values_to_be_between"
+    missing = {"ignore_row_if": "either_value_is_missing"}
+    assert got == {
+        "lt pair": (pair, {"column_A": "F01", "column_B": "F02", "or_equal": False, **missing}),  # F02 < F01
+        "ge pair": (pair, {"column_A": "F01", "column_B": "F02", "or_equal": True, **missing}),
+        "gt pair": (pair, {"column_A": "F01", "column_B": "F02", "or_equal": False, **missing}),
+        "lt amount": (between, {"column": "F01", "max_value": 1000.0, "strict_max": True}),
+        "ge amount": (between, {"column": "F01", "min_value": 1.0}),
+        "gt amount": (between, {"column": "F01", "min_value": 0.0, "strict_min": True}),
+        "eq": (between, {"column": "F11", "min_value": 0.0, "max_value": 0.0}),
+        "between": (between, {"column": "F01", "min_value": 1.0, "max_value": 300.0}),
+        "in": ("expect_column_values_to_be_in_set", {
+            "column": "F06", "value_set": [0.0, 1.0],
+            "row_condition": {"column": {"name": "F07"}, "operator": "==", "parameter": 1, "type": "comparison"},
+        }),
+    }  # fmt: skip
