@@ -71,9 +71,10 @@ def test_every_check_has_a_passing_and_a_failing_case(rubric):
     about = {case["check"] for _, case in CASES if "check" in case}
     assert about == in_suites
     for check_id in sorted(in_suites):
-        outcomes = {any(i["check"] == check_id for i in case["issues"]) for _, case in CASES if case.get("check") == check_id}
+        outcomes = {
+            any(i["check"] == check_id for i in case["issues"]) for _, case in CASES if case.get("check") == check_id
+        }
         assert outcomes == {True, False}, f"{check_id}: needs a case where it fails and one where it passes"
-
 
 
 def test_a_changed_threshold_changes_the_outcome_with_no_python_change(rubric, context, tmp_path):

@@ -111,7 +111,9 @@ def test_messages_print_parameters_as_a_vietnamese_reader_writes_them():
     assert "hơn 50% văn bản đi" in checks.message(l12.message_vi)
     l24 = next(c for c in checks.checks if c.id == "L24").rules[0]
     assert checks.message(l24.message_vi, name="Số máy chủ (F11)").startswith("Số máy chủ (F11) thay đổi bất thường")
-    assert "giảm quá 50% hoặc tăng quá 3 lần, khi năm nay hoặc năm trước từ 10 trở lên" in checks.message(l24.summary_vi)
+    assert "giảm quá 50% hoặc tăng quá 3 lần, khi năm nay hoặc năm trước từ 10 trở lên" in checks.message(
+        l24.summary_vi
+    )
 
 
 # -- expressions and conditions --------------------------------------------------------------
@@ -179,7 +181,11 @@ def test_every_condition_of_the_vocabulary_becomes_its_expectation(rubric, tmp_p
     text = (BROKEN / "valid.yaml").read_text(encoding="utf-8").replace("checks:\n", "checks:" + VOCABULARY, 1)
     (tmp_path / "checks.yaml").write_text(text, encoding="utf-8")
     suite = suite_json(build_suite(rubric, "PL1", load_checks(tmp_path / "checks.yaml", rubric)))
-    got = {e["meta"]["message_vi"]: (e["type"], e["kwargs"]) for e in suite["expectations"] if e["meta"]["check_id"] == "L02"}
+    got = {
+        e["meta"]["message_vi"]: (e["type"], e["kwargs"])
+        for e in suite["expectations"]
+        if e["meta"]["check_id"] == "L02"
+    }
     pair, between = "expect_column_pair_values_a_to_be_greater_than_b", "expect_column_values_to_be_between"
     missing = {"ignore_row_if": "either_value_is_missing"}
     assert got == {

@@ -59,7 +59,9 @@ def failing_rows(suite_result, rules: list[Rule]) -> list[tuple[dict, list[dict]
                 f"({cfg.meta.get('check_id')}) could not run: {info.get('exception_message')}"
             )
         if cfg.meta.get("check_id") != shared.check_id:
-            raise ValidationSetupError(f"result of {cfg.meta.get('check_id')} where the check table has {shared.check_id}")
+            raise ValidationSetupError(
+                f"result of {cfg.meta.get('check_id')} where the check table has {shared.check_id}"
+            )
         if r.success:
             continue
         rows = list(r.result.get("unexpected_index_list") or [])
@@ -72,7 +74,9 @@ def failing_rows(suite_result, rules: list[Rule]) -> list[tuple[dict, list[dict]
         for code, field_rows_ in by_field.items():
             rule = per_field.get((shared.origin, code))
             if rule is None:
-                raise ValidationSetupError(f"{shared.check_id}: a failing row of field {code}, which the rule does not cover")
+                raise ValidationSetupError(
+                    f"{shared.check_id}: a failing row of field {code}, which the rule does not cover"
+                )
             found.append((position[id(rule)], _rule_meta(rule), field_rows_))
     return [(meta, rows) for _, meta, rows in sorted(found, key=lambda item: item[0])]
 
@@ -88,7 +92,12 @@ def _rule_meta(rule: Rule) -> dict:
 
 
 def issues_from_results(
-    suite_result, rules: list[Rule], frame: pd.DataFrame, rubric: Rubric, round: int, previous: pd.DataFrame | None = None
+    suite_result,
+    rules: list[Rule],
+    frame: pd.DataFrame,
+    rubric: Rubric,
+    round: int,
+    previous: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One issue row per agency × check from a suite result (sub-rules of a check merged into one row).
 

@@ -125,7 +125,11 @@ def _per_field_rules(checks: CheckTable, own: list[Check], specs: tuple[FieldSpe
                 )  # fmt: skip
                 shared.append((rule, common))
     return [
-        replace(common, fields=(spec.code,), message_vi=checks.message(rule.message_vi, name=f"{spec.label_vi} ({spec.code})"))
+        replace(
+            common,
+            fields=(spec.code,),
+            message_vi=checks.message(rule.message_vi, name=f"{spec.label_vi} ({spec.code})"),
+        )
         for spec in specs
         for rule, common in shared
         if spec.type in rule.types and (spec.required or not rule.required_only)
