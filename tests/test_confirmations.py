@@ -6,7 +6,7 @@ import openpyxl
 import pandas as pd
 
 from ictaudit.validate.confirmations import ANSWER_HEADERS, PROBLEM_HEADERS, open_problems, write_confirmations
-from ictaudit.validate.gx import ISSUE_COLUMNS
+from ictaudit.validate.issues import ISSUE_COLUMNS
 
 AGENCIES = pd.DataFrame(
     {

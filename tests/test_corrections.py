@@ -5,7 +5,6 @@ import math
 import pandas as pd
 import pytest
 
-from ictaudit.rules.checks import plausible_values
 from ictaudit.validate.corrections import (
     REPORT_COLUMNS,
     apply_corrections,
@@ -15,6 +14,8 @@ from ictaudit.validate.corrections import (
     resolve_rounds,
 )
 from ictaudit.validate.gx import make_context, validate_values
+
+from .plausible import plausible_values
 
 AGENCIES = pd.DataFrame(
     {

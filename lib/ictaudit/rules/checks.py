@@ -1,868 +1,496 @@
-"""The logic checks of DOMAIN.md §5 as a rule table, and the Great Expectations suites built from it.
+"""The logic checks of docs/domain.md §5 as data: ``checks.yaml`` beside this module, loaded into frozen models.
 
-Each rule is one row: the check id, its severity (``E`` blocks scoring of the values involved until
-the agency confirms or corrects them; ``W`` asks the agency to explain), the fields it reads, the
-Vietnamese message sent to the agency, why the check exists, and how it is expressed in GX 1.x on the
-pandas engine. GX has no row-query expectation on pandas, so cross-field rules use
+The table holds, per check, its id, severity (``E`` blocks scoring of the values involved until the
+agency confirms or corrects them; ``W`` asks the agency to explain), the forms it applies to, its
+reference, and its rules: each rule one condition in a small vocabulary (``le: [F02, F01]``,
+``between``, ``in``, ``not_blank``, optionally ``when: "F04 > 0"``), the fields it shows, the
+Vietnamese message and why it exists. Thresholds are named parameters; derived columns
+(``F29_F30: F29 + F30``) are declared expressions (:mod:`ictaudit.rules.expressions`). Loading checks
+the table and names every offender::
 
-- ``pair_le(a, b)``: ``a ≤ b`` as ``ExpectColumnPairValuesAToBeGreaterThanB(column_A=b, column_B=a,
-  or_equal=True, ignore_row_if="either_value_is_missing")``;
-- ``between(col, ...)``, optionally with a ``row_condition`` (``Column("F07") == 1``), as
-  ``ExpectColumnValuesToBeBetween``; ``in_set`` as ``ExpectColumnValuesToBeInSet``;
-- derived columns computed by :func:`derive_columns` before validation (``F29_F30 = F29 + F30``,
-  ``F05_per_F01``, …), each NaN whenever an input is blank.
+    checks = load_checks()                         # the shipped table (rules/checks.yaml)
+    problems = check_against_rubric(checks, rubric)  # fields, forms: [] when they all exist
 
-These run on the *agencies* frame, one row per agency. The rules every field of a type obeys
-(:data:`FIELD_RULES`: L01 types, L24 year over year, L25 required) run on the *fields* frame, one row
-per agency × field (:func:`field_rows`): one expectation per FieldRule instead of one per field, and
-still one :class:`Rule` per field for the issues. The suite's ``meta.frame`` says which frame an
-expectation is written for.
-
-A blank never fails a cross-field rule: GX skips nulls in column-map expectations, pairs ignore a row
-when either value is missing, and a row condition on a blank is false. Blanks are L25's business.
-
-L26 (one accepted submission per agency and year; the form's agency and year match the roster and
-cycle) is checked by intake on the files themselves, not on values, so it is not in the suites.
-
-The suites are committed as ``expectations/<form>.json`` (versioned with the form template); regenerate
-them with ``python -m ictaudit.rules.checks`` after changing this table, the rubric or the template.
+Validation (:mod:`ictaudit.validate.suites`) turns the table into the Great Expectations suites.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+import string
+from collections import Counter
+from dataclasses import dataclass
+from functools import cache, cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import numpy as np
-import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ictaudit.common.paths import EXPECTATIONS_DIR
-from ictaudit.intake.forms import TEMPLATE_VERSION  # the suites are versioned with the form template
-from ictaudit.rules.rubric import FieldSpec, Rubric, load_rubric
+from ictaudit.common.numfmt import fmt_value
+from ictaudit.rules.expressions import (
+    Condition,
+    Expression,
+    ExpressionError,
+    evaluate,
+    parse_condition,
+    parse_expression,
+)
+from ictaudit.rules.rubric import FieldType, Rubric, load_yaml
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-
-
+CHECKS_PATH = Path(__file__).with_name("checks.yaml")
 
 Severity = Literal["E", "W"]
-YOY_MIN_RATIO = 0.5  # L24: falling by more than 50 % ...
-YOY_MAX_RATIO = 3.0  # ... or growing more than 3× is unusual
-YOY_MIN_BASE = 10  # ... when this year or last year counts at least 10 (2 → 0 servers is not news)
-BANDWIDTH_PER_STAFF = (0.05, 100.0)  # L08, Mbps per person
+#: the conditions of the vocabulary; ``le`` … ``gt`` compare with a column or an amount
+COMPARE_OPS = ("le", "lt", "ge", "gt")
+CONDITION_OPS = (*COMPARE_OPS, "eq", "between", "in", "not_blank")
 
-SUITE_NOT_COVERED = {
-    "L26": "một hồ sơ được chấp nhận cho mỗi đơn vị mỗi năm; đơn vị và năm ghi trên phiếu khớp danh sách "
-    "và kỳ đánh giá — kiểm tra ở bước tiếp nhận (intake) trên chính tệp, không phải trên số liệu",
-}
+#: the fields frame, one row per agency × field: what rules with ``types`` read (docs/checks.md)
+FIELD_ROW_COLUMNS = ["field", "value", "count", "count_fraction", "decimal", "yesno", "yoy_ratio", "required"]
+#: parameters the fields frame itself reads (not a rule): the table must declare them
+FRAME_PARAMETERS = {"yoy_min_base": "the fields frame computes yoy_ratio only from this count on"}
+
+_CHECK_ID = re.compile(r"^L\d{2}$")
+_PARAMETER_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_DERIVED_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*_\w+$")  # F29_F30: a field code never has a "_"
 
 
-@dataclass(frozen=True)
-class Rule:
-    """One sub-rule of a check: what an issue says and how GX checks it.
+class ChecksError(ValueError):
+    """A check table that cannot be used; ``problems`` lists every offence found."""
 
-    ``fields`` are the form fields the agency sees (the values shown in issues.csv and the
-    confirmation sheet). A rule on the ``agencies`` frame (one row per agency, :func:`derive_columns`)
-    is one expectation; ``column`` / ``column_a`` / ``column_b`` may be derived columns. A rule on the
-    ``fields`` frame (one row per agency × field, :func:`field_rows`) is one field's share of its
-    :class:`FieldRule`'s expectation, which checks every field of its type at once.
-    """
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid check table {source}:\n{lines}")
 
-    check_id: str
-    severity: Severity
-    fields: tuple[str, ...]
-    message_vi: str
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Parameter(_Frozen):
+    value: int | float
+    unit: str = ""
+    note: str
+
+
+class CheckRule(_Frozen):
+    """One rule of a check: one condition, the fields it shows (or the field types it covers), the texts."""
+
+    le: tuple[str | float, str | float] | None = None
+    lt: tuple[str | float, str | float] | None = None
+    ge: tuple[str | float, str | float] | None = None
+    gt: tuple[str | float, str | float] | None = None
+    eq: tuple[str, str | float] | None = None
+    between: tuple[str, str | float, str | float] | None = None
+    in_: tuple[str, tuple[float, ...]] | None = Field(None, alias="in")
+    not_blank: str | None = None
+    when: str | None = None
+    fields: tuple[str, ...] | None = None  # a rule on the agencies frame: the fields shown to the agency
+    types: tuple[FieldType, ...] | None = None  # a rule on the fields frame: every field of these types
+    required_only: bool = False  # with types: the rubric's required fields only
+    message_vi: str  # with types, {name} is the field's label and code
+    summary_vi: str | None = None  # with types: what the one expectation for all those fields says
     why: str
-    expectation: str  # "pair_le" | "between" | "in_set" | "not_null"
-    column: str | None = None
-    column_a: str | None = None  # pair_le: column_a ≤ column_b
-    column_b: str | None = None
-    min_value: float | None = None
-    max_value: float | None = None
-    strict_min: bool = False
-    value_set: tuple[float, ...] | None = None
-    row_condition: str | None = None
-    derived: tuple[str, ...] = field(default_factory=tuple)  # derived columns this rule reads
-    frame: Literal["agencies", "fields"] = "agencies"  # which frame ``column`` is a column of
 
     @property
-    def gx_severity(self) -> str:
-        return "critical" if self.severity == "E" else "warning"
+    def ops(self) -> list[str]:
+        return [op for op in CONDITION_OPS if getattr(self, "in_" if op == "in" else op) is not None]
+
+    @property
+    def operands(self) -> tuple:
+        (op,) = self.ops
+        value = getattr(self, "in_" if op == "in" else op)
+        return (value,) if op == "not_blank" else tuple(value)
+
+    @property
+    def frame(self) -> Literal["agencies", "fields"]:
+        return "fields" if self.types is not None else "agencies"
 
 
-# -- the cross-field rules (L02–L23) -------------------------------------------------------------
+class Check(_Frozen):
+    id: str
+    severity: Severity
+    forms: tuple[str, ...]
+    reference: str
+    rules: tuple[CheckRule, ...]
 
 
-def _le(check_id, sev, a, b, msg, why, *, fields=None, derived=(), condition=None) -> Rule:
-    return Rule(
-        check_id,
-        sev,
-        tuple(fields or (a, b)),
-        msg,
-        why,
-        "pair_le",
-        column_a=a,
-        column_b=b,
-        derived=tuple(derived),
-        row_condition=condition,
-    )
+class OutsideCheck(_Frozen):
+    """A check of docs/domain.md §5 that is not about values (L26), so in no suite."""
 
-
-def _between(
-    check_id, sev, col, msg, why, *, fields, lo=None, hi=None, strict_min=False, condition=None, derived=()
-) -> Rule:
-    return Rule(
-        check_id,
-        sev,
-        tuple(fields),
-        msg,
-        why,
-        "between",
-        column=col,
-        min_value=lo,
-        max_value=hi,
-        strict_min=strict_min,
-        row_condition=condition,
-        derived=tuple(derived),
-    )
-
-
-_WEB_ITEMS = (
-    "F21a",
-    "F21b",
-    "F21c",
-    "F21d",
-    "F21dd",
-    "F21e",
-    "F21h",
-    "F21i",
-    "F21k",
-    "F21l",
-    "F22a",
-    "F22b",
-    "F22c",
-    "F22d",
-)
-
-CROSS_FIELD_RULES: tuple[Rule, ...] = (
-    _between(
-        "L02",
-        "E",
-        "F01",
-        "Tổng số cán bộ, công chức, viên chức (F01) phải lớn hơn 0.",
-        "every per-staff ratio divides by F01",
-        fields=("F01",),
-        lo=0,
-        strict_min=True,
-    ),
-    _le(
-        "L03",
-        "E",
-        "F02",
-        "F01",
-        "Số CBCCVC được trang bị máy tính (F02) không được lớn hơn tổng số CBCCVC (F01).",
-        "a part cannot exceed the whole; C1.1 would exceed 100 %",
-    ),
-    _le(
-        "L04",
-        "W",
-        "F02",
-        "F03",
-        "Số CBCCVC được trang bị máy tính (F02) lớn hơn số máy tính đang sử dụng (F03): đề nghị giải thích "
-        "(ví dụ dùng chung máy tính).",
-        "more equipped staff than computers is possible only with shared computers",
-    ),
-    _le(
-        "L05",
-        "E",
-        "F04",
-        "F03",
-        "Số máy tính kết nối Internet băng rộng (F04) không được lớn hơn số máy tính đang sử dụng (F03).",
-        "a part cannot exceed the whole; C1.2 would exceed 100 %",
-    ),
-    _le(
-        "L05",
-        "E",
-        "F08",
-        "F03",
-        "Số máy tính có phần mềm diệt virus có bản quyền (F08) không được lớn hơn số máy tính đang sử dụng (F03).",
-        "a part cannot exceed the whole; C1.5 would exceed 100 %",
-    ),
-    _le(
-        "L06",
-        "W",
-        "F03",
-        "F01_x3",
-        "Số máy tính đang sử dụng (F03) lớn hơn 3 lần tổng số CBCCVC (F01): đề nghị kiểm tra lại.",
-        "more than three computers per person is implausible",
-        fields=("F03", "F01"),
-        derived=("F01_x3",),
-    ),
-    _between(
-        "L07",
-        "E",
-        "F05",
-        "Có máy tính kết nối Internet băng rộng (F04 > 0) thì tổng băng thông Internet (F05) phải lớn hơn 0.",
-        "broadband computers need bandwidth; C1.2 and C1.3 must agree",
-        fields=("F04", "F05"),
-        lo=0,
-        strict_min=True,
-        condition="F04 > 0",
-    ),
-    _between(
-        "L07",
-        "E",
-        "F04",
-        "Có băng thông Internet (F05 > 0) thì số máy tính kết nối Internet băng rộng (F04) phải lớn hơn 0.",
-        "bandwidth without a connected computer contradicts F04; C1.2 and C1.3 must agree",
-        fields=("F05", "F04"),
-        lo=0,
-        strict_min=True,
-        condition="F05 > 0",
-    ),
-    _between(
-        "L08",
-        "W",
-        "F05_per_F01",
-        "Băng thông Internet bình quân (F05 / F01) nằm ngoài khoảng 0,05–100 Mbps/người: đề nghị kiểm tra "
-        "đơn vị tính (Mbps) và số liệu.",
-        "catches kbps/Gbps typed as Mbps; C1.3 is normalised to the best unit, so one outlier moves all",
-        fields=("F05", "F01"),
-        lo=BANDWIDTH_PER_STAFF[0],
-        hi=BANDWIDTH_PER_STAFF[1],
-        derived=("F05_per_F01",),
-    ),
-    Rule(
-        "L09",
-        "W",
-        ("F07", "F06"),
-        "Có kết nối mạng WAN của tỉnh / mạng truyền số liệu chuyên dùng (F07 = Có) nhưng không có mạng nội bộ "
-        "LAN (F06 = Không): đề nghị giải thích.",
-        "a WAN connection normally goes through a LAN",
-        "in_set",
-        column="F06",
-        value_set=(1.0,),
-        row_condition="F07 == 1",
-    ),
-    _le(
-        "L10",
-        "E",
-        "F12",
-        "F01",
-        "Số CBCCVC sử dụng thư điện tử công vụ (F12) không được lớn hơn tổng số CBCCVC (F01).",
-        "a part cannot exceed the whole; C2.1 would exceed 100 %",
-    ),
-    _le(
-        "L11",
-        "E",
-        "F15",
-        "F14",
-        "Số văn bản gửi qua môi trường điện tử (F15) không được lớn hơn tổng số văn bản đi (F14).",
-        "a part cannot exceed the whole; C2.3 would exceed 100 %",
-    ),
-    _le(
-        "L11",
-        "E",
-        "F17",
-        "F15",
-        "Số văn bản điện tử được ký số (F17) không được lớn hơn số văn bản gửi qua môi trường điện tử (F15).",
-        "only electronic documents can be digitally signed; C2.5 would exceed 100 %",
-    ),
-    _between(
-        "L12",
-        "W",
-        "F15_per_F14",
-        "Không sử dụng phần mềm QLVB&ĐH (F13 = Không) nhưng hơn 50% văn bản đi được gửi qua môi trường "
-        "điện tử (F15 / F14): đề nghị giải thích.",
-        "sending most documents electronically without document-management software is unusual",
-        fields=("F13", "F15", "F14"),
-        hi=0.5,
-        condition="F13 == 0",
-        derived=("F15_per_F14",),
-    ),
-    _between(
-        "L13",
-        "E",
-        "F16",
-        "Có văn bản được ký số (F17 > 0) thì số chứng thư số được cấp (F16) phải lớn hơn 0.",
-        "signing needs a certificate; C2.4 and C2.5 must agree",
-        fields=("F17", "F16"),
-        lo=0,
-        strict_min=True,
-        condition="F17 > 0",
-    ),
-    _le(
-        "L14",
-        "E",
-        "F28_F29_F30",
-        "F27",
-        "Tổng số dịch vụ công trực tuyến mức độ 1–2, 3 và 4 (F28 + F29 + F30) không được lớn hơn số thủ tục "
-        "hành chính thuộc thẩm quyền (F27).",
-        "levels are exclusive and each service is one procedure; C4.3 and C4.4 would exceed 100 %",
-        fields=("F28", "F29", "F30", "F27"),
-        derived=("F28_F29_F30",),
-    ),
-    _le(
-        "L15",
-        "E",
-        "F33",
-        "F29_F30",
-        "Số dịch vụ mức độ 3, 4 có phát sinh hồ sơ trực tuyến (F33) không được lớn hơn số dịch vụ mức độ 3 và "
-        "4 (F29 + F30).",
-        "a part cannot exceed the whole; C4.6 would exceed 100 %",
-        fields=("F33", "F29", "F30"),
-        derived=("F29_F30",),
-    ),
-    _le(
-        "L16",
-        "E",
-        "F32",
-        "F31",
-        "Số hồ sơ nộp trực tuyến (F32) không được lớn hơn số hồ sơ của các thủ tục mức độ 3, 4 (F31).",
-        "a part cannot exceed the whole; C4.5 would exceed 100 %",
-    ),
-    _le(
-        "L16",
-        "E",
-        "F31",
-        "F25",
-        "Số hồ sơ của các thủ tục mức độ 3, 4 (F31) không được lớn hơn tổng số hồ sơ thủ tục hành chính tiếp "
-        "nhận (F25).",
-        "level-3/4 dossiers are among all dossiers received",
-    ),
-    _between(
-        "L17",
-        "E",
-        "F32",
-        "Không có dịch vụ công mức độ 3, 4 (F29 + F30 = 0) thì số hồ sơ nộp trực tuyến (F32) phải bằng 0.",
-        "online dossiers need a level-3/4 service",
-        fields=("F29", "F30", "F32"),
-        lo=0,
-        hi=0,
-        condition="F29_F30 == 0",
-        derived=("F29_F30",),
-    ),
-    _between(
-        "L17",
-        "E",
-        "F33",
-        "Không có dịch vụ công mức độ 3, 4 (F29 + F30 = 0) thì số dịch vụ có phát sinh hồ sơ trực tuyến "
-        "(F33) phải bằng 0.",
-        "services with online dossiers are among the level-3/4 services",
-        fields=("F29", "F30", "F33"),
-        lo=0,
-        hi=0,
-        condition="F29_F30 == 0",
-        derived=("F29_F30",),
-    ),
-    _between(
-        "L18",
-        "E",
-        "F33",
-        "Có hồ sơ nộp trực tuyến (F32 > 0) thì số dịch vụ có phát sinh hồ sơ trực tuyến (F33) phải từ 1 trở lên.",
-        "an online dossier belongs to some service; C4.5 and C4.6 must agree",
-        fields=("F32", "F33"),
-        lo=1,
-        condition="F32 > 0",
-    ),
-    _le(
-        "L18",
-        "E",
-        "F33",
-        "F32",
-        "Số dịch vụ có phát sinh hồ sơ trực tuyến (F33) không được lớn hơn số hồ sơ nộp trực tuyến (F32).",
-        "each such service received at least one online dossier",
-        condition="F33 >= 1",
-    ),
-    _le(
-        "L19",
-        "E",
-        "F26",
-        "F25",
-        "Số hồ sơ xử lý qua phần mềm một cửa điện tử (F26) không được lớn hơn tổng số hồ sơ tiếp nhận (F25).",
-        "a part cannot exceed the whole; C4.2 would exceed 100 %",
-    ),
-    _between(
-        "L19",
-        "E",
-        "F26",
-        "Không có phần mềm một cửa điện tử (F24 = Không) thì số hồ sơ xử lý qua phần mềm (F26) phải bằng 0.",
-        "dossiers cannot go through software the agency does not have; C4.1 and C4.2 must agree",
-        fields=("F24", "F26"),
-        lo=0,
-        hi=0,
-        condition="F24 == 0",
-    ),
-    *(
-        _between(
-            "L20",
-            "E",
-            code,
-            f"Không có trang/cổng thông tin điện tử (F20 = Không) thì mục {code} phải là Không.",
-            "website items cannot exist without a website; C3.1 and C3.2/C3.3 must agree",
-            fields=("F20", code),
-            lo=0,
-            hi=0,
-            condition="F20 == 0",
-        )
-        for code in _WEB_ITEMS
-    ),
-    _between(
-        "L20",
-        "E",
-        "F23",
-        "Không có trang/cổng thông tin điện tử (F20 = Không) thì số tin, bài đăng (F23) phải bằng 0.",
-        "posts cannot be published without a website; C3.1 and C3.4 must agree",
-        fields=("F20", "F23"),
-        lo=0,
-        hi=0,
-        condition="F20 == 0",
-    ),
-    _le(
-        "L21",
-        "E",
-        "F39",
-        "F01",
-        "Số cán bộ chuyên trách / kiêm nhiệm CNTT (F39) không được lớn hơn tổng số CBCCVC (F01).",
-        "IT staff are among the staff",
-    ),
-    _le(
-        "L21",
-        "E",
-        "F40",
-        "F39",
-        "Số cán bộ CNTT có trình độ đại học chuyên ngành CNTT (F40) không được lớn hơn số cán bộ CNTT (F39).",
-        "a part cannot exceed the whole; C6.1 and C6.2 must agree",
-    ),
-    _le(
-        "L22",
-        "W",
-        "F41",
-        "F01",
-        "Số CBCCVC được tập huấn CNTT trong năm (F41) lớn hơn tổng số CBCCVC (F01): đề nghị giải thích "
-        "(có thể một người được tính nhiều lần).",
-        "C6.3 is capped at 100 %, but more trainees than staff usually means counting sessions, not people",
-    ),
-    _le(
-        "L23",
-        "E",
-        "X02",
-        "X01",
-        "Số cán bộ cấp xã được trang bị máy tính (X02) không được lớn hơn số cán bộ, công chức cấp xã (X01).",
-        "a part cannot exceed the whole; C8.1 would exceed 100 %",
-    ),
-    _le(
-        "L23",
-        "E",
-        "X05",
-        "X01",
-        "Số cán bộ cấp xã sử dụng thư điện tử công vụ (X05) không được lớn hơn số cán bộ, công chức cấp xã (X01).",
-        "a part cannot exceed the whole; C8.3 would exceed 100 %",
-    ),
-    *(
-        _le(
-            "L23",
-            "E",
-            code,
-            "X00",
-            f"Số xã {what} ({code}) không được lớn hơn tổng số xã, phường, thị trấn (X00).",
-            f"a part cannot exceed the whole; {ind} would exceed 100 %",
-        )
-        for code, what, ind in (
-            ("X04", "có kết nối Internet băng rộng", "C8.2"),
-            ("X06", "sử dụng phần mềm QLVB&ĐH", "C8.4"),
-            ("X07", "có một cửa điện tử", "C8.5"),
-            ("X08", "có trang thông tin điện tử", "C8.6"),
-        )
-    ),
-    _between(
-        "L23",
-        "E",
-        "X00",
-        "Tổng số xã, phường, thị trấn (X00) phải lớn hơn 0.",
-        "the commune ratios of C8 divide by X00",
-        fields=("X00",),
-        lo=0,
-        strict_min=True,
-    ),
-)
-
-
-# -- rules every field of a type obeys (L01, L24, L25) -----------------------------------------------
-#
-# These rules read one field at a time, so they are validated on a second frame with one row per
-# agency × field (:func:`field_rows`) instead of as one expectation per field on the wide frame: one
-# expectation covers every field of its type, and GX's per-expectation cost (~10 ms) is paid six
-# times per form instead of ~180 times. Issues are still made per field (each field's :class:`Rule`,
-# with its own message); only the expectation is shared.
+    id: str
+    severity: Severity
+    checked_by: str
+    reference: str
+    note_vi: str
 
 
 @dataclass(frozen=True)
-class FieldRule:
-    """A rule that applies to every field of some types: one expectation over :func:`field_rows`."""
+class Requirement:
+    """What a rule requires of each row, with every amount computed: ``column op other``.
 
-    check_id: str
-    severity: Severity
-    types: tuple[str, ...]  # the field types it applies to ("count", "decimal", "yesno")
-    column: str  # the column of field_rows it reads
-    expectation: str  # "between" | "in_set" | "not_null"
-    message_vi: str  # for one field: ``{name}`` is the field's label and code
-    summary_vi: str  # for the whole expectation (Data Docs, the suite)
-    why: str
-    min_value: float | None = None
-    max_value: float | None = None
-    value_set: tuple[float, ...] | None = None
-    row_condition: str | None = None
-    required_only: bool = False  # applies only to the rubric's required fields
-
-    def applies_to(self, spec: FieldSpec) -> bool:
-        return spec.type in self.types and (spec.required or not self.required_only)
-
-    def rule(self, spec: FieldSpec) -> Rule:
-        """This rule for one field (what an issue about that field says)."""
-        return Rule(
-            self.check_id,
-            self.severity,
-            (spec.code,),
-            self.message_vi.format(name=_field_name(spec)),
-            self.why,
-            self.expectation,
-            column=self.column,
-            min_value=self.min_value,
-            max_value=self.max_value,
-            value_set=self.value_set,
-            row_condition=self.row_condition,
-            frame="fields",
-        )
-
-
-_WHOLE = "{name} phải là số nguyên không âm."
-FIELD_RULES: tuple[FieldRule, ...] = (
-    FieldRule(
-        "L01", "E", ("count",), "count", "between", _WHOLE,
-        "Số liệu kiểu đếm (người, máy, văn bản, hồ sơ…) phải là số nguyên không âm: không được âm.",
-        "counts cannot be negative", min_value=0,
-    ),
-    FieldRule(
-        "L01", "E", ("count",), "count_fraction", "between", _WHOLE,
-        "Số liệu kiểu đếm phải là số nguyên: phần thập phân phải bằng 0.",
-        "counts are whole numbers (a decimal here is usually a typo or a percentage)", min_value=0, max_value=0,
-    ),
-    FieldRule(
-        "L01", "E", ("decimal",), "decimal", "between", "{name} không được là số âm.",
-        "Số liệu kiểu số thập phân (băng thông, kinh phí…) không được là số âm.",
-        "amounts cannot be negative", min_value=0,
-    ),
-    FieldRule(
-        "L01", "E", ("yesno",), "yesno", "in_set", "{name} chỉ nhận giá trị Có hoặc Không.",
-        "Trường Có/Không chỉ nhận giá trị Có (1) hoặc Không (0).",
-        "yes/no fields score as checklist items and must be 1 or 0", value_set=(0.0, 1.0),
-    ),
-    FieldRule(
-        "L24", "W", ("count",), "yoy_ratio", "between",
-        "{name} thay đổi bất thường so với số liệu đã xác nhận năm trước (giảm quá 50% hoặc tăng quá 3 lần): "
-        "đề nghị kiểm tra và giải thích.",
-        "Số liệu kiểu đếm thay đổi bất thường so với số liệu đã xác nhận năm trước (giảm quá 50% hoặc tăng "
-        f"quá 3 lần, khi năm nay hoặc năm trước từ {YOY_MIN_BASE} trở lên): đề nghị kiểm tra và giải thích.",
-        "large jumps against last year's confirmed value are usually typing or unit errors",
-        min_value=YOY_MIN_RATIO, max_value=YOY_MAX_RATIO,
-    ),
-    FieldRule(
-        "L25", "E", ("count", "decimal", "yesno"), "value", "not_null",
-        "{name} bị bỏ trống: đề nghị điền số liệu (nếu không có thì ghi 0 hoặc Không).",
-        "Trường bắt buộc không được bỏ trống (nếu không có thì ghi 0 hoặc Không).",
-        "a blank scores 0 and hides whether the agency has nothing or forgot",
-        row_condition="required == 1", required_only=True,
-    ),
-)  # fmt: skip
-"""L01: counts are whole numbers ≥ 0, decimals ≥ 0, yes/no fields 1 or 0. L24: a count that falls by
-more than 50 % or grows more than 3× against last year — only when this year's or last year's value
-is at least ``YOY_MIN_BASE`` (1 → 0 online meetings is a 100 % fall but no sign of a typing error) and
-last year's value is above 0 (growth from nothing has no ratio); :func:`field_rows` leaves the ratio
-blank otherwise. L25: a required field is filled in (a blank is not a zero)."""
-
-
-def _field_name(spec: FieldSpec) -> str:
-    return f"{spec.label_vi} ({spec.code})"
-
-
-def field_rules(spec: FieldSpec) -> list[Rule]:
-    """Every per-field rule of one field (L01, L24, L25), in :data:`FIELD_RULES` order."""
-    return [fr.rule(spec) for fr in FIELD_RULES if fr.applies_to(spec)]
-
-
-def rules_for_form(rubric: Rubric, form_id: str) -> list[Rule]:
-    """Every rule that applies to one form, in check-id order (rules whose fields are all on the form)."""
-    specs = rubric.fields_for_form(form_id)
-    if not specs:
-        raise KeyError(f"rubric {rubric.id} has no fields for form {form_id!r}")
-    codes = {s.code for s in specs}
-    own = [rule for spec in specs for rule in field_rules(spec)]
-    rules = [r for r in own if r.check_id == "L01"]  # the form's order: a field's rules together
-    rules += [r for r in CROSS_FIELD_RULES if set(r.fields) <= codes]
-    rules += [r for r in own if r.check_id != "L01"]
-    return sorted(rules, key=lambda r: r.check_id)  # stable: keeps table order within a check
-
-
-# -- derived columns -----------------------------------------------------------------------------
-
-
-def _sum_all(df: pd.DataFrame, cols: Iterable[str]) -> pd.Series:
-    """Row sum that is NaN as soon as one input is blank (a blank is not a zero)."""
-    return df[list(cols)].sum(axis=1, min_count=len(list(cols)), skipna=False)
-
-
-def _ratio(num: pd.Series, den: pd.Series) -> pd.Series:
-    """num / den, NaN when either is blank or den ≤ 0 (L02 reports a zero or negative F01)."""
-    return num.where(den > 0) / den.where(den > 0)
-
-
-def derive_columns(values: pd.DataFrame, specs: Iterable[FieldSpec]) -> pd.DataFrame:
-    """The agencies frame: one row per agency, the form's fields and the derived columns the cross-field
-    rules read (``F29_F30 = F29 + F30``, ``F05_per_F01``, …), each blank whenever an input is blank.
-
-    Pure: returns a new frame with the fields (missing ones as blank columns) and the derived columns.
+    ``op`` is one of :data:`CONDITION_OPS`; ``other`` is another column (``le``…``gt`` against a
+    column), or the amounts: one for ``le``…``eq``, two for ``between``, the set for ``in``.
     """
-    specs = list(specs)
-    codes = [s.code for s in specs]
-    out = values.reindex(columns=codes).astype(float)
-    derived: dict[str, pd.Series] = {}
-    if "F01" in out:
-        derived["F01_x3"] = 3 * out["F01"]
-        if "F05" in out:
-            derived["F05_per_F01"] = _ratio(out["F05"], out["F01"])
-    if {"F14", "F15"} <= set(codes):
-        derived["F15_per_F14"] = _ratio(out["F15"], out["F14"])
-    if {"F29", "F30"} <= set(codes):
-        derived["F29_F30"] = _sum_all(out, ["F29", "F30"])
-        if "F28" in out:
-            derived["F28_F29_F30"] = _sum_all(out, ["F28", "F29", "F30"])
-    return pd.concat([out, pd.DataFrame(derived, index=out.index)], axis=1)
+
+    op: str
+    column: str
+    other: str | None = None
+    amounts: tuple[float, ...] = ()
 
 
-FIELD_ROW_COLUMNS = ["field", "value", "count", "count_fraction", "decimal", "yesno", "yoy_ratio", "required"]
+@dataclass(frozen=True)
+class When:
+    """A rule's ``when``, its amount computed: ``column op number``."""
+
+    column: str
+    op: str
+    number: float
 
 
-def field_rows(
-    values: pd.DataFrame, specs: Iterable[FieldSpec], previous: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """The fields frame: one row per agency × field of the form, what :data:`FIELD_RULES` read.
+class CheckTable(_Frozen):
+    version: str
+    reference: str
+    parameters: dict[str, Parameter]
+    derived: dict[str, str]
+    checks: tuple[Check, ...]
+    outside_the_suites: tuple[OutsideCheck, ...] = ()
 
-    Indexed like ``values`` (the agency, repeated for each field, agencies in order and each agency's
-    fields in form order); columns :data:`FIELD_ROW_COLUMNS`: ``value``, and the value again in the
-    column of its type (``count`` / ``decimal`` / ``yesno``, blank in the others, so each FieldRule
-    sees only its type); ``count_fraction`` (the part after the decimal point of a count);
-    ``yoy_ratio`` (this year / last year for a count, blank when either is blank, last year is not
-    above 0, or both are below ``YOY_MIN_BASE``); ``required`` (1 for the rubric's required fields).
-    ``previous`` is last year's confirmed wide frame (same index name), for L24.
+    # -- what the rules mean (valid once check_table found nothing) ------------------------------
+    @cached_property
+    def derived_expressions(self) -> dict[str, Expression]:
+        return {name: parse_expression(text) for name, text in self.derived.items()}
+
+    def amount(self, operand: str | float) -> float:
+        """A number, a parameter or arithmetic of them, computed."""
+        return evaluate(parse_expression(operand), lambda name: self.parameters[name].value)
+
+    def is_column(self, operand: str | float) -> bool:
+        """A field code, a derived column or a fields-frame column (a lower-case name is a parameter)."""
+        if not isinstance(operand, str) or not operand.isidentifier():
+            return False
+        return operand in FIELD_ROW_COLUMNS or not _PARAMETER_NAME.match(operand)
+
+    def requirement(self, rule: CheckRule) -> Requirement:
+        (op,) = rule.ops
+        column, *rest = rule.operands
+        if op == "not_blank":
+            return Requirement(op, column)
+        if op == "in":
+            return Requirement(op, column, amounts=tuple(float(v) for v in rest[0]))
+        if op in COMPARE_OPS and self.is_column(rest[0]):
+            return Requirement(op, column, other=rest[0])
+        return Requirement(op, column, amounts=tuple(self.amount(x) for x in rest))
+
+    def when(self, rule: CheckRule) -> When | None:
+        if rule.when is None:
+            return None
+        condition = parse_condition(rule.when)
+        return When(condition.column, condition.op, self.amount(condition.amount.text))
+
+    def columns_read(self, rule: CheckRule) -> list[str]:
+        """The columns a rule reads, in reading order: its ``when``'s, then its condition's."""
+        requirement = self.requirement(rule)
+        out = [parse_condition(rule.when).column] if rule.when else []
+        out += [requirement.column] + ([requirement.other] if requirement.other else [])
+        return list(dict.fromkeys(out))
+
+    def fields_read(self, rule: CheckRule) -> list[str]:
+        """The form fields a rule reads: its columns, each derived column replaced by its fields."""
+        out: list[str] = []
+        for column in self.columns_read(rule):
+            if column in self.derived:
+                out += [n for n in _names(self.derived[column]) if n not in self.parameters]
+            else:
+                out.append(column)
+        return list(dict.fromkeys(out))
+
+    def message(self, template: str, **names: str) -> str:
+        """A message with its parameters' values (``{p}`` → 0,05, ``{p:%}`` → 50%) and ``names`` filled in."""
+        return _MESSAGE_FORMAT.vformat(template, (), {**self.parameter_values, **names})
+
+    @property
+    def parameter_values(self) -> dict[str, int | float]:
+        return {name: p.value for name, p in self.parameters.items()}
+
+
+class _MessageFormatter(string.Formatter):
+    """Numbers as a Vietnamese reader writes them: ``0,05``, ``3``; ``:%`` as a percentage: ``50%``."""
+
+    def format_field(self, value, format_spec: str) -> str:
+        if isinstance(value, str):
+            return value
+        return fmt_value(value * 100) + "%" if format_spec == "%" else fmt_value(value)
+
+
+_MESSAGE_FORMAT = _MessageFormatter()
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+
+def load_checks(path: Path | str = CHECKS_PATH, rubric: Rubric | None = None) -> CheckTable:
+    """Load and check a check table; with ``rubric``, also against its fields and forms.
+
+    Raises :class:`ChecksError` naming every offence.
     """
-    specs = list(specs)
-    codes = [s.code for s in specs]
-    now = values.reindex(columns=codes).astype(float).to_numpy()
-    n, m = now.shape
-    types = np.array([s.type for s in specs], dtype=object)
-    before = np.full((n, m), np.nan)
-    if previous is not None:  # last year's counts (L24 reads nothing else)
-        counts = [j for j, s in enumerate(specs) if s.type == "count"]
-        last = previous.reindex(index=values.index, columns=[codes[j] for j in counts])
-        before[:, counts] = last.astype(float).to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where((before > 0) & (np.fmax(now, before) >= YOY_MIN_BASE), now / before, np.nan)
-    is_count = np.broadcast_to(types == "count", (n, m))
-    count = np.where(is_count, now, np.nan)
-    columns = {
-        "field": np.tile(np.array(codes, dtype=object), n),
-        "value": now.ravel(),
-        "count": count.ravel(),
-        "count_fraction": (count - np.floor(count)).ravel(),
-        "decimal": np.where(types == "decimal", now, np.nan).ravel(),
-        "yesno": np.where(types == "yesno", now, np.nan).ravel(),
-        "yoy_ratio": np.where(is_count, ratio, np.nan).ravel(),
-        "required": np.tile(np.array([int(s.required) for s in specs], dtype=np.int64), n),
-    }
-    return pd.DataFrame(columns, index=values.index.repeat(m))
+    source = str(path)
+    try:
+        data = load_yaml(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ChecksError(source, [f"cannot read the file: {exc.strerror or exc}"]) from exc
+    except yaml.YAMLError as exc:
+        raise ChecksError(source, [f"not valid YAML: {exc}"]) from exc
+    if not isinstance(data, dict):
+        raise ChecksError(source, ["the file must hold a mapping at the top level"])
+    try:
+        table = CheckTable.model_validate(data)
+    except ValidationError as exc:
+        raise ChecksError(source, [f"{_where(data, e['loc'])}: {e['msg']}" for e in exc.errors()]) from None
+    problems = check_table(table)
+    if not problems and rubric is not None:
+        problems = check_against_rubric(table, rubric)
+    if problems:
+        raise ChecksError(source, problems)
+    return table
 
 
-# -- the GX suite --------------------------------------------------------------------------------
+@cache
+def shipped_checks() -> CheckTable:
+    """The shipped table (``rules/checks.yaml``), loaded once per process (the models are frozen)."""
+    return load_checks(CHECKS_PATH)
 
 
-_CONDITION = re.compile(r"^(\w+) (==|!=|>=|<=|>|<) (-?\d+(?:\.\d+)?)$")
-
-
-def _condition(text: str):
-    """``"F07 == 1"`` as a GX row condition object (``Column("F07") == 1``).
-
-    GX 1.9+ deprecates string conditions with ``condition_parser="pandas"``; the pandas engine turns
-    these objects into the same ``DataFrame.query`` filter. A comparison with a blank is false, so a
-    blank never selects a row.
-    """
-    from great_expectations.expectations.row_conditions import Column
-
-    m = _CONDITION.match(text)
-    if not m:
-        raise ValueError(f"row condition {text!r} must read 'COLUMN OP NUMBER'")
-    column, op, number = Column(m[1]), m[2], float(m[3])
-    number = int(number) if number.is_integer() else number
-    return {
-        "==": column.__eq__, "!=": column.__ne__, ">=": column.__ge__, "<=": column.__le__,
-        ">": column.__gt__, "<": column.__lt__,
-    }[op](number)  # fmt: skip
-
-
-def _expectation(rule: Rule):
-    import great_expectations.expectations as gxe
-
-    common: dict[str, Any] = {
-        "meta": {
-            "check_id": rule.check_id,
-            "severity": rule.severity,
-            "message_vi": rule.message_vi,
-            "fields": list(rule.fields),
-            "why": rule.why,
-            **({"frame": "fields"} if rule.frame == "fields" else {}),
-        },
-        "description": f"{rule.check_id} ({'lỗi' if rule.severity == 'E' else 'cảnh báo'}): {rule.message_vi}",
-        "severity": rule.gx_severity,
-    }
-    if rule.row_condition:
-        common["row_condition"] = _condition(rule.row_condition)
-    if rule.expectation == "pair_le":
-        return gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A=rule.column_b,
-            column_B=rule.column_a,
-            or_equal=True,
-            ignore_row_if="either_value_is_missing",
-            **common,
-        )
-    if rule.expectation == "between":
-        kwargs: dict[str, Any] = {}
-        if rule.min_value is not None:
-            kwargs["min_value"] = rule.min_value
-            kwargs["strict_min"] = rule.strict_min
-        if rule.max_value is not None:
-            kwargs["max_value"] = rule.max_value
-        return gxe.ExpectColumnValuesToBeBetween(column=rule.column, **kwargs, **common)
-    if rule.expectation == "in_set":
-        return gxe.ExpectColumnValuesToBeInSet(column=rule.column, value_set=list(rule.value_set), **common)
-    if rule.expectation == "not_null":
-        return gxe.ExpectColumnValuesToNotBeNull(column=rule.column, **common)
-    raise ValueError(f"rule {rule.check_id}: unknown expectation kind {rule.expectation!r}")
-
-
-def suite_name(form_id: str) -> str:
-    return f"ictaudit_{form_id}"
-
-
-def suite_expectations(rules: list[Rule]) -> list[Rule]:
-    """The rules as they become expectations, in suite order: a rule on the agencies frame is one
-    expectation; the per-field rules of one :class:`FieldRule` make one expectation on the fields
-    frame, where the first of them stands, naming all their fields (and its summary as message).
-    """
-    out: list[Rule] = []
-    shared: dict[tuple[str, str | None], int] = {}
-    for rule in rules:
-        if rule.frame == "agencies":
-            out.append(rule)
-        elif field_rule_key(rule) not in shared:
-            shared[field_rule_key(rule)] = len(out)
-            out.append(replace(rule, message_vi=_FIELD_RULE_BY_KEY[field_rule_key(rule)].summary_vi))
+def _where(data: dict, loc: tuple) -> str:
+    """A pydantic error location in the table's own words: ``check L05.rule 2.le``."""
+    parts: list[str] = []
+    node = data
+    for key in loc:
+        node = node[key] if isinstance(node, dict | list) and _has(node, key) else None
+        if isinstance(key, int) and parts:
+            what = _SINGULAR.get(parts[-1], parts[-1])
+            parts[-1] = f"{what} {node['id']}" if isinstance(node, dict) and "id" in node else f"{what} {key + 1}"
         else:
-            at = shared[field_rule_key(rule)]
-            out[at] = replace(out[at], fields=out[at].fields + rule.fields)
-    return out
+            parts.append(str(key))
+    return ".".join(parts) or "(top level)"
 
 
-def field_rule_key(rule: Rule) -> tuple[str, str | None]:
-    """Which :class:`FieldRule` a per-field rule comes from (its check and the column it reads)."""
-    return rule.check_id, rule.column
+_SINGULAR = {"checks": "check", "rules": "rule", "outside_the_suites": "outside check"}
 
 
-_FIELD_RULE_BY_KEY = {(fr.check_id, fr.column): fr for fr in FIELD_RULES}
-assert len(_FIELD_RULE_BY_KEY) == len(FIELD_RULES), "two FieldRules of one check read the same column"
+def _has(node: dict | list, key) -> bool:
+    return key in node if isinstance(node, dict) else isinstance(key, int) and 0 <= key < len(node)
 
 
-def build_suite(rubric: Rubric, form_id: str):
-    """The GX ExpectationSuite of one form, from the rubric's field catalogue and the rule table."""
-    import great_expectations as gx
-
-    rules = rules_for_form(rubric, form_id)
-    return gx.ExpectationSuite(
-        name=suite_name(form_id),
-        expectations=[_expectation(rule) for rule in suite_expectations(rules)],
-        meta={
-            "form": form_id,
-            "rubric_id": rubric.id,
-            "rubric_version": rubric.version,
-            "template_version": TEMPLATE_VERSION,
-            "generated_by": "ictaudit.rules.checks.build_suite",
-            "checks": sorted({r.check_id for r in rules}),
-            "yoy": {"min_ratio": YOY_MIN_RATIO, "max_ratio": YOY_MAX_RATIO, "min_base": YOY_MIN_BASE},
-            "not_in_suite": SUITE_NOT_COVERED,
-            "frames": {
-                "agencies": "one row per agency: the form's fields and the derived columns of "
-                "ictaudit.rules.checks.derive_columns",
-                "fields": "one row per agency × field (ictaudit.rules.checks.field_rows); the expectations whose "
-                "meta.frame is 'fields' check every field of a type at once",
-            },
-            "notes": "Blank values never fail a cross-field rule (L25 reports them). The two frames are "
-            "validated separately, each against the expectations written for it.",
-        },
-    )
+# -- checks on load --------------------------------------------------------------------------
 
 
-def suite_json(suite) -> dict:
-    """The suite as the plain JSON dict that is committed (no ids: they are assigned by a context)."""
-    return json.loads(json.dumps(suite.to_json_dict(), ensure_ascii=False, sort_keys=True))
+def check_table(table: CheckTable) -> list[str]:
+    """Every invariant of the table itself; the problems, each naming its check, rule or name."""
+    problems = _check_names(table)
+    for name, text in table.derived.items():
+        problems += _check_derived(table, name, text)
+    for check in table.checks:
+        frames = {rule.frame for rule in check.rules}
+        if len(frames) > 1:
+            problems.append(f"check {check.id}: rules with fields and rules with types cannot share a check")
+        for n, rule in enumerate(check.rules, start=1):
+            problems += [f"check {check.id} rule {n}: {p}" for p in _check_rule(table, rule)]
+    used = _parameters_used(table)
+    if unused := sorted(set(table.parameters) - used):
+        problems.append(f"parameters used by no rule: {', '.join(unused)}")
+    if missing := sorted(set(FRAME_PARAMETERS) - set(table.parameters)):
+        problems.append(f"missing parameters: {', '.join(f'{m} ({FRAME_PARAMETERS[m]})' for m in missing)}")
+    return problems
 
 
-def suite_path(form_id: str, directory: Path = EXPECTATIONS_DIR) -> Path:
-    return Path(directory) / f"{form_id}.json"
+def _check_names(table: CheckTable) -> list[str]:
+    problems = []
+    ids = [c.id for c in table.checks] + [c.id for c in table.outside_the_suites]
+    if duplicate := sorted(i for i, n in Counter(ids).items() if n > 1):
+        problems.append(f"duplicate check ids: {', '.join(duplicate)}")
+    if malformed := [i for i in ids if not _CHECK_ID.match(i)]:
+        problems.append(f"check ids must read L and two digits (L01): {', '.join(malformed)}")
+    if bad := [p for p in table.parameters if not _PARAMETER_NAME.match(p)]:
+        problems.append(f"parameter names must be lower case (a-z, 0-9, _): {', '.join(bad)}")
+    if bad := [d for d in table.derived if not _DERIVED_NAME.match(d)]:
+        problems.append(f"derived column names start like a field code and hold a '_' (F29_F30): {', '.join(bad)}")
+    if clash := sorted(set(table.parameters) & set(FIELD_ROW_COLUMNS)):
+        problems.append(f"parameters named like a column of the fields frame: {', '.join(clash)}")
+    return problems
 
 
-def write_suites(rubric: Rubric, directory: Path = EXPECTATIONS_DIR) -> list[Path]:
-    """Write ``<form>.json`` for every form of the rubric (UTF-8, sorted keys, stable bytes)."""
-    paths = []
-    for form in rubric.forms:
-        path = suite_path(form.id, directory)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(suite_json(build_suite(rubric, form.id)), ensure_ascii=False, indent=2, sort_keys=True)
-        path.write_text(text + "\n", encoding="utf-8")
-        paths.append(path)
-    return paths
+def _check_derived(table: CheckTable, name: str, text: str) -> list[str]:
+    try:
+        expression = parse_expression(text)
+    except ExpressionError as exc:
+        return [f"derived column {name}: {exc}"]
+    problems = []
+    if unknown := [n for n in expression.names if _PARAMETER_NAME.match(n) and n not in table.parameters]:
+        problems.append(f"derived column {name}: unknown parameters {', '.join(unknown)}")
+    if nested := [n for n in expression.names if n in table.derived]:
+        problems.append(f"derived column {name}: reads derived columns {', '.join(nested)}; read their fields")
+    return problems
 
 
-def rule_index(rubric: Rubric, form_id: str) -> list[Rule]:
-    """Rules in suite order (the n-th expectation of the suite is the n-th rule)."""
-    return rules_for_form(rubric, form_id)
+def _check_rule(table: CheckTable, rule: CheckRule) -> list[str]:
+    """The problems of one rule (its check and number are added by the caller)."""
+    if len(rule.ops) != 1:
+        return [f"needs exactly one condition of {', '.join(CONDITION_OPS)}; has {', '.join(rule.ops) or 'none'}"]
+    if (rule.fields is None) == (rule.types is None):
+        return ["needs either fields (one row per agency) or types (one row per agency × field), not both"]
+    problems = _check_operands(table, rule)
+    if rule.when is not None:
+        problems += _check_when(table, rule)
+    problems += _check_texts(table, rule)
+    if problems:
+        return problems
+    if rule.frame == "fields":
+        if rule.when is not None:
+            problems.append("a rule with types takes no when (required_only selects the required fields)")
+        if rule.summary_vi is None:
+            problems.append("a rule with types needs summary_vi (what its one expectation says)")
+    else:
+        if rule.required_only or rule.summary_vi is not None:
+            problems.append("required_only and summary_vi belong to rules with types")
+        read = table.fields_read(rule)
+        if any(_check_derived(table, c, table.derived[c]) for c in table.columns_read(rule) if c in table.derived):
+            return problems  # its derived column is reported; what it reads is not known
+        if sorted(rule.fields) != sorted(read) or len(set(rule.fields)) < len(rule.fields):
+            problems.append(f"fields [{', '.join(rule.fields)}] are not the fields it reads [{', '.join(read)}]")
+    return problems
 
 
-# A plausible agency that passes every check: the baseline of tests, examples and the benchmark.
-PLAUSIBLE_COUNTS = {
-    "F01": 50, "F02": 40, "F03": 45, "F04": 40, "F08": 40, "F11": 2, "F12": 40, "F14": 100, "F15": 80,
-    "F16": 5, "F17": 50, "F18": 3, "F19": 4, "F23": 100, "F25": 100, "F26": 80, "F27": 50, "F28": 10,
-    "F29": 10, "F30": 5, "F31": 50, "F32": 20, "F33": 5, "F39": 2, "F40": 1, "F41": 10,
-    "X00": 10, "X01": 100, "X02": 50, "X03": 50, "X04": 8, "X05": 50, "X06": 8, "X07": 8, "X08": 8,
-}  # fmt: skip
-PLAUSIBLE_DECIMALS = {"F05": 20.0, "F44": 100.5}
+def _check_operands(table: CheckTable, rule: CheckRule) -> list[str]:
+    (op,) = rule.ops
+    column, *rest = rule.operands
+    problems = []
+    if rule.frame == "fields" and column not in FIELD_ROW_COLUMNS:
+        problems.append(f"{op}: {column!r} is not a column of the fields frame ({', '.join(FIELD_ROW_COLUMNS[1:])})")
+    elif not table.is_column(column):
+        problems.append(f"{op}: {column!r} must be a column (a field code or a derived column)")
+    elif rule.frame == "agencies" and column in FIELD_ROW_COLUMNS:
+        problems.append(f"{op}: {column} is a column of the fields frame; this rule has fields, not types")
+    columns = [column] + ([rest[0]] if op in COMPARE_OPS and table.is_column(rest[0]) else [])
+    if unknown := [c for c in columns if _undeclared_derived(table, c)]:
+        problems.append(f"{op}: unknown derived columns {', '.join(unknown)}")
+    if op == "in" or len(columns) > 1:
+        if op in COMPARE_OPS and rule.frame == "fields":
+            problems.append(f"{op}: a rule with types compares with an amount, not with column {rest[0]}")
+        return problems
+    for operand in rest:
+        problems += [f"{op}: {p}" for p in _check_amount(table, operand)]
+    return problems
 
 
-def plausible_values(rubric: Rubric, form_id: str) -> dict[str, float]:
-    """Field code → value for a consistent agency of ``form_id`` (every yes/no field Có)."""
-    out = {}
-    for spec in rubric.fields_for_form(form_id):
-        if spec.type == "yesno":
-            out[spec.code] = 1.0
-        else:
-            out[spec.code] = float({**PLAUSIBLE_COUNTS, **PLAUSIBLE_DECIMALS}.get(spec.code, 1))
-    return out
+def _check_amount(table: CheckTable, operand: str | float) -> list[str]:
+    try:
+        expression = parse_expression(operand)
+    except ExpressionError as exc:
+        return [str(exc)]
+    if unknown := [n for n in expression.names if n not in table.parameters]:
+        return [f"unknown parameters {', '.join(unknown)} in amount {operand!r}"]
+    value = table.amount(operand)
+    return [] if value == value else [f"amount {operand!r} divides by a value ≤ 0"]
 
 
-if __name__ == "__main__":  # python -m ictaudit.rules.checks [rubric-id]
-    import sys
+def _check_when(table: CheckTable, rule: CheckRule) -> list[str]:
+    try:
+        condition: Condition = parse_condition(rule.when)
+    except ExpressionError as exc:
+        return [f"when: {exc}"]
+    problems = []
+    if not table.is_column(condition.column) or condition.column in FIELD_ROW_COLUMNS:
+        problems.append(f"when: {condition.column!r} must be a field code or a derived column")
+    elif _undeclared_derived(table, condition.column):
+        problems.append(f"when: unknown derived column {condition.column}")
+    return problems + [f"when: {p}" for p in _check_amount(table, condition.amount.text)]
 
-    for p in write_suites(load_rubric(sys.argv[1] if len(sys.argv) > 1 else "caobang-2310-2016")):
-        print(p)
+
+def _undeclared_derived(table: CheckTable, column: str) -> bool:
+    """A name shaped like a derived column (``F29_F30``) that the table does not declare."""
+    return bool(_DERIVED_NAME.match(column)) and column not in table.derived
+
+
+def _check_texts(table: CheckTable, rule: CheckRule) -> list[str]:
+    problems = []
+    allowed = set(table.parameters) | ({"name"} if rule.frame == "fields" else set())
+    for key in ("message_vi", "summary_vi"):
+        text = getattr(rule, key)
+        if text is None:
+            continue
+        try:
+            fields = [(name, spec) for _, name, spec, _ in string.Formatter().parse(text) if name is not None]
+        except ValueError as exc:
+            problems.append(f"{key}: {exc}")
+            continue
+        if unknown := [name for name, _ in fields if name not in allowed or (key == "summary_vi" and name == "name")]:
+            problems.append(f"{key}: unknown placeholders {', '.join('{' + n + '}' for n in unknown)}")
+        if bad := [spec for _, spec in fields if spec not in ("", "%")]:
+            problems.append(f"{key}: a placeholder takes no format or ':%', not {', '.join(map(repr, bad))}")
+    return problems
+
+
+def _parameters_used(table: CheckTable) -> set[str]:
+    """Parameters a derived column, an amount, a when or a message reads, and those the frames read."""
+    used = set(FRAME_PARAMETERS)
+    for text in table.derived.values():
+        used.update(_names(text))
+    for rule in (r for c in table.checks for r in c.rules):
+        for operand in rule.operands[1:] if len(rule.ops) == 1 else ():
+            used.update(_names(operand) if not isinstance(operand, tuple) else ())
+        if rule.when is not None:
+            used.update(_names(_CONDITION_AMOUNT.sub("", rule.when)))
+        for message in filter(None, (rule.message_vi, rule.summary_vi)):
+            used.update(_placeholders(message))
+    return used & set(table.parameters)
+
+
+_CONDITION_AMOUNT = re.compile(r"^.*?(==|!=|>=|<=|=|>|<)")  # what precedes a condition's amount
+
+
+def _names(text: str | float) -> tuple[str, ...]:
+    """The names an expression reads; none when it is not one (check_table reports that)."""
+    try:
+        return parse_expression(text).names
+    except ExpressionError:
+        return ()
+
+
+def _placeholders(message: str) -> list[str]:
+    try:
+        return [name for _, name, _, _ in string.Formatter().parse(message) if name]
+    except ValueError:
+        return []
+
+
+# -- against a rubric -------------------------------------------------------------------------
+
+
+def check_against_rubric(table: CheckTable, rubric: Rubric) -> list[str]:
+    """The table's forms and fields that the rubric does not have; [] when the two fit."""
+    problems = []
+    forms = {f.id for f in rubric.forms}
+    codes = {form: {s.code for s in rubric.fields_for_form(form)} for form in forms}
+    for check in table.checks:
+        if unknown := [f for f in check.forms if f not in forms]:
+            problems.append(f"check {check.id}: forms {', '.join(unknown)} are not forms of rubric {rubric.id}")
+        for n, rule in enumerate(check.rules, start=1):
+            if rule.frame == "fields":
+                continue
+            missing: dict[tuple[str, ...], list[str]] = {}  # the fields missing, by the forms they miss on
+            for field in table.fields_read(rule):
+                if lacking := tuple(f for f in check.forms if f in forms and field not in codes[f]):
+                    missing.setdefault(lacking, []).append(field)
+            for lacking, fields in missing.items():
+                problems.append(
+                    f"check {check.id} rule {n}: {', '.join(fields)} not on form {', '.join(lacking)} of rubric "
+                    f"{rubric.id} (nor a derived column)"
+                )
+    for name, expression in table.derived_expressions.items():
+        fields = [n for n in expression.names if n not in table.parameters]
+        if unknown := [f for f in fields if f not in rubric.field_by_code]:
+            problems.append(f"derived column {name}: {', '.join(unknown)} not fields of rubric {rubric.id}")
+    return problems

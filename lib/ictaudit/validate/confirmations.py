@@ -1,6 +1,6 @@
 """Confirmation workbooks (phiếu xác nhận số liệu): one per agency with problems, ready to send back.
 
-DOMAIN.md §1 step 4: the DIC sends each agency its data back with every problem found; the agency
+docs/domain.md §1 step 4: the DIC sends each agency its data back with every problem found; the agency
 confirms or corrects each value and returns the workbook. Each ``<agency_id>.xlsx`` has
 
 - sheet ``Xác nhận``: who, which year, what to do and by when, then one row per problem (check id,
@@ -90,7 +90,7 @@ def write_confirmation(
     year: int,
     reply_by: date | str | None = None,
 ) -> Path:
-    """One agency's workbook. ``values``: its long values; ``issues``: its issues (DESIGN §6 columns)."""
+    """One agency's workbook. ``values``: its long values; ``issues``: its issues (docs/contracts.md §6 columns)."""
     wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
                                          "strings_to_urls": False})  # fmt: skip
     wb.set_properties(
@@ -100,51 +100,65 @@ def write_confirmation(
             "created": FIXED_CREATED,
         }
     )
-    title = wb.add_format({"bold": True, "font_size": 14})
-    bold = wb.add_format({"bold": True})
-    wrap = wb.add_format({"text_wrap": True, "valign": "top", "border": 1})
-    head = wb.add_format({"bold": True, "text_wrap": True, "valign": "vcenter", "border": 1, "bg_color": "#D9E1F2"})
-    answer = wb.add_format({"text_wrap": True, "valign": "top", "border": 1, "bg_color": "#FFF2CC", "locked": False})
-    err = wb.add_format({"text_wrap": True, "valign": "top", "border": 1, "font_color": "#C00000", "bold": True})
-    warn = wb.add_format({"text_wrap": True, "valign": "top", "border": 1, "font_color": "#9C5700"})
-    number = wb.add_format({"valign": "top", "border": 1, "num_format": "#,##0.####"})
+    formats = _formats(wb)
+    _write_problems(wb.add_worksheet("Xác nhận"), formats, rubric, agency, issues, cycle_title, year, reply_by)
+    _write_values(wb.add_worksheet("Số liệu"), formats, rubric, agency, values, issues)
+    wb.close()
+    return path
 
-    # -- sheet 1: header and problems ----------------------------------------------------------
-    ws = wb.add_worksheet("Xác nhận")
-    ws.write_string(0, 0, f"PHIẾU XÁC NHẬN SỐ LIỆU ỨNG DỤNG CÔNG NGHỆ THÔNG TIN NĂM {year}", title)
+
+def _formats(wb) -> dict:
+    """The workbook's cell formats, by use (added in a fixed order: the same bytes every time)."""
+    return {
+        "title": wb.add_format({"bold": True, "font_size": 14}),
+        "bold": wb.add_format({"bold": True}),
+        "wrap": wb.add_format({"text_wrap": True, "valign": "top", "border": 1}),
+        "head": wb.add_format({"bold": True, "text_wrap": True, "valign": "vcenter", "border": 1, "bg_color": "#D9E1F2"}),
+        "answer": wb.add_format({"text_wrap": True, "valign": "top", "border": 1, "bg_color": "#FFF2CC", "locked": False}),
+        "err": wb.add_format({"text_wrap": True, "valign": "top", "border": 1, "font_color": "#C00000", "bold": True}),
+        "warn": wb.add_format({"text_wrap": True, "valign": "top", "border": 1, "font_color": "#9C5700"}),
+        "number": wb.add_format({"valign": "top", "border": 1, "num_format": "#,##0.####"}),
+    }
+
+
+def _write_problems(ws, f: dict, rubric: Rubric, agency: dict, issues: pd.DataFrame, cycle_title: str, year: int,
+                    reply_by: date | str | None) -> None:  # fmt: skip
+    """Sheet ``Xác nhận``: who, which year, what to do and by when, then one row per problem."""
+    ws.write_string(0, 0, f"PHIẾU XÁC NHẬN SỐ LIỆU ỨNG DỤNG CÔNG NGHỆ THÔNG TIN NĂM {year}", f["title"])
     _write_text(ws, 1, 0, cycle_title)
-    ws.write_string(2, 0, "Đơn vị:", bold)
-    _write_text(ws, 2, 1, agency.get("agency_name", ""), bold)
-    ws.write_string(3, 0, "Mã đơn vị:", bold)
+    ws.write_string(2, 0, "Đơn vị:", f["bold"])
+    _write_text(ws, 2, 1, agency.get("agency_name", ""), f["bold"])
+    ws.write_string(3, 0, "Mã đơn vị:", f["bold"])
     _write_text(ws, 3, 1, agency["agency_id"])
-    ws.write_string(4, 0, "Phiếu:", bold)
+    ws.write_string(4, 0, "Phiếu:", f["bold"])
     _write_text(ws, 4, 1, rubric.form_of(agency["group"]))
     row = 6
-    ws.write_string(row - 1, 0, "Hướng dẫn:", bold)
+    ws.write_string(row - 1, 0, "Hướng dẫn:", f["bold"])
     for line in _instructions(reply_by):
         ws.write_string(row, 0, line)
         row += 1
     row += 1
     header_row = row
     for c, h in enumerate(PROBLEM_HEADERS + ANSWER_HEADERS):
-        ws.write_string(header_row, c, h, head)
+        ws.write_string(header_row, c, h, f["head"])
     for n, issue in enumerate(issues.to_dict("records"), start=1):
         r = header_row + n
         sev = str(issue["severity"])
-        ws.write_number(r, 0, n, wrap)
-        _write_text(ws, r, 1, issue["check_id"], wrap)
-        _write_text(ws, r, 2, SEVERITY_VI.get(sev, sev), err if sev == "E" else warn)
-        _write_text(ws, r, 3, str(issue["fields"]).replace(";", ", "), wrap)
-        _write_text(ws, r, 4, issue["values"], wrap)
-        _write_text(ws, r, 5, issue["message_vi"], wrap)
+        ws.write_number(r, 0, n, f["wrap"])
+        _write_text(ws, r, 1, issue["check_id"], f["wrap"])
+        _write_text(ws, r, 2, SEVERITY_VI.get(sev, sev), f["err"] if sev == "E" else f["warn"])
+        _write_text(ws, r, 3, str(issue["fields"]).replace(";", ", "), f["wrap"])
+        _write_text(ws, r, 4, issue["values"], f["wrap"])
+        _write_text(ws, r, 5, issue["message_vi"], f["wrap"])
         for c in range(len(PROBLEM_HEADERS), len(PROBLEM_HEADERS) + len(ANSWER_HEADERS)):
-            ws.write_blank(r, c, None, answer)
+            ws.write_blank(r, c, None, f["answer"])
     for c, width in enumerate([5, 10, 10, 14, 28, 60, 18, 30, 18, 14]):
         ws.set_column(c, c, width)
     _print_setup(ws, header_row, len(PROBLEM_HEADERS) + len(ANSWER_HEADERS) - 1)
 
-    # -- sheet 2: every value as read ----------------------------------------------------------
-    vs = wb.add_worksheet("Số liệu")
+
+def _write_values(vs, f: dict, rubric: Rubric, agency: dict, values: pd.DataFrame, issues: pd.DataFrame) -> None:
+    """Sheet ``Số liệu``: every value as read, the checks that flag it, and the answer columns."""
     flags: dict[str, list[str]] = {}
     for check_id, fields in zip(issues["check_id"], issues["fields"]):
         for code in str(fields).split(";"):
@@ -152,27 +166,25 @@ def write_confirmation(
                 flags[code].append(check_id)
     by_code = {str(r["field"]): r for r in values.to_dict("records")}
     for c, h in enumerate(VALUE_HEADERS + ANSWER_HEADERS):
-        vs.write_string(0, c, h, head)
+        vs.write_string(0, c, h, f["head"])
     form = rubric.form_of(agency["group"])
     for r, spec in enumerate(rubric.fields_for_form(form), start=1):
         v = by_code.get(spec.code, {})
         flagged = flags.get(spec.code, [])
-        vs.write_string(r, 0, spec.code, wrap)
-        vs.write_string(r, 1, spec.label_vi, wrap)
-        vs.write_string(r, 2, spec.unit_vi, wrap)
-        _write_text(vs, r, 3, v.get("raw_value", ""), wrap)
-        _write_value(vs, r, 4, v.get("value", math.nan), number)
-        _write_text(vs, r, 5, v.get("sheet", ""), wrap)
-        _write_text(vs, r, 6, v.get("cell", ""), wrap)
-        _write_text(vs, r, 7, v.get("correction_id", ""), wrap)
-        _write_text(vs, r, 8, ", ".join(flagged), err if flagged else wrap)
+        vs.write_string(r, 0, spec.code, f["wrap"])
+        vs.write_string(r, 1, spec.label_vi, f["wrap"])
+        vs.write_string(r, 2, spec.unit_vi, f["wrap"])
+        _write_text(vs, r, 3, v.get("raw_value", ""), f["wrap"])
+        _write_value(vs, r, 4, v.get("value", math.nan), f["number"])
+        _write_text(vs, r, 5, v.get("sheet", ""), f["wrap"])
+        _write_text(vs, r, 6, v.get("cell", ""), f["wrap"])
+        _write_text(vs, r, 7, v.get("correction_id", ""), f["wrap"])
+        _write_text(vs, r, 8, ", ".join(flagged), f["err"] if flagged else f["wrap"])
         for c in range(len(VALUE_HEADERS), len(VALUE_HEADERS) + len(ANSWER_HEADERS)):
-            vs.write_blank(r, c, None, answer)
+            vs.write_blank(r, c, None, f["answer"])
     for c, width in enumerate([7, 50, 10, 14, 14, 10, 6, 10, 12, 18, 30, 18, 14]):
         vs.set_column(c, c, width)
     _print_setup(vs, 0, len(VALUE_HEADERS) + len(ANSWER_HEADERS) - 1)
-    wb.close()
-    return path
 
 
 def open_problems(issues: pd.DataFrame) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """The corrections overlay: confirmed corrections applied on top of the values as first sent.
 
 Nothing here edits a raw file or its input frames. A correction (a row of ``corrections.csv``,
-DESIGN.md §3) is applied only when it names an agency on the roster, a field of that agency's form,
+docs/contracts.md §3) is applied only when it names an agency on the roster, a field of that agency's form,
 and an ``old_value`` equal to the value currently held (compared as numbers: ``45,5`` equals 45.5,
 ``Có`` equals 1); otherwise it is reported as rejected, with the reason in Vietnamese, and the value
 stays as sent. Applied corrections set ``value`` and ``correction_id``; ``raw_value`` keeps what the
@@ -196,7 +196,7 @@ def resolve_rounds(
     (``;``-joined ids), or, failing that, every applied correction of the agency. An issue still in
     round 2 keeps ``resolved_by`` empty and its round-2 row says what remains.
     """
-    from ictaudit.validate.gx import ISSUE_COLUMNS, sort_issues
+    from ictaudit.validate.issues import ISSUE_COLUMNS, sort_issues
 
     r1 = issues_round1.reindex(columns=ISSUE_COLUMNS).copy()
     r2 = issues_round2.reindex(columns=ISSUE_COLUMNS).copy()

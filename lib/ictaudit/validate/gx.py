@@ -1,4 +1,4 @@
-"""Run the logic checks (GX 1.x suites built in :mod:`ictaudit.rules.checks`) and turn results into issues.
+"""Run the logic checks: one GX 1.x validation per form, the suites of :mod:`ictaudit.validate.suites`.
 
 One validation per form, with every agency of that form as a row of one dataframe (GX is slow to
 start and has a per-expectation cost, not a per-row one)::
@@ -6,9 +6,9 @@ start and has a per-expectation cost, not a per-row one)::
     context = make_context()                       # ephemeral, offline, no progress bars
     issues = validate_values(rubric, values_wide, agencies, previous_wide=last_year, round=1,
                              docs_dir=Path("outputs/2017/validation"), context=context)
-    write_issues_csv(issues, Path("data/scored/2017/issues.csv"))
+    write_issues_csv(issues, Path("data/scored/2017/issues.csv"))   # ictaudit.validate.issues
 
-``issues`` has the columns of DESIGN.md §6 ``issues.csv``: one row per agency × check.
+``issues`` has the columns of docs/contracts.md §6 ``issues.csv``: one row per agency × check.
 
 A run validates both rounds at once with :func:`validate_rounds` (what ``pipeline.validate_step``
 calls): one GX validation per form holds round 1 and the round-2 rows of the agencies a correction
@@ -22,40 +22,27 @@ import hashlib
 import itertools
 import json
 import logging
-import math
 import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ictaudit.common.paths import EXPECTATIONS_DIR
 from ictaudit.common.timings import timed
-from ictaudit.rules.checks import (
-    Rule,
-    build_suite,
-    derive_columns,
-    field_rows,
-    field_rule_key,
-    rules_for_form,
-    suite_expectations,
-    suite_json,
-    suite_path,
-)
+from ictaudit.rules.checks import CheckTable, shipped_checks
 from ictaudit.rules.rubric import Rubric
+from ictaudit.validate.frames import derive_columns, field_rows
+from ictaudit.validate.issues import ISSUE_COLUMNS, failing_rows, issues_from_failures, issues_from_results, sort_issues
+from ictaudit.validate.suites import ValidationSetupError, build_suite, check_committed_suite, rules_for_form
 
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
 
-ISSUE_COLUMNS = ["agency_id", "check_id", "severity", "fields", "values", "message_vi", "round", "resolved_by"]
 DOCS_SITE = "ictaudit_validation"
 
 _names = itertools.count(1)
-
-
-class ValidationSetupError(RuntimeError):
-    """The suites cannot be run as they stand (stale committed suite, an expectation that crashed)."""
 
 
 # -- GX plumbing ---------------------------------------------------------------------------------
@@ -101,8 +88,8 @@ def run_suite(
 ):
     """Validate one form's suite, each expectation against the frame it is written for.
 
-    ``frames["agencies"]`` has one row per agency (:func:`~ictaudit.checks.derive_columns`, a column
-    per key); ``frames["fields"]`` one row per agency × field (:func:`~ictaudit.checks.field_rows`,
+    ``frames["agencies"]`` has one row per agency (:func:`~ictaudit.validate.frames.derive_columns`, a
+    column per key); ``frames["fields"]`` one row per agency × field (:func:`~ictaudit.validate.frames.field_rows`,
     the same key columns and ``field``), for the expectations whose ``meta.frame`` is ``fields``. Each
     frame is one GX validation (a ValidationDefinition run by a Checkpoint, so Data Docs show both);
     the result returned is the whole suite's: every expectation's result, in suite order, with COMPLETE
@@ -211,36 +198,6 @@ def _whole_suite_result(suite, parts: dict[str, list], results: dict):
     )
 
 
-def check_committed_suite(rubric: Rubric, form_id: str, suite) -> None:
-    """Refuse to run when ``expectations/<form>.json`` of this rubric has other checks than the rule table builds.
-
-    The committed suite is what the manifest hashes; running other checks would break the audit trail.
-    A difference in the meta only (a new rubric version with the same fields) is a warning.
-    """
-    path = suite_path(form_id)
-    if not path.exists():
-        return
-    committed = json.loads(path.read_text(encoding="utf-8"))
-    if committed.get("meta", {}).get("rubric_id") != rubric.id:
-        return  # the committed suite belongs to another rubric; this run uses its own, built from the rubric
-    built = suite_json(suite)
-    if committed == built:
-        return
-    if committed.get("expectations") == built.get("expectations"):  # e.g. only rubric_version moved on
-        changed = sorted(k for k in built["meta"] if committed["meta"].get(k) != built["meta"][k])
-        warnings.warn(
-            f"{path}: same checks, but its meta differs in {', '.join(changed)}; regenerate it with "
-            "`python -m ictaudit.rules.checks` and commit it so the manifest records the current version",
-            stacklevel=3,
-        )
-        return
-    raise ValidationSetupError(
-        f"{path} is out of date: its checks differ from the suite built from rubric {rubric.id} "
-        f"v{rubric.version} and the rule table in ictaudit/rules/checks.py. Regenerate it with "
-        "`python -m ictaudit.rules.checks` and commit it."
-    )
-
-
 # -- values → frames -----------------------------------------------------------------------------
 
 
@@ -261,132 +218,6 @@ def _frames_by_form(rubric: Rubric, values_wide: pd.DataFrame, agencies: pd.Data
     return out
 
 
-# -- results → issues ----------------------------------------------------------------------------
-
-
-def _fmt(value: float, yesno: bool) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "trống"
-    if yesno and value in (0, 1):
-        return "Có" if value == 1 else "Không"
-    if float(value).is_integer():
-        return str(int(value))
-    return repr(round(float(value), 6))
-
-
-def _failures(suite_result, rules: list[Rule]) -> list[tuple[dict, list[str]]]:
-    """(rule meta, failing agency ids) for every rule that failed, in rule order; crash on GX exceptions."""
-    return [(meta, [str(row["agency_id"]) for row in rows]) for meta, rows in _failing_rows(suite_result, rules)]
-
-
-def _failing_rows(suite_result, rules: list[Rule]) -> list[tuple[dict, list[dict]]]:
-    """(rule meta, the key columns of each failing row) for every failed rule, in rule order.
-
-    ``rules`` are the form's rules (:func:`~ictaudit.checks.rules_for_form`), of which the suite was
-    built. An expectation on the agencies frame is one rule; the failing rows of one on the fields
-    frame are shared out to its rules by their ``field``.
-    """
-    position = {id(rule): n for n, rule in enumerate(rules)}
-    per_field = {(field_rule_key(r), r.fields[0]): r for r in rules if r.frame == "fields"}
-    expected = suite_expectations(rules)
-    if len(expected) != len(suite_result.results):
-        raise ValidationSetupError(
-            f"{len(suite_result.results)} results for {len(expected)} expectations: the suite is not this rule table's"
-        )
-    found: list[tuple[int, dict, list[dict]]] = []
-    for shared, r in zip(expected, suite_result.results, strict=True):
-        cfg = r.expectation_config
-        info = r.exception_info or {}
-        if info.get("raised_exception"):
-            raise ValidationSetupError(
-                f"expectation {cfg.type} on {cfg.kwargs.get('column') or cfg.kwargs.get('column_A')} "
-                f"({cfg.meta.get('check_id')}) could not run: {info.get('exception_message')}"
-            )
-        if cfg.meta.get("check_id") != shared.check_id:
-            raise ValidationSetupError(f"result of {cfg.meta.get('check_id')} where the rule table has {shared.check_id}")
-        if r.success:
-            continue
-        rows = list(r.result.get("unexpected_index_list") or [])
-        if shared.frame == "agencies":  # suite_expectations hands these rules on as they are
-            found.append((position[id(shared)], _rule_meta(shared), rows))
-            continue
-        by_field: dict[str, list[dict]] = {}
-        for row in rows:
-            by_field.setdefault(str(row["field"]), []).append({k: v for k, v in row.items() if k != "field"})
-        for code, field_rows_ in by_field.items():
-            rule = per_field.get((field_rule_key(shared), code))
-            if rule is None:
-                raise ValidationSetupError(f"{shared.check_id}: a failing row of field {code}, which the rule does not cover")
-            found.append((position[id(rule)], _rule_meta(rule), field_rows_))
-    return [(meta, rows) for _, meta, rows in sorted(found, key=lambda item: item[0])]
-
-
-def _rule_meta(rule: Rule) -> dict:
-    return {"check_id": rule.check_id, "severity": rule.severity, "message_vi": rule.message_vi, "fields": list(rule.fields)}
-
-
-def issues_from_results(
-    suite_result, rules: list[Rule], frame: pd.DataFrame, rubric: Rubric, round: int, previous: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """One issue row per agency × check from a suite result (sub-rules of a check merged into one row).
-
-    ``rules``: the form's rules (:func:`~ictaudit.checks.rules_for_form`) the suite was built of.
-    """
-    return issues_from_failures(_failures(suite_result, rules), frame, rubric, round, previous)
-
-
-def issues_from_failures(
-    failures: list[tuple[dict, list[str]]],
-    frame: pd.DataFrame,
-    rubric: Rubric,
-    round: int,
-    previous: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """One issue row per agency × check from (expectation meta, failing agency ids) pairs."""
-    yesno = {f.code for f in rubric.fields if f.type == "yesno"}
-    merged: dict[tuple[str, str], dict[str, Any]] = {}
-    for meta, agency_ids in failures:
-        for agency_id in agency_ids:
-            row = merged.setdefault(
-                (agency_id, meta["check_id"]),
-                {"severity": meta["severity"], "fields": [], "messages": [], "yoy": meta["check_id"] == "L24"},
-            )
-            if meta["severity"] == "E":
-                row["severity"] = "E"
-            row["fields"] += [f for f in meta["fields"] if f not in row["fields"]]
-            if meta["message_vi"] not in row["messages"]:
-                row["messages"].append(meta["message_vi"])
-    rows = []
-    for (agency_id, check_id), row in merged.items():
-        parts = []
-        for code in row["fields"]:
-            text = f"{code}={_fmt(frame.at[agency_id, code], code in yesno)}"
-            if row["yoy"] and previous is not None and code in previous and agency_id in previous.index:
-                text += f" (năm trước: {_fmt(previous.at[agency_id, code], code in yesno)})"
-            parts.append(text)
-        rows.append(
-            {
-                "agency_id": agency_id,
-                "check_id": check_id,
-                "severity": row["severity"],
-                "fields": ";".join(row["fields"]),
-                "values": "; ".join(parts),
-                "message_vi": " ".join(row["messages"]),
-                "round": round,
-                "resolved_by": "",
-            }
-        )
-    return sort_issues(pd.DataFrame(rows, columns=ISSUE_COLUMNS))
-
-
-def sort_issues(issues: pd.DataFrame) -> pd.DataFrame:
-    """Issues in the stable order of issues.csv: agency, check, round."""
-    out = issues.reindex(columns=ISSUE_COLUMNS).copy()
-    out["round"] = out["round"].astype(int)
-    out["resolved_by"] = out["resolved_by"].fillna("").astype(str)
-    return out.sort_values(["agency_id", "check_id", "round"], kind="mergesort").reset_index(drop=True)
-
-
 def validate_values(
     rubric: Rubric,
     values_wide: pd.DataFrame,
@@ -395,8 +226,10 @@ def validate_values(
     round: int = 1,
     docs_dir: Path | None = None,
     context=None,
+    checks: CheckTable | None = None,
+    suites_dir: Path = EXPECTATIONS_DIR,
 ) -> pd.DataFrame:
-    """Run every form's suite over the agencies that have values; return the issues (DESIGN §6 columns).
+    """Run every form's suite over the agencies that have values; return the issues (docs/contracts.md §6 columns).
 
     ``values_wide``: floats indexed by ``agency_id``, one column per field code (NaN = blank).
     ``agencies``: the roster with ``agency_id`` and ``group`` (the form is the group's form); when it has
@@ -404,7 +237,10 @@ def validate_values(
     ``previous_wide``: last year's confirmed values, same shape; enables L24 (year over year).
     ``docs_dir``: where GX Data Docs and ``results_<form>_round<n>.json`` are written.
     ``context``: a context from :func:`make_context` to reuse (GX start-up costs seconds).
+    ``checks``: the check table (default: the shipped one); ``suites_dir``: where its committed suites
+    are, which must hold the suites built from it (:func:`~ictaudit.validate.suites.check_committed_suite`).
     """
+    checks = checks or shipped_checks()
     if context is None:
         context = make_context()
     if docs_dir is not None:
@@ -418,25 +254,31 @@ def validate_values(
         previous.index = previous.index.astype(str)
     parts = [pd.DataFrame(columns=ISSUE_COLUMNS)]
     for form_id, agency_ids in sorted(_frames_by_form(rubric, wide, agencies).items()):
-        suite = build_suite(rubric, form_id)
-        check_committed_suite(rubric, form_id, suite)
+        suite = _checked_suite(rubric, form_id, checks, suites_dir)
         specs = rubric.fields_for_form(form_id)
         prev = previous.reindex(index=agency_ids) if previous is not None else None
-        frame = derive_columns(wide.loc[agency_ids], specs)
+        frame = derive_columns(wide.loc[agency_ids], specs, checks)
         frames = {
             "agencies": frame.rename_axis("agency_id").reset_index(),
-            "fields": field_rows(wide.loc[agency_ids], specs, prev).rename_axis("agency_id").reset_index(),
+            "fields": field_rows(wide.loc[agency_ids], specs, checks, prev).rename_axis("agency_id").reset_index(),
         }
         with timed(f"validate.round{round}.gx"):
             result = run_suite(context, suite, frames, f"{form_id}_round{round}")
         if docs_dir is not None:
             with timed(f"validate.round{round}.results_json"):
                 _write_results_json(result, docs_dir / f"results_{form_id}_round{round}.json")
-        parts.append(issues_from_results(result, rules_for_form(rubric, form_id), frame, rubric, round, prev))
+        parts.append(issues_from_results(result, rules_for_form(rubric, form_id, checks), frame, rubric, round, prev))
     if docs_dir is not None:
         with timed(f"validate.round{round}.data_docs"):
             _build_docs(context, site)
     return sort_issues(pd.concat([p for p in parts if not p.empty] or parts, ignore_index=True))
+
+
+def _checked_suite(rubric: Rubric, form_id: str, checks: CheckTable, suites_dir: Path):
+    """The form's suite, built from the check table; refused when the committed one has other checks."""
+    suite = build_suite(rubric, form_id, checks)
+    check_committed_suite(rubric, form_id, suite, suites_dir)
+    return suite
 
 
 def changed_agencies(before: pd.DataFrame, after: pd.DataFrame) -> set[str]:
@@ -460,6 +302,8 @@ def validate_rounds(
     previous_wide: pd.DataFrame | None = None,
     docs_dir: Path | None = None,
     context=None,
+    checks: CheckTable | None = None,
+    suites_dir: Path = EXPECTATIONS_DIR,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Round 1 (values as sent) and round 2 (confirmed values) with one GX validation per form.
 
@@ -468,8 +312,10 @@ def validate_rounds(
     values, last year's values and therefore the findings are those of round 1, which are reused
     with ``round = 2``. The rows of both rounds are stacked into one frame per form, told apart by a
     ``round`` column, so GX's per-expectation cost is paid once per form, not once per round.
-    ``docs_dir`` receives ``results_<form>.json`` (both rounds) and the Data Docs, built once.
+    ``docs_dir`` receives ``results_<form>.json`` (both rounds) and the Data Docs, built once;
+    ``checks`` and ``suites_dir`` as for :func:`validate_values`.
     """
+    checks = checks or shipped_checks()
     if context is None:
         context = make_context()
     site = _ensure_docs_site(context, Path(docs_dir)) if docs_dir is not None else None
@@ -483,7 +329,8 @@ def validate_rounds(
     forms1 = _frames_by_form(rubric, wide1, agencies)
     forms2 = _frames_by_form(rubric, wide2, agencies)
     jobs = [
-        _FormJob(rubric, form_id, forms1.get(form_id, []), forms2.get(form_id, []), changed, wide1, wide2, previous, docs_dir)
+        _FormJob(rubric, checks, suites_dir, form_id, forms1.get(form_id, []), forms2.get(form_id, []), changed,
+                 wide1, wide2, previous, docs_dir)
         for form_id in sorted(set(forms1) | set(forms2))
     ]
     parts1, parts2 = [pd.DataFrame(columns=ISSUE_COLUMNS)], [pd.DataFrame(columns=ISSUE_COLUMNS)]
@@ -505,6 +352,8 @@ class _FormJob:
     """Everything :func:`_validate_form` needs for one form (read-only, shared with a forked worker)."""
 
     rubric: Rubric
+    checks: CheckTable
+    suites_dir: Path
     form_id: str
     ids1: list[str]
     ids2: list[str]
@@ -517,29 +366,27 @@ class _FormJob:
 
 def _validate_form(context, job: _FormJob) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Round-1 and round-2 issues of one form from one GX validation of both rounds' rows."""
-    rubric, form_id, ids1, ids2 = job.rubric, job.form_id, job.ids1, job.ids2
+    rubric, checks, form_id, ids1, ids2 = job.rubric, job.checks, job.form_id, job.ids1, job.ids2
     in_round1 = set(ids1)
     reused = [a for a in ids2 if a not in job.changed and a in in_round1]
     reused_set = set(reused)
     rerun = [a for a in ids2 if a not in reused_set]
-    suite = build_suite(rubric, form_id)
-    check_committed_suite(rubric, form_id, suite)
+    suite = _checked_suite(rubric, form_id, checks, job.suites_dir)
     specs = rubric.fields_for_form(form_id)
     prev1 = job.previous.reindex(index=ids1) if job.previous is not None else None
     prev2 = job.previous.reindex(index=rerun) if job.previous is not None else None
-    frame1 = derive_columns(job.wide1.loc[ids1], specs)
-    frame2 = derive_columns(job.wide2.loc[rerun], specs)
-    frames = {
-        "agencies": _stack_rounds(frame1, frame2),
-        "fields": _stack_rounds(field_rows(job.wide1.loc[ids1], specs, prev1), field_rows(job.wide2.loc[rerun], specs, prev2)),
-    }
+    frame1 = derive_columns(job.wide1.loc[ids1], specs, checks)
+    frame2 = derive_columns(job.wide2.loc[rerun], specs, checks)
+    rows1 = field_rows(job.wide1.loc[ids1], specs, checks, prev1)
+    rows2 = field_rows(job.wide2.loc[rerun], specs, checks, prev2)
+    frames = {"agencies": _stack_rounds(frame1, frame2), "fields": _stack_rounds(rows1, rows2)}
     with timed("validate.rounds.gx"):
         result = run_suite(context, suite, frames, f"{form_id}_rounds", keys=("agency_id", "round"))
     if job.docs_dir is not None:
         with timed("validate.rounds.results_json"):
             _write_results_json(result, Path(job.docs_dir) / f"results_{form_id}.json")
     by_round: dict[int, list[tuple[dict, list[str]]]] = {1: [], 2: []}
-    for meta, rows in _failing_rows(result, rules_for_form(rubric, form_id)):
+    for meta, rows in failing_rows(result, rules_for_form(rubric, form_id, checks)):
         for n in (1, 2):
             ids = [str(row["agency_id"]) for row in rows if int(row["round"]) == n]
             if ids:
@@ -620,20 +467,3 @@ def _build_docs(context, site: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         context.build_data_docs(site_names=[site])
-
-
-def write_issues_csv(issues: pd.DataFrame, path: Path) -> Path:
-    """issues.csv: UTF-8 with BOM (Excel shows Vietnamese right), DESIGN §6 columns, stable order;
-    written like every other table (:func:`ictaudit.common.tables.write_csv`: text an agency typed that a
-    spreadsheet would run as a formula is guarded, a line break inside a text stays in its cell)."""
-    from ictaudit.common.tables import write_csv
-
-    return write_csv(sort_issues(issues), Path(path), ISSUE_COLUMNS)
-
-
-def rules_by_check(rubric: Rubric, form_id: str) -> dict[str, list[Rule]]:
-    """The rules of a form grouped by check id (for documentation and confirmation sheets)."""
-    out: dict[str, list[Rule]] = {}
-    for rule in rules_for_form(rubric, form_id):
-        out.setdefault(rule.check_id, []).append(rule)
-    return out
