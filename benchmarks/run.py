@@ -39,10 +39,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from ictaudit.run.suite import RUN_ORDER
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 YEAR = 2017
-RUN_ORDER = ("01_intake.ipynb", "02_validate.ipynb", "03_score.ipynb", "06_robustness.ipynb", "04_report.ipynb")
 STAGE_OF_NOTEBOOK = {
     "01_intake.ipynb": "intake",
     "02_validate.ipynb": "validation",
