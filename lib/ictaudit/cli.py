@@ -1,8 +1,8 @@
-"""The ``ictaudit`` command line (DESIGN §8).
+"""The ``ictaudit`` command line (docs/contracts.md §8).
 
 Each sub-command is a thin wrapper: parse, call one library function, print where the results went.
-Exit codes: 0 done; 1 the inputs cannot be processed (named file and problem); 2 usage error;
-3 ``verify`` found differences.
+Exit codes: 0 done; 1 the inputs cannot be processed (named file and problem); 2 usage error (argparse's
+own); 3 ``verify`` found differences.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_DIFFERENT = 0, 1, 2, 3
+EXIT_OK, EXIT_INPUT, EXIT_DIFFERENT = 0, 1, 3
 
 
 class CommandError(Exception):
@@ -80,7 +80,11 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ictaudit", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="ictaudit",
+        description="The reproducible audit of state agencies' IT application, one cycle at a time "
+        "(the commands' contract: docs/contracts.md §8).",
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("rubric", help="check a rubric file and print its summary table")
