@@ -58,6 +58,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         draws=args.draws,
         spread=args.spread,
         progress=not args.quiet,
+        kernel_tricks=False if args.plain_papermill else None,
     )
     print(f"report: {result.report_html}")
     return EXIT_OK
@@ -111,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--draws", type=int, default=1000, help="Monte Carlo draws of the robustness analysis")
     s.add_argument("--spread", type=float, default=0.25, help="relative spread of the criterion weights")
     s.add_argument("--quiet", action="store_true", help="no progress display")
+    s.add_argument(
+        "--plain-papermill", action="store_true",
+        help="run each notebook through plain papermill, without the kernel speed tricks (as "
+        "ICTAUDIT_KERNEL_TRICKS=off does): the same tables and reports, a few seconds slower",
+    )  # fmt: skip
     s.set_defaults(func=_cmd_run)
 
     s = sub.add_parser("trace", help="trace one agency's score step by step (HTML)")
