@@ -4,6 +4,10 @@
 file), hashes every input before anything reads it, executes the notebooks with papermill in order,
 and writes ``manifest.json``. Notebook 06 (robustness) runs before 04 (report) because the report
 includes its section; the numbers follow the order in which the notebooks were introduced.
+
+How each notebook gets its kernel is :mod:`ictaudit.run.kernels`' business: early and warmed (the
+default), or plain papermill (``--plain-papermill``, ``ICTAUDIT_KERNEL_TRICKS=off``); the bytes are
+the same either way.
 """
 
 from __future__ import annotations
