@@ -17,10 +17,6 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 EXIT_OK, EXIT_INPUT, EXIT_DIFFERENT = 0, 1, 3
 
 
-class CommandError(Exception):
-    """A problem with the inputs of a command, reported as one line naming the file."""
-
-
 def _cmd_rubric(args: argparse.Namespace) -> int:
     from ictaudit.rules.rubric import load_rubric, summary_table
 
@@ -139,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CommandError, RubricError, CycleError, RunError, NotebookFailed, UnknownParameters, FileNotFoundError) as exc:
+    except (RubricError, CycleError, RunError, NotebookFailed, UnknownParameters, FileNotFoundError) as exc:
         print(f"ictaudit {args.command}: {exc}", file=sys.stderr)
         return EXIT_INPUT
 
