@@ -39,10 +39,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from ictaudit.run.suite import RUN_ORDER
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 YEAR = 2017
-RUN_ORDER = ("01_intake.ipynb", "02_validate.ipynb", "03_score.ipynb", "06_robustness.ipynb", "04_report.ipynb")
 STAGE_OF_NOTEBOOK = {
     "01_intake.ipynb": "intake",
     "02_validate.ipynb": "validation",
@@ -195,7 +196,7 @@ def notebook_imports(name: str) -> list[str]:
 def kernel_floor(tmp: Path) -> dict[str, float]:
     """Seconds to run, with papermill and the project's kernel, a notebook that only imports.
 
-    The kernel is started as ``ictaudit run`` starts its kernels (:func:`ictaudit.run.notebooks.start_kernel`:
+    The kernel is started as ``ictaudit run`` starts its kernels (:func:`ictaudit.run.kernels.launch.start_kernel`:
     Unix sockets, and the exact readiness check of :mod:`ictaudit.run.kernels.client` instead of
     jupyter_client's 0.2 s of IOPub silence), so the floor holds no wait the run does not have; it is
     stopped after the clock, as the run reaps its kernels at the end.
@@ -203,7 +204,8 @@ def kernel_floor(tmp: Path) -> dict[str, float]:
     import nbformat
     import papermill
 
-    from ictaudit.run.notebooks import kernel_name, start_kernel, stop_kernel
+    from ictaudit.run.kernels.launch import start_kernel, stop_kernel
+    from ictaudit.run.notebooks import kernel_name
 
     out = {}
     kernel = kernel_name()

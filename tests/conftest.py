@@ -1,4 +1,4 @@
-"""Shared test set-up: no network, no GX analytics, and paths to the shared reference data."""
+"""Shared test set-up: no GX analytics, the shipped rubric, and where the published reference figures lie."""
 
 import os
 from pathlib import Path
@@ -8,7 +8,8 @@ import pytest
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+#: published figures the tests check the project against (README.md there says where each comes from)
+REFERENCE_DIR = ROOT / "tests" / "fixtures" / "reference"
 
 
 @pytest.fixture(scope="session")

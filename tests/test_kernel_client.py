@@ -6,7 +6,8 @@ import asyncio
 import pytest
 
 from ictaudit.run.kernels.client import ReadyKernelClient
-from ictaudit.run.notebooks import kernel_name, kill_kernel, start_kernel, stop_kernel
+from ictaudit.run.kernels.launch import kill_kernel, start_kernel, stop_kernel
+from ictaudit.run.notebooks import kernel_name
 
 
 def _ready(km, timeout: float, then: str | None = None) -> list[str]:
@@ -94,12 +95,12 @@ def test_kernels_listen_on_their_own_unix_sockets_and_remove_them(tmp_path):
 def test_a_temporary_folder_too_deep_for_a_socket_path_falls_back_to_tcp(tmp_path, monkeypatch):
     import tempfile
 
-    from ictaudit.run import notebooks
+    from ictaudit.run.kernels import launch
 
     deep = tmp_path / ("d" * 90)
     deep.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(deep))
-    assert notebooks._transport() == {}
+    assert launch._transport() == {}
     km = start_kernel(tmp_path)
     try:
         assert km.get_connection_info()["transport"] == "tcp"
@@ -164,3 +165,52 @@ def test_not_ready_on_someone_elses_idle_and_a_dead_kernel_stops_the_wait():
     with pytest.raises(RuntimeError, match="died"):
         asyncio.run(kc.wait_for_ready(timeout=5))
     assert kc.handled == []
+
+
+# -- the fence: jupyter_client's private names, pinned and checked -------------------------------------
+
+
+def _pinned_version(package: str) -> str:
+    import tomllib
+
+    from ictaudit.common.paths import PROJECT_ROOT
+
+    deps = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    pins = [d.split("==", 1)[1] for d in deps if d.split("==", 1)[0].strip().lower().replace("-", "_") == package]
+    assert pins, f"pyproject.toml must pin {package} exactly (==): run/kernels/client.py uses its private methods"
+    return pins[0]
+
+
+def test_jupyter_client_is_the_exact_version_the_client_was_checked_against():
+    from importlib import metadata
+
+    from ictaudit.common.paths import PROJECT_ROOT
+
+    pinned = _pinned_version("jupyter_client")
+    installed = metadata.version("jupyter_client")
+    assert installed == pinned, (
+        f"jupyter_client {installed} is installed, the fenced client was checked against {pinned}: read "
+        "run/kernels/client.py against the new jupyter_client's KernelClient._async_wait_for_ready, then move the pin"
+    )
+    assert f"jupyter_client=={pinned}" in (PROJECT_ROOT / "requirements.lock").read_text(encoding="utf-8").splitlines()
+
+
+def test_the_private_methods_the_client_calls_exist_with_the_signatures_it_calls_them_with():
+    import ast
+    import inspect
+
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    from ictaudit.run.kernels import client
+
+    tree = ast.parse(inspect.getsource(client))
+    own = {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+    used = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr.startswith("_") and n.attr not in own}
+    assert used == {"_handle_kernel_info_reply", "_async_is_alive"}, f"private names now used: {sorted(used)}; check each here"
+
+    handle = AsyncKernelClient._handle_kernel_info_reply
+    assert list(inspect.signature(handle).parameters) == ["self", "msg"] and not inspect.iscoroutinefunction(handle)
+    alive = AsyncKernelClient._async_is_alive
+    assert list(inspect.signature(alive).parameters) == ["self"] and inspect.iscoroutinefunction(alive)
+    replaced = AsyncKernelClient.wait_for_ready  # what nbclient awaits; the client overrides it
+    assert list(inspect.signature(replaced).parameters) == ["self", "timeout"] and inspect.iscoroutinefunction(replaced)

@@ -15,9 +15,9 @@ from ictaudit.common.numfmt import fmt_ratio, fmt_ratio_array, round_half_up
 from ictaudit.score import ranking
 from ictaudit.score.ranking import published_values, rank_competition
 
-from .conftest import SHARED
+from .conftest import REFERENCE_DIR
 
-REFERENCE = SHARED / "reference" / "mic-2017-provinces.csv"
+REFERENCE = REFERENCE_DIR / "mic-2017-provinces.csv"
 
 
 def test_reproduces_every_published_rank_of_the_ministry_2017_table():

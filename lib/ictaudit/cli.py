@@ -1,8 +1,8 @@
-"""The ``ictaudit`` command line (DESIGN §8).
+"""The ``ictaudit`` command line (docs/contracts.md §8).
 
 Each sub-command is a thin wrapper: parse, call one library function, print where the results went.
-Exit codes: 0 done; 1 the inputs cannot be processed (named file and problem); 2 usage error;
-3 ``verify`` found differences.
+Exit codes: 0 done; 1 the inputs cannot be processed (named file and problem); 2 usage error (argparse's
+own); 3 ``verify`` found differences.
 """
 
 from __future__ import annotations
@@ -14,11 +14,7 @@ from pathlib import Path
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
-EXIT_OK, EXIT_INPUT, EXIT_USAGE, EXIT_DIFFERENT = 0, 1, 2, 3
-
-
-class CommandError(Exception):
-    """A problem with the inputs of a command, reported as one line naming the file."""
+EXIT_OK, EXIT_INPUT, EXIT_DIFFERENT = 0, 1, 3
 
 
 def _cmd_rubric(args: argparse.Namespace) -> int:
@@ -58,6 +54,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         draws=args.draws,
         spread=args.spread,
         progress=not args.quiet,
+        kernel_tricks=False if args.plain_papermill else None,
     )
     print(f"report: {result.report_html}")
     return EXIT_OK
@@ -80,7 +77,11 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ictaudit", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="ictaudit",
+        description="The reproducible audit of state agencies' IT application, one cycle at a time "
+        "(the commands' contract: docs/contracts.md §8).",
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("rubric", help="check a rubric file and print its summary table")
@@ -107,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--draws", type=int, default=1000, help="Monte Carlo draws of the robustness analysis")
     s.add_argument("--spread", type=float, default=0.25, help="relative spread of the criterion weights")
     s.add_argument("--quiet", action="store_true", help="no progress display")
+    s.add_argument(
+        "--plain-papermill", action="store_true",
+        help="run each notebook through plain papermill, without the kernel speed tricks (as "
+        "ICTAUDIT_KERNEL_TRICKS=off does): the same tables and reports, a few seconds slower",
+    )  # fmt: skip
     s.set_defaults(func=_cmd_run)
 
     s = sub.add_parser("trace", help="trace one agency's score step by step (HTML)")
@@ -129,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CommandError, RubricError, CycleError, RunError, NotebookFailed, UnknownParameters, FileNotFoundError) as exc:
+    except (RubricError, CycleError, RunError, NotebookFailed, UnknownParameters, FileNotFoundError) as exc:
         print(f"ictaudit {args.command}: {exc}", file=sys.stderr)
         return EXIT_INPUT
 

@@ -1,4 +1,4 @@
-"""``manifest.json``: what a run read, with what, and what it produced (DESIGN §7).
+"""``manifest.json``: what a run read, with what, and what it produced (docs/contracts.md §7).
 
 Inputs are hashed **before** any processing. Outputs are split in two:
 - ``outputs``: the tables and reports that must come out byte-identical from the same inputs
@@ -29,7 +29,6 @@ KEY_PACKAGES = (
     "ictaudit", "pandas", "numpy", "great_expectations", "papermill", "nbconvert", "nbclient", "ipykernel",
     "openpyxl", "xlsxwriter", "python-calamine", "defusedxml", "pyyaml", "pydantic", "jinja2",
 )  # fmt: skip
-DETERMINISTIC_SUFFIXES = {".csv", ".xlsx"}
 
 
 def sha256_file(path: Path) -> str:

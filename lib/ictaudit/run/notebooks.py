@@ -83,95 +83,17 @@ def kernel_name() -> str:
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 
 
-def start_kernel(cwd: Path | None = None, warm_up: str | None = None):
-    """Launch a fresh kernel of the project and return its manager without waiting for it to be ready.
-
-    ``ictaudit run`` launches the kernel of the next notebook while the current one runs, so the
-    kernel's start-up overlaps work instead of adding to it; every notebook still gets a kernel of
-    its own. ``warm_up``: code the kernel runs silently as soon as it is up (no output, no history,
-    no execution count; :func:`ictaudit.run.kernels.warmup.warm_up_code` imports the notebook's modules and binds
-    no name), queued ahead of the notebook's first cell. Stop it with :func:`stop_kernel`.
-    """
-    from jupyter_client.manager import AsyncKernelManager
-    from jupyter_core.utils import run_sync
-
-    from ictaudit.run.kernels.client import ReadyKernelClient
-
-    # papermill's client of this kernel checks readiness exactly instead of waiting out 0.2 s of silence;
-    # the kernel listens on Unix sockets of its own, not on TCP ports that were free a moment before
-    # (another process can take such a port before the kernel binds it, and the kernel then dies)
-    km = AsyncKernelManager(kernel_name=kernel_name(), client_factory=ReadyKernelClient, **_transport())
-    run_sync(km.start_kernel)(extra_arguments=list(KERNEL_ARGUMENTS), cwd=str(cwd) if cwd else None)
-    if warm_up:
-        # a plain blocking client on the shell channel alone: it shares no event loop or zmq context
-        # with papermill's client of the same kernel
-        from jupyter_client.blocking import BlockingKernelClient
-
-        client = BlockingKernelClient()
-        client.load_connection_info(km.get_connection_info())
-        client.start_channels(shell=True, iopub=False, stdin=False, hb=False, control=False)
-        client.execute(warm_up, silent=True, store_history=False, allow_stdin=False)
-        _WARM_CLIENTS[km] = client  # open until the kernel stops: closing it could drop the request
-    return km
-
-
-_WARM_CLIENTS: dict = {}
-
-
-#: longest Unix socket path used (the system's limit is 108 bytes on Linux, 104 on macOS)
-MAX_SOCKET_PATH = 100
-
-
-def _transport() -> dict[str, str]:
-    """The kernel's transport: Unix sockets at a prefix no other kernel uses (``<prefix>-<n>``, in the
-    temporary folder, removed when it stops), or TCP (``{}``) where ZeroMQ has no Unix sockets or
-    the temporary folder's path is too long for one."""
-    import tempfile
-    import uuid
-
-    import zmq
-
-    prefix = os.path.join(tempfile.gettempdir(), f"ictaudit-kernel-{uuid.uuid4().hex[:12]}")
-    if not zmq.has("ipc") or len(f"{prefix}-99".encode()) > MAX_SOCKET_PATH:
-        return {}
-    return {"transport": "ipc", "ip": prefix}
-
-
-def kill_kernel(km) -> None:
-    """Kill the process group of a kernel whose notebook is done, without waiting for it to exit.
-
-    The next notebook starts at once; :func:`stop_kernel` reaps the process and removes its
-    connection file later (a normal shutdown polls every 0.1 s, ~0.12 s a notebook).
-    """
-    from jupyter_core.utils import run_sync
-
-    if (client := _WARM_CLIENTS.pop(km, None)) is not None:
-        client.stop_channels()
-    if getattr(km, "provisioner", None) is not None:
-        with contextlib.suppress(Exception):  # already gone: stop_kernel still cleans up
-            run_sync(km.provisioner.kill)()
-
-
-def stop_kernel(km) -> None:
-    """Shut a kernel from :func:`start_kernel` down (it may already be gone)."""
-    from jupyter_core.utils import run_sync
-
-    if (client := _WARM_CLIENTS.pop(km, None)) is not None:
-        client.stop_channels()
-    with contextlib.suppress(Exception):  # a kernel that died on its own is stopped too
-        run_sync(km.shutdown_kernel)(now=True)
-
-
 def execute(
     name: str, parameters: dict[str, Any], out_dir: Path, cwd: Path | None = None, km=None,
     render: Callable[[Path], object] | None = None,
 ) -> Executed:  # fmt: skip
     """Run one notebook with papermill into ``out_dir`` (``.ipynb`` and code-hidden ``.html``).
 
-    ``km``: a kernel from :func:`start_kernel` to run it in (the caller stops it afterwards); by
-    default papermill starts and stops one. ``render``: what to do with the executed notebook instead
-    of :func:`render_html` now (``ictaudit run`` hands it to a worker process and waits for the HTML
-    before hashing the outputs); a failed notebook's HTML is always rendered here, before raising.
+    ``km``: a kernel from :func:`ictaudit.run.kernels.launch.start_kernel` to run it in (the caller
+    stops it afterwards); None leaves papermill to start and stop one. ``render``: what to do with the
+    executed notebook instead of :func:`render_html` now (with the speed tricks on, ``ictaudit run``
+    hands it to a worker process and waits for the HTML before hashing the outputs); a failed
+    notebook's HTML is always rendered here, before raising.
     """
     import papermill
     from papermill.exceptions import PapermillExecutionError

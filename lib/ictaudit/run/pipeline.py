@@ -1,7 +1,7 @@
 """The steps of one cycle's audit, as the notebooks call them: files in, files out, a summary back.
 
 Each step reads what earlier steps wrote into the scored folder (``data/scored/<year>/``) and writes
-its own tables there, so notebooks pass nothing to each other but files (DESIGN §9):
+its own tables there, so notebooks pass nothing to each other but files (docs/contracts.md §9):
 
 ==============  =====================================================  ==============================
 step            reads                                                  writes (scored folder)
@@ -22,7 +22,6 @@ run happens to lie on the machine.
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -245,7 +244,3 @@ def band_counts(scores: pd.DataFrame) -> pd.DataFrame:
     """How many ranked agencies fall in each band, per group (for the notebooks' summaries)."""
     ranked = scores[scores["status"] == "ranked"]
     return ranked.groupby(["group", "band"]).size().rename("agencies").reset_index()
-
-
-def _is_blank(x) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x)) or x == ""

@@ -4,6 +4,10 @@
 file), hashes every input before anything reads it, executes the notebooks with papermill in order,
 and writes ``manifest.json``. Notebook 06 (robustness) runs before 04 (report) because the report
 includes its section; the numbers follow the order in which the notebooks were introduced.
+
+How each notebook gets its kernel is :mod:`ictaudit.run.kernels`' business: early and warmed (the
+default), or plain papermill (``--plain-papermill``, ``ICTAUDIT_KERNEL_TRICKS=off``); the bytes are
+the same either way.
 """
 
 from __future__ import annotations
@@ -13,16 +17,20 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ictaudit.common.paths import EXPECTATIONS_DIR, NOTEBOOKS_DIR, PROJECT_ROOT
 from ictaudit.common.timings import TIMINGS_ENV, TIMINGS_FILE
 from ictaudit.run import manifest as mf
-from ictaudit.run.kernels.warmup import warm_up_code
-from ictaudit.run.notebooks import Executed, execute, html_renderer, kill_kernel, start_kernel, stop_kernel
+from ictaudit.run.kernels.supply import kernel_tricks_on, notebook_kernels
+from ictaudit.run.notebooks import Executed, execute, html_renderer, render_html
+
+if TYPE_CHECKING:  # the pipeline (pandas) is imported only when a run starts
+    from ictaudit.run.pipeline import Context
 
 RUN_ORDER = ("01_intake.ipynb", "02_validate.ipynb", "03_score.ipynb", "06_robustness.ipynb", "04_report.ipynb")
 TRACE_NOTEBOOK = "05_agency_trace.ipynb"
@@ -70,16 +78,21 @@ def notebook_parameters(cycle_dir: Path, scored: Path, out: Path, rubric_id: str
     }
 
 
-def run_cycle(
-    cycle_dir: Path,
-    out: Path | None = None,
-    scored: Path | None = None,
-    seed: int = DEFAULT_SEED,
-    draws: int = DEFAULT_DRAWS,
-    spread: float = DEFAULT_SPREAD,
-    progress: bool = True,
-    notebooks: tuple[str, ...] = RUN_ORDER,
-) -> RunResult:
+@dataclass(frozen=True)
+class RunPlan:
+    """Where one run reads and writes, checked before anything is written."""
+
+    cycle_dir: Path
+    ctx: Context
+    rubric_file: Path
+    previous_dir: Path | None
+    out: Path
+    scored: Path
+
+
+def plan_run(cycle_dir: Path, out: Path | None = None, scored: Path | None = None) -> RunPlan:
+    """Load the cycle and its rubric and settle the output folders; a cycle that cannot be processed, or
+    output folders a run must not replace, raise :class:`RunError` naming the file or folder."""
     from ictaudit.intake.cycle import CycleError
     from ictaudit.rules.rubric import RubricError, rubric_path
     from ictaudit.run.pipeline import open_cycle, previous_cycle_dir
@@ -92,75 +105,96 @@ def run_cycle(
     except (CycleError, RubricError) as exc:
         raise RunError(str(exc)) from None
     d_out, d_scored = default_dirs(cycle_dir, ctx.cycle.year)
-    out = Path(out or d_out).resolve()
-    scored = Path(scored or d_scored).resolve()
-    rubric_file = rubric_path(ctx.cycle.rubric_id).resolve()
+    out, scored = Path(out or d_out).resolve(), Path(scored or d_scored).resolve()
     prev_dir = previous_cycle_dir(cycle_dir)
-    say = _progress(progress)
-
-    started = datetime.now(UTC)
-    t0 = time.perf_counter()
     _check_replaceable(out, "out", cycle_dir, prev_dir)
     _check_replaceable(scored, "scored", cycle_dir, prev_dir)
     if out == scored:
         raise RunError(f"--out and --scored are the same folder ({out}); give two folders")
-    with run_lock(out):
-        stage_out, stage_scored = _staging(out), _staging(scored)
+    return RunPlan(cycle_dir, ctx, rubric_path(ctx.cycle.rubric_id).resolve(), prev_dir, out, scored)
+
+
+def run_cycle(
+    cycle_dir: Path,
+    out: Path | None = None,
+    scored: Path | None = None,
+    seed: int = DEFAULT_SEED,
+    draws: int = DEFAULT_DRAWS,
+    spread: float = DEFAULT_SPREAD,
+    progress: bool = True,
+    notebooks: tuple[str, ...] = RUN_ORDER,
+    kernel_tricks: bool | None = None,
+) -> RunResult:
+    """Run ``notebooks`` on the cycle into staging folders, write the manifest, move both folders into place.
+
+    ``kernel_tricks``: the speed tricks' switch (:func:`ictaudit.run.kernels.supply.kernel_tricks_on`;
+    None reads ``$ICTAUDIT_KERNEL_TRICKS``, on by default); either position writes the same bytes.
+    """
+    plan = plan_run(cycle_dir, out, scored)
+    tricks = kernel_tricks_on(kernel_tricks)
+    say = _progress(progress)
+    started, t0 = datetime.now(UTC), time.perf_counter()
+    with run_lock(plan.out):
+        stage_out, stage_scored = _staging(plan.out), _staging(plan.scored)
         for d in (stage_out, stage_scored):
             _empty(d)
-        params = notebook_parameters(cycle_dir, stage_scored, stage_out, str(rubric_file), seed, draws, spread)
-        executed: list[Executed] = []
-        (stage_out / "notebooks").mkdir(parents=True, exist_ok=True)
-        with _step_timings(stage_out / "notebooks" / TIMINGS_FILE), html_renderer() as render:
-            upcoming = _start_for(notebooks[0]) if notebooks else None
-            done: list = []
-            try:
-                # while the first kernels boot: papermill's import (~1.5 s) and the input hashes, taken
-                # before any notebook runs (the kernels so far only import modules)
-                _import_in_background("papermill")
-                inputs = mf.input_hashes(
-                    cycle_dir, rubric_file, sorted(EXPECTATIONS_DIR.glob("*.json")),
-                    [NOTEBOOKS_DIR / n for n in (*notebooks, TRACE_NOTEBOOK) if (NOTEBOOKS_DIR / n).exists()],
-                    prev_dir,
-                )  # fmt: skip
-                for i, name in enumerate(notebooks, start=1):
-                    # the next notebook's kernel starts, and imports what it will import, while this
-                    # one runs (a fresh kernel each)
-                    km, upcoming = upcoming, _start_for(notebooks[i]) if i < len(notebooks) else None
-                    say(f"[{i}/{len(notebooks)}] {name} …")
-                    try:
-                        ex = execute(name, params[name], stage_out / "notebooks", cwd=PROJECT_ROOT, km=km, render=render)
-                    finally:
-                        kill_kernel(km)  # reaped below; the next notebook does not wait for it
-                        done.append(km)
-                    executed.append(ex)
-                    say(f"[{i}/{len(notebooks)}] {name} done in {ex.seconds:.1f} s")
-            finally:
-                for km in [*done, *([upcoming] if upcoming is not None else [])]:
-                    stop_kernel(km)
+        params = notebook_parameters(plan.cycle_dir, stage_scored, stage_out, str(plan.rubric_file), seed, draws, spread)
+        inputs, executed = _run_notebooks(plan, notebooks, params, stage_out, tricks, say)
         outputs, records = mf.output_hashes(stage_scored, stage_out)
+        c, r = plan.ctx.cycle, plan.ctx.rubric
         mf.write_manifest(
             stage_out / "manifest.json",
             {
-                "cycle": {"dir": str(cycle_dir), "year": ctx.cycle.year, "title": ctx.cycle.title},
-                "previous_cycle_dir": str(prev_dir) if prev_dir else None,
-                "rubric": {"id": ctx.rubric.id, "version": ctx.rubric.version, "file": str(rubric_file)},
-                "paths": {"out": str(out), "scored": str(scored), "staged_out": str(stage_out), "staged_scored": str(stage_scored)},
+                "cycle": {"dir": str(plan.cycle_dir), "year": c.year, "title": c.title},
+                "previous_cycle_dir": str(plan.previous_dir) if plan.previous_dir else None,
+                "rubric": {"id": r.id, "version": r.version, "file": str(plan.rubric_file)},
+                "paths": {"out": str(plan.out), "scored": str(plan.scored), "staged_out": str(stage_out),
+                          "staged_scored": str(stage_scored)},
                 "inputs": inputs,
                 "environment": mf.environment(),
                 "git": mf.git_revision(),
                 "notebooks": [{"name": e.notebook, "parameters": e.parameters, "seconds": round(e.seconds, 3)} for e in executed],
                 "seeds": {"robustness": seed, "robustness_draws": draws, "robustness_spread": spread},
-                "run": {"started_utc": started.isoformat(timespec="seconds"), "seconds": round(time.perf_counter() - t0, 3)},
+                "run": {"started_utc": started.isoformat(timespec="seconds"), "seconds": round(time.perf_counter() - t0, 3),
+                        "kernel_tricks": tricks},
                 "outputs": outputs,
                 "records": records,
             },
-        )
-        _move_into_place(stage_scored, scored)
-        _move_into_place(stage_out, out)
-    manifest = out / "manifest.json"
+        )  # fmt: skip
+        _move_into_place(stage_scored, plan.scored)
+        _move_into_place(stage_out, plan.out)
+    manifest = plan.out / "manifest.json"
     say(f"done in {time.perf_counter() - t0:.1f} s; manifest: {manifest}")
-    return RunResult(out, scored, out / "report.html", manifest, [_moved(e, stage_out, out) for e in executed])
+    return RunResult(plan.out, plan.scored, plan.out / "report.html", manifest, [_moved(e, stage_out, plan.out) for e in executed])
+
+
+def _run_notebooks(plan: RunPlan, notebooks: tuple[str, ...], params: dict[str, dict], stage_out: Path, tricks: bool,
+                   say: Callable[[str], None]) -> tuple[dict, list[Executed]]:
+    """Hash the inputs, then execute the notebooks in order; (input hashes, executed notebooks).
+
+    With the tricks on, the executed notebooks' HTML is rendered by a worker (entered before any kernel
+    starts), each kernel is launched early (:mod:`ictaudit.run.kernels.supply`), and papermill is
+    imported in the background while the first kernel boots and the inputs are hashed.
+    """
+    (stage_out / "notebooks").mkdir(parents=True, exist_ok=True)
+    renderer = html_renderer() if tricks else nullcontext(render_html)
+    kernels = notebook_kernels([NOTEBOOKS_DIR / n for n in notebooks], PROJECT_ROOT, tricks)
+    executed: list[Executed] = []
+    with _step_timings(stage_out / "notebooks" / TIMINGS_FILE), renderer as render, kernels:
+        if tricks:
+            _import_in_background("papermill")  # ~1.5 s, beside the first kernel's start and the hashing
+        inputs = mf.input_hashes(  # before any notebook reads anything
+            plan.cycle_dir, plan.rubric_file, sorted(EXPECTATIONS_DIR.glob("*.json")),
+            [NOTEBOOKS_DIR / n for n in (*notebooks, TRACE_NOTEBOOK) if (NOTEBOOKS_DIR / n).exists()],
+            plan.previous_dir,
+        )  # fmt: skip
+        for i, name in enumerate(notebooks, start=1):
+            say(f"[{i}/{len(notebooks)}] {name} …")
+            with kernels.kernel() as km:
+                ex = execute(name, params[name], stage_out / "notebooks", cwd=PROJECT_ROOT, km=km, render=render)
+            executed.append(ex)
+            say(f"[{i}/{len(notebooks)}] {name} done in {ex.seconds:.1f} s")
+    return inputs, executed
 
 
 def _import_in_background(module: str) -> None:
@@ -169,11 +203,6 @@ def _import_in_background(module: str) -> None:
     import threading
 
     threading.Thread(target=importlib.import_module, args=(module,), name=f"import {module}", daemon=True).start()
-
-
-def _start_for(notebook: str):
-    """A kernel for ``notebook``, already importing its modules (:mod:`ictaudit.run.kernels.warmup`)."""
-    return start_kernel(PROJECT_ROOT, warm_up=warm_up_code(NOTEBOOKS_DIR / notebook))
 
 
 @contextmanager

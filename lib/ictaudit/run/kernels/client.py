@@ -9,8 +9,12 @@ and seeing it proves that IOPub is connected (the check the 0.2 s wait stands fo
 subscription joined too late to see it, the request is simply sent again.
 
 nbclient filters every IOPub message by the request it answers, so nothing older can leak into a
-cell's outputs either way. :func:`ictaudit.run.notebooks.start_kernel` gives its kernel managers this
-client class; the kernel, the messages and the executed notebook are the same.
+cell's outputs either way. :func:`ictaudit.run.kernels.launch.start_kernel` gives its kernel managers
+this client class; the kernel, the messages and the executed notebook are the same.
+
+It calls two of jupyter_client's private methods (``_handle_kernel_info_reply``, ``_async_is_alive``),
+as the method it replaces does: jupyter_client is pinned exactly in pyproject.toml, and
+tests/test_kernel_client.py fails when the installed version or those methods change.
 """
 
 from __future__ import annotations
