@@ -1,0 +1,100 @@
+"""The catalogue of intake problem codes and status reasons (``rules/problems.yaml``): sound and complete."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ictaudit.rules.problems import (
+    ProblemCatalogueError,
+    load_problems,
+    placeholders_of,
+    problem_catalogue,
+)
+
+GOOD = """\
+placeholders:
+  file: the file's name
+  size: a size in bytes
+problems:
+  - id: I01
+    severity: E
+    title: a title
+    why: why
+    action: what to do
+    messages:
+      - id: empty
+        vi: "Tệp {file} rỗng."
+      - id: big
+        severity: W
+        vi: "Tệp {file} có {size} byte."
+statuses:
+  - {id: excluded, meaning: m, reasons: [{id: a, vi: "x"}]}
+  - {id: missing, meaning: m, reasons: [{id: a, vi: "x"}]}
+  - {id: late, meaning: m, reasons: [{id: a, vi: "x"}]}
+  - {id: invalid, meaning: m, reasons: [{id: a, vi: "x"}]}
+  - {id: ranked, meaning: m, reasons: [{id: a, vi: "x"}]}
+"""
+
+
+def load_text(tmp_path: Path, text: str):
+    path = tmp_path / "problems.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_problems(path)
+
+
+def test_a_tiny_catalogue_loads_with_severities_per_message(tmp_path):
+    catalogue = load_text(tmp_path, GOOD)
+    assert catalogue.message("I01", "empty") == ("E", "Tệp {file} rỗng.")
+    assert catalogue.message("I01", "big") == ("W", "Tệp {file} có {size} byte.")
+    assert catalogue.reason("late", "a") == "x"
+    with pytest.raises(KeyError, match=r"I01\.absent"):
+        catalogue.message("I01", "absent")
+
+
+I01_BLOCK = GOOD[GOOD.index("  - id: I01") : GOOD.index("statuses:")]
+BROKEN = [  # (what is wrong, GOOD with that change, what the error must name)
+    ("duplicate code", GOOD.replace("statuses:", I01_BLOCK + "statuses:"), "duplicate problem codes: I01"),
+    ("a code not I..", GOOD.replace("- id: I01", "- id: L01"), "must read I01, I02…: L01"),
+    ("severity", GOOD.replace("severity: W", "severity: X"), "I01.big.severity"),
+    ("unknown placeholder", GOOD.replace("có {size} byte", "có {bytes} byte"),
+     "I01.big: placeholders not declared under placeholders: bytes"),
+    ("unused placeholder", GOOD.replace("  size: a size in bytes\n", "  size: a size in bytes\n  rows: rows\n"),
+     "placeholders no message uses: rows"),
+    ("positional placeholder", GOOD.replace("rỗng.", "rỗng {}."), "I01.empty: placeholders are plain names"),
+    ("format spec", GOOD.replace("có {size} byte", "có {size:>9} byte"), "I01.big: placeholders are plain names"),
+    ("not NFC", GOOD.replace("rỗng", "ro\u0302\u0303ng"), "I01.empty: the message is not in Unicode NFC"),
+    ("duplicate message", GOOD.replace("id: big", "id: empty"), "I01: duplicate message ids: empty"),
+    ("unknown key", GOOD.replace("    action: what to do\n", "    action: what to do\n    hint: h\n"),
+     "I01.hint: Extra inputs are not permitted"),
+    ("missing why", GOOD.replace("    why: why\n", ""), "I01.why: Field required"),
+    ("statuses out of order", GOOD.replace("  - {id: late", "  - {id: lately"),
+     "statuses must be excluded, missing, late, invalid, ranked"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", BROKEN, ids=[c[0] for c in BROKEN])
+def test_a_broken_catalogue_names_its_offenders(tmp_path, case):
+    _what, text, says = case
+    assert text != GOOD
+    with pytest.raises(ProblemCatalogueError) as err:
+        load_text(tmp_path, text)
+    assert says in str(err.value), str(err.value)
+
+
+def test_the_projects_catalogue_has_every_code_from_I01_to_I16():
+    catalogue = problem_catalogue()
+    assert [p.id for p in catalogue.problems] == [f"I{n:02d}" for n in range(1, 17)]
+    for code in catalogue.problems:
+        assert code.title and code.why and code.action and code.messages, code.id
+    assert [s.id for s in catalogue.statuses] == ["excluded", "missing", "late", "invalid", "ranked"]
+
+
+def test_every_message_fills_from_its_placeholders():
+    catalogue = problem_catalogue()
+    texts = [m.vi for p in catalogue.problems for m in p.messages] + [r.vi for s in catalogue.statuses for r in s.reasons]
+    for text in texts:
+        names = placeholders_of(text)
+        filled = text.format_map({name: f"<{name}>" for name in names})
+        assert "{" not in filled and all(f"<{name}>" in filled for name in names), text
