@@ -1,7 +1,10 @@
-"""The catalogue of intake problem codes and status reasons (``rules/problems.yaml``): sound and complete."""
+"""The catalogue of intake problem codes and status reasons (``rules/problems.yaml``): sound, complete,
+and the only source of intake's messages."""
 
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,9 @@ from ictaudit.rules.problems import (
     placeholders_of,
     problem_catalogue,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
+INTAKE = ROOT / "lib" / "ictaudit" / "intake"
 
 GOOD = """\
 placeholders:
@@ -98,3 +104,58 @@ def test_every_message_fills_from_its_placeholders():
         names = placeholders_of(text)
         filled = text.format_map({name: f"<{name}>" for name in names})
         assert "{" not in filled and all(f"<{name}>" in filled for name in names), text
+
+
+def _asked_for() -> tuple[set[tuple[str | None, str | None]], set[str]]:
+    """(code or status, message id) of every call the intake modules make for a catalogue message,
+    None for what the call passes as a variable (``problem(code, "cell_value", …)``,
+    ``refusal("I05", message_id, …)``); and every string constant of those modules."""
+    asked, constants = set(), set()
+    for path in sorted(INTAKE.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                constants.add(node.value)
+            if not isinstance(node, ast.Call) or len(node.args) < 2:
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name in ("problem", "refusal", "_reason"):
+                asked.add(tuple(a.value if isinstance(a, ast.Constant) else None for a in node.args[:2]))
+    return asked, constants
+
+
+def test_intake_asks_for_every_message_of_the_catalogue_and_only_those():
+    catalogue = problem_catalogue()
+    known = {(p.id, m.id) for p in catalogue.problems for m in p.messages}
+    known |= {(s.id, r.id) for s in catalogue.statuses for r in s.reasons}
+    asked, constants = _asked_for()
+    by_any_code = {m for c, m in asked if c is None}
+    chosen_in_code = {c for c, m in asked if m is None}  # the message id is a constant chosen elsewhere
+
+    def used(code, message_id):
+        return (code, message_id) in asked or message_id in by_any_code or (
+            code in chosen_in_code and message_id in constants
+        )
+
+    unknown = sorted(f"{c}.{m}" for c, m in asked if None not in (c, m) and (c, m) not in known)
+    unused = sorted(f"{c}.{m}" for c, m in known if not used(c, m))
+    assert not unknown, f"messages intake asks for that the catalogue lacks: {unknown}"
+    assert not unused, f"catalogue messages intake never asks for: {unused}"
+    assert len(asked) > 50
+
+
+def test_no_vietnamese_message_is_written_in_the_intake_code():
+    """Only the catalogue holds messages: no string literal of the reading modules is Vietnamese text
+    (parsing.py's parse messages and forms.py's form text are theirs by contract)."""
+    vietnamese = re.compile(r"[ạảãàáâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễìíịỉĩòóọỏõôồốộổỗơờớợởỡùúụủũưừứựửữỳýỵỷỹđ]", re.IGNORECASE)
+    found = []
+    for name in ("package", "formulas", "workbook", "disk", "submissions", "problems"):
+        tree = ast.parse((INTAKE / f"{name}.py").read_text(encoding="utf-8"))
+        docstrings = {id(n.body[0].value) for n in ast.walk(tree)
+                      if isinstance(n, ast.Module | ast.FunctionDef | ast.ClassDef) and n.body
+                      and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}  # fmt: skip
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                words = [w for w in node.value.split() if vietnamese.search(w)]
+                if len(words) > 2:  # a sentence, not a sheet or header name (Số liệu, Giá trị)
+                    found.append(f"{name}.py:{node.lineno} {node.value[:50]!r}")
+    assert not found, "\n".join(found)

@@ -37,8 +37,7 @@ import pandas as pd
 
 from ictaudit.common.numfmt import fmt_date
 from ictaudit.intake.cycle import AGENCY_COLUMNS, CORRECTION_COLUMNS, RECEIPT_COLUMNS, SUBMISSIONS_DIR, CycleError
-from ictaudit.intake.forms import HEADER_ROW, write_form
-from ictaudit.intake.submissions import cell_address
+from ictaudit.intake.forms import HEADER_ROW, cell_address, write_form
 
 RUBRIC_ID = "caobang-2310-2016"
 PROVINCE = "Cao Bằng"
