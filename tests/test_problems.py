@@ -1,15 +1,21 @@
 """The catalogue of intake problem codes and status reasons (``rules/problems.yaml``): sound, complete,
-and the only source of intake's messages."""
+the only source of intake's messages, and what docs/intake.md shows.
+
+Regenerate the table of docs/intake.md after editing the catalogue with ``python tests/test_problems.py``.
+"""
 
 from __future__ import annotations
 
 import ast
 import re
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 
 from ictaudit.rules.problems import (
+    PROBLEMS_FILE,
     ProblemCatalogueError,
     load_problems,
     placeholders_of,
@@ -18,6 +24,8 @@ from ictaudit.rules.problems import (
 
 ROOT = Path(__file__).resolve().parents[1]
 INTAKE = ROOT / "lib" / "ictaudit" / "intake"
+DOC = ROOT / "docs" / "intake.md"
+BEGIN, END = "<!-- problem codes: begin (python tests/test_problems.py) -->", "<!-- problem codes: end -->"
 
 GOOD = """\
 placeholders:
@@ -159,3 +167,39 @@ def test_no_vietnamese_message_is_written_in_the_intake_code():
                 if len(words) > 2:  # a sentence, not a sheet or header name (Số liệu, Giá trị)
                     found.append(f"{name}.py:{node.lineno} {node.value[:50]!r}")
     assert not found, "\n".join(found)
+
+
+# -- docs/intake.md ------------------------------------------------------------------------------
+
+
+def render_codes() -> str:
+    """The problem-code section of docs/intake.md, from the catalogue."""
+    catalogue = problem_catalogue()
+    lines = [BEGIN, "", "| code | severity | what | why | what to do |", "|---|---|---|---|---|"]
+    for code in catalogue.problems:
+        severities = "/".join(dict.fromkeys([code.severity, *(code.severity_of(m) for m in code.messages)]))
+        lines.append(f"| {code.id} | {severities} | {code.title} | {code.why} | {code.action} |")
+    lines += ["", "The messages, by code and message id (W where a message is a warning of an E code):", ""]
+    for code in catalogue.problems:
+        for m in code.messages:
+            severity = f" ({code.severity_of(m)})" if code.severity_of(m) != code.severity else ""
+            lines.append(f"- `{code.id}.{m.id}`{severity}: {m.vi}")
+    lines += ["", "The status reasons (`status_reason` in scores.csv and the reports):", ""]
+    for status in catalogue.statuses:
+        lines.append(f"- **{status.id}**, {status.meaning}:")
+        lines += [f"  - `{status.id}.{r.id}`: {r.vi}" for r in status.reasons]
+    return "\n".join([*lines, "", END])
+
+
+def test_docs_show_the_catalogue_as_it_is():
+    text = DOC.read_text(encoding="utf-8")
+    assert BEGIN in text and END in text, f"{DOC} lacks the generated section"
+    shown = text[text.index(BEGIN) : text.index(END) + len(END)]
+    assert shown == render_codes(), f"{DOC} is out of date: run python tests/test_problems.py"
+    assert str(PROBLEMS_FILE.relative_to(ROOT)) in text
+
+
+if __name__ == "__main__":  # rewrite the generated section of docs/intake.md
+    text = DOC.read_text(encoding="utf-8")
+    DOC.write_text(text[: text.index(BEGIN)] + render_codes() + text[text.index(END) + len(END) :], encoding="utf-8")
+    print(textwrap.shorten(f"{DOC}: {len(problem_catalogue().problems)} codes written", 100), file=sys.stderr)
