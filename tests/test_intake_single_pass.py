@@ -666,9 +666,10 @@ def test_a_field_on_one_row_is_read_as_the_general_loop_reads_it(rubric, body, u
     uncached = {f"D{r}" for r in uncached_rows}
     sub = workbook.extract_values(rows, header, expected, source, uncached, merged)
     found, problems = workbook.rows_by_code(rows, header, expected.by_code, source)
-    sheet = workbook._Sheet.of(rows, header, source, uncached, merged, found)
+    sheet = workbook.DataSheet.of(rows, header, source, uncached, merged, found)
     values = [workbook.read_field_rows(sheet, spec, found.get(spec.code), problems) for spec in fields]
-    assert ([tuple(map(repr, v)) for v in sub.values], sub.problems) == ([tuple(map(repr, v)) for v in values], problems)
+    assert [tuple(map(repr, v)) for v in sub.values] == [tuple(map(repr, v)) for v in values]
+    assert sub.problems == problems
 
 
 @pytest.mark.parametrize("text", ["Số liệu", "So\u0302\u0301 lie\u0323\u0302u", " MÃ  số ", "Giá\u00a0trị (năm 2017)", "_META",

@@ -107,7 +107,8 @@ def test_the_projects_catalogue_has_every_code_from_I01_to_I16():
 
 def test_every_message_fills_from_its_placeholders():
     catalogue = problem_catalogue()
-    texts = [m.vi for p in catalogue.problems for m in p.messages] + [r.vi for s in catalogue.statuses for r in s.reasons]
+    texts = [m.vi for p in catalogue.problems for m in p.messages]
+    texts += [r.vi for s in catalogue.statuses for r in s.reasons]
     for text in texts:
         names = placeholders_of(text)
         filled = text.format_map({name: f"<{name}>" for name in names})

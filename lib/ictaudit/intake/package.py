@@ -142,7 +142,8 @@ def _open_zip(data: bytes, file_name: str) -> zipfile.ZipFile:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
-        raise refusal("I05", "broken_zip", file=file_name, size=len(data), error=shorten(str(exc), ERROR_CHARS)) from None
+        error = shorten(str(exc), ERROR_CHARS)
+        raise refusal("I05", "broken_zip", file=file_name, size=len(data), error=error) from None
     names = {i.filename for i in zf.infolist()}
     if "xl/workbook.bin" in names:
         raise refusal("I05", "xlsb", file=file_name)

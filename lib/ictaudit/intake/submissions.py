@@ -66,7 +66,9 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
     index = DiskIndex.of(on_disk)
     found = {i: find_submission(index, mine[0]["file"]) for i, mine in enumerate(mines) if len(mine) == 1}
     # every file that is read (ranked, late or excluded: their numbers are shown), read first, in order
-    to_read = [i for i, (entry, _) in found.items() if entry is not None and entry.kind == "file" and entry.error is None]
+    to_read = [
+        i for i, (entry, _) in found.items() if entry is not None and entry.kind == "file" and entry.error is None
+    ]
     forms = expected_forms(rubric, cycle.year)
     jobs, slot = _jobs_by_file([(found[i][0], agencies[i].agency_id, forms[agencies[i].group]) for i in to_read])
     on_disk = hash_unread(on_disk, {id(job.entry) for job in jobs})
@@ -81,7 +83,8 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
         problems += _receipt_problems(agency.agency_id, mine)
         readable = None
         if len(mine) == 1:
-            readable = _file_outcome(agency.agency_id, mine[0]["file"], found[i], outcomes.get(i), i in unopened, problems)
+            outcome = outcomes.get(i)
+            readable = _file_outcome(agency.agency_id, mine[0]["file"], found[i], outcome, i in unopened, problems)
             if isinstance(readable, Submission):
                 _add_rows(values, readable.values)
         statuses.append(_status_row(agency, mine, cycle, readable))
@@ -110,7 +113,7 @@ def _register_problems(cycle: Cycle, on_disk: list[OnDisk]) -> list[dict]:
             problems.append(problem("I15", "unregistered_link", file=entry.name, target=entry.target))
         elif entry.kind == "file":
             problems.append(problem("I11", "unregistered", file=entry.name))
-            if entry.error:
+            if entry.error is not None:
                 problems.append(problem_of(entry.error, "", entry.name))
     return problems
 
@@ -124,7 +127,9 @@ def _receipt_problems(agency_id: str, mine: list[dict]) -> list[dict]:
     ]
     if len(mine) > 1:
         files = ", ".join(r["file"] for r in mine)
-        problems.append(problem("I09", "several_receipts", agency_id=agency_id, file=files, count=len(mine), files=files))
+        problems.append(
+            problem("I09", "several_receipts", agency_id=agency_id, file=files, count=len(mine), files=files)
+        )
     return problems
 
 
@@ -168,7 +173,8 @@ def _status_before_reading(agency, mine: list[dict], cycle: Cycle) -> tuple[str 
     undated = [row for row in mine if pd.isna(row["received_on"])]
     if undated:
         bad = undated[0]
-        return "invalid", _reason("invalid", "undated_receipt", received_on=bad.get("received_on_text", ""), file=bad["file"])
+        received_on = bad.get("received_on_text", "")
+        return "invalid", _reason("invalid", "undated_receipt", received_on=received_on, file=bad["file"])
     first = mine[0]
     if first["received_on"] > cycle.deadline:
         return "late", _reason(
@@ -256,7 +262,9 @@ def read_job(job: ReadJob) -> ReadOutcome:
     return ReadOutcome(True, sha256, len(data), results)
 
 
-def _parse_job(entry: OnDisk, agency_id: str, expected: ExpectedForm, data: bytes, sha256: str) -> Submission | SubmissionError:
+def _parse_job(
+    entry: OnDisk, agency_id: str, expected: ExpectedForm, data: bytes, sha256: str
+) -> Submission | SubmissionError:
     try:
         return read_submission(data, file_name=entry.name, sha256=sha256, expected=expected, agency_id=agency_id)
     except SubmissionError as exc:
@@ -313,7 +321,8 @@ def read_submissions(jobs: Sequence[ReadJob]) -> list[ReadOutcome]:
 
 
 def _forked_read(start: int, stop: int) -> list[ReadOutcome]:
-    """In the forked worker: :func:`read_job` of jobs ``start`` to ``stop`` of what :func:`read_submissions` handed it."""
+    """In the forked worker: :func:`read_job` of jobs ``start`` to ``stop`` of those :func:`read_submissions`
+    handed it."""
     from ictaudit.common.forked import inherited
 
     jobs = inherited()

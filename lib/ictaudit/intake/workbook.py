@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from python_calamine import CalamineWorkbook, PasswordError
 
@@ -26,6 +26,9 @@ from ictaudit.intake.formulas import uncached_formula_cells
 from ictaudit.intake.package import Package, inspect_package
 from ictaudit.intake.parsing import cell_text, legacy_font, loose_key, normalize_text, parse_value, raw_text
 from ictaudit.intake.problems import ERROR_CHARS, describe_error, problem, refusal, shorten
+
+if TYPE_CHECKING:
+    from ictaudit.rules.rubric import FieldSpec
 
 MANY_ROWS = 5_000  # a "Số liệu" sheet with more rows than this gets a warning (rows beyond the form)
 MAX_READ_ROWS = 10_000  # rows of "Số liệu" read at all (a form has about 60)
@@ -41,8 +44,8 @@ class ExpectedForm:
     year: int
     group: str
     form: str
-    fields: tuple  # the rubric's FieldSpec of the form, in form order
-    by_code: Mapping = field(init=False, repr=False)  # case-folded code → FieldSpec
+    fields: tuple[FieldSpec, ...]  # in form order
+    by_code: Mapping[str, FieldSpec] = field(init=False, repr=False)  # case-folded code → its field
 
     def __post_init__(self):
         object.__setattr__(self, "by_code", {f.code.casefold(): f for f in self.fields})
@@ -84,7 +87,7 @@ class Submission:
 
 def read_submission(data: bytes, *, file_name: str, sha256: str, expected: ExpectedForm, agency_id: str) -> Submission:
     """Read one agency's workbook bytes. File-level problems raise :class:`SubmissionError`."""
-    wb, package = open_checked(data, file_name)
+    wb, package = _open_checked(data, file_name)
     sheet = _data_sheet_name(wb, file_name)
     check_meta(read_meta(wb), file_name=file_name, expected=expected, agency_id=agency_id)
     rows, merged, total_rows = _read_data_sheet(wb, sheet, file_name)
@@ -99,7 +102,7 @@ def read_submission(data: bytes, *, file_name: str, sha256: str, expected: Expec
     return sub
 
 
-def open_checked(data: bytes, file_name: str) -> tuple[CalamineWorkbook, Package]:
+def _open_checked(data: bytes, file_name: str) -> tuple[CalamineWorkbook, Package]:
     """The workbook of ``.xlsx``, ``.xls`` or ``.ods`` bytes (the format is sniffed, not taken from the
     name), and what the package check inflated: nothing that could exhaust memory or expand entities
     ever reaches the reader (:func:`ictaudit.intake.package.inspect_package` runs first)."""
@@ -179,7 +182,9 @@ def _read_data_sheet(wb: CalamineWorkbook, sheet: str, file_name: str) -> tuple[
         total_rows = data_sheet.start[0] + data_sheet.height if data_sheet.height else len(rows)
     except Exception as exc:
         error = shorten(str(exc), ERROR_CHARS)
-        raise refusal("I05", "sheet_unreadable", sheet=sheet, file=file_name, data_sheet=SHEET_DATA, error=error) from None
+        raise refusal(
+            "I05", "sheet_unreadable", sheet=sheet, file=file_name, data_sheet=SHEET_DATA, error=error
+        ) from None
     return rows, merged, total_rows
 
 
@@ -231,7 +236,7 @@ def _many_rows(total_rows: int, header: Header, fields: int, source: Source) -> 
 
 
 @dataclass(frozen=True, eq=False)
-class _Sheet:
+class DataSheet:
     """One ``Số liệu`` sheet being read: its rows, where its values come from, the value column's
     letters, the cells holding a formula without a value, and the value cells in merged ranges."""
 
@@ -243,12 +248,11 @@ class _Sheet:
     code_at: dict[int, str]  # row → field code, for the rows whose code is a field of the form
 
     @classmethod
-    def of(cls, rows, header: Header, source: Source, uncached: set[str], merged, found: dict) -> _Sheet:
+    def of(cls, rows, header: Header, source: Source, uncached: set[str], merged, found: dict) -> DataSheet:
         """The sheet of ``rows`` once :func:`rows_by_code` has ``found`` the fields' rows."""
-        return cls(
-            rows, source, cell_address(0, header.value_col)[:-1], uncached, _merged_value_cells(merged, header.value_col),
-            {r: code for code, hits in found.items() for r, _ in hits},
-        )  # fmt: skip
+        column = cell_address(0, header.value_col)[:-1]
+        merged_at = _merged_value_cells(merged, header.value_col)
+        return cls(rows, source, column, uncached, merged_at, {r: code for code, hits in found.items() for r, _ in hits})
 
     def problem(self, code: str, message_id: str, **values) -> dict:
         source = self.source
@@ -270,7 +274,7 @@ def extract_values(
     value column, is a problem (I14) and its value is not used.
     """
     found, problems = rows_by_code(rows, header, expected.by_code, source)
-    sheet = _Sheet.of(rows, header, source, uncached, merged, found)
+    sheet = DataSheet.of(rows, header, source, uncached, merged, found)
     values: list[tuple] = []
     for spec in expected.fields:
         hits = found.get(spec.code)
@@ -280,7 +284,9 @@ def extract_values(
             if r not in sheet.merged_at and (raw is not None or cell not in uncached):
                 shown, value, said, code = read_cell(raw, spec.type, spec.unit_vi)
                 if said is not None:
-                    problems.append(sheet.problem(code, "cell_value", cell=cell, field=spec.code, raw_value=shown, problem=said))
+                    problems.append(
+                        sheet.problem(code, "cell_value", cell=cell, field=spec.code, raw_value=shown, problem=said)
+                    )
                 values.append(sheet.value_row(spec.code, shown, value, cell))
                 continue
         values.append(read_field_rows(sheet, spec, hits, problems))
@@ -318,7 +324,9 @@ def rows_by_code(
     return found, problems
 
 
-def read_field_rows(sheet: _Sheet, spec, hits: list[tuple[int, object]] | None, problems: list[dict]) -> tuple:
+def read_field_rows(
+    sheet: DataSheet, spec: FieldSpec, hits: list[tuple[int, object]] | None, problems: list[dict]
+) -> tuple:
     """The value row of one field from every row carrying its code (none: I04; several: I03), each
     cell read as :func:`_read_hit` reads it; its problems are appended to ``problems``."""
     if not hits:
@@ -329,17 +337,21 @@ def read_field_rows(sheet: _Sheet, spec, hits: list[tuple[int, object]] | None, 
     if len(readings) > 1:
         cells = ", ".join(c for c, *_ in readings)
         if len({("nan" if math.isnan(v) else v) for _, _, v in readings}) == 1:
-            problems.append(sheet.problem("I03", "same_value", cell=cell, field=spec.code, raw_value=shown, cells=cells))
+            problems.append(
+                sheet.problem("I03", "same_value", cell=cell, field=spec.code, raw_value=shown, cells=cells)
+            )
         else:
             readings_text = "; ".join(f"{c}: “{s}”" for c, s, _ in readings)
             problems.append(
-                sheet.problem("I03", "different_values", cell=cells, field=spec.code, raw_value=shown, readings=readings_text)
+                sheet.problem(
+                    "I03", "different_values", cell=cells, field=spec.code, raw_value=shown, readings=readings_text
+                )
             )
             value = math.nan
     return sheet.value_row(spec.code, shown, value, cell)
 
 
-def _read_hit(sheet: _Sheet, spec, r: int, raw, problems: list[dict]) -> tuple[str, str, float]:
+def _read_hit(sheet: DataSheet, spec: FieldSpec, r: int, raw, problems: list[dict]) -> tuple[str, str, float]:
     """(cell, text shown, value) of one row carrying the field's code: NaN for a formula without a
     cached value (I02), a value cell in a merged range across rows (I14) or a value that cannot be read."""
     cell = f"{sheet.column}{r + 1}"

@@ -131,7 +131,8 @@ def check_catalogue(catalogue: ProblemCatalogue) -> list[str]:
     if odd := [p.id for p in catalogue.problems if not (len(p.id) == 3 and p.id[0] == "I" and p.id[1:].isdigit())]:
         problems.append(f"problem codes must read I01, I02…: {', '.join(odd)}")
     if [s.id for s in catalogue.statuses] != list(STATUSES):
-        problems.append(f"statuses must be {', '.join(STATUSES)} in that order, not {', '.join(s.id for s in catalogue.statuses)}")
+        given = ", ".join(s.id for s in catalogue.statuses)
+        problems.append(f"statuses must be {', '.join(STATUSES)} in that order, not {given}")
     texts = [(f"{p.id}.{m.id}", m.vi) for p in catalogue.problems for m in p.messages]
     texts += [(f"{s.id}.{r.id}", r.vi) for s in catalogue.statuses for r in s.reasons]
     for owner, ids in [(p.id, [m.id for m in p.messages]) for p in catalogue.problems] + [
@@ -172,7 +173,8 @@ def load_problems(path: Path | str = PROBLEMS_FILE) -> ProblemCatalogue:
     try:
         catalogue = ProblemCatalogue.model_validate(data)
     except ValidationError as exc:
-        raise ProblemCatalogueError(source, [f"{_where(data, err['loc'])}: {err['msg']}" for err in exc.errors()]) from None
+        offences = [f"{_where(data, err['loc'])}: {err['msg']}" for err in exc.errors()]
+        raise ProblemCatalogueError(source, offences) from None
     if problems := check_catalogue(catalogue):
         raise ProblemCatalogueError(source, problems)
     return catalogue

@@ -322,7 +322,9 @@ def _cell_of(fields: list, code: str) -> str:
     return cell_address(HEADER_ROW + 1 + [f.code for f in fields].index(code), 3)
 
 
-def _plant_logic_errors(sample: SampleCycle, hosts: list, clean: dict, typed: dict, rubric, fields_of: dict) -> list[dict]:
+def _plant_logic_errors(
+    sample: SampleCycle, hosts: list, clean: dict, typed: dict, rubric, fields_of: dict
+) -> list[dict]:
     """Plant each of :func:`logic_plants` in the first host it fits (taking it from ``hosts``);
     the corrections that fix the corrected ones, in planting order."""
     corrections: list[dict] = []
@@ -336,7 +338,8 @@ def _plant_logic_errors(sample: SampleCycle, hosts: list, clean: dict, typed: di
         typed[host.agency_id] = as_typed(v, fields_of[host.group])
         cid = ""
         if plant.corrected:
-            corrections.append(_correction(host, plant, old_text, new_text, sample.deadline + timedelta(days=12 + len(corrections))))
+            confirmed_on = sample.deadline + timedelta(days=12 + len(corrections))
+            corrections.append(_correction(host, plant, old_text, new_text, confirmed_on))
             cid = f"K{len(corrections):03d}"
         sample.planted.append(
             _planted(host.agency_id, "logic", check_id=plant.check_id, field=plant.field,
@@ -347,8 +350,8 @@ def _plant_logic_errors(sample: SampleCycle, hosts: list, clean: dict, typed: di
 
 
 def _correction(host: SampleAgency, plant: Plant, old: str, new: str, confirmed_on: date) -> dict:
-    return {"agency_id": host.agency_id, "field": plant.field, "old_value": old, "new_value": new, "reason": plant.reason,
-            "check_id": plant.check_id, "confirmed_by": f"Chánh Văn phòng — {host.name}",
+    return {"agency_id": host.agency_id, "field": plant.field, "old_value": old, "new_value": new,
+            "reason": plant.reason, "check_id": plant.check_id, "confirmed_by": f"Chánh Văn phòng — {host.name}",
             "confirmed_on": confirmed_on.isoformat()}  # fmt: skip
 
 
@@ -363,7 +366,8 @@ def _plant_text_values(sample: SampleCycle, hosts: list, clean: dict, typed: dic
         typed[host.agency_id][code] = text
         sample.planted.append(
             _planted(host.agency_id, "text", field=code, cell=_cell_of(fields_of[host.group], code), raw_value=text,
-                     expected=show(expected), description=f"{code} gõ dạng chữ kiểu Việt Nam: “{text}” = {show(expected)}")
+                     expected=show(expected),
+                     description=f"{code} gõ dạng chữ kiểu Việt Nam: “{text}” = {show(expected)}")
         )  # fmt: skip
 
 
