@@ -447,8 +447,10 @@ def test_reading_in_two_processes_gives_the_same_result(tmp_path, rubric, form, 
 def test_a_submission_error_pickles_whole():
     import pickle
 
-    err = pickle.loads(pickle.dumps(SubmissionError("I06", "thiếu trang", "Số liệu")))
-    assert (type(err), err.code, err.message_vi, err.sheet) == (SubmissionError, "I06", "thiếu trang", "Số liệu")
+    err = pickle.loads(pickle.dumps(SubmissionError("I06", "thiếu trang", "Số liệu", "W")))
+    assert (type(err), err.code, err.message_vi, err.sheet, err.severity) == (
+        SubmissionError, "I06", "thiếu trang", "Số liệu", "W"
+    )
 
 
 def test_a_file_is_read_whole_as_it_is_when_opened(tmp_path, form, monkeypatch):

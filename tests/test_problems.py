@@ -115,6 +115,19 @@ def test_every_message_fills_from_its_placeholders():
         assert "{" not in filled and all(f"<{name}>" in filled for name in names), text
 
 
+def test_intake_fills_a_message_by_code_and_id_and_names_a_missing_placeholder():
+    from ictaudit.intake.problems import problem, refusal
+
+    err = refusal("I05", "too_large", file="a.xlsx", size=9, limit=8)
+    assert (err.code, err.severity, err.sheet) == ("I05", "E", "")
+    assert err.message_vi.startswith("Tệp a.xlsx quá lớn (9 byte, giới hạn 8 byte)")
+    row = problem("I04", "unknown_row", agency_id="so-a", file="a.xlsx", sheet="Số liệu", cell="A9", field="F99")
+    assert (row["code"], row["severity"], row["cell"], row["field"]) == ("I04", "W", "A9", "F99")
+    assert row["message_vi"].startswith("Tệp a.xlsx, trang “Số liệu”, ô A9: dòng có mã “F99”")
+    with pytest.raises(KeyError, match=r"I05\.too_large needs the placeholder size"):
+        refusal("I05", "too_large", file="a.xlsx", limit=8)
+
+
 def _asked_for() -> tuple[set[tuple[str | None, str | None]], set[str]]:
     """(code or status, message id) of every call the intake modules make for a catalogue message,
     None for what the call passes as a variable (``problem(code, "cell_value", …)``,
