@@ -30,7 +30,8 @@ import pytest
 
 from ictaudit.intake.cycle import load_cycle
 from ictaudit.intake.forms import write_form
-from ictaudit.intake.submissions import MAX_SHEET_CELLS, intake_cycle
+from ictaudit.intake.package import MAX_SHEET_CELLS
+from ictaudit.intake.submissions import intake_cycle
 
 ROOT = Path(__file__).resolve().parents[1]
 BAD = Path(__file__).parent / "fixtures" / "bad"
@@ -674,7 +675,8 @@ def test_a_page_of_text_in_a_value_cell_is_kept_whole_and_quoted_short(tmp_path,
 
 def test_defusedxml_refuses_entities_even_past_the_package_check():
     """Second line of defence: the formula scan parses with defusedxml, which refuses entity declarations."""
-    from ictaudit.intake.submissions import SubmissionError, uncached_formula_cells
+    from ictaudit.intake.formulas import uncached_formula_cells
+    from ictaudit.intake.problems import SubmissionError
 
     data = (BAD / "billion-laughs-sheet.xlsx").read_bytes()
     t = time.perf_counter()

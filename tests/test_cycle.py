@@ -121,7 +121,7 @@ def test_a_missing_folder(tmp_path):
 
 
 def test_a_correction_for_an_unknown_agency_or_field_is_rejected_not_fatal(tmp_path):
-    """DESIGN §10: one bad row of corrections.csv is reported by the overlay; the cycle goes on."""
+    """docs/contracts.md §10: one bad row of corrections.csv is reported by the overlay; the cycle goes on."""
     import pandas as pd
 
     from ictaudit.intake.values import VALUE_COLUMNS

@@ -1,4 +1,4 @@
-"""The blank forms: the layout of DESIGN §4, checked by reading them back with openpyxl."""
+"""The blank forms: the layout of docs/contracts.md §4, checked by reading them back with openpyxl."""
 
 from __future__ import annotations
 

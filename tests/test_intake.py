@@ -14,13 +14,9 @@ import pytest
 
 from ictaudit.common.paths import DATA_DIR
 from ictaudit.intake.cycle import load_cycle
-from ictaudit.intake.forms import HEADER_ROW, write_form
-from ictaudit.intake.submissions import (
-    PROBLEM_COLUMNS,
-    STATUS_COLUMNS,
-    cell_address,
-    intake_cycle,
-)
+from ictaudit.intake.forms import HEADER_ROW, cell_address, write_form
+from ictaudit.intake.problems import PROBLEM_COLUMNS
+from ictaudit.intake.submissions import STATUS_COLUMNS, intake_cycle
 from ictaudit.intake.values import VALUE_COLUMNS, to_wide
 from ictaudit.intake.values import write_values as write_values_csv
 
@@ -445,6 +441,22 @@ def test_the_cycle_folder_is_never_modified(one_file, rubric):
     result = run(root, rubric)
     assert snapshot() == before
     assert result.files.loc[0, "sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_form_read_is_the_one_of_the_rubric_given_each_time(one_file, rubric):
+    """The fields a file is read against are looked up from the rubric of each call: a rubric whose
+    form lacks F44 reads F44's row as a row the form does not have, and the first rubric, given
+    again, reads it again (no memo keyed by anything but the rubric itself)."""
+    root, path = one_file
+    blank_form(path, rubric, values={"F01": 45, "F44": 120.5})
+    without_f44 = rubric.model_copy(update={"fields": tuple(f for f in rubric.fields if f.code != "F44")})
+    first, other, again = run(root, rubric), run(root, without_f44), run(root, rubric)
+    assert values_of(first, "so-tttt").loc["F44", "value"] == 120.5
+    assert "F44" not in values_of(other, "so-tttt").index and len(values_of(other, "so-tttt")) == len(first.values) - 1
+    extra = other.problems.set_index("field").loc["F44"]
+    assert (extra["code"], extra["severity"], extra["raw_value"]) == ("I04", "W", "120.5")
+    pd.testing.assert_frame_equal(again.values, first.values)
+    assert first.problems.empty and again.problems.empty
 
 
 # -- outputs ------------------------------------------------------------------------------------

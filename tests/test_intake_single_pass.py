@@ -1,9 +1,9 @@
 """Intake reads each file in one pass, and its fast paths decide exactly as the slow ones.
 
-Every zip part is inflated once (:func:`ictaudit.intake.submissions._inflate_once`); a part that is not plainly
+Every zip part is inflated once (:func:`ictaudit.intake.package._inflate_once`); a part that is not plainly
 fine goes through the chunked check, so each refusal keeps its code and message. The uncached-formula
 check reads the parts the package check kept and parses a sheet only when a formula may lack its
-cached value (:func:`ictaudit.intake.submissions._formulas_all_cached`). Each test compares a fast path with the
+cached value (:func:`ictaudit.intake.formulas._formulas_all_cached`). Each test compares a fast path with the
 path it short-cuts, on the bad-file corpus and on files broken here in the ways the fast paths watch.
 """
 
@@ -23,9 +23,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ictaudit.intake import submissions as intake
+from ictaudit.intake import disk, formulas, package, parsing, submissions, workbook
 from ictaudit.intake.forms import write_form
-from ictaudit.intake.submissions import SubmissionError, check_package, inspect_package, uncached_formula_cells
+from ictaudit.intake.formulas import uncached_formula_cells
+from ictaudit.intake.package import inspect_package
+from ictaudit.intake.problems import SubmissionError
 
 BAD = Path(__file__).parent / "fixtures" / "bad"
 SHEET = "xl/worksheets/sheet2.xml"  # the "Số liệu" sheet of a form
@@ -84,8 +86,8 @@ def outcome(data: bytes, name: str = "x.xlsx"):
 def slow_outcome(data: bytes, monkeypatch, name: str = "x.xlsx"):
     """:func:`outcome` with every part through the chunked check (nothing kept, nothing from the cache)."""
     with monkeypatch.context() as m:
-        m.setattr(intake, "_inflate_once", lambda data, info: None)
-        m.setattr(intake, "_plain_parts_key", lambda data, info: None)
+        m.setattr(package, "_inflate_once", lambda data, info: None)
+        m.setattr(package, "_plain_parts_key", lambda data, info: None)
         return outcome(data, name)
 
 
@@ -133,7 +135,7 @@ def test_each_part_is_inflated_once_exactly_as_zipfile_reads_it(form):
     for data in (form, rezip(parts_of(form), zipfile.ZIP_STORED)):
         zf = zipfile.ZipFile(io.BytesIO(data))
         for info in zf.infolist():
-            assert intake._inflate_once(data, info) == zf.read(info), info.filename
+            assert package._inflate_once(data, info) == zf.read(info), info.filename
 
 
 LEFT = {  # the part each broken file leaves to the chunked check
@@ -146,7 +148,7 @@ LEFT = {  # the part each broken file leaves to the chunked check
 def test_a_part_not_plainly_fine_is_left_to_the_chunked_check(form, case):
     data = broken(form)[case]
     zf = zipfile.ZipFile(io.BytesIO(data))
-    left = {i.filename for i in zf.infolist() if intake._inflate_once(data, i) is None}
+    left = {i.filename for i in zf.infolist() if package._inflate_once(data, i) is None}
     assert LEFT[case] in left
     if case != "bzip2":
         assert left == {LEFT[case]}
@@ -180,20 +182,20 @@ def test_the_lying_size_bomb_is_refused_quickly():
     data = (BAD / "zip-bomb-lying-size.xlsx").read_bytes()
     t = time.perf_counter()
     with pytest.raises(SubmissionError, match="sai kích thước đã khai báo"):
-        check_package(data, "zip-bomb-lying-size.xlsx")
+        inspect_package(data, "zip-bomb-lying-size.xlsx")
     assert time.perf_counter() - t < 2
 
 
 def test_a_reference_past_column_z_or_row_99999_is_measured_by_the_chunked_check(form):
     for name in ("column-AB", "row-150000", "whole-grid"):
         body = parts_of(variants(form)[name])[SHEET]
-        assert not intake._plain_part(SHEET, body), name
-    assert intake._plain_part(SHEET, parts_of(form)[SHEET])
+        assert not package._plain_part(SHEET, body), name
+    assert package._plain_part(SHEET, parts_of(form)[SHEET])
 
 
 def test_a_lower_cell_limit_is_still_enforced(form, monkeypatch):
     """The fast path's bound (column Z, row 99,999) only stands in for the limit it is below."""
-    monkeypatch.setattr(intake, "MAX_SHEET_CELLS", 100)
+    monkeypatch.setattr(package, "MAX_SHEET_CELLS", 100)
     code, message = outcome(form)
     assert code == "I05" and "hơn 100 ô" in message
 
@@ -234,7 +236,7 @@ def test_uncached_formulas_are_found_as_by_a_full_parse(form, case, monkeypatch)
     package = inspect_package(data, "x.xlsx")
     fast = uncached_formula_cells(data, "Số liệu", "x.xlsx", package=package)
     assert fast == uncached_formula_cells(data, "Số liệu", "x.xlsx") == expected  # kept parts or the zip
-    monkeypatch.setattr(intake, "_formulas_all_cached", lambda sheet_xml: False)
+    monkeypatch.setattr(formulas, "_formulas_all_cached", lambda sheet_xml: False)
     assert uncached_formula_cells(data, "Số liệu", "x.xlsx", package=package) == expected
 
 
@@ -245,7 +247,7 @@ def test_a_prefixed_formula_is_found(form):
         sheet = parts[SHEET].replace(root, root + b" xmlns:" + prefix + b'="' + MAIN.encode() + b'"', 1)
         sheet = sheet.replace(D5, b'<c r="D5"><' + prefix + b":f>1</" + prefix + b":f></c>")
         sheet = sheet.replace(b'<c r="D7" s="6"/>', b'<c r="D7"><f>1</f><v>1</v></c>')  # a plain one too
-        assert sheet.count(b"<f>") == 1 and not intake._formulas_all_cached(sheet)
+        assert sheet.count(b"<f>") == 1 and not formulas._formulas_all_cached(sheet)
         data = rezip({**parts, SHEET: sheet})
         assert uncached_formula_cells(data, "Số liệu", package=inspect_package(data, "x.xlsx")) == {"D5"}
 
@@ -256,8 +258,8 @@ def test_a_sheet_whose_only_formula_has_an_unusual_prefix_is_parsed(form, prefix
     parts = parts_of(form)
     sheet = parts[SHEET].replace(root, root + b" xmlns:" + prefix + b'="' + MAIN.encode() + b'"', 1)
     sheet = sheet.replace(D5, b'<c r="D5"><' + prefix + b":f>1</" + prefix + b":f></c>")
-    assert not intake._PLAIN_F.search(sheet)  # no plain <f>: the prefixed one is the sheet's only formula
-    assert intake._has_formula_tag(sheet)
+    assert not formulas._PLAIN_F.search(sheet)  # no plain <f>: the prefixed one is the sheet's only formula
+    assert formulas._has_formula_tag(sheet)
     data = rezip({**parts, SHEET: sheet})
     assert uncached_formula_cells(data, "Số liệu", package=inspect_package(data, "x.xlsx")) == {"D5"}
 
@@ -265,41 +267,41 @@ def test_a_sheet_whose_only_formula_has_an_unusual_prefix_is_parsed(form, prefix
 @pytest.mark.parametrize("prefix", [b"x", b"a-b", b"a.b"])
 def test_a_prefixed_cell_or_row_counts_in_the_extent(prefix):
     big = b'<' + prefix + b':row r="1048576"><' + prefix + b':c r="XFD1048576"><' + prefix + b":v>1</" + prefix + b":v></" + prefix + b":c></" + prefix + b":row>"
-    assert intake._CELL_REF.findall(big) == [(b"XFD", b"1048576")]
-    assert intake._ROW_REF.findall(big) == [b"1048576"]
+    assert package._CELL_REF.findall(big) == [(b"XFD", b"1048576")]
+    assert package._ROW_REF.findall(big) == [b"1048576"]
 
 
 def test_a_sheet_whose_formulas_all_have_values_is_not_parsed(form, monkeypatch):
     sheet = parts_of(form)[SHEET]
     for n in range(5, 60):
         sheet = sheet.replace(f'<c r="D{n}" s="6"/>'.encode(), f'<c r="D{n}" s="6"><f>0+{n}</f><v>{n}</v></c>'.encode())
-    assert sheet.count(b"<f>") > 20 and intake._formulas_all_cached(sheet)
+    assert sheet.count(b"<f>") > 20 and formulas._formulas_all_cached(sheet)
     data = rezip({**parts_of(form), SHEET: sheet})
 
     def no_tree(_sheet_xml):
         raise AssertionError("parsed")
 
-    monkeypatch.setattr(intake, "_uncached_in_tree", no_tree)
+    monkeypatch.setattr(formulas, "_uncached_in_tree", no_tree)
     assert uncached_formula_cells(data, "Số liệu", package=inspect_package(data, "x.xlsx")) == set()
 
 
 def test_the_workbook_is_parsed_once_per_distinct_bytes(form):
-    intake._workbook_sheets_cached.cache_clear()
+    formulas._workbook_sheets_cached.cache_clear()
     other = with_sheet(form, D5, b'<c r="D5" s="6"><f>2+3</f></c>')
     for data in (form, other, form):
         uncached_formula_cells(data, "Số liệu", package=inspect_package(data, "x.xlsx"))
-    info = intake._workbook_sheets_cached.cache_info()
+    info = formulas._workbook_sheets_cached.cache_info()
     assert (info.misses, info.hits) == (1, 2)
 
 
 def test_a_large_workbook_document_is_parsed_but_not_kept(form):
     parts = parts_of(form)
-    padding = b"<!-- " + b"x" * (intake._CACHED_XML_BYTES + 1) + b" -->"
+    padding = b"<!-- " + b"x" * (formulas._CACHED_XML_BYTES + 1) + b" -->"
     parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(b"<sheets>", padding + b"<sheets>", 1)
     data = rezip({**parts, SHEET: parts[SHEET].replace(D5, b'<c r="D5" s="6"><f>2+3</f></c>')})
-    intake._workbook_sheets_cached.cache_clear()
+    formulas._workbook_sheets_cached.cache_clear()
     assert uncached_formula_cells(data, "Số liệu", package=inspect_package(data, "x.xlsx")) == {"D5"}
-    assert intake._workbook_sheets_cached.cache_info().currsize == 0
+    assert formulas._workbook_sheets_cached.cache_info().currsize == 0
 
 
 def test_a_workbook_with_entities_is_refused_every_time(form):
@@ -337,8 +339,8 @@ def sheets(draw) -> bytes:
 @given(sheets())
 def test_the_byte_scan_never_hides_an_uncached_formula(sheet_xml):
     """When the scan says every formula is cached, a full parse finds no uncached one."""
-    if intake._formulas_all_cached(sheet_xml):
-        assert intake._uncached_in_tree(sheet_xml) == set()
+    if formulas._formulas_all_cached(sheet_xml):
+        assert formulas._uncached_in_tree(sheet_xml) == set()
 
 
 # -- receipts per agency -----------------------------------------------------------------------
@@ -353,7 +355,7 @@ def test_receipts_per_agency_are_the_rows_sorted_as_pandas_sorts_them():
          ("b", "x.xlsx", day, "4"), ("c", "c.xlsx", None, ""), ("b", "w.xlsx", date(2017, 10, 1), "5")],
         columns=["agency_id", "file", "received_on", "note"],
     )  # fmt: skip
-    receipts_of = intake._receipts_by_agency(receipts)
+    receipts_of = submissions._receipts_by_agency(receipts)
     for agency_id in ("a", "b", "c", "absent"):
         mine = receipts[receipts["agency_id"] == agency_id].sort_values(["received_on", "file"])
         assert receipts_of(agency_id) == mine.to_dict("records"), agency_id
@@ -367,8 +369,8 @@ def test_receipts_per_agency_are_the_rows_sorted_as_pandas_sorts_them():
 @given(st.lists(st.sampled_from([b"<", b"f", b"x:", b">", b"/", b" ", b"\n", b"!", b"a", b"<f", b"formula1", b":"]), max_size=12))
 def test_the_quick_scans_agree_with_the_patterns(pieces):
     xml = b"".join(pieces)
-    assert intake._has_formula_tag(xml) == (intake._FORMULA_TAG.search(xml) is not None)
-    assert intake._has_markup_declaration(xml) == (b"<!" in xml)
+    assert formulas._has_formula_tag(xml) == (formulas._FORMULA_TAG.search(xml) is not None)
+    assert formulas._has_markup_declaration(xml) == (b"<!" in xml)
 
 
 @settings(max_examples=300, deadline=None)
@@ -430,23 +432,25 @@ def test_reading_in_two_processes_gives_the_same_result(tmp_path, rubric, form, 
     from ictaudit.intake.cycle import load_cycle
 
     cycle = load_cycle(make_mixed_cycle(tmp_path / "cycle", rubric, form), rubric)
-    one = intake.intake_cycle(cycle, rubric)
+    one = submissions.intake_cycle(cycle, rubric)
     assert {"ranked", "late", "invalid"} <= set(one.statuses["status"]) and "I02" in set(one.problems["code"])
-    monkeypatch.setattr(intake, "PARALLEL_MIN_FILES", 0)
+    monkeypatch.setattr(submissions, "PARALLEL_MIN_FILES", 0)
     monkeypatch.setattr("os.cpu_count", lambda: 2)  # the test also runs on one core
     for per_task in (1, 3, 100):
-        monkeypatch.setattr(intake, "_FILES_PER_TASK", per_task)
-        assert_same_intake(intake.intake_cycle(cycle, rubric), one)
-    monkeypatch.setattr(intake, "_forked_read", _die)
-    monkeypatch.setattr(intake, "_FILES_PER_TASK", 2)
-    assert_same_intake(intake.intake_cycle(cycle, rubric), one)  # the files the worker had are read here
+        monkeypatch.setattr(submissions, "_FILES_PER_TASK", per_task)
+        assert_same_intake(submissions.intake_cycle(cycle, rubric), one)
+    monkeypatch.setattr(submissions, "_forked_read", _die)
+    monkeypatch.setattr(submissions, "_FILES_PER_TASK", 2)
+    assert_same_intake(submissions.intake_cycle(cycle, rubric), one)  # the files the worker had are read here
 
 
 def test_a_submission_error_pickles_whole():
     import pickle
 
-    err = pickle.loads(pickle.dumps(SubmissionError("I06", "thiếu trang", "Số liệu")))
-    assert (type(err), err.code, err.message_vi, err.sheet) == (SubmissionError, "I06", "thiếu trang", "Số liệu")
+    err = pickle.loads(pickle.dumps(SubmissionError("I06", "thiếu trang", "Số liệu", "W")))
+    assert (type(err), err.code, err.message_vi, err.sheet, err.severity) == (
+        SubmissionError, "I06", "thiếu trang", "Số liệu", "W"
+    )
 
 
 def test_a_file_is_read_whole_as_it_is_when_opened(tmp_path, form, monkeypatch):
@@ -460,16 +464,16 @@ def test_a_file_is_read_whole_as_it_is_when_opened(tmp_path, form, monkeypatch):
     }
     for change, now in changes.items():
         path.write_bytes(form)
-        entry = intake.list_submissions(tmp_path)[0]
-        assert (entry.kind, entry.size, entry.sha256, entry.error) == ("file", len(form), "", ""), change
+        entry = disk.list_submissions(tmp_path)[0]
+        assert (entry.kind, entry.size, entry.sha256, entry.error) == ("file", len(form), "", None), change
         path.write_bytes(now)
-        assert intake.read_on_disk(entry) == now, change
+        assert disk.read_on_disk(entry) == now, change
 
 
 def test_a_file_growing_while_read_is_read_to_its_end_or_refused_past_the_limit(tmp_path, form, monkeypatch):
     path = tmp_path / "so-tttt.xlsx"
     path.write_bytes(form)
-    entry = intake.list_submissions(tmp_path)[0]
+    entry = disk.list_submissions(tmp_path)[0]
     real_fstat = os.fstat
 
     def smaller(fd):  # the size the open file had a moment before it grew
@@ -477,21 +481,21 @@ def test_a_file_growing_while_read_is_read_to_its_end_or_refused_past_the_limit(
         return os.stat_result((st.st_mode, *st[1:6], 100, *st[7:]))
 
     monkeypatch.setattr(os, "fstat", smaller)
-    assert intake.read_on_disk(entry) == form
-    monkeypatch.setattr(intake, "MAX_FILE_BYTES", len(form) - 1)
+    assert disk.read_on_disk(entry) == form
+    monkeypatch.setattr(disk, "MAX_FILE_BYTES", len(form) - 1)
     with pytest.raises(SubmissionError, match="quá lớn") as err:
-        intake.read_on_disk(entry)
+        disk.read_on_disk(entry)
     assert err.value.code == "I05"
 
 
 def test_a_file_over_the_limit_is_refused_without_being_opened(tmp_path, form, monkeypatch):
     path = tmp_path / "so-tttt.xlsx"
     path.write_bytes(form)
-    monkeypatch.setattr(intake, "MAX_FILE_BYTES", len(form) - 1)
-    monkeypatch.setattr(intake, "_open_no_follow", lambda p: pytest.fail(f"{p} opened"))
-    entry = intake.list_submissions(tmp_path)[0]
+    monkeypatch.setattr(disk, "MAX_FILE_BYTES", len(form) - 1)
+    monkeypatch.setattr(disk, "_open_no_follow", lambda p: pytest.fail(f"{p} opened"))
+    entry = disk.list_submissions(tmp_path)[0]
     assert (entry.size, entry.sha256) == (len(form), "")
-    assert f"quá lớn ({len(form)} byte" in entry.error
+    assert entry.error.code == "I05" and f"quá lớn ({len(form)} byte" in entry.error.message_vi
 
 
 @pytest.mark.parametrize("forked", [False, True])
@@ -508,22 +512,22 @@ def test_intake_opens_each_file_once(tmp_path, rubric, form, monkeypatch, forked
         fh.write("so-chep,Sở chép,so_ban_nganh,true,\nso-to,Sở to,so_ban_nganh,true,\n")  # one a big file
     with (root / "receipts.csv").open("a", encoding="utf-8") as fh:
         fh.write("so-chep,so-tot-0.xlsx,2017-10-30,Thư điện tử,\nso-to,big.xlsx,2017-10-30,Thư điện tử,\n")
-    monkeypatch.setattr(intake, "MAX_FILE_BYTES", 20_000)  # forms are ~12 KB
+    monkeypatch.setattr(disk, "MAX_FILE_BYTES", 20_000)  # forms are ~12 KB
     cycle = load_cycle(root, rubric)
     opened = tmp_path / "opened.txt"
-    real = intake._open_no_follow
+    real = disk._open_no_follow
 
     def counted(path):
         with open(opened, "a", encoding="utf-8") as log:  # appended by whichever process opens it
             log.write(Path(path).name + "\n")
         return real(path)
 
-    monkeypatch.setattr(intake, "_open_no_follow", counted)
+    monkeypatch.setattr(disk, "_open_no_follow", counted)
     if forked:
-        monkeypatch.setattr(intake, "PARALLEL_MIN_FILES", 0)
+        monkeypatch.setattr(submissions, "PARALLEL_MIN_FILES", 0)
         monkeypatch.setattr("os.cpu_count", lambda: 2)  # the test also runs on one core
-        monkeypatch.setattr(intake, "_FILES_PER_TASK", 1)
-    result = intake.intake_cycle(cycle, rubric)
+        monkeypatch.setattr(submissions, "_FILES_PER_TASK", 1)
+    result = submissions.intake_cycle(cycle, rubric)
     names = sorted(p.name for p in cycle.submissions_dir.iterdir())
     assert sorted(opened.read_text(encoding="utf-8").splitlines()) == names
     files = result.files.set_index("file")
@@ -552,26 +556,26 @@ TYPED_CELLS = [
 def test_a_cell_read_through_the_cache_is_read_as_parse_value_reads_it(field_type, unit):
     from ictaudit.intake.parsing import parse_value, raw_text
 
-    intake._CELL_READINGS.clear()
+    workbook._CELL_READINGS.clear()
     for _ in range(2):  # the first time fills the cache, the second reads from it
         for raw in TYPED_CELLS:
-            shown, value, problem, code = intake.read_cell(raw, field_type, unit)
+            shown, value, problem, code = workbook.read_cell(raw, field_type, unit)
             parsed = parse_value(raw, field_type, unit)
             expected = math.nan if parsed.value is None else parsed.value
             assert (repr(shown), repr(value), problem) == (repr(raw_text(raw)), repr(expected), parsed.problem), raw
             assert code == (None if parsed.ok else ("I13" if parsed.legacy_font else "I01")), raw
     # 1, 1.0 and True are equal keys of different types; -0.0 and NaN are never taken from the cache
-    assert intake.read_cell(True, field_type, unit)[0] == "TRUE" and intake.read_cell(1, field_type, unit)[0] == "1"
-    assert not any(k[0] is float and (k[1] == 0 or k[1] != k[1]) for k in intake._CELL_READINGS)
-    assert not any(k[0] is str and len(k[1]) > intake._CELL_KEY_MAX_CHARS for k in intake._CELL_READINGS)
+    assert workbook.read_cell(True, field_type, unit)[0] == "TRUE" and workbook.read_cell(1, field_type, unit)[0] == "1"
+    assert not any(k[0] is float and (k[1] == 0 or k[1] != k[1]) for k in workbook._CELL_READINGS)
+    assert not any(k[0] is str and len(k[1]) > workbook._CELL_KEY_MAX_CHARS for k in workbook._CELL_READINGS)
 
 
 def test_the_cell_cache_is_emptied_when_full(monkeypatch):
-    monkeypatch.setattr(intake, "_CELL_READINGS_MAX", 3)
-    intake._CELL_READINGS.clear()
+    monkeypatch.setattr(workbook, "_CELL_READINGS_MAX", 3)
+    workbook._CELL_READINGS.clear()
     for n in range(10):
-        assert intake.read_cell(str(n), "count", None)[1] == float(n)
-        assert len(intake._CELL_READINGS) <= 3
+        assert workbook.read_cell(str(n), "count", None)[1] == float(n)
+        assert len(workbook._CELL_READINGS) <= 3
 
 
 @settings(max_examples=200, deadline=None)
@@ -586,8 +590,8 @@ def test_the_values_frame_built_by_columns_is_the_frame_of_row_dicts(ids, shuffl
             for i, a in enumerate(ids)]  # fmt: skip
     columns = [[] for _ in VALUE_COLUMNS]
     for lo in range(0, len(rows), 5):
-        intake._add_rows(columns, rows[lo : lo + 5])
-    fast = intake._values_frame(columns)
+        submissions._add_rows(columns, rows[lo : lo + 5])
+    fast = submissions._values_frame(columns)
     slow = pd.DataFrame([dict(zip(VALUE_COLUMNS, r, strict=True)) for r in rows], columns=list(VALUE_COLUMNS))
     slow["value"] = slow["value"].astype(float)
     for col in VALUE_COLUMNS:
@@ -603,16 +607,16 @@ def test_a_part_found_plain_before_is_taken_from_the_cache_only_when_all_it_was_
 ):
     """Every file gives the same outcome with the cache of plain parts empty, warm, or not used at all."""
     cases = variants(form)
-    intake._PLAIN_PARTS.clear()
+    package._PLAIN_PARTS.clear()
     cold = {name: outcome(data, name) for name, data in cases.items()}
-    assert intake._PLAIN_PARTS  # the form's shared parts were kept
+    assert package._PLAIN_PARTS  # the form's shared parts were kept
     for _ in range(2):  # warm: every file's plain parts (and the good form's) are in the cache
         assert {name: outcome(data, name) for name, data in cases.items()} == cold
     with monkeypatch.context() as m:
-        m.setattr(intake, "_plain_parts_key", lambda data, info: None)
+        m.setattr(package, "_plain_parts_key", lambda data, info: None)
         assert {name: outcome(data, name) for name, data in cases.items()} == cold
     # a limit lowered after the parts were cached is applied to them
-    monkeypatch.setattr(intake, "MAX_SHEET_CELLS", 100)
+    monkeypatch.setattr(package, "MAX_SHEET_CELLS", 100)
     code, message = outcome(form)
     assert code == "I05" and "hơn 100 ô" in message
 
@@ -620,25 +624,25 @@ def test_a_part_found_plain_before_is_taken_from_the_cache_only_when_all_it_was_
 def test_the_plain_parts_key_holds_the_part_bytes_and_its_directory_record(form):
     zf = zipfile.ZipFile(io.BytesIO(form))
     info = zf.getinfo("xl/styles.xml")
-    key = intake._plain_parts_key(form, info)
+    key = package._plain_parts_key(form, info)
     assert key is not None and key[-1].startswith(b"PK\x03\x04") and len(key[-1]) >= info.compress_size
     for name, data in broken(form).items():  # a lying record or local header changes the key
         other = zipfile.ZipFile(io.BytesIO(data))
         for part in ("xl/worksheets/sheet2.xml", "docProps/app.xml"):
             if name != "bzip2" and part in LEFT[name] and part in other.NameToInfo:
-                assert intake._plain_parts_key(data, other.getinfo(part)) != intake._plain_parts_key(
+                assert package._plain_parts_key(data, other.getinfo(part)) != package._plain_parts_key(
                     form, zf.getinfo(part)
                 ), (name, part)
 
 
 def test_the_plain_parts_cache_is_bounded(form, monkeypatch):
-    monkeypatch.setattr(intake, "_PLAIN_PARTS_MAX", 3)
-    intake._PLAIN_PARTS.clear()
+    monkeypatch.setattr(package, "_PLAIN_PARTS_MAX", 3)
+    package._PLAIN_PARTS.clear()
     assert outcome(form)[0] == "zip"
-    assert len(intake._PLAIN_PARTS) <= 3
+    assert len(package._PLAIN_PARTS) <= 3
     big = rezip({**parts_of(form), "xl/media/big.bin": os.urandom(70_000)})
     assert outcome(big)[0] == "zip"
-    assert not any(k[0] == "xl/media/big.bin" for k in intake._PLAIN_PARTS)
+    assert not any(k[0] == "xl/media/big.bin" for k in package._PLAIN_PARTS)
 
 
 @settings(max_examples=300, deadline=None)
@@ -649,27 +653,25 @@ def test_the_plain_parts_cache_is_bounded(form, monkeypatch):
     st.lists(st.tuples(st.integers(4, 14), st.integers(0, 4), st.integers(0, 3), st.integers(0, 1)), max_size=2),
 )  # fmt: skip
 def test_a_field_on_one_row_is_read_as_the_general_loop_reads_it(rubric, body, uncached_rows, merges):
-    """extract_values with and without the one-row shortcut: the same values and problems."""
+    """extract_values, with its one-row shortcut, and every field through read_field_rows: the same
+    values and problems."""
     form = rubric.fields_for_form(rubric.form_of("so_ban_nganh"))
     fields = (*form[:2], *[next(f for f in form if f.type == kind) for kind in ("yesno", "decimal")])
+    expected = workbook.ExpectedForm(rubric.id, 2017, "so_ban_nganh", "PL1", fields)
     codes = [f.code for f in fields] + [fields[2].code.lower(), "X99", "", None, 7, "F0 1"]
     body = [(codes[k], value) for k, value in body]
     rows = [["", "", "", "", ""] for _ in range(3)] + [["Mã", "Chỉ tiêu", "Đơn vị", "Giá trị", "Ghi chú"]]
     rows += [[code, "x", "", value, ""] for code, value in body]
     merged = [((r0, c0), (min(r0 + dr, len(rows) - 1), min(c0 + dc, 4))) for r0, c0, dr, dc in merges]
-    kwargs = dict(
-        header_row=3, code_col=0, value_col=3, fields=fields, uncached={f"D{r}" for r in uncached_rows},
-        agency_id="so-a", file_name="so-a.xlsx", sha256="ab", sheet="Số liệu", merged=merged,
-    )  # fmt: skip
-    out = {}
-    for shortcut in (True, False):
-        intake._ONE_ROW_PATH = shortcut
-        try:
-            sub = intake.extract_values(rows, **kwargs)
-        finally:
-            intake._ONE_ROW_PATH = True
-        out[shortcut] = ([tuple(map(repr, v)) for v in sub.values], sub.problems)
-    assert out[True] == out[False]
+    header = workbook.Header(3, 0, 3)
+    source = workbook.Source("so-a", "so-a.xlsx", "ab", "Số liệu")
+    uncached = {f"D{r}" for r in uncached_rows}
+    sub = workbook.extract_values(rows, header, expected, source, uncached, merged)
+    found, problems = workbook.rows_by_code(rows, header, expected.by_code, source)
+    sheet = workbook.DataSheet.of(rows, header, source, uncached, merged, found)
+    values = [workbook.read_field_rows(sheet, spec, found.get(spec.code), problems) for spec in fields]
+    assert [tuple(map(repr, v)) for v in sub.values] == [tuple(map(repr, v)) for v in values]
+    assert sub.problems == problems
 
 
 @pytest.mark.parametrize("text", ["Số liệu", "So\u0302\u0301 lie\u0323\u0302u", " MÃ  số ", "Giá\u00a0trị (năm 2017)", "_META",
@@ -678,21 +680,19 @@ def test_names_and_short_text_read_through_their_caches_as_without(text, monkeyp
     from ictaudit.intake.parsing import normalize_text, raw_text
 
     for _ in range(2):  # filling the caches, then from them
-        assert intake._key(text) == (normalize_text(str(text)).casefold() if text is not None else "")
-        assert intake._normal_text(text) == normalize_text(raw_text(text))
-    monkeypatch.setattr(intake, "_KEYS_MAX", 2)
+        assert parsing.loose_key(text) == (normalize_text(str(text)).casefold() if text is not None else "")
+        assert parsing.cell_text(text) == normalize_text(raw_text(text))
+    monkeypatch.setattr(parsing, "_SHORT_TEXT_CACHED", 2)
     for n in range(5):
-        assert intake._key(f"A{n} ") == f"a{n}" and intake._normal_text(f" B{n}") == f"B{n}"
-        assert len(intake._KEYS) <= 2 and len(intake._NORMAL) <= 2
+        assert parsing.loose_key(f"A{n} ") == f"a{n}" and parsing.cell_text(f" B{n}") == f"B{n}"
+        assert len(parsing._LOOSE_KEYS) <= 2 and len(parsing._CELL_TEXTS) <= 2
 
 
-def test_a_groups_fields_are_the_rubrics_and_found_by_code_as_without_the_memo(rubric):
-    for group in rubric.group_ids:
-        fields = intake._form_fields(rubric, group)
-        assert fields == rubric.fields_for_form(rubric.form_of(group)) and intake._form_fields(rubric, group) is fields
-        for given_as in (fields, list(fields), fields):
-            assert intake._fields_by_code(given_as) == {f.code.casefold(): f for f in given_as}
-    fields = list(intake._form_fields(rubric, rubric.group_ids[0]))
-    assert intake._fields_by_code(fields) == intake._fields_by_code(tuple(fields))
-    fields.pop()  # a list changed in place is looked at again
-    assert len(intake._fields_by_code(fields)) == len(fields)
+def test_each_groups_expected_form_is_the_rubrics_and_finds_fields_by_code(rubric):
+    forms = workbook.expected_forms(rubric, 2017)
+    assert sorted(forms) == sorted(rubric.group_ids)
+    for group, expected in forms.items():
+        form = rubric.form_of(group)
+        assert (expected.rubric_id, expected.year, expected.group, expected.form) == (rubric.id, 2017, group, form)
+        assert expected.fields == rubric.fields_for_form(form)
+        assert expected.by_code == {f.code.casefold(): f for f in expected.fields}

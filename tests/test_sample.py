@@ -114,7 +114,7 @@ def test_intake_reads_the_sample_as_planted(intake_2017):
 
 
 def test_clean_agencies_keep_the_hard_rules(intake_2017):
-    """A few E rules of DOMAIN §5 hold wherever no error was planted (validation tests the rest)."""
+    """A few E rules of docs/domain.md §5 hold wherever no error was planted (validation tests the rest)."""
     _, result = intake_2017
     wide = to_wide(result.values)
     planted = planted_errors(2017, seed=2017)

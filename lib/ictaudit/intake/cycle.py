@@ -1,4 +1,4 @@
-"""One year's cycle folder (DESIGN §3), read and checked: ``load_cycle(Path("data/raw/2017"))``.
+"""One year's cycle folder (docs/contracts.md §3), read and checked: ``load_cycle(Path("data/raw/2017"))``.
 
 The folder holds ``cycle.yaml``, ``agencies.csv`` (the roster), ``receipts.csv`` (the DIC's register
 of what arrived and when), ``submissions/`` and optionally ``corrections.csv``. These files are the
@@ -233,16 +233,6 @@ def _require_filled(df: pd.DataFrame, path: Path, columns: tuple[str, ...]) -> N
             raise CycleError(f"{path}, line {_line(i)}: {col} is empty")
 
 
-def _require_dates(df: pd.DataFrame, path: Path, column: str) -> pd.Series:
-    out = []
-    for i, text in df[column].items():
-        d = _as_date(text)
-        if d is None:
-            raise CycleError(f"{path}, line {_line(i)}: {column} {text!r} is not an ISO date (YYYY-MM-DD)")
-        out.append(d)
-    return pd.Series(out, index=df.index, dtype=object)
-
-
 def read_agencies(path: Path, group_ids: tuple[str, ...]) -> pd.DataFrame:
     """The roster: unique ids, a known group, ``ranked`` true/false (turned into bool)."""
     df = read_csv_text(path, AGENCY_COLUMNS)
@@ -284,7 +274,7 @@ def read_receipts(path: Path) -> pd.DataFrame:
     """
     df = read_csv_text(path, RECEIPT_COLUMNS)
     _require_filled(df, path, ("agency_id",))
-    # One bad row is not fatal (DESIGN §8): a receipt whose date is not a date, or whose file is not a
+    # One bad row is not fatal (docs/contracts.md §8): a receipt whose date is not a date, or whose file is not a
     # plain name inside submissions/, makes its agency invalid at intake, with the reason (I10, I16).
     df["received_on_text"] = df["received_on"]
     df["received_on"] = pd.Series([_as_date(t) for t in df["received_on"]], index=df.index, dtype=object)
@@ -297,7 +287,7 @@ def read_corrections(path: Path) -> pd.DataFrame:
     has_id = bool(text_head) and "correction_id" in [c.strip() for c in text_head[0].split(",")]
     columns = (*CORRECTION_COLUMNS, "correction_id") if has_id else CORRECTION_COLUMNS
     df = read_csv_text(path, columns)
-    # One bad row is not fatal (DESIGN §8): a correction without who, why or a real date, or naming
+    # One bad row is not fatal (docs/contracts.md §8): a correction without who, why or a real date, or naming
     # an agency or a field that does not exist, is reported as rejected by the corrections overlay.
     if not has_id:
         df["correction_id"] = [f"K{i + 1:03d}" for i in range(len(df))]

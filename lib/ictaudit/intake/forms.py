@@ -1,4 +1,4 @@
-"""The data forms (phiếu cung cấp số liệu) written from the rubric, in the layout of DESIGN §4.
+"""The data forms (phiếu cung cấp số liệu) written from the rubric, in the layout of docs/contracts.md §4.
 
 One workbook per agency to be ranked, ``<agency_id>.xlsx``:
 
@@ -34,7 +34,6 @@ SHEET_DATA = "Số liệu"
 SHEET_META = "_meta"
 HEADER = ("Mã", "Chỉ tiêu", "Đơn vị", "Giá trị", "Ghi chú")
 HEADER_ROW = 3  # 0-based: the header is on row 4, fields start on row 5
-META_KEYS = ("template_version", "rubric", "year", "group", "form", "agency_id", "agency_name")
 DEFAULT_CONTACT = "Phòng Công nghệ thông tin, Sở Thông tin và Truyền thông"
 
 _TYPE_NOTE = {
@@ -46,6 +45,16 @@ _TYPE_NOTE = {
 
 def form_file_name(agency_id: str) -> str:
     return f"{agency_id}.xlsx"
+
+
+def cell_address(row: int, col: int) -> str:
+    """0-based row and column as an A1 address: ``cell_address(4, 3) == "D5"``."""
+    letters = ""
+    col += 1
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return f"{letters}{row + 1}"
 
 
 def meta_rows(rubric, group_id: str, agency_id: str, agency_name: str, year: int) -> list[tuple[str, str]]:

