@@ -1,4 +1,4 @@
-"""Each kind's Excel formula, recalculated by LibreOffice, gives the points ``compute`` gave (DESIGN §5).
+"""Each kind's Excel formula, recalculated by LibreOffice, gives the points ``compute`` gave (docs/contracts.md §5).
 
 One workbook holds every case: the inputs of each row in columns B…, the kind's formula in the last
 column; ratio_to_best gets a best cell computed by a formula over the ranked rows only. Blank inputs
