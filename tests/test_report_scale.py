@@ -60,7 +60,9 @@ def test_a_table_too_long_is_left_out_and_its_sheet_says_where_the_rows_are(tmp_
     assert f"Bảng này có {n_values:,} dòng".replace(",", ".") in note and "values.csv" in note
     guide = {row[0]: row[1] for row in b["Giới thiệu"] if row[0] in a}
     assert guide["Nguồn số liệu"].endswith("xem tệp values.csv.") and "trail.csv" not in guide["Diễn giải"]
-    assert [r for r in a["Giới thiệu"] if r[0] != "Nguồn số liệu"] == [r for r in b["Giới thiệu"] if r[0] != "Nguồn số liệu"]
+    assert [r for r in a["Giới thiệu"] if r[0] != "Nguồn số liệu"] == [
+        r for r in b["Giới thiệu"] if r[0] != "Nguồn số liệu"
+    ]
 
     monkeypatch.setattr(xlsx_tables, "SHEET_MAX_ROWS", n_trail - 1)
     shorter = tmp_path / "shorter.xlsx"

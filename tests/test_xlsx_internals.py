@@ -100,7 +100,9 @@ def _cells(path: Path) -> dict[str, list[list[tuple]]]:
 def test_streamed_sheets_hold_the_cells_of_sheets_held_in_memory(report_data, tmp_path, monkeypatch):
     made = []
     streamed = xlsx_internals.add_streamed_worksheet
-    monkeypatch.setattr(xlsx_cells, "add_streamed_worksheet", lambda wb, name: made.append(streamed(wb, name)) or made[-1])
+    monkeypatch.setattr(
+        xlsx_cells, "add_streamed_worksheet", lambda wb, name: made.append(streamed(wb, name)) or made[-1]
+    )
     fast = write_report_xlsx(report_data, tmp_path / "fast.xlsx")
     assert {ws.name for ws in made} >= {"Số liệu", "Điểm", "Nguồn số liệu"}
     assert all(ws.constant_memory for ws in made)

@@ -78,7 +78,15 @@ def guide(data: ReportInputs) -> list[tuple[str, str]]:
     """(sheet, what it holds) of each sheet after the intro; a sheet left out says where its rows are."""
     rows = table_rows(data)
     return [
-        (name, text + (f" Quá nhiều dòng để chép vào tệp này: xem tệp {TABLE_OF_SHEET[name]}." if left_out(rows.get(name, 0)) else ""))
+        (
+            name,
+            text
+            + (
+                f" Quá nhiều dòng để chép vào tệp này: xem tệp {TABLE_OF_SHEET[name]}."
+                if left_out(rows.get(name, 0))
+                else ""
+            ),
+        )
         for name, text in GUIDE.items()
     ]
 
@@ -101,7 +109,9 @@ def sheet_intro(wb, data: ReportInputs, fm: Formats) -> None:
     row = 2
     if data.is_sample:
         write_text(ws, row, 0, "DỮ LIỆU MẪU", fm.notice)
-        write_text(ws, row, 1, "Số liệu trong tệp này là dữ liệu mẫu, không phải số liệu thật của các đơn vị.", fm.notice)
+        write_text(
+            ws, row, 1, "Số liệu trong tệp này là dữ liệu mẫu, không phải số liệu thật của các đơn vị.", fm.notice
+        )
         row += 2
     if r.status == "reconstructed" and r.notice_vi:
         write_text(ws, row, 0, "LƯU Ý VỀ THANG ĐIỂM", fm.notice)

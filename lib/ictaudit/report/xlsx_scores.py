@@ -77,7 +77,9 @@ def sheet_values(wb, data: ReportInputs, fm: Formats) -> tuple[dict[str, int], d
 def _values_rows(ws, data: ReportInputs, fm: Formats, cols: dict[str, int], held_col: int) -> None:
     rubric = data.rubric
     scores = {r["agency_id"]: r for r in records(data.scores[["agency_id", "agency_name", "group", "status"]])}
-    value_fmt = {f.code: fm.yesno if f.type == "yesno" else fm.int if f.type == "count" else fm.dec for f in rubric.fields}
+    value_fmt = {
+        f.code: fm.yesno if f.type == "yesno" else fm.int if f.type == "count" else fm.dec for f in rubric.fields
+    }
     in_form = {g.id: {f.code for f in rubric.fields_for_form(g.form)} for g in rubric.groups}
     value_of = data.value_of
     for i, a in enumerate(data.scored_ids):
@@ -250,7 +252,9 @@ def _group_rows(ws, data: ReportInputs, fm: Formats, lay: ScoresLayout) -> None:
                     f"=MAXIFS({lay.column_range(lay.help_col[kind.id])},{lay.column_range(lay.c_group)},"
                     f"{_quoted(g.id)},{lay.column_range(lay.c_ranked)},1)"
                 )
-                write_formula(ws, br, lay.indicator_col[kind.id], formula, fm.best_row, best_cached.get((g.id, kind.id), 0.0))
+                write_formula(
+                    ws, br, lay.indicator_col[kind.id], formula, fm.best_row, best_cached.get((g.id, kind.id), 0.0)
+                )
 
 
 def _header_rows(ws, rubric: Rubric, fm: Formats, lay: ScoresLayout) -> None:
@@ -341,7 +345,9 @@ class GroupFormulas:
                 out.append((lay.help_col[kind.id], kind.excel_value(refs), fm.ratio, ("v", kind.id)))
         for c in self.rubric.criteria_for(g):
             cols = [lay.indicator_col[i] for i in lay.indicator_ids if lay.criterion_of[i] == c.id]
-            out.append((lay.criterion_col[c.id], f"=SUM({letter(min(cols))}{x}:{letter(max(cols))}{x})", fm.pts, (c.id,)))
+            out.append(
+                (lay.criterion_col[c.id], f"=SUM({letter(min(cols))}{x}:{letter(max(cols))}{x})", fm.pts, (c.id,))
+            )
         crit_span = f"{letter(lay.first_crit)}{x}:{letter(lay.c_points - 1)}{x}"
         out.append((lay.c_points, f"=SUM({crit_span})", fm.pts_bold, ("points",)))
         return sorted(out + self._totals(g, x), key=lambda cell: cell[0])

@@ -72,8 +72,16 @@ def left_out_text(n_rows: int, csv_name: str) -> str:
     )
 
 
-def copy_sheet(wb, name: str, fm: Formats, title: str, columns: list[tuple[str, float, str]], n_rows: int,
-               data: Callable[[], list[list]], table_name: str | None = None) -> None:
+def copy_sheet(
+    wb,
+    name: str,
+    fm: Formats,
+    title: str,
+    columns: list[tuple[str, float, str]],
+    n_rows: int,
+    data: Callable[[], list[list]],
+    table_name: str | None = None,
+) -> None:
     """The sheet copying the scored table of :data:`TABLE_OF_SHEET` (``n_rows`` rows): :func:`table_sheet`
     of ``data()``, or, when the rows are left out, the title and where they are."""
     if not left_out(n_rows):
@@ -121,7 +129,8 @@ def table_sheet(
         ws.autofilter(hr, 0, last, len(columns) - 1)
     formats = {"text": fm.text, "wrap": fm.wrap, "int": fm.int, "pts": fm.pts}
     writers = [
-        (write_text if kind in ("text", "wrap") else write_number, formats.get(kind, fm.dec)) for _h, _w, kind in columns
+        (write_text if kind in ("text", "wrap") else write_number, formats.get(kind, fm.dec))
+        for _h, _w, kind in columns
     ]
     for i, values in enumerate(zip(*data)):
         r = hr + 1 + i
