@@ -1,10 +1,9 @@
-"""The building blocks of ``report.xlsx``: its formats, its cells, its sheets and their print set-up.
+"""The building blocks of ``report.xlsx``: the workbook, its formats, its cells and their print set-up.
 
 Cells go through XlsxWriter's public calls: agency text always as a string cell
 (:func:`ictaudit.common.xlsx_text.write_text`), numbers blank for NaN (:func:`write_number`), and each
 computed number as a live formula carrying its cached value (:func:`write_formula`, the one place
-that writes a formula). :func:`add_sheet` gives a sheet held in memory or streamed to disk;
-:func:`print_setup` is the print set-up every sheet shares.
+that writes a formula). :func:`print_setup` is the print set-up every sheet shares.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from pathlib import Path
 import xlsxwriter
 
 from ictaudit.common.numfmt import is_nan
-from ictaudit.report.xlsx_internals import add_streamed_worksheet, write_plain_formula
+from ictaudit.report.xlsx_internals import write_plain_formula
 
 #: the workbook's creation time, fixed: the file's bytes depend only on the inputs
 FIXED_CREATED = datetime(2000, 1, 1, 0, 0, 0)
@@ -62,12 +61,6 @@ class Formats:
         self.max_row = wb.add_format({**base, "num_format": "0.##", "italic": True, "bg_color": "#F2F2F2"})
         self.best_row = wb.add_format({**base, "num_format": "0.0000", "italic": True, "bg_color": "#E2EFDA"})
         self.label_row = wb.add_format({**base, "italic": True, "bg_color": "#F2F2F2"})
-
-
-def add_sheet(wb: xlsxwriter.Workbook, name: str, streamed: bool = False):
-    """A new worksheet; ``streamed``: its rows go to a temporary file as they are written (memory stays
-    flat, rows must be written in increasing order, each ``set_row`` before its row's cells)."""
-    return add_streamed_worksheet(wb, name) if streamed else wb.add_worksheet(name)
 
 
 def write_number(ws, row: int, col: int, value, fmt=None) -> None:

@@ -1,21 +1,17 @@
-"""The two XlsxWriter internals the workbook writer leans on for speed, fenced here.
+"""The one XlsxWriter internal the workbook writer leans on, for speed, fenced here.
 
-Both reach past XlsxWriter's public API, so XlsxWriter is pinned exactly in ``pyproject.toml``
-(:data:`PINNED_XLSXWRITER`); on any other version they step aside and XlsxWriter's public calls run
-(the same cells, slower or held in memory), and ``tests/test_xlsx_internals.py`` fails loudly: the
-version, the source of each internal relied on, and the bytes with and without them. Their measured
-gains are in ``docs/performance.md``.
+``Worksheet.write_formula`` searches every formula for dynamic-array functions (``FILTER(``,
+``XLOOKUP(``…) and, with ``use_future_functions``, tries ~150 regular-expression rewrites that add
+the ``_xlfn.`` prefix of the functions newer than Excel 2007 (``MAXIFS`` → ``_xlfn.MAXIFS``): ~0.4
+ms a formula, ~170 s for the 450,000 formulas of a 10,000-agency workbook. A formula that calls only
+Excel 2007 functions (:func:`is_plain_formula`) comes out of all that unchanged but for its ``=``,
+so :func:`write_plain_formula` stores it as ``write_formula`` would, without the searches.
 
-- :func:`write_plain_formula`: ``Worksheet.write_formula`` searches every formula for dynamic-array
-  functions (``FILTER(``, ``XLOOKUP(``…) and tries ~150 regular-expression rewrites that add the
-  ``_xlfn.`` prefix of functions newer than Excel 2007 (``MAXIFS`` → ``_xlfn.MAXIFS``): ~60 µs a
-  formula, ~27 s for the 450,000 formulas of a 10,000-agency workbook. A formula that calls only
-  Excel 2007 functions (:func:`is_plain_formula`) comes out of all that unchanged but for its ``=``,
-  so it is stored as ``write_formula`` would store it, without the searches.
-- :func:`add_streamed_worksheet`: XlsxWriter's ``constant_memory`` (rows go to a temporary file as
-  they are written) is an option of the whole workbook, read each time a sheet is added. Set for one
-  sheet, it keeps the long sheets out of memory while another sheet holds an Excel table, which
-  needs its sheet in memory.
+This reaches past XlsxWriter's public API, so XlsxWriter is pinned exactly in ``pyproject.toml``
+(:data:`PINNED_XLSXWRITER`); on any other version it steps aside (XlsxWriter's ``write_formula``
+runs: the same bytes, slower), and ``tests/test_xlsx_internals.py`` fails loudly: the version, the
+source of the internals relied on, and the bytes with and without. Its measured gain is in
+``docs/performance.md``.
 """
 
 from __future__ import annotations
@@ -61,7 +57,7 @@ def write_plain_formula(ws, row: int, col: int, formula: str, fmt, value) -> Non
 
     As ``Worksheet._write_formula`` does, without its dynamic-array search and its rewrites (which
     leave such a formula as it is but for its ``=``): check the cell's bounds, write out the previous
-    rows of a streamed sheet, store the cell.
+    rows of a sheet in ``constant_memory`` mode, store the cell.
     """
     if not is_pinned_version():
         ws.write_formula(row, col, formula, fmt, value)
@@ -71,19 +67,3 @@ def write_plain_formula(ws, row: int, col: int, formula: str, fmt, value) -> Non
     if ws.constant_memory and row > ws.previous_row:
         ws._write_single_row(row)
     ws.table[row][col] = CellFormulaTuple(formula[1:], fmt, value)
-
-
-def add_streamed_worksheet(wb: xlsxwriter.Workbook, name: str):
-    """A new worksheet in XlsxWriter's ``constant_memory`` mode, whatever the workbook's option.
-
-    Memory stays flat however many rows; text is stored in the cell rather than in the shared strings.
-    Rows must be written in increasing order, each row's ``set_row`` before its cells.
-    """
-    if not is_pinned_version():
-        return wb.add_worksheet(name)
-    before = wb.constant_memory
-    wb.constant_memory = True
-    try:
-        return wb.add_worksheet(name)
-    finally:
-        wb.constant_memory = before

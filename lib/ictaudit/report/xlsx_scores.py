@@ -9,8 +9,8 @@
   index, band and competition rank within the group, each formula carrying the library's number as
   its cached value.
 
-Both sheets are streamed (rows written in increasing order). An agency's formulas are its group's
-formulas with its own row numbers: each group's are built once, with markers for the row numbers.
+An agency's formulas are its group's formulas with its own row numbers: each group's are built
+once, with markers for the row numbers.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from xlsxwriter.utility import xl_col_to_name
 from ictaudit.common.numfmt import fmt_value, is_nan
 from ictaudit.common.xlsx_text import write_text
 from ictaudit.report.inputs import RANKED, ReportInputs, records, status_vi
-from ictaudit.report.xlsx_cells import Formats, add_sheet, print_setup, write_formula, write_number
+from ictaudit.report.xlsx_cells import Formats, print_setup, write_formula, write_number
 from ictaudit.report.xlsx_internals import is_plain_formula
 from ictaudit.rules.rubric import Rubric
 
@@ -41,7 +41,7 @@ _ROW, _VALUES_ROW = "\x02", "\x01"
 
 def sheet_values(wb, data: ReportInputs, fm: Formats) -> tuple[dict[str, int], dict[str, int]]:
     """One row per agency with values; returns the row of each agency and the column of each field."""
-    ws = add_sheet(wb, VALUES_SHEET, streamed=True)
+    ws = wb.add_worksheet(VALUES_SHEET)
     fields = list(data.rubric.fields)
     cols = {f.code: _VALUES_FIRST_FIELD_COL + j for j, f in enumerate(fields)}
     held_col = _VALUES_FIRST_FIELD_COL + len(fields)
@@ -205,7 +205,7 @@ def _quoted(text: str) -> str:
 def sheet_scores(wb, data: ReportInputs, fm: Formats, values_rows: dict[str, int], value_cols: dict[str, int]) -> None:
     """The scores sheet; ``values_rows``, ``value_cols``: where each agency's row and each field's
     column are on the values sheet."""
-    ws = add_sheet(wb, SCORES_SHEET, streamed=True)
+    ws = wb.add_worksheet(SCORES_SHEET)
     lay = scores_layout(data.rubric, len(data.scored_ids))
     write_text(
         ws, 0, 0,

@@ -25,7 +25,7 @@ from ictaudit.report.inputs import (
     formula_vi,
     parse_inputs,
 )
-from ictaudit.report.xlsx_cells import Formats, add_sheet, print_setup, write_number
+from ictaudit.report.xlsx_cells import Formats, print_setup, write_number
 
 #: a sheet copying a scored table holds at most this many rows (the row limit of Excel 2003 and of the
 #: .xls format, which every spreadsheet opens and filters in seconds); a longer table is left out of
@@ -87,7 +87,7 @@ def copy_sheet(
     if not left_out(n_rows):
         table_sheet(wb, name, fm, title, columns, data(), table_name)
         return
-    ws = add_sheet(wb, name)
+    ws = wb.add_worksheet(name)
     ws.set_column(0, 0, 110)
     write_text(ws, 0, 0, title, fm.text)
     ws.set_row(2, 45)
@@ -106,11 +106,11 @@ def table_sheet(
 ) -> None:
     """A sheet with a title line, a header row and rows; ``columns``: (header, width, kind); ``data``:
     the values, column by column. With ``table_name``, the rows are an Excel table (banded, named);
-    otherwise a filtered range, streamed to disk as it is written.
+    otherwise a filtered range.
     """
     n = len(data[0]) if data else 0
     use_table = bool(table_name and n)
-    ws = add_sheet(wb, name, streamed=not use_table)
+    ws = wb.add_worksheet(name)
     write_text(ws, 0, 0, title, fm.text)
     hr = 1
     ws.set_row(hr, 30)
