@@ -75,6 +75,7 @@ def sheet_values(wb, data: ReportInputs, fm: Formats) -> tuple[dict[str, int], d
 
 
 def _values_rows(ws, data: ReportInputs, fm: Formats, cols: dict[str, int], held_col: int) -> None:
+    """A row per scored agency: its values (grey off its form, red when held back) and what was held back."""
     rubric = data.rubric
     scores = {r["agency_id"]: r for r in records(data.scores[["agency_id", "agency_name", "group", "status"]])}
     value_fmt = {
