@@ -585,3 +585,19 @@ def test_agency_chart_rows_kept_are_the_rows_drawn():
         for rows in pages:
             assert html_svg.svg_agency_criteria(rows, memo=memo) == html_svg.svg_agency_criteria(rows)
     assert memo and all(all(k == k for k in key) for key in memo)
+
+
+@pytest.mark.parametrize(
+    ("value", "nan"),
+    [(None, True), (float("nan"), True), ("nan", True), (0.0, False), (1, False), ("", False), ("Tốt", False),
+     (True, False)],
+)  # fmt: skip
+def test_is_nan_is_no_number(value, nan):
+    """The one NaN test of both writers: None, NaN and pandas' NA are no number; text is not NaN."""
+    import numpy as np
+    import pandas as pd
+
+    from ictaudit.common.numfmt import is_nan
+
+    assert is_nan(value) is nan
+    assert is_nan(pd.NA) and is_nan(np.float64("nan")) and html_text.num(pd.NA) == "—" == html_text.rank_text(None)
