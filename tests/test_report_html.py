@@ -14,8 +14,10 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
+from ictaudit.report import html as report_html
+from ictaudit.report import html_agency, html_report, html_svg, html_text
 from ictaudit.report.build import build_reports
-from ictaudit.report.inputs import agency_file_name
+from ictaudit.report.inputs import FLAG_VI, agency_file_name
 from tests.report_fixture import CYCLE_INFO, FORMULA_NAME, SCRIPT_NAME, build_scored_fixture
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -272,7 +274,40 @@ def test_agency_ids_that_are_not_plain_get_safe_file_names():
     assert agency_file_name("a b") != agency_file_name("a_b")
 
 
-# the rows of the agency page as agency.html.j2 wrote them before they were assembled in report_html.py
+def _inputs_list(d: dict, field_labels: dict[str, str], yesno: set[str], value=None) -> list[dict]:
+    """The inputs of a trail row (its parsed ``inputs``) as the page lists them, one dict per input."""
+    from ictaudit.common.numfmt import fmt_value
+
+    value = value or fmt_value
+    held = set(d.get("blocked") or ())
+    out = []
+    for k, v in d.items():
+        if k == "blocked":
+            continue
+        if k == "best":
+            out.append({"code": "", "label": "", "text": f"cao nhất trong khối = {value(v)}", "held": False})
+            continue
+        shown = ("Có" if v == 1 else "Không" if v == 0 else value(v)) if k in yesno else value(v)
+        out.append({"code": k, "label": field_labels.get(k, ""), "text": f"{k} = {shown}", "held": k in held})
+    return out
+
+
+def _inputs_html(pages, items: list[dict]) -> str:
+    """The inputs cell as the template's loop wrote it from :func:`_inputs_list`."""
+    from ictaudit.report.html_agency import HELD_NOTE
+
+    esc = pages.esc
+    divs = []
+    for i in items:
+        attrs = ' class="held"' if i["held"] else ""
+        if i["label"] or i["held"]:
+            attrs += f' title="{esc[i["label"]]}{HELD_NOTE if i["held"] else ""}"'
+        divs.append(f"<div{attrs}>{esc[i['text']]}</div>")
+    many = " many" if len(items) > 4 else ""
+    return f'<td class="inputs{many}">{"".join(divs)}</td>\n'
+
+
+# the rows of the agency page as agency.html.j2 wrote them before they were assembled in html_agency.py / html_report.py
 OLD_ROWS = {
     "criteria": """{% for c in criteria %}
 <tr><td><b>{{ c.criterion_id }}</b> {{ c.label }}</td><td class="n"><b>{{ c.points|num }}</b></td><td class="n">{{ c.applicable_max|num(2, true) }}</td><td class="n">{{ c.max_points|num(2, true) }}</td><td class="n">{{ c.median|num }}</td><td class="n">{{ c.best|num }}</td><td class="c">{{ c.rank|rank }}</td></tr>
@@ -308,14 +343,13 @@ def _old_rows_context(data, agency_id: str) -> dict:
     import math
 
     from ictaudit.common.numfmt import fmt_value
-    from ictaudit.report import html as report_html
     from ictaudit.report.inputs import KIND_VI
 
     rubric = data.rubric
     s = data.scores.set_index("agency_id").loc[agency_id]
     g = rubric.group(s["group"])
     crit = {r["criterion_id"]: r for r in data.criteria.to_dict("records") if r["agency_id"] == agency_id}
-    stats = report_html._group_stats(data)
+    stats = html_agency.group_stats(data)
     criteria = [
         {"criterion_id": c.id, "label": c.label_vi, **{k: crit[c.id][k] for k in ("points", "max_points",
          "applicable_max", "rank")}, "median": stats.get((g.id, c.id), (math.nan, math.nan))[0],
@@ -328,7 +362,7 @@ def _old_rows_context(data, agency_id: str) -> dict:
     trail = [
         {"criterion_id": r["criterion_id"], "indicator_id": r["indicator_id"], "label": labels.get(r["indicator_id"], ""),
          "kind": KIND_VI.get(r["kind"], r["kind"]), "explanation": r["explanation_vi"], "points": r["points"],
-         "inputs": report_html._inputs_list(json.loads(r["inputs"]) if r["inputs"] else {}, field_labels, yesno),
+         "inputs": _inputs_list(json.loads(r["inputs"]) if r["inputs"] else {}, field_labels, yesno),
          "max_points": r["max_points"], "applicable": bool(r["applicable"]),
          "flag_ids": [f for f in str(r["flags"]).split(";") if f]}
         for r in data.trail.to_dict("records") if r["agency_id"] == agency_id
@@ -357,9 +391,8 @@ def _old_rows_context(data, agency_id: str) -> dict:
 
 
 def test_agency_rows_are_the_template_rows_they_replace(tmp_path):
-    """The rows assembled in report_html.py are, byte for byte, what the template's loops wrote, hostile text included."""
+    """The rows assembled in html_agency.py / html_report.py are, byte for byte, what the template's loops wrote, hostile text included."""
     from ictaudit.common.tables import read_csv, write_csv
-    from ictaudit.report import html as report_html
     from ictaudit.report.inputs import load_report_inputs
 
     rubric, scored, previous, _ = build_scored_fixture(tmp_path)
@@ -375,13 +408,13 @@ def test_agency_rows_are_the_template_rows_they_replace(tmp_path):
     out = tmp_path / "out"
     build_reports(rubric, scored, out, CYCLE_INFO, previous_scored_dir=previous)
     data = load_report_inputs(rubric, scored, CYCLE_INFO, previous)
-    env = report_html._env()
+    env = report_html.jinja_env()
     seen = set()
     for agency_id in data.scores["agency_id"]:
         page = (out / "agencies" / agency_file_name(agency_id)).read_text(encoding="utf-8")
         ctx = _old_rows_context(data, agency_id)
         for name, template in OLD_ROWS.items():
-            rows = env.from_string(template).render(**ctx, flag_text=lambda f: report_html.FLAG_VI.get(f, f))
+            rows = env.from_string(template).render(**ctx, flag_text=lambda f: FLAG_VI.get(f, f))
             if rows.strip():
                 assert rows.rstrip("\n") in page, (agency_id, name)
                 seen.add(name)
@@ -394,22 +427,21 @@ def test_agency_rows_are_the_template_rows_they_replace(tmp_path):
 
 def test_a_marker_in_agency_text_stays_text(built):
     """The page is rendered around markers for its long tables; a name holding one changes nothing."""
-    from ictaudit.report import html as report_html
     from ictaudit.report.inputs import load_report_inputs
 
     data = load_report_inputs(built["rubric"], built["scored"], CYCLE_INFO, built["previous"])
-    env = report_html._env()
+    env = report_html.jinja_env()
     template = env.get_template("agency.html.j2")
-    pages = report_html.AgencyPages(data, "T", 2017)
+    pages = html_agency.AgencyPages(data, "T", 2017)
     before = pages.page(template, "sb-tot").decode()
     name = data.scores.loc[data.scores["agency_id"] == "sb-tot", "agency_name"].iloc[0]
-    marked = name + report_html.AgencyPages.TRAIL + report_html.AgencyPages.SOURCES
+    marked = name + html_agency.AgencyPages.TRAIL + html_agency.AgencyPages.SOURCES
     data.scores.loc[data.scores["agency_id"] == "sb-tot", "agency_name"] = marked
-    pages = report_html.AgencyPages(data, "T", 2017)
+    pages = html_agency.AgencyPages(data, "T", 2017)
     after = pages.page(template, "sb-tot").decode()
-    assert after == before.replace(
-        f"<h1>{report_html._esc(name)}</h1>", f"<h1>{report_html._esc(marked)}</h1>"
-    ).replace(f"<title>{report_html._esc(name)} —", f"<title>{report_html._esc(marked)} —")
+    assert after == before.replace(f"<h1>{html_text.esc(name)}</h1>", f"<h1>{html_text.esc(marked)}</h1>").replace(
+        f"<title>{html_text.esc(name)} —", f"<title>{html_text.esc(marked)} —"
+    )
 
 
 OLD_RANKING_ROWS = {
@@ -429,14 +461,13 @@ OLD_RANKING_ROWS = {
 
 
 def test_ranking_rows_are_the_template_rows_they_replace(built):
-    """report.html's ranking and heat-table rows, assembled in report_html.py, are what the template's loops wrote."""
-    from ictaudit.report import html as report_html
+    """report.html's ranking and heat-table rows, assembled in html_agency.py / html_report.py, are what the template's loops wrote."""
     from ictaudit.report.inputs import load_report_inputs
 
     data = load_report_inputs(built["rubric"], built["scored"], CYCLE_INFO, built["previous"])
-    groups = report_html.report_context(data, "validation/index.html")["groups"]
+    groups = html_report.report_context(data, "validation/index.html")["groups"]
     html = (built["out"] / "report.html").read_text(encoding="utf-8")
-    env = report_html._env()
+    env = report_html.jinja_env()
     for g in groups:
         for template in OLD_RANKING_ROWS.values():
             rows = env.from_string(template).render(g=g)
@@ -458,12 +489,11 @@ def test_trail_inputs_parsed_as_one_array_are_parsed_as_each():
 def test_inputs_cell_is_the_inputs_list_rendered(built):
     """An inputs cell built in one step is what the list of inputs gave, hostile labels and values included."""
     from ictaudit.common.numfmt import fmt_value
-    from ictaudit.report import html as report_html
     from ictaudit.report.inputs import load_report_inputs
 
     rubric, scored, previous = built["rubric"], built["scored"], built["previous"]
     data = load_report_inputs(rubric, scored, CYCLE_INFO, previous)
-    pages = report_html.AgencyPages(data, "T", 2017)
+    pages = html_agency.AgencyPages(data, "T", 2017)
     codes = [f.code for f in rubric.fields]
     yesno = next(iter(pages.yesno), codes[0])
     pages.field_labels[codes[1]] = "<b>\"nhãn\"</b> & 'x'"
@@ -476,18 +506,17 @@ def test_inputs_cell_is_the_inputs_list_rendered(built):
         {"best": 0.125, "blocked": []},
     ]
     for d in hostile:
-        old = pages._inputs_html(report_html._inputs_list(d, pages.field_labels, pages.yesno)).encode()
+        old = _inputs_html(pages, _inputs_list(d, pages.field_labels, pages.yesno)).encode()
         assert pages._inputs_cell(d, fmt_value) == old, d
 
 
 def test_rows_built_for_the_whole_table_are_the_rows_built_per_page(built):
     """The trail and source rows built once for every agency are those the row-by-row loops write."""
-    from ictaudit.report import html as report_html
     from ictaudit.report.inputs import load_report_inputs
 
     rubric, scored, previous = built["rubric"], built["scored"], built["previous"]
     data = load_report_inputs(rubric, scored, CYCLE_INFO, previous)
-    pages = report_html.AgencyPages(data, "T", 2017)
+    pages = html_agency.AgencyPages(data, "T", 2017)
     rows, usable = pages._trail_markup()
     c = pages.trail
     seen = 0
@@ -499,16 +528,15 @@ def test_rows_built_for_the_whole_table_are_the_rows_built_per_page(built):
             points, max_points, applicable = c["points"][i], c["max_points"][i], bool(c["applicable"][i])
             cell = (
                 "— / —" if not applicable
-                else f"<b>{report_html.num(points)}</b> / {report_html.num(max_points, 2, True)}"
+                else f"<b>{html_text.num(points)}</b> / {html_text.num(max_points, 2, True)}"
             )  # fmt: skip
-            assert rows[i] == report_html._TRAIL_ROW % (
+            assert rows[i] == html_agency._TRAIL_ROW % (
                 pages._trail_head_html((c["indicator_id"][i], c["kind"][i])),
-                pages._inputs_html(
-                    report_html._inputs_list(
-                        json.loads(c["inputs"][i]) if c["inputs"][i] else {}, pages.field_labels, pages.yesno
-                    )
+                _inputs_html(
+                    pages,
+                    _inputs_list(json.loads(c["inputs"][i]) if c["inputs"][i] else {}, pages.field_labels, pages.yesno),
                 ).encode(),
-                report_html._esc(data.trail["explanation_vi"].iloc[i]).encode(),
+                html_text.esc(data.trail["explanation_vi"].iloc[i]).encode(),
                 cell.encode(),
                 pages._flags_html(c["flags"][i]).encode(),
             )
@@ -519,7 +547,6 @@ def test_rows_built_for_the_whole_table_are_the_rows_built_per_page(built):
 def test_writers_pause_the_garbage_collector_and_restore_it(built, tmp_path, monkeypatch):
     import gc
 
-    from ictaudit.report import html as report_html
     from ictaudit.report.inputs import gc_paused, load_report_inputs
 
     seen = []
@@ -543,7 +570,6 @@ def test_writers_pause_the_garbage_collector_and_restore_it(built, tmp_path, mon
 
 def test_agency_chart_rows_kept_are_the_rows_drawn():
     """The chart's rows kept across pages are those drawn anew: hostile ids, NaN marks, zero maxima included."""
-    from ictaudit.report import html as report_html
 
     nan = float("nan")
     pages = [
@@ -557,5 +583,21 @@ def test_agency_chart_rows_kept_are_the_rows_drawn():
     memo: dict = {}
     for _ in range(2):
         for rows in pages:
-            assert report_html.svg_agency_criteria(rows, memo=memo) == report_html.svg_agency_criteria(rows)
+            assert html_svg.svg_agency_criteria(rows, memo=memo) == html_svg.svg_agency_criteria(rows)
     assert memo and all(all(k == k for k in key) for key in memo)
+
+
+@pytest.mark.parametrize(
+    ("value", "nan"),
+    [(None, True), (float("nan"), True), ("nan", True), (0.0, False), (1, False), ("", False), ("Tốt", False),
+     (True, False)],
+)  # fmt: skip
+def test_is_nan_is_no_number(value, nan):
+    """The one NaN test of both writers: None, NaN and pandas' NA are no number; text is not NaN."""
+    import numpy as np
+    import pandas as pd
+
+    from ictaudit.common.numfmt import is_nan
+
+    assert is_nan(value) is nan
+    assert is_nan(pd.NA) and is_nan(np.float64("nan")) and html_text.num(pd.NA) == "—" == html_text.rank_text(None)

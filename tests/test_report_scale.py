@@ -1,17 +1,23 @@
-"""The large-cycle paths of the reports give the same files as the small-cycle ones.
+"""The large-cycle paths of the reports, forced on the small report fixture.
 
 From ``PARALLEL_MIN_AGENCIES`` agencies on, report.xlsx is written by a forked process beside the
-HTML; above ``TABLE_MAX_ROWS`` trail rows the trail sheet is a streamed, filtered range instead of an
-Excel table. Both are forced here on the small report fixture.
+HTML: the same bytes. A sheet copying a scored table of more than ``SHEET_MAX_ROWS`` rows is left out
+of the workbook, and says which CSV file holds its rows; the other sheets do not change.
 """
 
 from __future__ import annotations
 
+import math
+
 import openpyxl
 import pytest
+import xlsxwriter
+from python_calamine import CalamineWorkbook
 
+from ictaudit.common.tables import read_csv, write_csv
 from ictaudit.report import build as report
-from ictaudit.report import xlsx as report_xlsx
+from ictaudit.report import xlsx_tables
+from ictaudit.report.xlsx_cells import FIXED_CREATED, Formats
 from tests.report_fixture import CYCLE_INFO, build_scored_fixture
 
 
@@ -29,169 +35,80 @@ def test_forked_workbook_gives_the_same_bytes(tmp_path, monkeypatch):
     assert all(forked[k] == sequential[k] for k in sequential), [k for k in sequential if forked[k] != sequential[k]]
 
 
-def test_long_trail_is_a_filtered_range_with_the_same_cells(tmp_path, monkeypatch):
+def _cells(path) -> dict[str, list[list]]:
+    wb = openpyxl.load_workbook(path)
+    return {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in wb.worksheets}
+
+
+def test_a_table_too_long_is_left_out_and_its_sheet_says_where_the_rows_are(tmp_path, monkeypatch):
     rubric, scored, previous, _ = build_scored_fixture(tmp_path)
-    table = _build(rubric, scored, previous, tmp_path / "table")["xlsx"]
-    monkeypatch.setattr(report_xlsx, "TABLE_MAX_ROWS", 0)
-    streamed = _build(rubric, scored, previous, tmp_path / "streamed")["xlsx"]
-    (tmp_path / "a.xlsx").write_bytes(table)
-    (tmp_path / "b.xlsx").write_bytes(streamed)
-    a = openpyxl.load_workbook(tmp_path / "a.xlsx")["Diễn giải"]
-    b = openpyxl.load_workbook(tmp_path / "b.xlsx")["Diễn giải"]
-    assert list(a.tables) == ["DienGiai"] and not list(b.tables)
-    assert b.auto_filter.ref == a.tables["DienGiai"].ref
-    assert [[c.value for c in r] for r in a.iter_rows()] == [[c.value for c in r] for r in b.iter_rows()]
+    full = tmp_path / "full.xlsx"
+    full.write_bytes(_build(rubric, scored, previous, tmp_path / "full")["xlsx"])
+    n_trail, n_values = len(read_csv(scored / "trail.csv")), len(read_csv(scored / "values.csv"))
+    assert n_trail < n_values
+    monkeypatch.setattr(xlsx_tables, "SHEET_MAX_ROWS", n_trail)  # the trail just fits, the sources do not
+    short = tmp_path / "short.xlsx"
+    short.write_bytes(_build(rubric, scored, previous, tmp_path / "short")["xlsx"])
+    a, b = _cells(full), _cells(short)
+    assert list(a) == list(b)
+    for sheet in a:
+        if sheet not in ("Giới thiệu", "Nguồn số liệu"):
+            assert a[sheet] == b[sheet], sheet
+    assert list(openpyxl.load_workbook(short)["Diễn giải"].tables) == ["DienGiai"]
+    title, _blank, note = (row[0] for row in b["Nguồn số liệu"])
+    assert title == a["Nguồn số liệu"][0][0]
+    assert f"Bảng này có {n_values:,} dòng".replace(",", ".") in note and "values.csv" in note
+    guide = {row[0]: row[1] for row in b["Giới thiệu"] if row[0] in a}
+    assert guide["Nguồn số liệu"].endswith("xem tệp values.csv.") and "trail.csv" not in guide["Diễn giải"]
+    assert [r for r in a["Giới thiệu"] if r[0] != "Nguồn số liệu"] == [
+        r for r in b["Giới thiệu"] if r[0] != "Nguồn số liệu"
+    ]
+
+    monkeypatch.setattr(xlsx_tables, "SHEET_MAX_ROWS", n_trail - 1)
+    shorter = tmp_path / "shorter.xlsx"
+    shorter.write_bytes(_build(rubric, scored, previous, tmp_path / "shorter")["xlsx"])
+    c = _cells(shorter)
+    assert "trail.csv" in c["Diễn giải"][2][0] and not openpyxl.load_workbook(shorter)["Diễn giải"].tables
+    assert c["Điểm"] == a["Điểm"] and c["Số liệu"] == a["Số liệu"]
 
 
-def test_rich_text_markup_in_a_name_stays_text(tmp_path, monkeypatch):
+def test_rich_text_markup_in_a_name_stays_text(tmp_path):
     """A name shaped like XlsxWriter's inline rich text (``<r>…</r>``) is not copied into the XML raw."""
-    from ictaudit.common.tables import read_csv, write_csv
-
     rubric, scored, previous, _ = build_scored_fixture(tmp_path)
     hostile = '<r><t>Sở "giả"</t></r>'
     scores = read_csv(scored / "scores.csv")
     scores.loc[scores["agency_id"] == "sb-script", "agency_name"] = hostile
     write_csv(scores, scored / "scores.csv")
-    monkeypatch.setattr(report_xlsx, "TABLE_MAX_ROWS", 0)
     path = report.build_reports(rubric, scored, tmp_path / "out", CYCLE_INFO, previous_scored_dir=previous)["xlsx"]
     wb = openpyxl.load_workbook(path)
-    for sheet in ("Số liệu", "Điểm", "Diễn giải"):
+    for sheet in ("Số liệu", "Điểm", "Diễn giải", "Nguồn số liệu"):
         texts = {c.value for row in wb[sheet].iter_rows() for c in row}
         assert hostile in texts, sheet
 
 
-def _odd_texts_in_the_tables(scored) -> None:
-    """Names, raw values, files and cells that need XML escaping, control-character escaping or kept spaces."""
-    from ictaudit.common.tables import read_csv, write_csv
-
-    scores = read_csv(scored / "scores.csv")
-    odd = [" Sở có khoảng trắng ", 'A & B <c> "d"', "chuông\x07_x0041_", "dòng\nhai"]
-    for agency_id, name in zip(scores["agency_id"], odd):
-        scores.loc[scores["agency_id"] == agency_id, "agency_name"] = name
-    write_csv(scores, scored / "scores.csv")
-    values = read_csv(scored / "values.csv")
-    values.loc[0, "raw_value"] = "<b>1</b> & 'x'"
-    values.loc[1, "raw_value"] = "\u00a02\u00a0"
-    values.loc[2, "source_file"] = "a&b\x1f.xlsx"
-    values.loc[3, "cell"] = "D<3>"
-    write_csv(values, scored / "values.csv")
-
-
-def _cell_by_cell(monkeypatch) -> None:
-    """Every row through XlsxWriter's own calls and its own copy of the rows at close."""
-    monkeypatch.setattr(report_xlsx, "_start_rows", lambda *args: False)
-    monkeypatch.setattr(report_xlsx, "_table_rows", lambda *args: False)
-    monkeypatch.setattr(report_xlsx, "_write_sheet_data", lambda ws: None)
-
-
-def test_streamed_rows_are_the_bytes_xlsxwriter_writes(tmp_path, monkeypatch):
-    """The direct row writers (tables, values, scores) give the bytes of XlsxWriter's cell-by-cell path."""
-    rubric, scored, previous, _ = build_scored_fixture(tmp_path)
-    _odd_texts_in_the_tables(scored)
-    monkeypatch.setattr(report_xlsx, "TABLE_MAX_ROWS", 0)
-    used, start_rows = [], report_xlsx._start_rows
-    monkeypatch.setattr(report_xlsx, "_start_rows", lambda *args: used.append(start_rows(*args)) or used[-1])
-    direct = _build(rubric, scored, previous, tmp_path / "direct")["xlsx"]
-    assert used.count(True) >= 5, used  # values, scores, trail, sources, issues at least took the direct path
-    _cell_by_cell(monkeypatch)
-    by_cell = _build(rubric, scored, previous, tmp_path / "by_cell")["xlsx"]
-    assert direct == by_cell
-
-
-def test_direct_rows_keep_the_excel_table_bytes(tmp_path, monkeypatch):
-    """With the trail as an Excel table (its texts shared strings), the direct rows give the same file."""
-    rubric, scored, previous, _ = build_scored_fixture(tmp_path)
-    _odd_texts_in_the_tables(scored)
-    used, table_rows = [], report_xlsx._table_rows
-    monkeypatch.setattr(report_xlsx, "_table_rows", lambda *args: used.append(table_rows(*args)) or used[-1])
-    direct = _build(rubric, scored, previous, tmp_path / "direct")["xlsx"]
-    assert used == [True]
-    _cell_by_cell(monkeypatch)
-    assert _build(rubric, scored, previous, tmp_path / "by_cell")["xlsx"] == direct
-
-
 TRICKY = [
     "plain", "", None, float("nan"), 1.5, " lead", "trail ", "\u00a0nbsp", "em\u2003", "line\n", "a \n", "x\ny",
-    "A & B <c> \"d\" 'e'", "_x0041_", "_X004a_", "bell\x07", "\x00nul", "tab\tin", "cr\rin", "\ufffe\uffff",
-    "=SUM(A1)", "Thạch An", "<r>", "<r>x", "x</r>",
+    "A & B <c> \"d\" 'e'", "_x0041_", "_X004a_", "bell\x07", "\x00nul", "tab\tin", "cr\rin", "=SUM(A1)",
+    "+1", "@A1", "Thạch An", "<r>", "<r>x", "x</r>", "<r>rich</r>",
 ]  # fmt: skip
 
 
-def _table(path, texts: list, numbers: list, table_name: str | None = None) -> bytes:
-    import xlsxwriter
-
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
-    wb.set_properties({"created": report_xlsx.FIXED_CREATED})  # no clock in the bytes
-    fm = report_xlsx._Formats(wb)
-    intro = wb.add_worksheet("Giới thiệu")  # formats and shared strings used before the table's, and after
-    report_xlsx._write_text(intro, 0, 0, "Có", fm.wrap)
-    columns = [("Chữ", 10, "text"), ("Số", 10, "num"), ("Bọc", 10, "wrap")]
-    data = [texts, numbers, list(reversed(texts))]
-    report_xlsx._table_sheet(wb, "Bảng", fm, "Tiêu đề", columns, data, table_name=table_name)
-    with report_xlsx._closing(wb):
-        wb.close()
-    return path.read_bytes()
-
-
-@pytest.mark.parametrize(
-    "texts",
-    [
-        [t for t in TRICKY if not (isinstance(t, str) and ("\x07" in t or "\x00" in t or "_x" in t or "\t" in t
-                                                            or "\r" in t or "\uffff" in t))],
-        TRICKY,
-    ],
-    ids=["no-control-characters", "control-characters"],
-)  # fmt: skip
 @pytest.mark.parametrize("table_name", [None, "Bang"], ids=["streamed", "excel-table"])
-def test_direct_text_cells_are_xlsxwriters(tmp_path, monkeypatch, texts, table_name):
-    """Each text escaped (XML, control characters, kept spaces) exactly as XlsxWriter's write_string does,
-    inline in a streamed sheet or in the shared strings of an Excel table."""
-    numbers = [float(i) / 3 for i in range(len(texts))]
+def test_text_cells_read_back_as_the_text_written(tmp_path, table_name):
+    """Each text (XML, control characters, kept spaces, formula-like, rich-text-like) reads back exactly,
+    inline in a streamed sheet or in the shared strings of an Excel table; blanks stay blank."""
+    path = tmp_path / "t.xlsx"
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
+    wb.set_properties({"created": FIXED_CREATED})
+    numbers = [float(i) / 3 for i in range(len(TRICKY))]
     numbers[1], numbers[2] = None, float("nan")
-    used = []
-    for name in ("_start_rows", "_table_rows"):
-        real = getattr(report_xlsx, name)
-        monkeypatch.setattr(report_xlsx, name, lambda *args, real=real: used.append(real(*args)) or used[-1])
-    direct = _table(tmp_path / "a.xlsx", texts, numbers, table_name)
-    assert used == [True]
-    _cell_by_cell(monkeypatch)
-    assert _table(tmp_path / "b.xlsx", texts, numbers, table_name) == direct
-
-
-@pytest.mark.parametrize(
-    "odd", ["<r>rich</r>", "x" * 40_000, True, float("inf")], ids=["rich-text", "over-long", "bool", "infinite"]
-)
-def test_what_the_direct_path_cannot_write_goes_cell_by_cell(tmp_path, monkeypatch, odd):
-    texts, numbers = ["a", "b"], [1.0, 2.0]
-    if isinstance(odd, float):
-        numbers[1] = odd
-        with pytest.raises(
-            TypeError
-        ):  # XlsxWriter refuses NaN/inf in a number cell; so does the direct path's fallback
-            _table(tmp_path / "a.xlsx", texts, numbers)
-        return
-    texts[1] = odd
-    for table_name in (None, "Bang"):
-        with monkeypatch.context() as m:
-            direct = _table(tmp_path / "a.xlsx", texts, numbers, table_name)
-            _cell_by_cell(m)
-            assert _table(tmp_path / "b.xlsx", texts, numbers, table_name) == direct, table_name
-
-
-def test_rows_copied_as_bytes_unless_a_carriage_return(tmp_path, monkeypatch):
-    """At close the rows' temporary file is copied as bytes; XlsxWriter's text copy turns \\r into \\n, kept."""
-    import xlsxwriter
-
-    def book(path):
-        wb = xlsxwriter.Workbook(str(path))
-        wb.set_properties({"created": report_xlsx.FIXED_CREATED})
-        ws = report_xlsx._add_sheet(wb, "s", streamed=True)
-        ws.write_string(0, 0, "Số liệu\r\nhai dòng")
-        ws.write_formula(1, 0, '="a\r\nb"&"c\rd"', None, "a\nbc\nd")
-        ws.write_number(2, 0, 3)
-        wb.close()
-        return path.read_bytes()
-
-    fast = book(tmp_path / "a.xlsx")
-    monkeypatch.setattr(report_xlsx, "_write_sheet_data", lambda ws: None)
-    assert book(tmp_path / "b.xlsx") == fast
+    columns = [("Chữ", 10, "text"), ("Số", 10, "num")]
+    xlsx_tables.table_sheet(wb, "Bảng", Formats(wb), "Tiêu đề", columns, [TRICKY, numbers], table_name)
+    wb.close()
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Bảng").to_python(skip_empty_area=False)[2:]
+    for value, number, (text_cell, number_cell) in zip(TRICKY, numbers, rows, strict=True):
+        blank = value is None or value == "" or (isinstance(value, float) and math.isnan(value))
+        assert text_cell == ("" if blank else str(value)), repr(value)
+        assert number_cell == ("" if number is None or math.isnan(number) else pytest.approx(number))
+    types = {c.data_type for row in openpyxl.load_workbook(path)["Bảng"].iter_rows(min_row=3, max_col=1) for c in row}
+    assert types <= {"s", "n"}  # text or blank (openpyxl reads a blank as "n"), never a formula

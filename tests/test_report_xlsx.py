@@ -9,10 +9,11 @@ import pytest
 
 from ictaudit.common.office import recalculate, soffice_path
 from ictaudit.report.inputs import load_report_inputs
-from ictaudit.report.xlsx import SCORES_SHEET, VALUES_SHEET, write_report_xlsx
+from ictaudit.report.xlsx import write_report_xlsx
+from ictaudit.report.xlsx_scores import SCORES_SHEET, VALUES_SHEET
 from tests.report_fixture import CYCLE_INFO, FORMULA_NAME, SCRIPT_NAME, build_scored_fixture
 
-# the scored tables (DESIGN §6) carry 6 decimals; cached values come from them
+# the scored tables (docs/contracts.md §6) carry 6 decimals; cached values come from them
 TOL = 1e-6
 
 
@@ -42,17 +43,6 @@ def test_workbook_bytes_are_deterministic(workbook, tmp_path):
     _root, path, data, _ = workbook
     again = write_report_xlsx(data, tmp_path / "report.xlsx")
     assert again.read_bytes() == path.read_bytes()
-
-
-@pytest.mark.parametrize("rows_per_write", [1, 7])
-def test_workbook_bytes_do_not_depend_on_how_many_rows_are_deflated_at_a_time(
-    workbook, tmp_path, monkeypatch, rows_per_write
-):
-    from ictaudit.report import xlsx as report_xlsx
-
-    _root, path, data, _ = workbook
-    monkeypatch.setattr(report_xlsx, "_ROWS_PER_WRITE", rows_per_write)
-    assert write_report_xlsx(data, tmp_path / "report.xlsx").read_bytes() == path.read_bytes()
 
 
 def _assert_indicator_points_are_the_library(rows, cols, agencies, result) -> None:

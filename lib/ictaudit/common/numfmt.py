@@ -36,6 +36,18 @@ def round_half_up(x, decimals: int):
     return out
 
 
+def is_nan(x) -> bool:
+    """No number here: None, pandas' NA or NaN (a text or other value that is not a number is not NaN)."""
+    if x is None:
+        return True
+    try:
+        return math.isnan(float(x))
+    except (TypeError, ValueError):
+        from pandas import NA  # loaded already wherever pandas' NA can be met
+
+        return x is NA
+
+
 _VI_SEPARATORS = str.maketrans({",": ".", ".": ","})
 
 

@@ -1,6 +1,6 @@
 """Build the published outputs of a run: ``report.html``, the agency pages and ``report.xlsx``.
 
-In: the scored folder (DESIGN §6), the rubric and the cycle's metadata. Out: the files
+In: the scored folder (docs/contracts.md §6), the rubric and the cycle's metadata. Out: the files
 :func:`build_reports` returns. Both writers read the typed inputs of :mod:`ictaudit.report.inputs`;
 for large cycles the workbook is written by a forked worker beside the HTML.
 """

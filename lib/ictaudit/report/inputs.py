@@ -230,6 +230,14 @@ class ReportInputs:
         return [a for a, p in zip(self.scores["agency_id"], self.scores["points"]) if not math.isnan(p)]
 
     @cached_property
+    def criteria_by_agency(self) -> dict[str, dict[str, dict]]:
+        """Each agency's rows of ``criteria.csv``, by criterion."""
+        out: dict[str, dict[str, dict]] = {}
+        for r in records(self.criteria):
+            out.setdefault(r["agency_id"], {})[r["criterion_id"]] = r
+        return out
+
+    @cached_property
     def blocked(self) -> dict[str, list[str]]:
         """Fields held back per agency, as the trail records them."""
         out: dict[str, set[str]] = {}

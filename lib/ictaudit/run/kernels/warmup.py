@@ -19,8 +19,8 @@ STEP_IMPORTS: dict[str, tuple[str, ...]] = {
     "01_intake.ipynb": ("ictaudit.intake.submissions", "python_calamine"),
     "02_validate.ipynb": ("great_expectations", "ictaudit.validate.gx", "ictaudit.validate.corrections", "ictaudit.validate.confirmations"),
     "03_score.ipynb": ("ictaudit.score.scoring", "ictaudit.validate.corrections"),
-    "06_robustness.ipynb": ("ictaudit.score.robustness",),
-    "04_report.ipynb": ("ictaudit.report.inputs", "ictaudit.report.html", "ictaudit.report.xlsx"),
+    "06_robustness.ipynb": ("ictaudit.score.robustness", "ictaudit.report.robustness"),
+    "04_report.ipynb": ("ictaudit.report.build", "ictaudit.report.html", "ictaudit.report.xlsx"),
     "05_agency_trace.ipynb": ("ictaudit.report.trace",),
 }
 

@@ -1,0 +1,321 @@
+"""The context ``report.html`` is rendered from: summary, ranking tables, validation, method, comparison.
+
+Built from the scored tables alone. The rows of each group's ranking and heat tables (up to ~10,000
+each) are assembled here, byte for byte what the template's loops wrote
+(:mod:`ictaudit.report.html_text`); the charts come from :mod:`ictaudit.report.html_svg`, the
+section on the ranking's robustness from the robustness analysis (:func:`_robustness`).
+"""
+
+from __future__ import annotations
+
+from markupsafe import Markup, escape
+
+from ictaudit.common.numfmt import is_nan
+from ictaudit.report.html_svg import svg_group_bars, svg_histogram
+from ictaudit.report.html_text import (
+    BAND_COLOURS,
+    agency_href,
+    band_colour,
+    esc,
+    heat_colour,
+    num_memo,
+    rank_text,
+)
+from ictaudit.report.inputs import (
+    CORRECTION_STATUS_VI,
+    FLAG_VI,
+    KIND_VI,
+    RANKED,
+    SEVERITY_VI,
+    STATUS_VI,
+    Memo,
+    ReportInputs,
+    bands_text,
+    fmt_date_text,
+    formula_vi,
+    status_vi,
+)
+
+STATUS_SHORT_VI = {
+    "ranked": "Được xếp hạng",
+    "late": "Gửi sau hạn",
+    "missing": "Không gửi phiếu",
+    "excluded": "Không thuộc diện xếp hạng",
+    "invalid": "Phiếu không hợp lệ",
+}
+
+
+def _summary(data: ReportInputs) -> list[dict]:
+    rows = []
+    for g in data.rubric.groups:
+        s = data.scores[data.scores["group"] == g.id]
+        ranked = s[s["status"] == RANKED]
+        rows.append(
+            {
+                "group": g.label_vi,
+                "roster": len(s),
+                "by_status": {k: int((s["status"] == k).sum()) for k in STATUS_VI},
+                "bands": {b.label_vi: int((ranked["band"] == b.label_vi).sum()) for b in data.rubric.bands},
+                "scored": int(s["points"].notna().sum()),
+            }
+        )
+    return rows
+
+
+def _ranking_tables(data: ReportInputs) -> list[dict]:
+    out = []
+    colour = Memo(heat_colour)  # a share's colour, once per distinct share (equal numbers, equal colours)
+    for g in data.rubric.groups:
+        criteria = data.rubric.criteria_for(g.id)
+        s = data.scores[(data.scores["group"] == g.id) & (data.scores["status"] == RANKED)]
+        s = s[s["points"].notna()]
+        rows = []
+        for r in s.to_dict("records"):
+            crit = data.criteria_by_agency.get(r["agency_id"], {})
+            cells = []
+            for c in criteria:
+                cr = crit.get(c.id)
+                share = None
+                if cr and cr["applicable_max"]:
+                    share = cr["points"] / cr["applicable_max"]
+                cells.append(
+                    {
+                        "points": r.get(c.id),
+                        "rank": cr["rank"] if cr else None,
+                        "colour": colour[share],
+                        "applicable_max": cr["applicable_max"] if cr else None,
+                    }
+                )
+            rows.append(
+                {
+                    "agency_id": r["agency_id"], "href": agency_href(r["agency_id"]), "name": r["agency_name"],
+                    "rank": r["rank"], "points": r["points"], "applicable_max": r["applicable_max"],
+                    "score_100": r["score_100"], "index": r["index"], "band": r["band"],
+                    "band_colour": band_colour(data, r["band"]), "criteria": cells,
+                }
+            )  # fmt: skip
+        chart = None
+        if rows:
+            chart = svg_group_bars(
+                data,
+                [{"rank": rank_text(r["rank"]), "name": r["name"], "score_100": r["score_100"], "band": r["band"]}
+                 for r in rows],
+                f"Điểm quy đổi — {g.label_vi}",
+            )  # fmt: skip
+        out.append(
+            {
+                "id": g.id, "label": g.label_vi, "max_points": g.max_points,
+                "criteria": [{"id": c.id, "label": c.label_vi, "max": c.max_points[g.id]} for c in criteria],
+                "rows": rows, "chart": chart, **_ranking_rows(rows),
+            }
+        )  # fmt: skip
+    return out
+
+
+def _ranking_rows(rows: list[dict]) -> dict[str, Markup]:
+    """The rows of a group's ranking table and of its heat table, assembled (~10,000 each at national scale)."""
+    points, maximum, index, escaped = num_memo(), num_memo(2, True), num_memo(3), Memo(esc)
+    ranking, heat = [], []
+    for r in rows:
+        head = f'<tr><td class="rank">{rank_text(r["rank"])}</td><td class="name"><a href="{escaped[r["href"]]}">{esc(r["name"])}</a></td>\n'
+        ranking.append(
+            f'{head}<td class="n">{points(r["points"])}</td><td class="n">{maximum(r["applicable_max"])}</td>'
+            f'<td class="n"><b>{points(r["score_100"])}</b></td><td class="n">{index(r["index"])}</td>\n'
+            f'<td><span class="band" style="background:{escaped[r["band_colour"]]}">{escaped[r["band"]]}</span></td>\n'
+            + "".join(f'<td class="n">{points(c["points"])}</td>' for c in r["criteria"])
+            + "</tr>\n"
+        )
+        heat.append(
+            head
+            + "".join(
+                f'<td class="h" style="background:{escaped[c["colour"]]}">{points(c["points"])}<small>hạng {rank_text(c["rank"])}'
+                "</small></td>"
+                for c in r["criteria"]
+            )
+            + "</tr>\n"
+        )
+    return {"ranking_rows": Markup("".join(ranking)), "heat_rows": Markup("".join(heat))}
+
+
+def _not_ranked(data: ReportInputs) -> list[dict]:
+    s = data.scores[data.scores["status"] != RANKED]
+    labels = {g.id: g.label_vi for g in data.rubric.groups}
+    return [
+        {
+            "agency_id": r["agency_id"], "href": agency_href(r["agency_id"]), "name": r["agency_name"],
+            "group": labels.get(r["group"], r["group"]), "status": status_vi(r["status"]),
+            "reason": r["status_reason"], "score_100": r["score_100"],
+        }
+        for r in s.to_dict("records")
+    ]  # fmt: skip
+
+
+def _yoy(data: ReportInputs) -> dict | None:
+    prev = data.previous_scores
+    if prev is None:
+        return None
+    cur = data.scores.set_index("agency_id")
+    old = prev.set_index("agency_id")
+    labels = {g.id: g.label_vi for g in data.rubric.groups}
+    groups = []
+    for g in data.rubric.groups:
+        rows = []
+        for a, r in cur[cur["group"] == g.id].iterrows():
+            if a not in old.index:
+                continue
+            o = old.loc[a]
+            both_ranked = not is_nan(r["rank"]) and not is_nan(o["rank"])
+            delta_rank = int(o["rank"]) - int(r["rank"]) if both_ranked else None
+            delta_score = (
+                r["score_100"] - o["score_100"] if not is_nan(r["score_100"]) and not is_nan(o["score_100"]) else None
+            )
+            rows.append(
+                {
+                    "href": agency_href(a), "name": r["agency_name"], "prev_rank": o["rank"], "rank": r["rank"],
+                    "prev_score": o["score_100"], "score": r["score_100"], "delta_rank": delta_rank,
+                    "delta_score": delta_score, "prev_status": status_vi(o["status"]),
+                    "status": status_vi(r["status"]), "group_changed": o["group"] != g.id,
+                }
+            )  # fmt: skip
+        rows.sort(key=lambda r: (is_nan(r["rank"]), 0 if is_nan(r["rank"]) else int(r["rank"]), r["name"]))
+        groups.append({"label": g.label_vi, "rows": rows})
+    new = [
+        {"href": agency_href(a), "name": r["agency_name"], "group": labels.get(r["group"], r["group"])}
+        for a, r in cur.iterrows()
+        if a not in old.index
+    ]
+    gone = [
+        {"name": r["agency_name"], "agency_id": a, "group": labels.get(r["group"], r["group"])}
+        for a, r in old.iterrows()
+        if a not in cur.index
+    ]
+    return {"groups": groups, "new": new, "gone": gone}
+
+
+def _validation(data: ReportInputs, validation_index: str | None) -> dict:
+    i = data.issues
+    in_round2 = set(zip(i.loc[i["round"] == 2, "agency_id"], i.loc[i["round"] == 2, "check_id"]))
+    checks: dict[tuple[str, str], dict] = {}
+    for r in i.to_dict("records"):
+        key = (r["check_id"], r["severity"])
+        row = checks.setdefault(
+            key,
+            {"check_id": r["check_id"], "severity": SEVERITY_VI.get(r["severity"], r["severity"]),
+             "round1": 0, "resolved": 0, "remaining": 0, "unchecked": 0, "message": r["message_vi"],
+             "agencies": set()},
+        )  # fmt: skip
+        if int(r["round"]) == 1:
+            row["round1"] += 1
+            row["resolved"] += bool(r["resolved_by"])
+            # neither resolved by a correction nor found again in round 2: not re-checked (e.g. intake)
+            row["unchecked"] += not r["resolved_by"] and (r["agency_id"], r["check_id"]) not in in_round2
+        else:
+            row["remaining"] += 1
+        row["agencies"].add(r["agency_id"])
+    rows = []
+    for key in sorted(checks, key=lambda k: (k[0], k[1])):
+        row = checks[key]
+        row["agencies"] = len(row["agencies"])
+        rows.append(row)
+    c = data.corrections
+    corrections = [
+        {
+            "id": r["correction_id"], "href": agency_href(r["agency_id"]), "name": data.names.get(r["agency_id"], r["agency_id"]),
+            "field": r["field"], "old": r["old_value"], "new": r["new_value"], "reason": r["reason"],
+            "by": r["confirmed_by"], "on": fmt_date_text(r["confirmed_on"]),
+            "status": CORRECTION_STATUS_VI.get(r["status"], r["status"]), "status_reason": r["status_reason"],
+        }
+        for r in c.to_dict("records")
+    ]  # fmt: skip
+    round1 = i[i["round"] == 1]
+    return {
+        "rows": rows,
+        "total_round1": len(round1),
+        "errors_round1": int((round1["severity"] == "E").sum()),
+        "warnings_round1": int((round1["severity"] == "W").sum()),
+        "resolved": int((round1["resolved_by"] != "").sum()),
+        "remaining": int((i["round"] == 2).sum()),
+        "unchecked": sum(r["unchecked"] for r in rows),
+        "remaining_errors": int(((i["round"] == 2) & (i["severity"] == "E")).sum()),
+        "corrections": corrections,
+        "applied": int((c["status"] == "applied").sum()),
+        "rejected": int((c["status"] == "rejected").sum()),
+        "has_corrections_file": data.has_corrections_file,
+        "index": validation_index,
+        "blocked": [
+            {"href": agency_href(a), "name": data.names.get(a, a), "fields": ", ".join(f)}
+            for a, f in sorted(data.blocked.items())
+        ],
+    }
+
+
+def _method(data: ReportInputs) -> list[dict]:
+    out = []
+    for g in data.rubric.groups:
+        criteria = []
+        for c, inds in data.rubric.scale(g.id):
+            specs = {i.id: i for i in c.indicators}
+            criteria.append(
+                {
+                    "id": c.id, "label": c.label_vi, "max": c.max_points[g.id],
+                    "indicators": [
+                        {"id": k.id, "label": specs[k.id].label_vi, "kind": KIND_VI.get(k.kind, k.kind),
+                         "formula": formula_vi(k.formula()), "max": k.max_points}
+                        for k in inds
+                    ],
+                }
+            )  # fmt: skip
+        out.append({"label": g.label_vi, "form": g.form, "max": g.max_points, "criteria": criteria})
+    return out
+
+
+def _robustness(data: ReportInputs) -> Markup | None:
+    """The section on the ranking's robustness, when the run analysed it (``robustness.csv``)."""
+    if data.scored_dir is None or not (data.scored_dir / "robustness.csv").exists():
+        return None
+    try:
+        from ictaudit.report.robustness import report_section  # the one place that names the section's module
+    except ImportError:  # no such section in this installation: the report goes without it
+        return None
+    try:
+        return Markup(report_section(data.scored_dir, data.rubric))
+    except Exception as exc:  # never lose the whole report to this optional section
+        return Markup(
+            f'<p class="note">Không tạo được phần phân tích độ vững của thứ hạng ({escape(type(exc).__name__)}).</p>'
+        )
+
+
+def report_context(data: ReportInputs, validation_index: str | None) -> dict:
+    """The context of report.html; ``validation_index``: the link to the validation's Data Docs, or None."""
+    r = data.rubric
+    ci = data.cycle_info
+    ranked = data.scores[(data.scores["status"] == RANKED) & data.scores["score_100"].notna()]
+    hist = [(g.label_vi, list(ranked.loc[ranked["group"] == g.id, "score_100"])) for g in r.groups]
+    return {
+        "title": ci.get("title") or r.title_vi,
+        "province": ci.get("province", ""),
+        "year": ci.get("year", ""),
+        "deadline": data.deadline,
+        "sample": data.is_sample,
+        "rubric": r,
+        "reconstructed": r.status == "reconstructed",
+        "bands_text": bands_text(r),
+        "band_list": [
+            {"label": b.label_vi, "min": b.min_score, "colour": BAND_COLOURS[i % len(BAND_COLOURS)]}
+            for i, b in enumerate(r.bands)
+        ],
+        "status_labels": STATUS_VI,
+        "status_short": STATUS_SHORT_VI,
+        "flag_labels": FLAG_VI,
+        "summary": _summary(data),
+        "groups": _ranking_tables(data),
+        "histogram": svg_histogram(data, hist) if len(ranked) else None,
+        "not_ranked": _not_ranked(data),
+        "yoy": _yoy(data),
+        "validation": _validation(data, validation_index),
+        "method": _method(data),
+        "robustness": _robustness(data),
+        "n_scored": len(data.scored_ids),
+        "n_roster": len(data.scores),
+        "n_ranked": len(ranked),
+    }
