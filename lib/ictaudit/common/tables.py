@@ -1,4 +1,4 @@
-"""Writing the tidy tables of DESIGN §6: UTF-8 with BOM, fixed column order, stable bytes."""
+"""Writing the tidy tables of docs/contracts.md §6: UTF-8 with BOM, fixed column order, stable bytes."""
 
 from __future__ import annotations
 

@@ -514,7 +514,7 @@ def _sample_md(sample: SampleCycle, planted: pd.DataFrame) -> str:
     names = {a.agency_id: a.name for a in sample.roster}
     for row in statuses[statuses["expected"] != "ranked"].itertuples():
         lines.append(f"- `{row.agency_id}` ({names[row.agency_id]}): **{row.expected}** — {row.description}")
-    lines += ["", "## Logic errors (DOMAIN §5)", "", "| agency | check | field | cell | typed | corrected by |",
+    lines += ["", "## Logic errors (docs/domain.md §5)", "", "| agency | check | field | cell | typed | corrected by |",
               "|---|---|---|---|---|---|"]  # fmt: skip
     for row in planted[planted["kind"] == "logic"].itertuples():
         lines.append(
