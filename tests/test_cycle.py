@@ -156,3 +156,106 @@ def test_yaml_is_read_as_pyyaml_safe_load_reads_it():
             load_yaml(text)
         with pytest.raises(error):
             yaml.safe_load(text)
+
+
+# -- the registers of a year with ictaudit (init, receive, confirm) ---------------------------------
+
+
+def test_a_new_cycle_without_deadline_serves_the_forms_but_not_a_run(tmp_path):
+    root = make_cycle(tmp_path, cycle_yaml=CYCLE_YAML.replace("deadline: 2017-11-02", "deadline:"), receipts_csv=None)
+    cycle = load_cycle(root, for_run=False)
+    assert cycle.deadline is None and cycle.receipts.empty
+    with pytest.raises(CycleError, match=r"cycle\.yaml: deadline is not set; write the last day"):
+        load_cycle(root)
+
+
+def test_a_run_needs_the_receipts_register(tmp_path):
+    with pytest.raises(CycleError, match=r"receipts\.csv: missing"):
+        load_cycle(make_cycle(tmp_path, receipts_csv=None))
+
+
+def test_optional_cycle_keys(tmp_path):
+    extra = "timezone: Asia/Bangkok\nreply_by: 2017-11-30\nreply_to: stttt@caobang.gov.vn\nnotice: Công văn số 1/STTTT\n"
+    cycle = load_cycle(make_cycle(tmp_path, cycle_yaml=CYCLE_YAML + extra))
+    assert (cycle.timezone, cycle.reply_by, cycle.reply_to, cycle.notice) == (
+        "Asia/Bangkok", date(2017, 11, 30), "stttt@caobang.gov.vn", "Công văn số 1/STTTT"
+    )
+    (tmp_path / "d").mkdir()
+    default = load_cycle(make_cycle(tmp_path / "d"))
+    assert (default.timezone, default.reply_by, default.previous, default.documents) == ("Asia/Ho_Chi_Minh", None, None, {})
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("timezone: Mars/Olympus\n", r"timezone: unknown time zone 'Mars/Olympus'"),
+        ("reply_by: 30/11/2017\n", r"reply_by must be an ISO date"),
+        ("documents: [1, 2]\n", r"documents must be a mapping"),
+        ("previous: 2016\n", r"previous must be a mapping with year, folder, sha256"),
+        ("previous: {year: 2016, folder: ../x, sha256: {scores.csv: " + "ab" * 32 + "}}\n", r"previous.folder must name a folder inside"),
+        ("previous: {year: 2016, sha256: {notes.txt: " + "ab" * 32 + "}}\n", r"names files that are not last year's results: notes.txt"),
+        ("previous: {year: 2016, sha256: {scores.csv: abc}}\n", r"sha256 \(64 hex digits\)"),
+    ],
+)
+def test_bad_optional_keys_are_named(tmp_path, extra, message):
+    with pytest.raises(CycleError, match=message):
+        load_cycle(make_cycle(tmp_path, cycle_yaml=CYCLE_YAML + extra))
+
+
+def test_last_years_results_are_checked_against_their_hash(tmp_path):
+    import hashlib
+
+    root = make_cycle(tmp_path)
+    (root / "previous").mkdir()
+    (root / "previous" / "scores.csv").write_text("agency_id\nso-noi-vu\n", encoding="utf-8")
+    digest = hashlib.sha256((root / "previous" / "scores.csv").read_bytes()).hexdigest()
+    (root / "cycle.yaml").write_text(CYCLE_YAML + f"previous:\n  year: 2016\n  folder: previous\n  sha256:\n    scores.csv: {digest}\n", encoding="utf-8")
+    cycle = load_cycle(root)
+    assert cycle.previous.year == 2016 and cycle.previous.path("scores.csv") == root / "previous" / "scores.csv"
+    (root / "previous" / "scores.csv").write_text("agency_id\nso-tu-phap\n", encoding="utf-8")
+    with pytest.raises(CycleError, match=r"previous/scores\.csv: changed since it was linked"):
+        load_cycle(root)
+    (root / "previous" / "scores.csv").unlink()
+    with pytest.raises(CycleError, match=r"previous/scores\.csv: missing"):
+        load_cycle(root)
+
+
+def test_receipt_dates_as_the_tool_prints_them_and_mail_columns(tmp_path):
+    receipts = (
+        "agency_id,file,received_on,channel,note,received_at,sender,subject,message_id,sha256\n"
+        "so-noi-vu,so-noi-vu.xlsx,30/10/2017,Thư điện tử,,2017-10-30T09:15:00+07:00,a@b.vn,Phiếu,<m1@b.vn>," + "a" * 64 + "\n"
+        "huyen-bao-lam,hbl.xlsx,2/11/2017,Bưu chính,,,,,,\n"
+        "cong-an-tinh,x.xlsx,31/11/2017,Bưu chính,,,,,,\n"
+    )
+    cycle = load_cycle(make_cycle(tmp_path, receipts_csv=receipts))
+    r = cycle.receipts
+    assert list(r["received_on"]) == [date(2017, 10, 30), date(2017, 11, 2), None]
+    assert r.loc[0, "received_at"].isoformat() == "2017-10-30T09:15:00+07:00" and r.loc[1, "received_at"] is None
+    assert list(r["line"]) == [2, 3, 4] and r.loc[2, "received_on_text"] == "31/11/2017"
+    assert r.loc[0, "sender"] == "a@b.vn" and r.loc[1, "sender"] == ""
+
+
+def test_predecessors_link_a_renamed_or_merged_agency(tmp_path):
+    agencies = AGENCIES.replace("agency_id,name,group,ranked,note", "agency_id,name,group,ranked,note,predecessor")
+    agencies = agencies.replace("so-noi-vu,Sở Nội vụ,so_ban_nganh,true,", "so-noi-vu,Sở Nội vụ,so_ban_nganh,true,,so-nv ; so-tccb")
+    agencies = agencies.replace("TRUE,\n", "TRUE,,\n").replace("an ninh\n", "an ninh,\n")
+    cycle = load_cycle(make_cycle(tmp_path, agencies_csv=agencies))
+    assert list(cycle.agencies["predecessor"]) == ["so-nv;so-tccb", "", ""]
+    bad = agencies.replace("so-nv ; so-tccb", "Sở Nội vụ cũ")
+    with pytest.raises(CycleError, match=r"agencies\.csv, line 2: predecessor 'Sở Nội vụ cũ' is not an agency id"):
+        load_cycle(make_cycle(tmp_path, agencies_csv=bad))
+
+
+def test_corrections_keep_their_source_and_ids_fill_in(tmp_path):
+    corrections = (
+        "agency_id,field,old_value,new_value,reason,check_id,confirmed_by,confirmed_on,correction_id,source,document\n"
+        "so-noi-vu,F02,60,48,Gõ nhầm,L03,Chánh Văn phòng,20/11/2017,,agency reply,Công văn 12/SNV\n"
+        "so-noi-vu,F03,,50,Khảo sát,L04,Đoàn khảo sát,21/11/2017,R7,on-site survey,Biên bản 3\n"
+    )
+    cycle = load_cycle(make_cycle(tmp_path, corrections_csv=corrections))
+    c = cycle.corrections
+    assert list(c["correction_id"]) == ["K001", "R7"]
+    assert list(c["source"]) == ["agency reply", "on-site survey"] and list(c["reply_file"]) == ["", ""]
+    clash = corrections.replace(",R7,", ",K001,")
+    with pytest.raises(CycleError, match=r"line 3: correction_id K001 is used twice"):
+        load_cycle(make_cycle(tmp_path, corrections_csv=clash))

@@ -9,12 +9,23 @@ on the roster, two receipts for one agency) are not cycle errors: intake reports
 CSV files are read as text (UTF-8, with or without BOM), every cell NFC-normalised and stripped;
 the line numbers in messages are those an editor shows (the header is line 1).
 
-``cycle.yaml`` keys: ``year``, ``rubric``, ``deadline`` (ISO date, the last accepted day),
-``title``, ``province``; optional ``sample`` (true for synthetic data) and ``contact`` (who to call,
-printed on the forms). Unknown keys are refused so that a typo does not pass silently.
+``cycle.yaml`` keys: ``year``, ``rubric``, ``deadline`` (ISO date, the last accepted day; may stay
+empty until the DIC fixes it: forms can go out, a run cannot), ``title``, ``province``; optional
+``sample`` (true for synthetic data), ``contact`` (who to call, printed on the forms), ``timezone``
+(the clock received times are judged on, default Asia/Ho_Chi_Minh), ``reply_by`` (the last day for
+confirmation replies), ``reply_to`` (the address forms and replies go to), ``notice`` (the DIC's
+notice that opened the cycle, e.g. its number and date), ``previous`` (last year's published results,
+copied into the folder by ``ictaudit init``, each file with its sha256) and ``documents`` (the
+particulars of the official documents, checked by the module that writes them). Unknown keys are
+refused so that a typo does not pass silently.
 
-``corrections`` gains a ``correction_id`` column when the file has none: ``K001``, ``K002``… in file
-order (the ids :func:`ictaudit.validate.corrections.correction_id` gives), so that ``values.csv`` and
+``agencies.csv`` may carry a ``predecessor`` column: the ids (``;``-separated) of last year's agencies
+this one continues (a renamed or merged unit); empty means the same id. ``receipts.csv`` rows
+written by ``ictaudit receive`` also carry ``received_at`` (an ISO timestamp with its offset), the
+``sender``, ``subject``, ``message_id`` and the file's ``sha256``; hand-typed rows leave them empty.
+Dates in registers are ISO or dd/mm/yyyy (:mod:`ictaudit.common.dates`).
+
+``corrections`` rows without a ``correction_id`` get one: ``K001``, ``K002``… by their place in the file (the ids :func:`ictaudit.validate.corrections.correction_id` gives), so that ``values.csv`` and
 ``issues.csv`` can point at a correction. ``confirmed_on`` is checked as an ISO date and kept as text.
 """
 
@@ -23,12 +34,14 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import yaml
+
+from ictaudit.common.dates import DEFAULT_TIMEZONE, parse_date, parse_timestamp, zone
 
 CYCLE_FILE = "cycle.yaml"
 AGENCIES_FILE = "agencies.csv"
@@ -37,17 +50,40 @@ CORRECTIONS_FILE = "corrections.csv"
 SUBMISSIONS_DIR = "submissions"
 
 CYCLE_KEYS_REQUIRED = ("year", "rubric", "deadline", "title", "province")
-CYCLE_KEYS_OPTIONAL = ("sample", "contact")
+CYCLE_KEYS_OPTIONAL = (
+    "sample", "contact", "timezone", "reply_by", "reply_to", "notice", "previous", "documents",
+)  # fmt: skip
 AGENCY_COLUMNS = ("agency_id", "name", "group", "ranked", "note")
+AGENCY_OPTIONAL_COLUMNS = ("predecessor",)
 RECEIPT_COLUMNS = ("agency_id", "file", "received_on", "channel", "note")
+#: what ``ictaudit receive`` adds to a receipt; empty on rows typed by hand
+RECEIPT_MAIL_COLUMNS = ("received_at", "sender", "subject", "message_id", "sha256")
 CORRECTION_COLUMNS = (
     "agency_id", "field", "old_value", "new_value", "reason", "check_id", "confirmed_by", "confirmed_on",
 )
+#: where a correction came from (``source``: agency reply / on-site survey / DIC review), the document
+#: it rests on, and for an imported reply the returned file's name and sha256
+CORRECTION_OPTIONAL_COLUMNS = ("correction_id", "source", "document", "reply_file", "reply_sha256")
+PREVIOUS_DIR = "previous"
+#: last year's published results, as ``ictaudit init`` copies them into ``previous/``
+PREVIOUS_FILES = ("scores.csv", "values.csv", "agencies.csv", "manifest.json")
 AGENCY_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 
 class CycleError(ValueError):
     """A cycle file that cannot be used; the message names the file, the line and the problem."""
+
+
+@dataclass(frozen=True)
+class PreviousResults:
+    """Last year's published results inside the cycle folder: ``folder/<file>`` with its sha256."""
+
+    year: int
+    folder: Path
+    sha256: dict[str, str]
+
+    def path(self, name: str) -> Path:
+        return self.folder / name
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,7 +93,7 @@ class Cycle:
     root: Path
     year: int
     rubric_id: str
-    deadline: date
+    deadline: date | None
     title: str
     province: str
     sample: bool
@@ -65,6 +101,12 @@ class Cycle:
     receipts: pd.DataFrame
     corrections: pd.DataFrame | None
     contact: str = ""
+    timezone: str = DEFAULT_TIMEZONE
+    reply_by: date | None = None
+    reply_to: str = ""
+    notice: str = ""
+    previous: PreviousResults | None = None
+    documents: dict = field(default_factory=dict)
 
     @property
     def submissions_dir(self) -> Path:
@@ -77,12 +119,13 @@ class Cycle:
         return rows.iloc[0]
 
 
-def load_cycle(cycle_dir: Path | str, rubric=None) -> Cycle:
+def load_cycle(cycle_dir: Path | str, rubric=None, *, for_run: bool = True) -> Cycle:
     """Read and check a cycle folder; raise :class:`CycleError` on the first file that is wrong.
 
     Groups on the roster and fields in ``corrections.csv`` are checked against the rubric named in
     ``cycle.yaml`` (pass ``rubric`` to use an already loaded one); an unknown or invalid rubric
-    raises :class:`ictaudit.rules.rubric.RubricError`.
+    raises :class:`ictaudit.rules.rubric.RubricError`. ``for_run=False`` is for what happens before
+    anything comes back (the blank forms): the deadline may be unset and ``receipts.csv`` absent.
     """
     root = Path(cycle_dir)
     if not root.is_dir():
@@ -100,8 +143,14 @@ def load_cycle(cycle_dir: Path | str, rubric=None) -> Cycle:
             f"{root / CYCLE_FILE}: rubric {rubric.id} applies to the years {years}, not {meta['year']}; "
             "name the rubric of that year"
         )
+    if for_run and meta["deadline"] is None:
+        raise CycleError(
+            f"{root / CYCLE_FILE}: deadline is not set; write the last day a form is accepted (YYYY-MM-DD, "
+            "e.g. deadline: 2018-11-02) before running — forms can go out without it, a run cannot"
+        )
     agencies = read_agencies(root / AGENCIES_FILE, rubric.group_ids)
-    receipts = read_receipts(root / RECEIPTS_FILE)
+    receipts_path = root / RECEIPTS_FILE
+    receipts = read_receipts(receipts_path) if for_run or receipts_path.exists() else empty_receipts()
     corrections_path = root / CORRECTIONS_FILE
     corrections = (
         read_corrections(corrections_path)
@@ -120,6 +169,12 @@ def load_cycle(cycle_dir: Path | str, rubric=None) -> Cycle:
         receipts=receipts,
         corrections=corrections,
         contact=meta["contact"],
+        timezone=meta["timezone"],
+        reply_by=meta["reply_by"],
+        reply_to=meta["reply_to"],
+        notice=meta["notice"],
+        previous=read_previous(root, meta["previous"]),
+        documents=meta["documents"],
     )
 
 
@@ -152,10 +207,14 @@ def read_cycle_yaml(path: Path) -> dict:
     year = data["year"]
     if isinstance(year, bool) or not isinstance(year, int) or not 1990 <= year <= 2100:
         raise CycleError(f"{path}: year must be a whole year such as 2017, not {year!r}")
-    deadline = _as_date(data["deadline"])
-    if deadline is None:
+    deadline = None if data["deadline"] in (None, "") else _as_date(data["deadline"])
+    if deadline is None and data["deadline"] not in (None, ""):
         raise CycleError(f"{path}: deadline must be an ISO date (YYYY-MM-DD, the last accepted day), not {data['deadline']!r}")
     out = {"year": year, "deadline": deadline}
+    reply_by = None if data.get("reply_by") in (None, "") else _as_date(data["reply_by"])
+    if reply_by is None and data.get("reply_by") not in (None, ""):
+        raise CycleError(f"{path}: reply_by must be an ISO date (YYYY-MM-DD, the last day for replies), not {data['reply_by']!r}")
+    out["reply_by"] = reply_by
     for key in ("rubric", "title", "province"):
         value = data[key]
         if not isinstance(value, str) or not value.strip():
@@ -165,11 +224,63 @@ def read_cycle_yaml(path: Path) -> dict:
     if not isinstance(sample, bool):
         raise CycleError(f"{path}: sample must be true or false, not {sample!r}")
     out["sample"] = sample
-    contact = data.get("contact", "")
-    if not isinstance(contact, str):
-        raise CycleError(f"{path}: contact must be text, not {contact!r}")
-    out["contact"] = _nfc(contact)
+    for key in ("contact", "reply_to", "notice"):
+        value = data.get(key) or ""
+        if not isinstance(value, str):
+            raise CycleError(f"{path}: {key} must be text, not {value!r}")
+        out[key] = _nfc(value)
+    out["timezone"] = str(data.get("timezone") or DEFAULT_TIMEZONE)
+    try:
+        zone(out["timezone"])
+    except ValueError as exc:
+        raise CycleError(f"{path}: timezone: {exc}") from None
+    documents = data.get("documents") or {}
+    if not isinstance(documents, dict):
+        raise CycleError(f"{path}: documents must be a mapping of the documents' particulars, not {documents!r}")
+    out["documents"] = documents
+    out["previous"] = _previous_block(path, data.get("previous"))
     return out
+
+
+def _previous_block(path: Path, block) -> dict | None:
+    """``previous:`` as written by ``ictaudit init``: ``year``, ``folder`` and ``sha256`` per file."""
+    if block in (None, ""):
+        return None
+    if not isinstance(block, dict) or set(block) - {"year", "folder", "sha256", "source"}:
+        raise CycleError(f"{path}: previous must be a mapping with year, folder, sha256 (and source), as ictaudit init writes it")
+    year, folder, digests = block.get("year"), block.get("folder", PREVIOUS_DIR), block.get("sha256")
+    if isinstance(year, bool) or not isinstance(year, int):
+        raise CycleError(f"{path}: previous.year must be a whole year such as 2017, not {year!r}")
+    if not isinstance(folder, str) or not folder or Path(folder).is_absolute() or ".." in Path(folder).parts:
+        raise CycleError(f"{path}: previous.folder must name a folder inside the cycle folder, not {folder!r}")
+    if not isinstance(digests, dict) or not digests or not all(
+        isinstance(k, str) and isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v) for k, v in digests.items()
+    ):
+        raise CycleError(f"{path}: previous.sha256 must map each file of {folder}/ to its sha256 (64 hex digits)")
+    if unknown := sorted(set(digests) - set(PREVIOUS_FILES)):
+        raise CycleError(f"{path}: previous.sha256 names files that are not last year's results: {', '.join(unknown)}")
+    return {"year": year, "folder": folder, "sha256": dict(digests)}
+
+
+def read_previous(root: Path, block: dict | None) -> PreviousResults | None:
+    """Last year's results named by ``previous:``, each file checked against its recorded sha256."""
+    if block is None:
+        return None
+    import hashlib
+
+    folder = root / block["folder"]
+    for name, expected in block["sha256"].items():
+        file = folder / name
+        try:
+            actual = hashlib.sha256(file.read_bytes()).hexdigest()
+        except FileNotFoundError:
+            raise CycleError(f"{file}: missing; cycle.yaml (previous) names it as last year's published {name}") from None
+        if actual != expected:
+            raise CycleError(
+                f"{file}: changed since it was linked (sha256 {actual[:12]}…, cycle.yaml says {expected[:12]}…); "
+                "last year's published results are an input and must not be edited: restore the file"
+            )
+    return PreviousResults(block["year"], folder, dict(block["sha256"]))
 
 
 def _as_date(value) -> date | None:
@@ -190,10 +301,11 @@ def _nfc(text: str) -> str:
 # -- CSV files ---------------------------------------------------------------------------------
 
 
-def read_csv_text(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
-    """A CSV as strings, NFC-normalised and stripped, with exactly ``columns`` (in that order).
+def read_csv_text(path: Path, columns: tuple[str, ...], optional: tuple[str, ...] = ()) -> pd.DataFrame:
+    """A CSV as strings, NFC-normalised and stripped, with ``columns`` then ``optional`` (in that order).
 
-    The header must name every column (any order); extra columns are refused.
+    The header must name every one of ``columns`` (any order); an ``optional`` column it lacks comes
+    back empty; other columns are refused.
     """
     try:
         data = path.read_bytes()
@@ -216,9 +328,14 @@ def read_csv_text(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     df.columns = [_nfc(str(c)) for c in df.columns]
     if missing := [c for c in columns if c not in df.columns]:
         raise CycleError(f"{path}: missing columns {', '.join(missing)} (expected {', '.join(columns)})")
-    if extra := [c for c in df.columns if c not in columns]:
-        raise CycleError(f"{path}: unknown columns {', '.join(extra)} (expected {', '.join(columns)})")
-    df = df[list(columns)].map(_nfc) if len(df) else df[list(columns)]
+    if extra := [c for c in df.columns if c not in columns and c not in optional]:
+        allowed = ", ".join(columns) + (f"; optional {', '.join(optional)}" if optional else "")
+        raise CycleError(f"{path}: unknown columns {', '.join(extra)} (expected {allowed})")
+    for c in optional:
+        if c not in df.columns:
+            df[c] = ""
+    wanted = [*columns, *optional]
+    df = df[wanted].map(_nfc) if len(df) else df[wanted]
     return df.reset_index(drop=True)
 
 
@@ -235,7 +352,7 @@ def _require_filled(df: pd.DataFrame, path: Path, columns: tuple[str, ...]) -> N
 
 def read_agencies(path: Path, group_ids: tuple[str, ...]) -> pd.DataFrame:
     """The roster: unique ids, a known group, ``ranked`` true/false (turned into bool)."""
-    df = read_csv_text(path, AGENCY_COLUMNS)
+    df = read_csv_text(path, AGENCY_COLUMNS, AGENCY_OPTIONAL_COLUMNS)
     if df.empty:
         raise CycleError(f"{path}: the roster has no agency")
     _require_filled(df, path, ("agency_id", "name", "group", "ranked"))
@@ -264,36 +381,54 @@ def read_agencies(path: Path, group_ids: tuple[str, ...]) -> pd.DataFrame:
     df["ranked"] = pd.Series(ranked, index=df.index, dtype=bool)
     for i in df.index[(~df["ranked"]) & (df["note"] == "")]:
         raise CycleError(f"{path}, line {_line(i)}: an agency with ranked false needs the reason in note")
+    for i, text in df["predecessor"].items():
+        bad = [p for p in text.split(";") if p.strip() and not AGENCY_ID_PATTERN.match(p.strip())]
+        if bad:
+            raise CycleError(
+                f"{path}, line {_line(i)}: predecessor {bad[0]!r} is not an agency id; write last year's ids "
+                "separated by ';' (e.g. huyen-ha-quang;huyen-thong-nong), or leave it empty for the same id"
+            )
+    df["predecessor"] = [";".join(p.strip() for p in text.split(";") if p.strip()) for text in df["predecessor"]]
+    return df
+
+
+def empty_receipts() -> pd.DataFrame:
+    """The register of a cycle to which nothing has come back yet."""
+    df = pd.DataFrame({c: pd.Series(dtype=str) for c in (*RECEIPT_COLUMNS, *RECEIPT_MAIL_COLUMNS)})
+    df["received_on_text"] = df["received_on"]
+    df["received_on"] = pd.Series(dtype=object)
+    df["received_at"] = pd.Series(dtype=object)
+    df["line"] = pd.Series(dtype=int)
     return df
 
 
 def read_receipts(path: Path) -> pd.DataFrame:
     """The DIC's register: ``received_on`` as dates; ``file`` a plain name inside ``submissions/``.
 
-    Duplicates and agencies not on the roster are left for intake to report per agency.
+    ``received_on`` is read as ISO or dd/mm/yyyy; ``received_at`` (from mail) as an ISO timestamp with
+    its offset, or None; ``line`` is each row's line in the file (the header is line 1), so that a
+    problem can name it. Duplicates and agencies not on the roster are left for intake to report.
     """
-    df = read_csv_text(path, RECEIPT_COLUMNS)
+    df = read_csv_text(path, RECEIPT_COLUMNS, RECEIPT_MAIL_COLUMNS)
     _require_filled(df, path, ("agency_id",))
     # One bad row is not fatal (docs/contracts.md §8): a receipt whose date is not a date, or whose file is not a
     # plain name inside submissions/, makes its agency invalid at intake, with the reason (I10, I16).
     df["received_on_text"] = df["received_on"]
-    df["received_on"] = pd.Series([_as_date(t) for t in df["received_on"]], index=df.index, dtype=object)
+    df["received_on"] = pd.Series([parse_date(t) for t in df["received_on"]], index=df.index, dtype=object)
+    df["received_at_text"] = df["received_at"]
+    df["received_at"] = pd.Series([parse_timestamp(t) for t in df["received_at"]], index=df.index, dtype=object)
+    df["line"] = [_line(i) for i in range(len(df))]
     return df
 
 
 def read_corrections(path: Path) -> pd.DataFrame:
     """Corrections confirmed by the agencies; each gets a ``correction_id`` (``K001`` …)."""
-    text_head = path.read_bytes()[:4096].decode("utf-8-sig", errors="replace").splitlines()
-    has_id = bool(text_head) and "correction_id" in [c.strip() for c in text_head[0].split(",")]
-    columns = (*CORRECTION_COLUMNS, "correction_id") if has_id else CORRECTION_COLUMNS
-    df = read_csv_text(path, columns)
-    # One bad row is not fatal (docs/contracts.md §8): a correction without who, why or a real date, or naming
-    # an agency or a field that does not exist, is reported as rejected by the corrections overlay.
-    if not has_id:
-        df["correction_id"] = [f"K{i + 1:03d}" for i in range(len(df))]
-    else:
-        _require_filled(df, path, ("correction_id",))
-        dup = df["correction_id"][df["correction_id"].duplicated()]
-        if not dup.empty:
-            raise CycleError(f"{path}, line {_line(dup.index[0])}: correction_id {dup.iloc[0]} is used twice")
+    df = read_csv_text(path, CORRECTION_COLUMNS, CORRECTION_OPTIONAL_COLUMNS)
+    # One bad row is not fatal (docs/contracts.md §8): a correction without who, why or a real date, or
+    # naming an agency or a field that does not exist, is reported as rejected by the corrections overlay.
+    blank = df["correction_id"] == ""
+    df.loc[blank, "correction_id"] = [f"K{i + 1:03d}" for i in df.index[blank]]
+    dup = df["correction_id"][df["correction_id"].duplicated()]
+    if not dup.empty:
+        raise CycleError(f"{path}, line {_line(dup.index[0])}: correction_id {dup.iloc[0]} is used twice")
     return df

@@ -257,7 +257,7 @@ def write_forms(cycle_dir: Path | str, out_dir: Path | str) -> list[Path]:
     from ictaudit.intake.cycle import load_cycle
     from ictaudit.rules.rubric import load_rubric
 
-    cycle = load_cycle(Path(cycle_dir))
+    cycle = load_cycle(Path(cycle_dir), for_run=False)  # blank forms go out before anything comes back
     rubric = load_rubric(cycle.rubric_id)
     out = Path(out_dir)
     paths = []
