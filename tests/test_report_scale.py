@@ -15,9 +15,10 @@ import xlsxwriter
 from python_calamine import CalamineWorkbook
 
 from ictaudit.common.tables import read_csv, write_csv
+from ictaudit.common.workbooks import FIXED_CREATED
 from ictaudit.report import build as report
 from ictaudit.report import xlsx_tables
-from ictaudit.report.xlsx_cells import FIXED_CREATED, Formats
+from ictaudit.report.xlsx_cells import Formats
 from tests.report_fixture import CYCLE_INFO, build_scored_fixture
 
 

@@ -19,10 +19,10 @@ import xlsxwriter.worksheet
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ictaudit.common.workbooks import FIXED_CREATED
 from ictaudit.report import xlsx_cells, xlsx_internals
 from ictaudit.report.inputs import load_report_inputs
 from ictaudit.report.xlsx import write_report_xlsx
-from ictaudit.report.xlsx_cells import FIXED_CREATED
 from ictaudit.report.xlsx_internals import PINNED_XLSXWRITER, is_plain_formula
 from tests.report_fixture import CYCLE_INFO, build_scored_fixture
 

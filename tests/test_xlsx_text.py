@@ -5,7 +5,7 @@ import pytest
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
-from ictaudit.common.xlsx_text import write_text
+from ictaudit.common.workbooks import write_text
 from ictaudit.intake.forms import SHEET_META, write_form
 
 HOSTILE = [

@@ -25,7 +25,7 @@ from pathlib import Path
 import xlsxwriter
 
 from ictaudit.common.numfmt import fmt_date
-from ictaudit.common.xlsx_text import write_text
+from ictaudit.common.workbooks import write_text
 
 TEMPLATE_VERSION = "ictaudit-form/1"
 SUPPORTED_TEMPLATE_VERSIONS = (TEMPLATE_VERSION,)

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ictaudit.common.xlsx_text import write_text
+from ictaudit.common.workbooks import print_setup, write_text
 from ictaudit.report.inputs import ReportInputs, gc_paused
-from ictaudit.report.xlsx_cells import Formats, new_workbook, print_setup
+from ictaudit.report.xlsx_cells import Formats, new_workbook
 from ictaudit.report.xlsx_scores import SCORES_SHEET, VALUES_SHEET, sheet_scores, sheet_values
 from ictaudit.report.xlsx_tables import (
     CORRECTIONS_SHEET,

@@ -1,38 +1,27 @@
 """The building blocks of ``report.xlsx``: the workbook, its formats, its cells and their print set-up.
 
 Cells go through XlsxWriter's public calls: agency text always as a string cell
-(:func:`ictaudit.common.xlsx_text.write_text`), numbers blank for NaN (:func:`write_number`), and each
+(:func:`ictaudit.common.workbooks.write_text`), numbers blank for NaN (``write_number``), and each
 computed number as a live formula carrying its cached value (:func:`write_formula`, the one place
-that writes a formula). :func:`print_setup` is the print set-up every sheet shares.
+that writes a formula). ``print_setup`` (:mod:`ictaudit.common.workbooks`) is the print set-up every sheet shares.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import xlsxwriter
 
-from ictaudit.common.numfmt import is_nan
+from ictaudit.common import workbooks
 from ictaudit.report.xlsx_internals import write_plain_formula
-
-#: the workbook's creation time, fixed: the file's bytes depend only on the inputs
-FIXED_CREATED = datetime(2000, 1, 1, 0, 0, 0)
-#: XlsxWriter's paper size code of A4
-A4 = 9
 
 
 def new_workbook(path: Path, title: str, subject: str, keywords: str) -> xlsxwriter.Workbook:
-    """An XlsxWriter workbook that never turns text into formulas, links or numbers, with fixed properties."""
-    wb = xlsxwriter.Workbook(
-        str(path),
-        {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
-         "use_future_functions": True},
-    )  # fmt: skip
-    wb.set_properties(
-        {"title": title, "subject": subject, "author": "ictaudit", "keywords": keywords, "created": FIXED_CREATED}
+    """The report workbook: text stays text, fixed properties."""
+    return workbooks.new_workbook(
+        path, {"title": title, "subject": subject, "author": "ictaudit", "keywords": keywords},
+        use_future_functions=True,
     )
-    return wb
 
 
 class Formats:
@@ -63,14 +52,6 @@ class Formats:
         self.label_row = wb.add_format({**base, "italic": True, "bg_color": "#F2F2F2"})
 
 
-def write_number(ws, row: int, col: int, value, fmt=None) -> None:
-    """A number cell; a blank (formatted) cell for None, NA and NaN."""
-    if is_nan(value):
-        ws.write_blank(row, col, None, fmt)
-    else:
-        ws.write_number(row, col, float(value), fmt)
-
-
 def write_formula(ws, row: int, col: int, formula: str, fmt, cached, plain: bool = False) -> None:
     """A live formula carrying ``cached``, the library's value of it, for viewers that do not recalculate.
 
@@ -82,14 +63,3 @@ def write_formula(ws, row: int, col: int, formula: str, fmt, cached, plain: bool
         write_plain_formula(ws, row, col, formula, fmt, cached)
     else:
         ws.write_formula(row, col, formula, fmt, cached)
-
-
-def print_setup(ws, repeat_to: int, landscape: bool = True) -> None:
-    """A4, fitted to the page width, rows 0…``repeat_to`` repeated on every page, sheet name and page in the footer."""
-    ws.set_paper(A4)
-    if landscape:
-        ws.set_landscape()
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(0, repeat_to)
-    ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
-    ws.set_footer("&L&A&RTrang &P/&N")

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from xlsxwriter.utility import xl_col_to_name
 
 from ictaudit.common.numfmt import fmt_value, is_nan
-from ictaudit.common.xlsx_text import write_text
+from ictaudit.common.workbooks import print_setup, write_number, write_text
 from ictaudit.report.inputs import RANKED, ReportInputs, records, status_vi
-from ictaudit.report.xlsx_cells import Formats, print_setup, write_formula, write_number
+from ictaudit.report.xlsx_cells import Formats, write_formula
 from ictaudit.report.xlsx_internals import is_plain_formula
 from ictaudit.rules.rubric import Rubric
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ictaudit.common.numfmt import fmt_number, fmt_value
-from ictaudit.common.xlsx_text import write_text
+from ictaudit.common.workbooks import print_setup, write_number, write_text
 from ictaudit.report.inputs import (
     CORRECTION_STATUS_VI,
     KIND_VI,
@@ -25,7 +25,7 @@ from ictaudit.report.inputs import (
     formula_vi,
     parse_inputs,
 )
-from ictaudit.report.xlsx_cells import Formats, print_setup, write_number
+from ictaudit.report.xlsx_cells import Formats
 
 #: a sheet copying a scored table holds at most this many rows (the row limit of Excel 2003 and of the
 #: .xls format, which every spreadsheet opens and filters in seconds); a longer table is left out of

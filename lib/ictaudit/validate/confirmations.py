@@ -17,17 +17,15 @@ same bytes. Only agencies with problems get a workbook (thousands of agencies, f
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
-import xlsxwriter
 
 from ictaudit.common.numfmt import fmt_date
-from ictaudit.common.xlsx_text import write_text
+from ictaudit.common.workbooks import new_workbook, print_setup, write_number, write_text
 from ictaudit.rules.rubric import Rubric
 
-FIXED_CREATED = datetime(2000, 1, 1)
 SEVERITY_VI = {"E": "Lỗi", "W": "Cảnh báo"}
 ANSWER_HEADERS = ["Giá trị xác nhận / điều chỉnh", "Lý do, giải trình", "Người xác nhận", "Ngày xác nhận"]
 PROBLEM_HEADERS = ["STT", "Mã kiểm tra", "Mức độ", "Chỉ tiêu", "Giá trị hiện tại", "Nội dung cần xác nhận"]
@@ -54,30 +52,10 @@ def _instructions(reply_by: date | str | None) -> list[str]:
     ]
 
 
-def _write_text(ws, row: int, col: int, value, fmt=None) -> None:
-    """Agency-supplied or free text, always as a string (never a formula, a number, a URL or markup)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
-        ws.write_string(row, col, "", fmt)  # keeps the cell's format, as before
-    else:
-        write_text(ws, row, col, value, fmt)
-
-
-def _write_value(ws, row: int, col: int, value, fmt=None) -> None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        ws.write_blank(row, col, None, fmt)
-    else:
-        ws.write_number(row, col, float(value), fmt)
-
-
 def _print_setup(ws, header_row: int, last_col: int) -> None:
-    ws.set_paper(9)  # A4
-    ws.set_landscape()
-    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(header_row)
+    print_setup(ws, header_row)
     ws.freeze_panes(header_row + 1, 0)
     ws.autofilter(header_row, 0, header_row, last_col)
-    ws.set_footer("&CTrang &P / &N")
 
 
 def write_confirmation(
@@ -91,15 +69,7 @@ def write_confirmation(
     reply_by: date | str | None = None,
 ) -> Path:
     """One agency's workbook. ``values``: its long values; ``issues``: its issues (docs/contracts.md §6 columns)."""
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
-                                         "strings_to_urls": False})  # fmt: skip
-    wb.set_properties(
-        {
-            "title": f"Phiếu xác nhận số liệu năm {year}",
-            "author": "Sở Thông tin và Truyền thông",
-            "created": FIXED_CREATED,
-        }
-    )
+    wb = new_workbook(path, {"title": f"Phiếu xác nhận số liệu năm {year}", "author": "Sở Thông tin và Truyền thông"})
     formats = _formats(wb)
     _write_problems(wb.add_worksheet("Xác nhận"), formats, rubric, agency, issues, cycle_title, year, reply_by)
     _write_values(wb.add_worksheet("Số liệu"), formats, rubric, agency, values, issues)
@@ -125,13 +95,13 @@ def _write_problems(ws, f: dict, rubric: Rubric, agency: dict, issues: pd.DataFr
                     reply_by: date | str | None) -> None:  # fmt: skip
     """Sheet ``Xác nhận``: who, which year, what to do and by when, then one row per problem."""
     ws.write_string(0, 0, f"PHIẾU XÁC NHẬN SỐ LIỆU ỨNG DỤNG CÔNG NGHỆ THÔNG TIN NĂM {year}", f["title"])
-    _write_text(ws, 1, 0, cycle_title)
+    write_text(ws, 1, 0, cycle_title)
     ws.write_string(2, 0, "Đơn vị:", f["bold"])
-    _write_text(ws, 2, 1, agency.get("agency_name", ""), f["bold"])
+    write_text(ws, 2, 1, agency.get("agency_name", ""), f["bold"])
     ws.write_string(3, 0, "Mã đơn vị:", f["bold"])
-    _write_text(ws, 3, 1, agency["agency_id"])
+    write_text(ws, 3, 1, agency["agency_id"])
     ws.write_string(4, 0, "Phiếu:", f["bold"])
-    _write_text(ws, 4, 1, rubric.form_of(agency["group"]))
+    write_text(ws, 4, 1, rubric.form_of(agency["group"]))
     row = 6
     ws.write_string(row - 1, 0, "Hướng dẫn:", f["bold"])
     for line in _instructions(reply_by):
@@ -145,11 +115,11 @@ def _write_problems(ws, f: dict, rubric: Rubric, agency: dict, issues: pd.DataFr
         r = header_row + n
         sev = str(issue["severity"])
         ws.write_number(r, 0, n, f["wrap"])
-        _write_text(ws, r, 1, issue["check_id"], f["wrap"])
-        _write_text(ws, r, 2, SEVERITY_VI.get(sev, sev), f["err"] if sev == "E" else f["warn"])
-        _write_text(ws, r, 3, str(issue["fields"]).replace(";", ", "), f["wrap"])
-        _write_text(ws, r, 4, issue["values"], f["wrap"])
-        _write_text(ws, r, 5, issue["message_vi"], f["wrap"])
+        write_text(ws, r, 1, issue["check_id"], f["wrap"])
+        write_text(ws, r, 2, SEVERITY_VI.get(sev, sev), f["err"] if sev == "E" else f["warn"])
+        write_text(ws, r, 3, str(issue["fields"]).replace(";", ", "), f["wrap"])
+        write_text(ws, r, 4, issue["values"], f["wrap"])
+        write_text(ws, r, 5, issue["message_vi"], f["wrap"])
         for c in range(len(PROBLEM_HEADERS), len(PROBLEM_HEADERS) + len(ANSWER_HEADERS)):
             ws.write_blank(r, c, None, f["answer"])
     for c, width in enumerate([5, 10, 10, 14, 28, 60, 18, 30, 18, 14]):
@@ -174,12 +144,12 @@ def _write_values(vs, f: dict, rubric: Rubric, agency: dict, values: pd.DataFram
         vs.write_string(r, 0, spec.code, f["wrap"])
         vs.write_string(r, 1, spec.label_vi, f["wrap"])
         vs.write_string(r, 2, spec.unit_vi, f["wrap"])
-        _write_text(vs, r, 3, v.get("raw_value", ""), f["wrap"])
-        _write_value(vs, r, 4, v.get("value", math.nan), f["number"])
-        _write_text(vs, r, 5, v.get("sheet", ""), f["wrap"])
-        _write_text(vs, r, 6, v.get("cell", ""), f["wrap"])
-        _write_text(vs, r, 7, v.get("correction_id", ""), f["wrap"])
-        _write_text(vs, r, 8, ", ".join(flagged), f["err"] if flagged else f["wrap"])
+        write_text(vs, r, 3, v.get("raw_value", ""), f["wrap"])
+        write_number(vs, r, 4, v.get("value", math.nan), f["number"])
+        write_text(vs, r, 5, v.get("sheet", ""), f["wrap"])
+        write_text(vs, r, 6, v.get("cell", ""), f["wrap"])
+        write_text(vs, r, 7, v.get("correction_id", ""), f["wrap"])
+        write_text(vs, r, 8, ", ".join(flagged), f["err"] if flagged else f["wrap"])
         for c in range(len(VALUE_HEADERS), len(VALUE_HEADERS) + len(ANSWER_HEADERS)):
             vs.write_blank(r, c, None, f["answer"])
     for c, width in enumerate([7, 50, 10, 14, 14, 10, 6, 10, 12, 18, 30, 18, 14]):
