@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ictaudit.common import tables
-from ictaudit.common.tables import _may_start_a_cell, format_cell, format_column, read_csv, round6_texts, write_csv
+from ictaudit.common.tables import _may_start_a_cell, format_cell, format_column, number_texts, read_csv, write_csv
 
 
 @pytest.mark.parametrize(
@@ -19,8 +19,13 @@ from ictaudit.common.tables import _may_start_a_cell, format_cell, format_column
     [
         (45.0, "45"),
         (45.5, "45.5"),
-        (0.1 + 0.2, "0.3"),
-        (1 / 3, "0.333333"),
+        (0.1 + 0.2, "0.30000000000000004"),  # in full: the double the library computed
+        (1 / 3, "0.3333333333333333"),
+        (0.620325203252032, "0.620325203252032"),
+        (1e-7, "1e-07"),
+        (1e15, "1000000000000000.0"),  # repr from 10**15 on
+        (999999999999999.0, "999999999999999"),
+        (-0.0, "0"),
         (math.nan, ""),
         (None, ""),
         (True, "true"),
@@ -139,13 +144,16 @@ def test_format_column_on_other_dtypes(col):
     assert format_column(col) == [format_cell(x) for x in col.tolist()]
 
 
-def test_round6_texts_takes_pythons_rounding_at_binary_halves():
+def test_number_texts_are_format_cell_and_read_back_to_the_same_double():
     rng = np.random.default_rng(7)
-    # x·10⁶ at or within rounding error of a half: numpy's round and Python's can differ there
     halves = (rng.integers(-(10**9), 10**9, 2000) + 0.5) / 1e6
     near = np.concatenate([np.nextafter(halves, np.inf), np.nextafter(halves, -np.inf)])
     x = np.concatenate([halves, near, rng.normal(0, 1e4, 2000), np.array(TRICKY_FLOATS)])
-    assert round6_texts(x).tolist() == [format_cell(v) for v in x.tolist()]
+    texts = number_texts(x).tolist()
+    assert texts == [format_cell(v) for v in x.tolist()]
+    for v, t in zip(x.tolist(), texts):
+        if not math.isnan(v):
+            assert float(t) == v, (v, t)  # full precision: not one bit lost
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,8 @@ from ictaudit.score.scoring import TRAIL_COLUMNS, score_cycle
 def _json_number(x):
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return None
-    x = round(float(x), 6)
-    return int(x) if x.is_integer() else x
+    x = float(x)  # in full
+    return int(x) if x.is_integer() and abs(x) < 1e15 else x
 
 
 def _json_column(x):

@@ -10,26 +10,74 @@ import numpy as np
 #: from 2**52 on, a float has no fraction: when x · 10**decimals gets there, x has no digit to round at
 #: 10**-decimals (and the product may overflow), so rounding gives x back
 _WHOLE_FROM = 2.0**52
+#: above 2**41 a spreadsheet takes a number as it is (no more than 11 bits of it are a fraction)
+_APPROX_ABOVE = 2.0**41
+#: z · (1 − this) and above, below the next whole number, is a candidate for 15-digit rounding up to it
+_NEAR_WHOLE = 1e-13
+
+
+def _approx_15_digits(z: float) -> float:
+    """``z > 0`` rounded to 15 significant digits as LibreOffice's ``rtl::math::approxValue`` does.
+
+    A whole number, a number with at most 11 bits of fraction or one above 2**41 is taken as it is;
+    otherwise ``z · 10**(14 − floor(log10 z))`` is rounded half away from zero and scaled back.
+    """
+    if z > _APPROX_ABOVE or z.is_integer() or z.as_integer_ratio()[1].bit_length() - 1 <= 11:
+        return z
+    n = 14 - math.floor(math.log10(z))
+    f = 10.0 ** abs(n)
+    w = math.floor((z * f if n >= 0 else z / f) + 0.5)  # std::round of a positive number
+    return w / f if n >= 0 else w * f
+
+
+def half_up_units(scaled: np.ndarray) -> np.ndarray:
+    """``floor(approx15(scaled + 0.5))`` for ``0 ≤ scaled < 2**52`` (``|x| · 10**decimals``): the whole number
+    of units of the last decimal that round half up gives, as a float array (NaN stays NaN).
+
+    The 15-significant-digit step is what spreadsheets do (see :func:`round_half_up`): it can only
+    lift a sum just below a whole number up to it, so it is taken only there.
+    """
+    z = np.asarray(scaled, dtype=float) + 0.5
+    k = np.floor(z)
+    with np.errstate(invalid="ignore"):
+        near = (k + 1.0 - z) <= z * _NEAR_WHOLE  # False for NaN
+    if near.any():
+        k[near] = [math.floor(_approx_15_digits(v)) for v in z[near].tolist()]
+    return k
 
 
 def round_half_up(x, decimals: int):
-    """Round half away from zero, as Excel's ROUND and published tables do (not banker's rounding).
+    """Round half away from zero to ``decimals`` places, exactly as a spreadsheet's ``ROUND`` does.
 
-    Works on scalars and numpy arrays; NaN stays NaN. A tiny epsilon absorbs binary noise such as
-    84.995 being stored as 84.99499999….
+    Spreadsheets see a number at 15 significant digits: ``ROUND(x, 2)`` in LibreOffice computes
+    ``floor(approx15(|x| · 100 + 0.5)) / 100`` (``rtl::math::round``, "corrected" mode), so 84.995
+    stored as 84.99499999999999… gives 85 while 84.99499999 gives 84.99; Excel, which shows and
+    rounds numbers at 15 digits, agrees. This function does those very operations, so the library,
+    ``report.xlsx``'s ``ROUND`` cells and every page agree to the bit on each published number
+    (``tests/test_rounding_boundaries.py`` holds library and LibreOffice together at x,xx5).
+
+    Works on scalars and numpy arrays; NaN and ±∞ stay as they are; once ``|x| · 10**decimals``
+    reaches 2**52 there is no digit left to round and ``x`` comes back.
     """
     factor = 10.0**decimals
     if isinstance(x, int | float) and not isinstance(x, bool):  # fast path: one Python number
         if math.isnan(x) or math.isinf(x):
             return float(x)
-        if abs(x) * factor >= _WHOLE_FROM:  # no digit left at 10**-decimals (the product may be inf)
+        scaled = abs(x) * factor
+        if scaled >= _WHOLE_FROM:  # no digit left at 10**-decimals (the product may be inf)
             return float(x) + 0.0
-        r = math.floor(abs(x) * factor + 0.5 + 1e-9) / factor
+        z = scaled + 0.5
+        k = math.floor(z)
+        if k + 1.0 - z <= z * _NEAR_WHOLE:
+            k = math.floor(_approx_15_digits(z))
+        r = k / factor
         return (r if x >= 0 else -r) + 0.0
     arr = np.asarray(x, dtype=float)
     with np.errstate(over="ignore", invalid="ignore"):
         scaled = np.abs(arr) * factor
-        out = np.where(scaled >= _WHOLE_FROM, arr, np.sign(arr) * np.floor(scaled + 0.5 + 1e-9) / factor)
+        whole = scaled >= _WHOLE_FROM  # ±∞ too
+        units = half_up_units(np.where(whole, 0.0, scaled))
+        out = np.where(whole, arr, np.sign(arr) * units / factor)
     out = out + 0.0  # turn -0.0 into 0.0
     if np.ndim(out) == 0:
         return float(out)
@@ -142,7 +190,7 @@ def _fixed_texts(x: np.ndarray, decimals: int, lang: str, style: str) -> np.ndar
     """Text of finite ``|x| < _ARRAY_EXACT_BELOW`` rounded half up: ``fmt_number`` (styles fixed and
     trim) or ``fmt_ratio`` (style ratio). Object array of str."""
     factor = 10.0**decimals
-    k = np.floor(np.abs(x) * factor + 0.5 + 1e-9)  # the operations of round_half_up, in its order
+    k = half_up_units(np.abs(x) * factor)  # the operations of round_half_up, in its order
     k_int = k.astype(np.int64)
     scale = 10**decimals
     whole, frac = np.divmod(k_int, scale)

@@ -21,8 +21,16 @@ GUARD = "'"
 _GUARDED_START = (*FORMULA_START, GUARD)
 
 
+#: a whole float below this is written without a decimal point ("45", not "45.0")
+_WHOLE_BELOW = 1e15
+
+
 def format_cell(x) -> str:
-    """One cell as text, the same on every machine: 45.0 → "45", 0.1+0.2 → "0.3", NaN → "".
+    """One cell as text, the same on every machine: 45.0 → "45", 2/3 → "0.6666666666666666", NaN → "".
+
+    A number is written in full: the shortest text that reads back as the very same double (Python's
+    ``repr``), so a table read back gives the numbers the library computed, to the last bit
+    (docs/contracts.md §6); a whole number below 10**15 without ``.0``.
 
     Text that Excel would take for a formula (``=cmd|…``, ``+1``, ``-2``, ``@SUM``) gets a leading
     ``'`` so it stays text when the CSV is opened in a spreadsheet; numbers are never altered.
@@ -36,14 +44,14 @@ def format_cell(x) -> str:
     if isinstance(x, int | np.integer):
         return str(int(x))
     if isinstance(x, float | np.floating):
+        x = float(x)
         if math.isnan(x):
             return ""
         if math.isinf(x):
             return "inf" if x > 0 else "-inf"
-        r = round(float(x), 6)
-        if r.is_integer() and abs(r) < 1e15:
-            return str(int(r))
-        return repr(r)
+        if x.is_integer() and abs(x) < _WHOLE_BELOW:
+            return str(int(x))
+        return repr(x)
     return str(x)
 
 
@@ -53,34 +61,24 @@ def format_cell(x) -> str:
 # a few texts, like ids and codes) formatted once, and text cells touched only for the guard.
 
 
-def _round6_distinct(x: np.ndarray, scalar: Callable[[float], str]) -> tuple[np.ndarray, np.ndarray]:
+def _number_distinct(x: np.ndarray, scalar: Callable[[float], str]) -> tuple[np.ndarray, np.ndarray]:
     """The texts of the distinct values of ``x`` and the position of each element among them."""
     values, where = np.unique(x, return_inverse=True)
-    with np.errstate(invalid="ignore", over="ignore"):
-        y = values * 1e6
-        near_half = np.abs(y - np.floor(y) - 0.5) <= np.abs(y) * 2.0**-50
-        easy = (np.abs(values) < 1e9) & ~near_half  # False for NaN, ±∞
-    r = np.rint(np.where(easy, y, 0.0)) / 1e6
-    whole = easy & (r == np.floor(r))
+    with np.errstate(invalid="ignore"):
+        whole = (np.abs(values) < _WHOLE_BELOW) & (values == np.floor(values))  # False for NaN, ±∞
     texts = np.empty(len(values), dtype=object)
-    texts[whole] = [str(v) for v in r[whole].astype(np.int64).tolist()]
-    part = easy & ~whole
-    texts[part] = [repr(v) for v in r[part].tolist()]
-    texts[~easy] = [scalar(v) for v in values[~easy].tolist()]
+    texts[whole] = [str(v) for v in values[whole].astype(np.int64).tolist()]
+    texts[~whole] = [scalar(v) for v in values[~whole].tolist()]
     return texts, where.reshape(-1)
 
 
-def round6_texts(x: np.ndarray, scalar: Callable[[float], str] = format_cell) -> np.ndarray:
-    """``scalar`` over a float array (object array of str), for a ``scalar`` that writes
-    ``r = round(x, 6)`` as ``str(int(r))`` when whole and ``repr(r)`` otherwise, for every finite
-    ``|x| < 1e9`` (format_cell, or a number's JSON text); other values are passed to ``scalar``.
-
-    Each distinct value is formatted once (0.0 and -0.0 count as one: both give "0"). numpy gives
-    Python's ``round(x, 6)`` exactly unless ``x·10⁶`` is within rounding error of a half, where
-    Python's correctly rounded decimal result is taken instead.
+def number_texts(x: np.ndarray, scalar: Callable[[float], str] = format_cell) -> np.ndarray:
+    """``scalar`` over a float array (object array of str), for a ``scalar`` that writes a whole
+    ``|x| < 10**15`` as ``str(int(x))`` (format_cell, or a number's JSON text); other values are
+    passed to ``scalar``. Each distinct value is formatted once (0.0 and -0.0 count as one: both give "0").
     """
     x = np.asarray(x, dtype=float).reshape(-1)
-    texts, where = _round6_distinct(x, scalar)
+    texts, where = _number_distinct(x, scalar)
     return texts[where]
 
 
@@ -107,7 +105,7 @@ def _formatted(col: pd.Series) -> tuple[list[str], np.ndarray | None]:
     dtype = col.dtype
     kind = dtype.kind if isinstance(dtype, np.dtype) else None
     if kind == "f":
-        texts, where = _round6_distinct(col.to_numpy(dtype=float), format_cell)
+        texts, where = _number_distinct(col.to_numpy(dtype=float), format_cell)
         return texts.tolist(), where
     if kind == "b":
         return ["false", "true"], col.to_numpy().astype(np.intp)

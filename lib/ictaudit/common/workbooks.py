@@ -58,12 +58,22 @@ def write_number(ws, row: int, col: int, value, fmt=None) -> None:
         ws.write_number(row, col, float(value), fmt)
 
 
-def print_setup(ws, repeat_to: int, landscape: bool = True) -> None:
-    """A4, fitted to the page width, rows 0…``repeat_to`` repeated on every page, sheet name and page in the footer."""
+def print_setup(
+    ws, repeat_to: int, landscape: bool = True, fit_width: bool = True, repeat_columns: tuple[int, int] | None = None
+) -> None:
+    """A4, rows 0…``repeat_to`` repeated on every page, sheet name and page in the footer.
+
+    ``fit_width``: the sheet is fitted to the page width (as many pages down as it takes); a sheet too
+    wide for that to stay readable passes False, prints at full size across several pages with
+    ``repeat_columns`` (first, last) repeated on each, and sets its own page breaks.
+    """
     ws.set_paper(A4)
     if landscape:
         ws.set_landscape()
-    ws.fit_to_pages(1, 0)
+    if fit_width:
+        ws.fit_to_pages(1, 0)
     ws.repeat_rows(0, repeat_to)
+    if repeat_columns is not None:
+        ws.repeat_columns(*repeat_columns)
     ws.set_margins(left=0.4, right=0.4, top=0.5, bottom=0.6)
     ws.set_footer("&L&A&RTrang &P/&N")

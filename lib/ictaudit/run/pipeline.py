@@ -227,7 +227,7 @@ def score_step(cycle_dir: Path | str, scored_dir: Path | str) -> pd.DataFrame:
             )
             write_score_tables(prev_result, prev_scored)
     ranked = result.scores[result.scores["status"] == "ranked"]
-    return ranked[["agency_id", "agency_name", "group", "score_100", "band", "rank"]].reset_index(drop=True)
+    return ranked[["agency_id", "agency_name", "group", "score_100_published", "band", "rank"]].reset_index(drop=True)
 
 
 def report_step(cycle_dir: Path | str, scored_dir: Path | str, out_dir: Path | str) -> dict[str, Path]:

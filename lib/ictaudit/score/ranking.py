@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ictaudit.common.numfmt import round_half_up
+from ictaudit.common.numfmt import half_up_units, round_half_up
 
 #: booleans (or counters) per chunk of rows when ranking many rows at once
 _CHUNK_CELLS = 8_000_000
@@ -36,9 +36,9 @@ def published_values(x: np.ndarray, decimals: int) -> tuple[np.ndarray, np.ndarr
     """``x`` rounded half up to ``decimals`` as published, and its integer form ``value × 10^decimals``.
 
     The values are the bytes :func:`ictaudit.common.numfmt.round_half_up` gives: for ``x ≥ 0`` it
-    computes ``floor(x × 10^decimals + 0.5 + 1e-9) / 10^decimals``, and so does this, with one array
-    of intermediates instead of several. The integer form (``-1`` for NaN) is given when every value
-    is ≥ 0 and stays below :data:`_KEY_MAX`; otherwise it is ``None``.
+    computes ``half_up_units(x × 10^decimals) / 10^decimals``, and so does this, with one array of
+    intermediates fewer. The integer form (``-1`` for NaN) is given when every value is ≥ 0 and
+    stays below :data:`_KEY_MAX`; otherwise it is ``None``.
     """
     x = np.asarray(x, dtype=float)
     factor = 10.0**decimals
@@ -46,10 +46,7 @@ def published_values(x: np.ndarray, decimals: int) -> tuple[np.ndarray, np.ndarr
         lo, hi = np.fmin.reduce(x, axis=None), np.fmax.reduce(x, axis=None)  # NaN only when every x is
         if not np.isnan(lo) and (lo < 0 or hi * factor >= _KEY_MAX):
             return np.asarray(round_half_up(x, decimals), dtype=float).reshape(x.shape), None
-    m = x * factor  # |x| × factor (x ≥ 0)
-    m += 0.5
-    m += 1e-9
-    np.floor(m, out=m)  # whole numbers; NaN stays NaN
+    m = half_up_units(x * factor).reshape(x.shape)  # |x| × factor (x ≥ 0); whole numbers, NaN stays NaN
     values = m / factor  # sign(x) = 1 (or 0 for 0, where m = 0): round_half_up's bytes; + 0.0 changes nothing
     with np.errstate(invalid="ignore"):
         keys = m.astype(np.int32)

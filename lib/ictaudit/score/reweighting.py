@@ -19,7 +19,7 @@ import pandas as pd
 
 from ictaudit.rules.rubric import Rubric
 from ictaudit.score.ranking import published_values, rank_competition
-from ictaudit.score.scoring import group_frame, score_points, totals
+from ictaudit.score.scoring import criterion_sums, group_frame, score_points, totals
 
 _CHUNK_CELLS = 8_000_000  # products per chunk when summing criteria the straightforward way
 
@@ -70,16 +70,16 @@ def group_criteria(
         ids, _, used, is_ranked = group_frame(rubric, group.id, values_wide, roster, blocked_set)
         gp = score_points(rubric, group.id, used, is_ranked)
         tot = totals(gp, decimals)
-        cols = gp.criterion_columns()
-        criterion_ids = list(cols)
+        by_criterion, attainable_by_criterion = criterion_sums(gp)
+        criterion_ids = list(by_criterion)
         n = len(ids)
-        achieved = np.zeros((n, len(cols)))
-        attainable = np.zeros((n, len(cols)))
-        for j, c_cols in enumerate(cols.values()):
-            achieved[:, j] = (gp.points[:, c_cols] * gp.applicable[:, c_cols]).sum(axis=1)
-            attainable[:, j] = (gp.max_points[c_cols] * gp.applicable[:, c_cols]).sum(axis=1)
+        achieved = np.zeros((n, len(criterion_ids)))
+        attainable = np.zeros((n, len(criterion_ids)))
+        for j, c in enumerate(criterion_ids):
+            achieved[:, j] = by_criterion[c]
+            attainable[:, j] = attainable_by_criterion[c]
         crit_max = {c.id: c.max_points[group.id] for c in rubric.criteria_for(group.id)}
-        score = np.asarray(tot["score_100"], dtype=float)[is_ranked]
+        score = np.asarray(tot["score_100_published"], dtype=float)[is_ranked]
         rank = rank_competition(score)
         out.append(
             GroupCriteria(

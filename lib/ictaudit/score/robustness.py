@@ -32,7 +32,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ictaudit.common.numfmt import round_half_up
 from ictaudit.common.tables import read_csv, write_csv
 from ictaudit.common.timings import timed
 from ictaudit.intake.values import read_values, to_wide
@@ -320,7 +319,7 @@ def summarise_leave_one_out(loo: pd.DataFrame, rubric: Rubric) -> pd.DataFrame:
             {
                 "group": group,
                 "criterion_id": criterion,
-                "mean_abs_rank_change": float(round_half_up(change.mean(), 4)) if len(change) else None,
+                "mean_abs_rank_change": float(change.mean()) if len(change) else None,
                 "max_abs_rank_change": int(change.max()) if len(change) else None,
                 "agencies_moved": int((change > 0).sum()),
             }
@@ -372,7 +371,7 @@ def compare_rubrics(
     b = score_cycle(rubric_b, values_wide, roster, blocked, with_explanations=False).scores[keep]
     df = a.merge(b[["agency_id", "score_100", "band", "rank"]], on="agency_id", suffixes=("_a", "_b"))
     df = df[df["score_100_a"].notna() | df["score_100_b"].notna()].copy()
-    df["score_change"] = round_half_up((df["score_100_b"] - df["score_100_a"]).to_numpy(dtype=float), 6)
+    df["score_change"] = (df["score_100_b"] - df["score_100_a"]).to_numpy(dtype=float)
     df["rank_change"] = (df["rank_b"] - df["rank_a"]).astype("Int64")
     df["band_changed"] = df["band_a"] != df["band_b"]
     df = _sort_by_rank(df, rubric_a, "rank_a")

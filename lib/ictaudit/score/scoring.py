@@ -7,9 +7,15 @@ and the flags — and the tables of docs/contracts.md §6.
 
 Rules (docs/domain.md §3): not-applicable indicators leave both the achieved and the attainable
 totals; ``score_100 = 100 × achieved / applicable_max`` and ``index = achieved / applicable_max``
-are rounded half up (2 and 3 decimals) and ranks and bands are judged on the rounded, published
-value; ranking is competition ranking ("1-2-2-4", :func:`ictaudit.score.ranking.rank_competition`)
-within each group, among ranked agencies only. Agencies that are not ranked (late, excluded, …) but
+are kept in full; ``score_100_published`` is ``score_100`` rounded half up to the rubric's decimals
+(:func:`ictaudit.common.numfmt.round_half_up`, as ``ROUND`` in a spreadsheet), the one rounding of
+the scale: ranks, ties and bands are judged on it. Ranking is competition ranking ("1-2-2-4",
+:func:`ictaudit.score.ranking.rank_competition`) within each group, among ranked agencies only.
+
+Every number is computed in the order of operations of the formula ``report.xlsx`` writes for it, so
+that the workbook recalculates to the library's numbers: a criterion's points are its indicators'
+added left to right in rubric order (``SUM`` over the row), the total is the criteria's added left to
+right, ``score_100`` is ``(100 × points) / applicable_max``. Agencies that are not ranked (late, excluded, …) but
 whose values were read are scored for information: their points appear, their band and rank stay
 empty, and they never set a ``ratio_to_best`` best.
 """
@@ -25,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ictaudit.common.numfmt import round_half_up
-from ictaudit.common.tables import round6_texts
+from ictaudit.common.tables import number_texts
 from ictaudit.rules.kinds import FLAG_ORDER, IndicatorKind, KindResult
 from ictaudit.rules.rubric import CriterionSpec, Rubric
 from ictaudit.score.ranking import rank_competition
@@ -36,9 +42,12 @@ TRAIL_COLUMNS = [
 ]  # fmt: skip
 SCORES_BASE_COLUMNS = [
     "agency_id", "agency_name", "group", "status", "status_reason", "points", "applicable_max",
-    "score_100", "index", "band", "rank",
+    "score_100", "score_100_published", "index", "band", "rank",
 ]  # fmt: skip
-CRITERIA_COLUMNS = ["agency_id", "group", "criterion_id", "points", "max_points", "applicable_max", "score_100", "rank"]
+CRITERIA_COLUMNS = [
+    "agency_id", "group", "criterion_id", "points", "max_points", "applicable_max", "score_100",
+    "score_100_published", "rank",
+]  # fmt: skip
 RANKED = "ranked"
 
 
@@ -81,17 +90,49 @@ def score_points(
     return GroupPoints(group_id, values.index.tolist(), indicators, results, points, applicable, max_points)
 
 
-def totals(gp: GroupPoints, decimals: int) -> dict[str, np.ndarray]:
-    """Achieved and attainable totals, ``score_100`` (rounded) and ``index`` (3 decimals)."""
-    achieved = (gp.points * gp.applicable).sum(axis=1)
-    attainable = (gp.max_points * gp.applicable).sum(axis=1)
+def sum_in_order(columns: np.ndarray) -> np.ndarray:
+    """The columns of ``columns`` (agencies × items) added left to right, as a spreadsheet's ``SUM`` over
+    a row does (numpy's own reduction adds in another order from 8 columns on)."""
+    total = np.zeros(columns.shape[0])
+    for j in range(columns.shape[1]):
+        total = total + columns[:, j]
+    return total
+
+
+def criterion_sums(gp: GroupPoints) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Each criterion's achieved and attainable points (not-applicable indicators left out of both), in
+    rubric order, each added left to right over its indicators."""
+    achieved, attainable = {}, {}
+    for c, cols in gp.criterion_columns().items():
+        achieved[c] = sum_in_order(gp.points[:, cols] * gp.applicable[:, cols])
+        attainable[c] = sum_in_order(gp.max_points[cols] * gp.applicable[:, cols])
+    return achieved, attainable
+
+
+def score_of(achieved: np.ndarray, attainable: np.ndarray) -> np.ndarray:
+    """``(100 × achieved) / attainable`` in full, NaN where nothing is attainable."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(attainable > 0, achieved / attainable, np.nan)
+        return np.where(attainable > 0, (100 * achieved) / attainable, np.nan)
+
+
+def totals(gp: GroupPoints, decimals: int) -> dict[str, np.ndarray]:
+    """Achieved and attainable totals, ``score_100`` and ``index`` in full, and ``score_100_published``.
+
+    The total is the criteria's points added left to right, as the workbook's ``SUM`` of the criterion
+    cells adds them; the attainable maximum the indicators' maxima, as its ``SUMPRODUCT`` does.
+    """
+    by_criterion, _ = criterion_sums(gp)
+    achieved = sum_in_order(np.column_stack(list(by_criterion.values()))) if by_criterion else np.zeros(len(gp.agency_ids))
+    attainable = sum_in_order(gp.max_points * gp.applicable)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        index = np.where(attainable > 0, achieved / attainable, np.nan)
+    score = score_of(achieved, attainable)
     return {
         "points": achieved,
         "applicable_max": attainable,
-        "score_100": round_half_up(100 * share, decimals),
-        "index": round_half_up(share, 3),
+        "score_100": score,
+        "score_100_published": round_half_up(score, decimals),
+        "index": index,
     }
 
 
@@ -153,11 +194,11 @@ def score_cycle(
         gp = score_points(rubric, group.id, used, is_ranked)
         tot = totals(gp, decimals)
 
-        ranks = rank_competition(np.where(is_ranked, tot["score_100"], np.nan))  # score_100 is published
-        crit_points = {c: gp.points[:, cols].sum(axis=1) for c, cols in gp.criterion_columns().items()}
-        criteria_parts += _criterion_parts(rubric, gp, is_ranked, crit_points)
+        ranks = rank_competition(np.where(is_ranked, tot["score_100_published"], np.nan))
+        crit_points, crit_attainable = criterion_sums(gp)
+        criteria_parts += _criterion_parts(rubric, gp, is_ranked, crit_points, crit_attainable)
 
-        published, where = np.unique(tot["score_100"], return_inverse=True)  # each distinct score's band once
+        published, where = np.unique(tot["score_100_published"], return_inverse=True)  # each distinct score's band once
         labels = np.array([b.label_vi if (b := rubric.band_for(x)) else "" for x in published.tolist()], dtype=object)
         bands = np.where(is_ranked, labels[where.reshape(-1)], "")
         part = pd.DataFrame(
@@ -166,6 +207,7 @@ def score_cycle(
                 "points": tot["points"],
                 "applicable_max": tot["applicable_max"],
                 "score_100": tot["score_100"],
+                "score_100_published": tot["score_100_published"],
                 "index": tot["index"],
                 "band": bands,
                 "rank": _nullable_ranks(ranks),
@@ -186,25 +228,28 @@ def score_cycle(
 
 
 def _criterion_parts(
-    rubric: Rubric, gp: GroupPoints, is_ranked: np.ndarray, crit_points: dict[str, np.ndarray]
+    rubric: Rubric,
+    gp: GroupPoints,
+    is_ranked: np.ndarray,
+    crit_points: dict[str, np.ndarray],
+    crit_attainable: dict[str, np.ndarray],
 ) -> list[pd.DataFrame]:
-    """The group's rows of ``criteria.csv``, a frame per criterion: points, maxima, ``score_100`` and rank."""
+    """The group's rows of ``criteria.csv``, a frame per criterion: points, maxima, ``score_100`` in full
+    and as published, and the rank on the published value."""
     decimals = rubric.ranking.decimals
     crit_max = {c.id: c.max_points[gp.group_id] for c in rubric.criteria_for(gp.group_id)}
     parts = []
-    for c_id, cols in gp.criterion_columns().items():
-        attainable = (gp.max_points[cols] * gp.applicable[:, cols]).sum(axis=1)
-        achieved = (gp.points[:, cols] * gp.applicable[:, cols]).sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(attainable > 0, achieved / attainable, np.nan)
-        c_score = round_half_up(100 * share, decimals)
-        c_rank = rank_competition(np.where(is_ranked, c_score, np.nan))
+    for c_id, achieved in crit_points.items():
+        attainable = crit_attainable[c_id]
+        c_score = score_of(achieved, attainable)
+        c_published = round_half_up(c_score, decimals)
+        c_rank = rank_competition(np.where(is_ranked, c_published, np.nan))
         parts.append(
             pd.DataFrame(
                 {
                     "agency_id": gp.agency_ids, "group": gp.group_id, "criterion_id": c_id,
-                    "points": crit_points[c_id], "max_points": float(crit_max[c_id]),
-                    "applicable_max": attainable, "score_100": c_score, "rank": _nullable_ranks(c_rank),
+                    "points": achieved, "max_points": float(crit_max[c_id]), "applicable_max": attainable,
+                    "score_100": c_score, "score_100_published": c_published, "rank": _nullable_ranks(c_rank),
                 }
             )
         )  # fmt: skip
@@ -250,10 +295,11 @@ def _check_agencies(agencies: pd.DataFrame, rubric: Rubric) -> None:
 
 
 def _json_number(x: float) -> float | int | None:
+    """A number for the trail's JSON, in full (a whole one without ``.0``); None for a blank."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return None
-    x = round(float(x), 6)
-    return int(x) if x.is_integer() else x
+    x = float(x)
+    return int(x) if x.is_integer() and abs(x) < 1e15 else x
 
 
 def _json_text(x: float) -> str:
@@ -265,7 +311,7 @@ def _json_text(x: float) -> str:
 def _json_distinct(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_json_text` of each distinct value of ``x`` (an object array) and each element's position."""
     values, where = np.unique(x, return_inverse=True)
-    return round6_texts(values, _json_text), where.reshape(-1)
+    return number_texts(values, _json_text), where.reshape(-1)
 
 
 def _inputs_column(pieces: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarray:
