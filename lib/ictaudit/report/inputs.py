@@ -21,11 +21,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ictaudit.common.numfmt import round_half_up
 from ictaudit.common.tables import read_csv  # undoes the CSV guard: each text exactly as written
+from ictaudit.intake.parsing import format_float
 from ictaudit.intake.values import VALUE_COLUMNS
 from ictaudit.rules.rubric import Rubric
 
-SCORE_NUMBER_COLUMNS = ("points", "applicable_max", "score_100", "index")
+SCORE_NUMBER_COLUMNS = ("points", "applicable_max", "score_100", "score_100_published", "index")
 RANKED = "ranked"
 
 #: what each status means, in the words of the report
@@ -102,6 +104,41 @@ def status_vi(status: str) -> str:
 def flags_vi(flags: str) -> str:
     """``missing;capped`` → ``thiếu số liệu; vượt 100%, lấy tối đa``."""
     return "; ".join(FLAG_VI.get(f, f) for f in str(flags).split(";") if f)
+
+
+#: a number as intake writes a number cell's raw value: Python's shortest form ("45", "40.8")
+_MACHINE_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def vi_digits(text: str) -> str:
+    """A number written the machine way (``1100``, ``-40.125``) with the Vietnamese separators (``1.100``,
+    ``-40,125``), every digit kept."""
+    sign, body = ("-", text[1:]) if text.startswith("-") else ("", text)
+    whole, _, frac = body.partition(".")
+    grouped = f"{int(whole):,}".replace(",", ".")
+    return sign + grouped + ("," + frac if frac else "")
+
+
+def raw_shown(raw: str, value: float, corrected: bool) -> str:
+    """A raw value as the agency saw it in its spreadsheet: a number cell (intake keeps it in Python's
+    form, ``1100`` or ``40.8``) with the Vietnamese separators (``1.100``, ``40,8``); text the agency
+    typed (``1.100``, ``89,2``, ``125 máy``, ``Có``) exactly as typed.
+
+    A text such as ``1.995`` is told from a number cell by its value: intake read the text 1995, the
+    number would be 1.995; when a correction replaced the value, a raw text with three digits after
+    its dot could be either and is shown as it is.
+    """
+    if not _MACHINE_NUMBER.fullmatch(raw):
+        return raw
+    x = float(raw)
+    if format_float(x) != raw:
+        return raw
+    if corrected:
+        if "." in raw and len(raw.partition(".")[2]) == 3:
+            return raw
+    elif x != value:  # NaN too: a blank value is no number cell
+        return raw
+    return vi_digits(raw)
 
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -191,13 +228,20 @@ CORRECTION_COLUMNS = [
 
 
 def read_scores(path: Path, rubric: Rubric) -> pd.DataFrame:
-    """``scores.csv`` with numbers as floats and the rank as a nullable integer."""
+    """``scores.csv`` with numbers as floats and the rank as a nullable integer.
+
+    A table from before ``score_100_published`` existed carried the published score as ``score_100``
+    (rounded already): its published column is that score rounded again, which changes nothing.
+    """
     df = read_csv(path)
+    had_published = "score_100_published" in df.columns
     for c in (*SCORE_NUMBER_COLUMNS, *(c.id for c in rubric.criteria)):
         if c in df.columns:
             df[c] = _floats(df[c])
         else:
             df[c] = np.nan
+    if not had_published:
+        df["score_100_published"] = round_half_up(df["score_100"].to_numpy(dtype=float), rubric.ranking.decimals)
     df["rank"] = _ints(df["rank"])
     return df
 
@@ -267,6 +311,21 @@ class ReportInputs:
             return self.value_floats
         return [self.value_of[k] for k in zip(v["agency_id"].tolist(), v["field"].tolist())]
 
+    @cached_property
+    def raw_shown(self) -> list[str]:
+        """Each row's ``raw_value`` as the agency saw it (:func:`raw_shown`), each distinct case worked once."""
+        v = self.values
+        if not len(v):
+            return []
+        memo: dict = {}
+        out = []
+        for key in zip(v["raw_value"].tolist(), self.value_floats, (v["correction_id"] != "").tolist()):
+            text = memo.get(key)
+            if text is None:
+                text = memo[key] = raw_shown(*key)
+            out.append(text)
+        return out
+
     @property
     def year(self):
         return self.cycle_info.get("year", "")
@@ -295,7 +354,9 @@ def load_report_inputs(
         raise FileNotFoundError(f"{scored_dir}: {', '.join(missing)} missing; run the scoring step (03) first")
     scores = read_scores(scored_dir / "scores.csv", rubric)
     criteria = read_csv(scored_dir / "criteria.csv")
-    for c in ("points", "max_points", "applicable_max", "score_100"):
+    if "score_100_published" not in criteria.columns:  # a table from before the column existed: see read_scores
+        criteria["score_100_published"] = criteria["score_100"]
+    for c in ("points", "max_points", "applicable_max", "score_100", "score_100_published"):
         criteria[c] = _floats(criteria[c])
     criteria["rank"] = _ints(criteria["rank"])
     trail = read_csv(scored_dir / "trail.csv")

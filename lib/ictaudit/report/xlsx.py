@@ -1,8 +1,9 @@
 """``report.xlsx``: the inputs and every computed number as a live formula with its cached value.
 
 Sheets, in order: ``Giới thiệu`` (what the workbook is, the legal basis, the rubric's notice, a guide
-to the sheets); ``Số liệu`` and ``Điểm`` (:mod:`ictaudit.report.xlsx_scores`: the confirmed values,
-and the scores as formulas); ``Diễn giải``, ``Nguồn số liệu``, ``Lỗi số liệu``, ``Hiệu chỉnh`` and
+to the sheets); one ``Xếp hạng …`` per group (:mod:`ictaudit.report.xlsx_ranking`: the ranking to
+print); ``Số liệu`` and ``Điểm`` (:mod:`ictaudit.report.xlsx_scores`: the confirmed values, and the
+scores as formulas); ``Diễn giải``, ``Nguồn số liệu``, ``Lỗi số liệu``, ``Hiệu chỉnh`` and
 ``Thang điểm`` (:mod:`ictaudit.report.xlsx_tables`: the trail, the source cells, the validation
 problems, the corrections, the method). A sheet copying a scored table too long for a spreadsheet
 is left out, and says which CSV file holds its rows (:data:`~ictaudit.report.xlsx_tables.SHEET_MAX_ROWS`).
@@ -16,7 +17,8 @@ from pathlib import Path
 
 from ictaudit.common.workbooks import print_setup, write_text
 from ictaudit.report.inputs import ReportInputs, gc_paused
-from ictaudit.report.xlsx_cells import Formats, new_workbook
+from ictaudit.report.xlsx_cells import Formats, new_workbook, wrapped_height
+from ictaudit.report.xlsx_ranking import add_ranking_sheets, fill_ranking_sheet, ranking_sheet_names
 from ictaudit.report.xlsx_scores import SCORES_SHEET, VALUES_SHEET, sheet_scores, sheet_values
 from ictaudit.report.xlsx_tables import (
     CORRECTIONS_SHEET,
@@ -63,8 +65,11 @@ def write_report_xlsx(data: ReportInputs, path: Path) -> Path:
         )
         fm = Formats(wb)
         sheet_intro(wb, data, fm)
+        rankings = add_ranking_sheets(wb, r)  # right after the intro, filled once the scores sheet is laid out
         values_rows, value_cols = sheet_values(wb, data, fm)
-        sheet_scores(wb, data, fm, values_rows, value_cols)
+        layout, score_rows = sheet_scores(wb, data, fm, values_rows, value_cols)
+        for group_id, ws in rankings.items():
+            fill_ranking_sheet(ws, data, fm, layout, score_rows, group_id)
         sheet_trail(wb, data, fm)
         sheet_sources(wb, data, fm)
         sheet_issues(wb, data, fm)
@@ -77,7 +82,12 @@ def write_report_xlsx(data: ReportInputs, path: Path) -> Path:
 def guide(data: ReportInputs) -> list[tuple[str, str]]:
     """(sheet, what it holds) of each sheet after the intro; a sheet left out says where its rows are."""
     rows = table_rows(data)
-    return [
+    rankings = [
+        (name, f"Kết quả xếp hạng khối {data.rubric.group(g).label_vi}, để in: thứ hạng, điểm từng tiêu chí, "
+               "tổng điểm, điểm quy đổi, xếp loại, ghi chú (số liệu bị giữ lại) — lấy từ sheet Điểm.")
+        for g, name in ranking_sheet_names(data.rubric).items()
+    ]  # fmt: skip
+    return rankings + [
         (
             name,
             text
@@ -116,11 +126,12 @@ def sheet_intro(wb, data: ReportInputs, fm: Formats) -> None:
     if r.status == "reconstructed" and r.notice_vi:
         write_text(ws, row, 0, "LƯU Ý VỀ THANG ĐIỂM", fm.notice)
         write_text(ws, row, 1, r.notice_vi, fm.notice)
-        ws.set_row(row, 48)
+        ws.set_row(row, wrapped_height([(r.notice_vi, 110)]))
         row += 2
     for k, v in facts:
         write_text(ws, row, 0, k, fm.header)
         write_text(ws, row, 1, v, fm.wrap)
+        ws.set_row(row, wrapped_height([(v, 110)]))
         row += 1
     row += 1
     write_text(ws, row, 0, "Sheet", fm.header)
@@ -129,4 +140,5 @@ def sheet_intro(wb, data: ReportInputs, fm: Formats) -> None:
         row += 1
         write_text(ws, row, 0, name, fm.text)
         write_text(ws, row, 1, text, fm.wrap)
+        ws.set_row(row, wrapped_height([(name, 24), (text, 110)]))
     print_setup(ws, 0, landscape=False)

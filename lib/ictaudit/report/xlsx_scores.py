@@ -2,12 +2,18 @@
 
 - ``Số liệu``: one row per agency with values, one column per field (a value held back by an
   unresolved error is left blank there and listed in the last column; a field not on the agency's
-  form is grey);
-- ``Điểm``: per group a row of maxima and a row of "best" values (``MAXIFS`` over a helper column of
-  each ``ratio_to_best`` indicator, ranked agencies only); then one row per agency: one formula per
-  indicator (``kind.excel_formula``), criterion sums, points, applicable maximum, ``score_100``,
-  index, band and competition rank within the group, each formula carrying the library's number as
-  its cached value.
+  form is grey; yes/no values show as Có / Không);
+- ``Điểm``: per group a row of maxima and a row of "best" values (``MAX`` over the group's rows of a
+  helper column that holds ``v`` for ranked agencies only); then one row per agency, the agencies of
+  a group together: one formula per indicator (``kind.excel_formula``), criterion sums, points,
+  applicable maximum, ``score_100`` as published (``ROUND``), index, band, competition rank within
+  the group (``COUNTIFS`` over the group's rows), and the fields held back.
+
+Every formula uses only functions Excel 2007 already had (no ``_xlfn.`` prefix: Excel 2010 and
+LibreOffice compute it as it is written) and carries the library's number in full as its cached
+value. The library computes each number in the formula's order of operations
+(:mod:`ictaudit.score.scoring`), and ``ROUND`` is the one rounding: LibreOffice, recalculating the
+whole workbook, finds every cached value again (``tests/test_workbook_recalculation.py``).
 
 An agency's formulas are its group's formulas with its own row numbers: each group's are built
 once, with markers for the row numbers.
@@ -23,7 +29,7 @@ from xlsxwriter.utility import xl_col_to_name
 from ictaudit.common.numfmt import fmt_value, is_nan
 from ictaudit.common.workbooks import print_setup, write_number, write_text
 from ictaudit.report.inputs import RANKED, ReportInputs, records, status_vi
-from ictaudit.report.xlsx_cells import Formats, write_formula
+from ictaudit.report.xlsx_cells import WIDE_SHEET_SCALE, Formats, column_page_breaks, wrapped_height, write_formula
 from ictaudit.report.xlsx_internals import is_plain_formula
 from ictaudit.rules.rubric import Rubric
 
@@ -36,6 +42,17 @@ _VALUES_FIRST_FIELD_COL = 4
 _ROW, _VALUES_ROW = "\x02", "\x01"
 
 
+def held_text(data: ReportInputs, agency_id: str) -> str:
+    """``F02 (đã gửi 60); F05 (đã gửi 1.100)``: the fields held back from an agency's score and what it sent."""
+    return "; ".join(
+        f"{code} (đã gửi {_shown(data.value_of.get((agency_id, code)))})" for code in data.blocked.get(agency_id, ())
+    )
+
+
+def _shown(x) -> str:
+    return fmt_value(None if is_nan(x) else float(x))
+
+
 # -- Số liệu ------------------------------------------------------------------------------------
 
 
@@ -45,12 +62,13 @@ def sheet_values(wb, data: ReportInputs, fm: Formats) -> tuple[dict[str, int], d
     fields = list(data.rubric.fields)
     cols = {f.code: _VALUES_FIRST_FIELD_COL + j for j, f in enumerate(fields)}
     held_col = _VALUES_FIRST_FIELD_COL + len(fields)
-    write_text(
-        ws, 0, 0,
+    widths = [16, 32, 22, 20] + [8.5] * len(fields) + [30]
+    note = (
         "Số liệu đã xác nhận dùng để tính điểm. Ô tô đỏ nhạt: số liệu bị giữ lại do lỗi chưa được xác nhận "
-        "(tính như thiếu số liệu); ô xám: chỉ tiêu không có trong phiếu của khối.", fm.text,
-    )  # fmt: skip
-    ws.set_row(1, 64)
+        "(tính như thiếu số liệu, giá trị đã gửi ở cột cuối); ô xám: chỉ tiêu không có trong phiếu của khối."
+    )
+    _title(ws, "Số liệu đã xác nhận", note, widths, None, fm)
+    ws.set_row(1, 78)
     for j in range(_VALUES_FIRST_FIELD_COL):
         write_text(ws, 1, j, "", fm.header_small)
     for f in fields:
@@ -63,15 +81,32 @@ def sheet_values(wb, data: ReportInputs, fm: Formats) -> tuple[dict[str, int], d
     write_text(ws, 2, held_col, "Số liệu bị giữ lại (giá trị đã gửi)", fm.header)
     _values_rows(ws, data, fm, cols, held_col)
     last = _VALUES_FIRST_ROW + max(len(data.scored_ids), 1) - 1
-    ws.set_column(0, 0, 14)
-    ws.set_column(1, 1, 36)
-    ws.set_column(2, 3, 16)
-    ws.set_column(_VALUES_FIRST_FIELD_COL, held_col - 1, 9)
-    ws.set_column(held_col, held_col, 30)
+    for j, w in enumerate(widths):
+        ws.set_column(j, j, w)
     ws.freeze_panes(_VALUES_FIRST_ROW, 2)
     ws.autofilter(2, 0, last, held_col)
-    print_setup(ws, 2)
+    _print_wide(ws, widths, 1, 2)
     return {a: _VALUES_FIRST_ROW + i for i, a in enumerate(data.scored_ids)}, cols
+
+
+def _title(ws, title: str, note: str, widths: list[float], allowed: set[int] | None, fm: Formats) -> None:
+    """The sheet's first row: ``title`` in the name column (printed on every page, as that column is), and
+    ``note`` wrapped across the columns after it that the first printed page holds."""
+    breaks = column_page_breaks(widths, (1, 1), allowed)
+    last = (breaks[0] if breaks else len(widths)) - 1
+    write_text(ws, 0, 1, title, fm.title)
+    ws.merge_range(0, 2, 0, last, "", fm.wrap)
+    write_text(ws, 0, 2, note, fm.wrap)
+    ws.set_row(0, wrapped_height([(note, sum(widths[2 : last + 1]))]))
+
+
+def _print_wide(ws, widths: list[float], first_repeated_row: int, last_repeated_row: int, allowed=None) -> None:
+    """Landscape A4 at :data:`WIDE_SHEET_SCALE` %, across as many pages as the columns take: the name
+    column and the header rows repeated on each, a page never splitting what ``allowed`` keeps together."""
+    print_setup(ws, last_repeated_row, fit_width=False, repeat_columns=(1, 1))
+    ws.repeat_rows(first_repeated_row, last_repeated_row)
+    ws.set_print_scale(WIDE_SHEET_SCALE)
+    ws.set_v_pagebreaks(column_page_breaks(widths, (1, 1), allowed))
 
 
 def _values_rows(ws, data: ReportInputs, fm: Formats, cols: dict[str, int], held_col: int) -> None:
@@ -82,13 +117,14 @@ def _values_rows(ws, data: ReportInputs, fm: Formats, cols: dict[str, int], held
         f.code: fm.yesno if f.type == "yesno" else fm.int if f.type == "count" else fm.dec for f in rubric.fields
     }
     in_form = {g.id: {f.code for f in rubric.fields_for_form(g.form)} for g in rubric.groups}
+    group_label = {g.id: g.label_vi for g in rubric.groups}
     value_of = data.value_of
     for i, a in enumerate(data.scored_ids):
         r = _VALUES_FIRST_ROW + i
         s = scores[a]
         form = in_form[s["group"]]
         held = set(data.blocked.get(a, ()))
-        for col, text in enumerate((a, s["agency_name"], s["group"], status_vi(s["status"]))):
+        for col, text in enumerate((a, s["agency_name"], group_label.get(s["group"], s["group"]), status_vi(s["status"]))):
             write_text(ws, r, col, text, fm.text)
         for code, c in cols.items():
             if code not in form:
@@ -98,12 +134,7 @@ def _values_rows(ws, data: ReportInputs, fm: Formats, cols: dict[str, int], held
             else:
                 write_number(ws, r, c, value_of.get((a, code)), value_fmt[code])
         if held:
-            held_text = "; ".join(f"{code} = {_shown(value_of.get((a, code)))}" for code in sorted(held))
-            write_text(ws, r, held_col, held_text, fm.text)
-
-
-def _shown(x) -> str:
-    return fmt_value(None if is_nan(x) else float(x))
+            write_text(ws, r, held_col, held_text(data, a), fm.wrap)
 
 
 # -- Điểm ---------------------------------------------------------------------------------------
@@ -119,9 +150,10 @@ class ScoresLayout:
     best_ids: list[str]  # indicators of some group that compare with the group's best
     indicator_col: dict[str, int]
     criterion_col: dict[str, int]
-    help_col: dict[str, int]  # the helper column ("v") of each best indicator
+    help_col: dict[str, int]  # the helper column ("v" of ranked agencies) of each best indicator
     max_row: dict[str, int]  # per group
     best_row: dict[str, int]
+    blocks: dict[str, tuple[int, int]]  # per group with agencies: its first and last row
     header_row: int
     first_data: int
     last_data: int
@@ -161,16 +193,23 @@ class ScoresLayout:
         return self.c_points + 5
 
     @property
+    def c_held(self) -> int:
+        return self.c_points + 6
+
+    @property
     def last_col(self) -> int:
-        return self.c_rank + len(self.best_ids)
+        return self.c_held + len(self.best_ids)
 
-    def column_range(self, col: int) -> str:
-        """The data rows of a column, absolute: ``$C$12:$C$48``."""
+    def block_range(self, group: str, col: int) -> str:
+        """The group's rows of a column, absolute: ``$C$12:$C$48``."""
+        first, last = self.blocks[group]
         letter = xl_col_to_name(col)
-        return f"${letter}${self.first_data + 1}:${letter}${self.last_data + 1}"
+        return f"${letter}${first + 1}:${letter}${last + 1}"
 
 
-def scores_layout(rubric: Rubric, n_agencies: int) -> ScoresLayout:
+def scores_layout(rubric: Rubric, groups_in_order: list[str]) -> ScoresLayout:
+    """The layout for agencies of the groups ``groups_in_order`` (one entry per agency, in row order;
+    the agencies of a group must be together)."""
     indicator_ids = [ind.id for c in rubric.criteria for ind in c.indicators]
     criterion_of = {ind.id: c.id for c in rubric.criteria for ind in c.indicators}
     best_ids = [i for i in indicator_ids if any(k.id == i and k.uses_best for g in rubric.groups
@@ -178,9 +217,17 @@ def scores_layout(rubric: Rubric, n_agencies: int) -> ScoresLayout:
     criterion_ids = [c.id for c in rubric.criteria]
     first_ind = 5
     first_crit = first_ind + len(indicator_ids)
-    first_help = first_crit + len(criterion_ids) + 6
+    first_help = first_crit + len(criterion_ids) + 7
     groups = [g.id for g in rubric.groups]
     header_row = 2 + 2 * len(groups) + 1  # the row above it: the criteria's labels
+    first_data = header_row + 1
+    blocks: dict[str, tuple[int, int]] = {}
+    previous = None
+    for row, g in enumerate(groups_in_order, start=first_data):
+        if g != previous and g in blocks:
+            raise ValueError(f"the agencies of group {g} are not together on the scores sheet")
+        blocks[g] = (blocks[g][0] if g in blocks else row, row)
+        previous = g
     return ScoresLayout(
         indicator_ids=indicator_ids,
         criterion_of=criterion_of,
@@ -191,9 +238,10 @@ def scores_layout(rubric: Rubric, n_agencies: int) -> ScoresLayout:
         help_col={iid: first_help + j for j, iid in enumerate(best_ids)},
         max_row={g: 2 + 2 * k for k, g in enumerate(groups)},
         best_row={g: 3 + 2 * k for k, g in enumerate(groups)},
+        blocks=blocks,
         header_row=header_row,
-        first_data=header_row + 1,
-        last_data=header_row + max(n_agencies, 1),
+        first_data=first_data,
+        last_data=header_row + max(len(groups_in_order), 1),
         first_ind=first_ind,
     )
 
@@ -203,101 +251,127 @@ def _quoted(text: str) -> str:
     return '"' + str(text).replace('"', '""') + '"'
 
 
-def sheet_scores(wb, data: ReportInputs, fm: Formats, values_rows: dict[str, int], value_cols: dict[str, int]) -> None:
+def sheet_scores(
+    wb, data: ReportInputs, fm: Formats, values_rows: dict[str, int], value_cols: dict[str, int]
+) -> tuple[ScoresLayout, dict[str, int]]:
     """The scores sheet; ``values_rows``, ``value_cols``: where each agency's row and each field's
-    column are on the values sheet."""
+    column are on the values sheet. Returns the layout and each agency's row (0-based)."""
     ws = wb.add_worksheet(SCORES_SHEET)
-    lay = scores_layout(data.rubric, len(data.scored_ids))
-    write_text(
-        ws, 0, 0,
-        "Điểm theo từng chỉ tiêu: mỗi ô là công thức tính từ sheet Số liệu (giá trị đã tính sẵn đi kèm). "
-        "Ô trống (\"\"): chỉ tiêu không áp dụng, không tính vào điểm tối đa.", fm.text,
-    )  # fmt: skip
+    group_of = dict(zip(data.scores["agency_id"].tolist(), data.scores["group"].tolist()))
+    lay = scores_layout(data.rubric, [group_of[a] for a in data.scored_ids])
+    widths = _scores_widths(lay)
+    note = (
+        "Mỗi ô là công thức tính từ sheet Số liệu, kèm giá trị đã tính sẵn đầy đủ. Ô trống (\"\"): chỉ tiêu không "
+        "áp dụng, không tính vào điểm tối đa. Điểm quy đổi (thang 100) làm tròn "
+        f"{data.rubric.ranking.decimals} chữ số (ROUND) là số dùng để xếp loại, xếp hạng; các số khác giữ đầy đủ, "
+        "chỉ hiển thị 2 chữ số. Dòng „Cao nhất“: giá trị cao nhất trong các đơn vị được xếp hạng của khối, "
+        "và ở cột giá trị v (cuối bảng) đơn vị đạt giá trị đó."
+    )
+    allowed = {lay.indicator_col[c.indicators[0].id] for c in data.rubric.criteria if c.indicators}
+    allowed |= {lay.first_crit, lay.c_held, lay.c_held + 1}
+    _title(ws, "Điểm theo từng chỉ tiêu", note, widths, allowed, fm)
     _group_rows(ws, data, fm, lay)
     _header_rows(ws, data.rubric, fm, lay)
-    _agency_rows(ws, data, fm, lay, values_rows, value_cols)
-    ws.set_column(lay.c_id, lay.c_id, 12)
-    ws.set_column(lay.c_name, lay.c_name, 34)
-    ws.set_column(lay.c_group, lay.c_status, 13)
-    ws.set_column(lay.c_ranked, lay.c_ranked, 8)
-    ws.set_column(lay.first_ind, lay.first_crit - 1, 6.5)
-    ws.set_column(lay.first_crit, lay.c_appmax, 8)
-    ws.set_column(lay.c_score, lay.c_rank, 10)
-    if lay.best_ids:
-        ws.set_column(lay.c_rank + 1, lay.last_col, 12)
+    rows = _agency_rows(ws, data, fm, lay, values_rows, value_cols)
+    for j, w in enumerate(widths):
+        ws.set_column(j, j, w)
     ws.freeze_panes(lay.first_data, 2)
     ws.autofilter(lay.header_row, 0, lay.last_data, lay.last_col)
-    print_setup(ws, lay.header_row)
+    # a page never splits a criterion's indicators; the criteria and totals, the helpers start pages of their own
+    _print_wide(ws, widths, 2, lay.header_row, allowed)
+    return lay, rows
+
+
+def _scores_widths(lay: ScoresLayout) -> list[float]:
+    """The width of each column of the scores sheet."""
+    per_criterion = {c: sum(lay.criterion_of[i] == c for i in lay.indicator_ids) for c in lay.criterion_ids}
+    indicators = [10.0 if per_criterion[lay.criterion_of[i]] == 1 else 6.5 for i in lay.indicator_ids]
+    widths = [16.0, 36.0, 22.0, 20.0, 9.0] + indicators + [8.0] * (len(lay.criterion_ids) + 2)
+    widths += [10.0] * 4 + [24.0] + [24.0] * len(lay.best_ids)
+    return widths
 
 
 def _group_rows(ws, data: ReportInputs, fm: Formats, lay: ScoresLayout) -> None:
-    """Per group, the row of maxima and the row of best values (over the group's ranked agencies)."""
+    """Per group, the row of maxima and the row of best values (over the group's ranked agencies), with
+    the agency that holds each best value."""
     rubric = data.rubric
     best_cached = _best_values(data)
     for g in rubric.groups:
         mr, br = lay.max_row[g.id], lay.best_row[g.id]
         kinds = [k for _c, k in rubric.indicators(g.id)]
-        write_text(ws, mr, lay.c_name, f"Điểm tối đa — {g.label_vi}", fm.label_row)
-        write_text(ws, mr, lay.c_group, g.id, fm.label_row)
+        write_text(ws, mr, lay.c_name, f"Điểm tối đa: {g.label_vi}", fm.label_row)
+        write_text(ws, mr, lay.c_group, g.label_vi, fm.label_row)
         for kind in kinds:
             ws.write_number(mr, lay.indicator_col[kind.id], kind.max_points, fm.max_row)
         for c in rubric.criteria_for(g.id):
             ws.write_number(mr, lay.criterion_col[c.id], c.max_points[g.id], fm.max_row)
         ws.write_number(mr, lay.c_points, g.max_points, fm.max_row)
-        label = f"Giá trị cao nhất trong khối (đơn vị được xếp hạng) — {g.label_vi}"
-        write_text(ws, br, lay.c_name, label, fm.label_row)
-        write_text(ws, br, lay.c_group, g.id, fm.label_row)
+        write_text(ws, br, lay.c_name, f"Cao nhất (xếp hạng): {g.label_vi}", fm.label_row)
+        write_text(ws, br, lay.c_group, g.label_vi, fm.label_row)
+        if g.id not in lay.blocks:
+            continue  # no agency of the group: no best to compute, none to use it
         for kind in kinds:
             if kind.uses_best:
-                formula = (
-                    f"=MAXIFS({lay.column_range(lay.help_col[kind.id])},{lay.column_range(lay.c_group)},"
-                    f"{_quoted(g.id)},{lay.column_range(lay.c_ranked)},1)"
-                )
-                write_formula(
-                    ws, br, lay.indicator_col[kind.id], formula, fm.best_row, best_cached.get((g.id, kind.id), 0.0)
-                )
+                best, holder = best_cached.get((g.id, kind.id), (0.0, ""))
+                help_col = lay.help_col[kind.id]
+                block = lay.block_range(g.id, help_col)
+                write_formula(ws, br, lay.indicator_col[kind.id], f"=MAX({block})", fm.best_row, best)
+                # who holds it: the first ranked agency of the group whose v is the best (none when 0)
+                best_ref = f"{xl_col_to_name(lay.indicator_col[kind.id])}{br + 1}"
+                names = lay.block_range(g.id, lay.c_name)
+                who = f'=IF({best_ref}>0,INDEX({names},MATCH({best_ref},{block},0)),"")'
+                write_formula(ws, br, help_col, who, fm.label_row, holder)
 
 
 def _header_rows(ws, rubric: Rubric, fm: Formats, lay: ScoresLayout) -> None:
     """The criteria's labels above their indicators, then the column headers."""
     hr = lay.header_row
-    ws.set_row(hr - 1, 30)
-    ws.set_row(hr, 45)
+    widths = _scores_widths(lay)
+    labels = []
     for c in rubric.criteria:
         cols = [lay.indicator_col[i] for i in lay.indicator_ids if lay.criterion_of[i] == c.id]
+        text = f"{c.id}. {c.label_vi}"
         if len(cols) > 1:
-            ws.merge_range(hr - 1, cols[0], hr - 1, cols[-1], f"{c.id}. {c.label_vi}", fm.header_small)
-        elif cols:
-            write_text(ws, hr - 1, cols[0], f"{c.id}. {c.label_vi}", fm.header_small)
+            ws.merge_range(hr - 1, cols[0], hr - 1, cols[-1], "", fm.header_small)
+        if cols:
+            write_text(ws, hr - 1, cols[0], text, fm.header_small)
+            labels.append((text, sum(widths[cols[0] : cols[-1] + 1]) * 1.25))  # 8 pt: a line holds 10/8 as much
+    ws.set_row(hr - 1, wrapped_height(labels))
     heads = {
         lay.c_id: "Mã đơn vị", lay.c_name: "Tên đơn vị", lay.c_group: "Khối", lay.c_status: "Trạng thái",
-        lay.c_ranked: "Được xếp hạng (1/0)", lay.c_points: "Tổng điểm", lay.c_appmax: "Điểm tối đa áp dụng",
+        lay.c_ranked: "Được xếp hạng", lay.c_points: "Tổng điểm", lay.c_appmax: "Điểm tối đa áp dụng",
         lay.c_score: "Điểm quy đổi (thang 100)", lay.c_index: "Chỉ số", lay.c_band: "Xếp loại",
-        lay.c_rank: "Thứ hạng trong khối",
+        lay.c_rank: "Thứ hạng trong khối", lay.c_held: "Số liệu bị giữ lại (tính như thiếu)",
     }  # fmt: skip
     heads |= {lay.indicator_col[i]: i for i in lay.indicator_ids}
     heads |= {lay.criterion_col[c]: f"Tiêu chí {c}" for c in lay.criterion_ids}
-    heads |= {lay.help_col[i]: f"Giá trị v của {i} (tính giá trị cao nhất)" for i in lay.best_ids}
+    heads |= {lay.help_col[i]: f"{i}: giá trị v (đơn vị xếp hạng)" for i in lay.best_ids}
     for col, text in heads.items():
         write_text(ws, hr, col, text, fm.header)
+    ws.set_row(hr, wrapped_height([(t, widths[c]) for c, t in heads.items()], bold=True))
 
 
 def _agency_rows(
     ws, data: ReportInputs, fm: Formats, lay: ScoresLayout, values_rows: dict[str, int], value_cols: dict[str, int]
-) -> None:
+) -> dict[str, int]:
     """One row per scored agency: its name and status, then its group's formulas with its cached values."""
     scores = {r["agency_id"]: r for r in records(data.scores)}
     formulas = GroupFormulas(data.rubric, fm, lay, value_cols)
     cached = CachedValues(data)
+    group_label = {g.id: g.label_vi for g in data.rubric.groups}
+    rows = {}
     for i, a in enumerate(data.scored_ids):
-        row = lay.first_data + i
+        row = rows[a] = lay.first_data + i
         s = scores[a]
-        for col, text in enumerate((a, s["agency_name"], s["group"], status_vi(s["status"]))):
+        for col, text in enumerate((a, s["agency_name"], group_label.get(s["group"], s["group"]), status_vi(s["status"]))):
             write_text(ws, row, col, text, fm.text)
-        ws.write_number(row, lay.c_ranked, 1 if s["status"] == RANKED else 0, fm.int)
+        ws.write_number(row, lay.c_ranked, 1 if s["status"] == RANKED else 0, fm.yesno)
         values = cached.of(a, s)
         for col, formula, fmt, key, plain in formulas.at(s["group"], row + 1, values_rows[a] + 1):
             write_formula(ws, row, col, formula, fmt, values[key], plain)
+        if a in data.blocked:
+            write_text(ws, row, lay.c_held, ", ".join(data.blocked[a]), fm.held)
+    return rows
 
 
 class GroupFormulas:
@@ -337,13 +411,15 @@ class GroupFormulas:
         lay, fm = self.lay, self.fm
         letter = xl_col_to_name
         refs = {code: f"'{VALUES_SHEET}'!${col}${vr}" for code, col in self.value_letter.items()}
+        ranked = f"${letter(lay.c_ranked)}{x}"
         out = []
         for _c, kind in self.rubric.indicators(g):
             col = lay.indicator_col[kind.id]
             best_ref = f"${letter(col)}${lay.best_row[g] + 1}" if kind.uses_best else None
             out.append((col, kind.excel_formula(refs, best_ref), fm.pts, ("points", kind.id)))
-            if kind.uses_best:
-                out.append((lay.help_col[kind.id], kind.excel_value(refs), fm.ratio, ("v", kind.id)))
+            if kind.uses_best:  # v of a ranked agency, the candidates for the group's best
+                v = kind.excel_value(refs)[1:]
+                out.append((lay.help_col[kind.id], f'=IF({ranked}=1,{v},"")', fm.ratio, ("v", kind.id)))
         for c in self.rubric.criteria_for(g):
             cols = [lay.indicator_col[i] for i in lay.indicator_ids if lay.criterion_of[i] == c.id]
             out.append(
@@ -354,7 +430,7 @@ class GroupFormulas:
         return sorted(out + self._totals(g, x), key=lambda cell: cell[0])
 
     def _totals(self, g: str, x: str) -> list[tuple[int, str, object, tuple]]:
-        """Applicable maximum, score out of 100, index, band and rank of the agency in row ``x``."""
+        """Applicable maximum, score out of 100 as published, index, band and rank of the agency in row ``x``."""
         lay, fm, letter = self.lay, self.fm, xl_col_to_name
         ind_span = f"{letter(lay.first_ind)}{x}:{letter(lay.first_crit - 1)}{x}"
         mr = lay.max_row[g] + 1
@@ -367,13 +443,13 @@ class GroupFormulas:
             band_expr = f"IF({sc}>={b.min_score:g},{_quoted(b.label_vi)},{band_expr})"
         ranked = f"${letter(lay.c_ranked)}{x}"
         rank = (
-            f'=IF(AND({ranked}=1,{sc}<>""),COUNTIFS({lay.column_range(lay.c_group)},${letter(lay.c_group)}{x},'
-            f'{lay.column_range(lay.c_ranked)},1,{lay.column_range(lay.c_score)},">"&{sc})+1,"")'
+            f'=IF(AND({ranked}=1,{sc}<>""),COUNTIFS({lay.block_range(g, lay.c_ranked)},1,'
+            f'{lay.block_range(g, lay.c_score)},">"&{sc})+1,"")'
         )
         return [
             (lay.c_appmax, f'=SUMPRODUCT(({ind_span}<>"")*({max_span}))', fm.pts, ("applicable_max",)),
-            (lay.c_score, f'=IF({amx}>0,ROUND(100*{pts}/{amx},{dec}),"")', fm.pts_bold, ("score_100",)),
-            (lay.c_index, f'=IF({amx}>0,ROUND({pts}/{amx},3),"")', fm.index, ("index",)),
+            (lay.c_score, f'=IF({amx}>0,ROUND(100*{pts}/{amx},{dec}),"")', fm.pts_bold, ("score_100_published",)),
+            (lay.c_index, f'=IF({amx}>0,{pts}/{amx},"")', fm.index, ("index",)),
             (lay.c_band, f'=IF(AND({ranked}=1,{sc}<>""),{band_expr},"")', fm.text, ("band",)),
             (lay.c_rank, rank, fm.rank, ("rank",)),
         ]
@@ -395,30 +471,43 @@ class CachedValues:
     def of(self, a: str, s: dict) -> dict[tuple, object]:
         """Agency ``a``'s values; ``s``: its row of scores.csv."""
         out: dict[tuple, object] = {}
+        ranked = s["status"] == RANKED
         for _c, kind in self.rubric.indicators(s["group"]):
             points, applicable, inputs = self.trail[(a, kind.id)]
             out["points", kind.id] = float(points) if bool(applicable) else ""
             if kind.uses_best:
-                out["v", kind.id] = _v_cached(kind, inputs)
+                out["v", kind.id] = _v_cached(kind, inputs) if ranked else ""
         for c in self.rubric.criteria_for(s["group"]):
             out[(c.id,)] = float(s[c.id])
         out["points",] = float(s["points"])
         out["applicable_max",] = float(s["applicable_max"])
-        out["score_100",] = "" if is_nan(s["score_100"]) else float(s["score_100"])
+        published = s["score_100_published"]
+        out["score_100_published",] = "" if is_nan(published) else float(published)
         out["index",] = "" if is_nan(s["index"]) else float(s["index"])
         out["band",] = s["band"] or ""
         out["rank",] = "" if is_nan(s["rank"]) else int(s["rank"])
         return out
 
 
-def _best_values(data: ReportInputs) -> dict[tuple[str, str], float]:
-    """The group's best value of each ratio_to_best indicator, as the trail recorded it (0 when none)."""
-    out: dict[tuple[str, str], float] = {}
+def _best_values(data: ReportInputs) -> dict[tuple[str, str], tuple[float, str]]:
+    """The group's best value of each ratio_to_best indicator as the trail recorded it (0 when none), and
+    the name of the first ranked agency (in the sheet's order) whose value it is ("" when 0)."""
+    out: dict[tuple[str, str], tuple[float, str]] = {}
     rows = data.trail[data.trail["kind"] == "ratio_to_best"]
-    for g, iid, inputs in zip(rows["group"], rows["indicator_id"], rows["inputs"]):
-        best = json.loads(inputs).get("best")
-        out[(g, iid)] = 0.0 if best is None else float(best)
-    return out
+    ranked = set(data.scores.loc[data.scores["status"] == RANKED, "agency_id"])
+    order = {a: i for i, a in enumerate(data.scored_ids)}
+    kinds = {(g.id, k.id): k for g in data.rubric.groups for _c, k in data.rubric.indicators(g.id) if k.uses_best}
+    holders: dict[tuple[str, str], tuple[int, str]] = {}
+    for a, g, iid, inputs in zip(rows["agency_id"], rows["group"], rows["indicator_id"], rows["inputs"]):
+        parsed = json.loads(inputs)
+        best = 0.0 if parsed.get("best") is None else float(parsed["best"])
+        out[(g, iid)] = (best, "")
+        kind = kinds.get((g, iid))
+        if kind is None or a not in ranked or best <= 0 or _v_cached(kind, inputs) != best:
+            continue
+        if (g, iid) not in holders or order.get(a, 0) < holders[(g, iid)][0]:
+            holders[(g, iid)] = (order.get(a, 0), data.names.get(a, a))
+    return {key: (best, holders.get(key, (0, ""))[1]) for key, (best, _) in out.items()}
 
 
 def _v_cached(kind, inputs: str):

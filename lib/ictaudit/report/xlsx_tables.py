@@ -9,6 +9,7 @@ The first four copy a scored table (``trail.csv``, ``values.csv``, ``issues.csv`
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from ictaudit.common.numfmt import fmt_number, fmt_value
@@ -25,7 +26,7 @@ from ictaudit.report.inputs import (
     formula_vi,
     parse_inputs,
 )
-from ictaudit.report.xlsx_cells import Formats
+from ictaudit.report.xlsx_cells import Formats, wrapped_height
 
 #: a sheet copying a scored table holds at most this many rows (the row limit of Excel 2003 and of the
 #: .xls format, which every spreadsheet opens and filters in seconds); a longer table is left out of
@@ -81,11 +82,12 @@ def copy_sheet(
     n_rows: int,
     data: Callable[[], list[list]],
     table_name: str | None = None,
+    print_columns: int | None = None,
 ) -> None:
     """The sheet copying the scored table of :data:`TABLE_OF_SHEET` (``n_rows`` rows): :func:`table_sheet`
     of ``data()``, or, when the rows are left out, the title and where they are."""
     if not left_out(n_rows):
-        table_sheet(wb, name, fm, title, columns, data(), table_name)
+        table_sheet(wb, name, fm, title, columns, data(), table_name, print_columns)
         return
     ws = wb.add_worksheet(name)
     ws.set_column(0, 0, 110)
@@ -103,18 +105,25 @@ def table_sheet(
     columns: list[tuple[str, float, str]],
     data: list[list],
     table_name: str | None = None,
+    print_columns: int | None = None,
 ) -> None:
     """A sheet with a title line, a header row and rows; ``columns``: (header, width, kind); ``data``:
     the values, column by column. With ``table_name``, the rows are an Excel table (banded, named);
     otherwise a filtered range.
+
+    Kinds: ``text``, ``wrap`` (wrapped text: each row is made as tall as its longest wrapped cell),
+    ``int``, ``pts``, ``num``, and ``value`` (a confirmed value: ``(number, is_yes_no)``, shown as
+    Có / Không for a yes/no field). ``print_columns``: only the first so many columns are printed (the
+    others are technical: ids, hashes), fitted to the width of A4 landscape.
     """
     n = len(data[0]) if data else 0
     use_table = bool(table_name and n)
     ws = wb.add_worksheet(name)
     write_text(ws, 0, 0, title, fm.text)
     hr = 1
-    ws.set_row(hr, 30)
-    for j, (_head, width, _k) in enumerate(columns):
+    widths = [w for _h, w, _k in columns]
+    ws.set_row(hr, wrapped_height([(h, w) for h, w, _k in columns], bold=True))
+    for j, width in enumerate(widths):
         ws.set_column(j, j, width)
     last = hr + max(n, 1)
     if use_table:
@@ -127,17 +136,35 @@ def table_sheet(
         for j, (head, _w, _k) in enumerate(columns):
             write_text(ws, hr, j, head, fm.header)
         ws.autofilter(hr, 0, last, len(columns) - 1)
-    formats = {"text": fm.text, "wrap": fm.wrap, "int": fm.int, "pts": fm.pts}
-    writers = [
-        (write_text if kind in ("text", "wrap") else write_number, formats.get(kind, fm.dec))
-        for _h, _w, kind in columns
-    ]
+    writers = [_writer(kind, fm) for _h, _w, kind in columns]
+    wrapped = [j for j, (_h, _w, kind) in enumerate(columns) if kind == "wrap"]
     for i, values in enumerate(zip(*data)):
         r = hr + 1 + i
-        for j, ((write, fmt), v) in enumerate(zip(writers, values)):
-            write(ws, r, j, v, fmt)
+        for j, (write, v) in enumerate(zip(writers, values)):
+            write(ws, r, j, v)
+        if wrapped:
+            height = wrapped_height([(values[j], widths[j]) for j in wrapped if isinstance(values[j], str)])
+            if height > _ONE_LINE:
+                ws.set_row(r, height)
     ws.freeze_panes(hr + 1, 0)
     print_setup(ws, hr)
+    if print_columns is not None and print_columns < len(columns):
+        ws.print_area(0, 0, last, print_columns - 1)
+
+
+#: the height of a row of one line: rows that need no more keep the default
+_ONE_LINE = wrapped_height([("", 1)])
+
+
+def _writer(kind: str, fm: Formats):
+    """How a cell of a column of ``kind`` is written: ``write(ws, row, col, value)``."""
+    if kind in ("text", "wrap"):
+        fmt = fm.wrap if kind == "wrap" else fm.text
+        return lambda ws, r, c, v: write_text(ws, r, c, v, fmt)
+    if kind == "value":
+        return lambda ws, r, c, v: write_number(ws, r, c, v[0], fm.yesno if v[1] else fm.dec)
+    fmt = {"int": fm.int, "pts": fm.pts}.get(kind, fm.dec)
+    return lambda ws, r, c, v: write_number(ws, r, c, v, fmt)
 
 
 def _mapped(values: list, fn) -> list:
@@ -168,18 +195,25 @@ def _inputs_texts(inputs: list[str], yesno: set[str]) -> list[str]:
 
 def sheet_trail(wb, data: ReportInputs, fm: Formats) -> None:
     cols = [
-        ("Mã đơn vị", 12, "text"), ("Tên đơn vị", 28, "text"), ("Khối", 13, "text"), ("Tiêu chí", 7, "text"),
-        ("Chỉ tiêu", 7, "text"), ("Nội dung chỉ tiêu", 36, "wrap"), ("Cách tính", 16, "text"),
-        ("Số liệu đầu vào", 26, "wrap"), ("Diễn giải", 60, "wrap"), ("Công thức", 36, "wrap"),
-        ("Điểm", 8, "pts"), ("Điểm tối đa", 8, "pts"), ("Áp dụng", 8, "text"), ("Ghi chú", 22, "wrap"),
+        ("Mã đơn vị", 11, "text"), ("Tên đơn vị", 22, "wrap"), ("Chỉ tiêu", 6.5, "text"),
+        ("Nội dung chỉ tiêu", 26, "wrap"), ("Số liệu đầu vào", 22, "wrap"), ("Diễn giải", 46, "wrap"),
+        ("Điểm", 7, "pts"), ("Điểm tối đa", 7, "pts"), ("Ghi chú", 15, "wrap"),
+        ("Khối", 20, "text"), ("Tiêu chí", 7, "text"), ("Cách tính", 18, "text"), ("Công thức", 40, "text"),
+        ("Áp dụng", 8, "text"),
     ]  # fmt: skip
-    title = "Diễn giải từng bước tính điểm (một dòng cho mỗi đơn vị × chỉ tiêu)."
-    copy_sheet(wb, TRAIL_SHEET, fm, title, cols, len(data.trail), lambda: _trail_columns(data), "DienGiai")
+    title = (
+        "Diễn giải từng bước tính điểm (một dòng cho mỗi đơn vị × chỉ tiêu). Điểm giữ đầy đủ, hiển thị 2 chữ số; "
+        "tổng điểm tính từ điểm chưa làm tròn. Bản in gồm các cột đến Ghi chú."
+    )
+    copy_sheet(
+        wb, TRAIL_SHEET, fm, title, cols, len(data.trail), lambda: _trail_columns(data), "DienGiai", print_columns=9
+    )
 
 
 def _trail_columns(data: ReportInputs) -> list[list]:
     """The trail sheet's columns: the trail in the order of the scored agencies, with names and labels."""
     labels = {ind.id: ind.label_vi for c in data.rubric.criteria for ind in c.indicators}
+    group_labels = {g.id: g.label_vi for g in data.rubric.groups}
     yesno = {f.code for f in data.rubric.fields if f.type == "yesno"}
     t = data.trail
     order = {a: i for i, a in enumerate(data.scored_ids)}
@@ -187,33 +221,45 @@ def _trail_columns(data: ReportInputs) -> list[list]:
     ids = t["agency_id"].tolist()
     indicators = t["indicator_id"].tolist()
     return [
-        ids, _mapped(ids, lambda a: data.names.get(a, "")), t["group"].tolist(), t["criterion_id"].tolist(),
-        indicators, _mapped(indicators, lambda i: labels.get(i, "")), _mapped(t["kind"].tolist(), lambda k: KIND_VI.get(k, k)),
-        _inputs_texts(t["inputs"].tolist(), yesno), t["explanation_vi"].tolist(),
-        _mapped(t["formula"].tolist(), formula_vi), t["points"].tolist(), t["max_points"].tolist(),
-        ["Có" if x else "Không" for x in t["applicable"].tolist()], _mapped(t["flags"].tolist(), flags_vi),
+        ids, _mapped(ids, lambda a: data.names.get(a, "")), indicators, _mapped(indicators, lambda i: labels.get(i, "")),
+        _inputs_texts(t["inputs"].tolist(), yesno), t["explanation_vi"].tolist(), t["points"].tolist(),
+        t["max_points"].tolist(), _mapped(t["flags"].tolist(), flags_vi),
+        _mapped(t["group"].tolist(), lambda g: group_labels.get(g, g)), t["criterion_id"].tolist(),
+        _mapped(t["kind"].tolist(), lambda k: KIND_VI.get(k, k)), _mapped(t["formula"].tolist(), formula_vi),
+        ["Có" if x else "Không" for x in t["applicable"].tolist()],
     ]  # fmt: skip
 
 
 def sheet_sources(wb, data: ReportInputs, fm: Formats) -> None:
     cols = [
-        ("Mã đơn vị", 12, "text"), ("Tên đơn vị", 28, "text"), ("Mã chỉ tiêu", 8, "text"),
-        ("Chỉ tiêu", 40, "wrap"), ("Giá trị gốc (như đơn vị gửi)", 14, "text"), ("Giá trị dùng", 12, "num"),
-        ("Tệp", 20, "text"), ("Sheet", 10, "text"), ("Ô", 6, "text"), ("Mã hiệu chỉnh", 10, "text"),
-        ("SHA-256 của tệp", 20, "text"),
+        ("Mã đơn vị", 14, "text"), ("Tên đơn vị", 30, "wrap"), ("Mã chỉ tiêu", 7, "text"),
+        ("Chỉ tiêu", 46, "wrap"), ("Giá trị gốc (như đơn vị gửi)", 13, "text"), ("Giá trị dùng", 11, "value"),
+        ("Ghi chú", 26, "wrap"), ("Tệp", 20, "wrap"), ("Sheet", 9, "text"), ("Ô", 6, "text"),
+        ("Mã hiệu chỉnh", 9, "text"), ("SHA-256 của tệp", 20, "text"),
     ]  # fmt: skip
-    title = "Nguồn của từng số liệu (ô trong phiếu của đơn vị)."
-    copy_sheet(wb, SOURCES_SHEET, fm, title, cols, len(data.values), lambda: _sources_columns(data))
+    title = (
+        "Nguồn của từng số liệu (ô trong phiếu của đơn vị). Giá trị gốc: ô số như bảng tính của đơn vị hiển thị "
+        "(dấu phẩy thập phân), ô chữ đúng như đơn vị gõ; giá trị dùng: số liệu đã đọc và xác nhận, dùng để tính điểm."
+    )
+    copy_sheet(wb, SOURCES_SHEET, fm, title, cols, len(data.values), lambda: _sources_columns(data), print_columns=11)
+
+
+#: the note of a source row whose value is held back (the sheet Số liệu leaves it blank too)
+HELD_SOURCE_NOTE = "Bị giữ lại do lỗi chưa được xác nhận: không dùng để tính điểm (tính như thiếu số liệu)."
 
 
 def _sources_columns(data: ReportInputs) -> list[list]:
     labels = {f.code: f.label_vi for f in data.rubric.fields}
+    yesno = {f.code for f in data.rubric.fields if f.type == "yesno"}
     v = data.values
     ids, fields = v["agency_id"].tolist(), v["field"].tolist()
+    blocked = data.blocked
+    held = [f in blocked.get(a, ()) for a, f in zip(ids, fields)]
+    used = [(math.nan if h else x, f in yesno) for x, f, h in zip(data.row_values, fields, held)]
     return [
         ids, _mapped(ids, lambda a: data.names.get(a, "")), fields, _mapped(fields, lambda f: labels.get(f, "")),
-        v["raw_value"].tolist(), data.row_values, v["source_file"].tolist(), v["sheet"].tolist(), v["cell"].tolist(),
-        v["correction_id"].tolist(), v["source_sha256"].tolist(),
+        data.raw_shown, used, [HELD_SOURCE_NOTE if h else "" for h in held], v["source_file"].tolist(),
+        v["sheet"].tolist(), v["cell"].tolist(), v["correction_id"].tolist(), v["source_sha256"].tolist(),
     ]  # fmt: skip
 
 
