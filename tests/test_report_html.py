@@ -218,7 +218,8 @@ def test_report_renders_in_chromium(built, tmp_path):
     ranked = result.scores[result.scores["status"] == "ranked"]
     for s in ranked.itertuples():
         href = f"agencies/{agency_file_name(s.agency_id)}"
-        assert any(r[0] == str(int(s.rank)) and r[1] == s.agency_name for r in parsed.rows), s.agency_id
+        held = " (*)" if s.agency_id == "sb-script" else ""  # scored with F02 held back: marked
+        assert any(r[0] == str(int(s.rank)) and r[1] == s.agency_name + held for r in parsed.rows), s.agency_id
         assert (href, s.agency_name) in parsed.links, s.agency_id
     # every link to an agency page resolves to a file; anchors resolve to ids (the Data Docs link points
     # to what the validation step writes beside the report, absent here)
@@ -331,7 +332,7 @@ OLD_ROWS = {
 {% endfor %}
 """,
     "sources": """{% for s in sources %}
-<tr{% if s.held %} class="held"{% endif %}><td class="mono">{{ s.field }}</td><td>{{ s.label }}</td><td class="n">{{ s.raw or "(trống)" }}</td><td class="n">{{ s.value }}{% if s.held %}<small>giữ lại</small>{% endif %}</td><td class="mono">{{ s.file }}</td><td>{{ s.sheet }}</td><td class="mono">{{ s.cell }}</td><td class="mono">{{ s.correction_id }}</td></tr>
+<tr{% if s.held %} class="held"{% endif %}><td class="mono">{{ s.field }}</td><td>{{ s.label }}</td><td class="n">{{ s.raw or "(trống)" }}</td><td class="n">{% if s.held %}—<small>giữ lại, không dùng để tính điểm</small>{% else %}{{ s.value }}{% endif %}</td><td class="mono">{{ s.file }}</td><td>{{ s.sheet }}</td><td class="mono">{{ s.cell }}</td><td class="mono">{{ s.correction_id }}</td></tr>
 {% endfor %}
 """,
 }  # fmt: skip
@@ -372,7 +373,7 @@ def _old_rows_context(data, agency_id: str) -> dict:
               if row["applicable"] and row["max_points"] > 0]  # fmt: skip
     held = set(data.blocked.get(agency_id, ()))
     sources = []
-    for r in data.values.to_dict("records"):
+    for r, raw in zip(data.values.to_dict("records"), data.raw_shown):
         if r["agency_id"] != agency_id:
             continue
         value = data.value_of.get((agency_id, r["field"]), math.nan)
@@ -380,7 +381,7 @@ def _old_rows_context(data, agency_id: str) -> dict:
             shown = "Có" if value == 1 else "Không"
         else:
             shown = fmt_value(None if math.isnan(value) else value)
-        sources.append({"field": r["field"], "label": field_labels.get(r["field"], ""), "raw": r["raw_value"],
+        sources.append({"field": r["field"], "label": field_labels.get(r["field"], ""), "raw": raw,
                         "value": shown, "file": r["source_file"], "sheet": r["sheet"], "cell": r["cell"],
                         "correction_id": r["correction_id"], "held": r["field"] in held})  # fmt: skip
     return {
@@ -444,16 +445,20 @@ def test_a_marker_in_agency_text_stays_text(built):
     )
 
 
+_NAME = (
+    '<a href="{{ r.href }}">{{ r.name }}</a>{% if r.held %} <span class="held-mark" title="Có số liệu bị giữ lại, '
+    'tính như thiếu số liệu: {{ r.held|join(", ") }}">(*)</span>{% endif %}'
+)
 OLD_RANKING_ROWS = {
     "ranking": """{% for r in g.rows %}
-<tr><td class="rank">{{ r.rank|rank }}</td><td class="name"><a href="{{ r.href }}">{{ r.name }}</a></td>
-<td class="n">{{ r.points|num }}</td><td class="n">{{ r.applicable_max|num(2, true) }}</td><td class="n"><b>{{ r.score_100|num }}</b></td><td class="n">{{ r.index|num(3) }}</td>
+<tr><td class="rank">{{ r.rank|rank }}</td><td class="name">""" + _NAME + """</td>
+<td class="n">{{ r.points|num }}{% if r.shown_sum %}<span class="sum-mark" title="Cộng các điểm tiêu chí hiển thị: {{ r.shown_sum }}">†</span>{% endif %}</td><td class="n">{{ r.applicable_max|num(2, true) }}</td><td class="n"><b>{{ r.score_100|num }}</b></td><td class="n">{{ r.index|num(3) }}</td>
 <td><span class="band" style="background:{{ r.band_colour }}">{{ r.band }}</span></td>
 {% for c in r.criteria %}<td class="n">{{ c.points|num }}</td>{% endfor %}</tr>
 {% endfor %}
 """,
     "heat": """{% for r in g.rows %}
-<tr><td class="rank">{{ r.rank|rank }}</td><td class="name"><a href="{{ r.href }}">{{ r.name }}</a></td>
+<tr><td class="rank">{{ r.rank|rank }}</td><td class="name">""" + _NAME + """</td>
 {% for c in r.criteria %}<td class="h" style="background:{{ c.colour }}">{{ c.points|num }}<small>hạng {{ c.rank|rank }}</small></td>{% endfor %}</tr>
 {% endfor %}
 """,

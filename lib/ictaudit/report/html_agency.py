@@ -32,6 +32,7 @@ from ictaudit.report.inputs import (
     fmt_date_text,
     parse_inputs,
     records,
+    shown_sum_differs,
     status_vi,
 )
 
@@ -104,7 +105,8 @@ class AgencyPages:
         self.trail["explanation"] = encoded(escape_all(t["explanation_vi"].tolist()))
         self.trail_at = positions(t["agency_id"].tolist())
         v = data.values
-        self.values = table_columns(v, ["field", "raw_value", "source_file", "sheet", "cell", "correction_id"])
+        self.values = table_columns(v, ["field", "source_file", "sheet", "cell", "correction_id"])
+        self.values["raw_value"] = data.raw_shown  # as the agency saw it: number cells the Vietnamese way
         self.values["value"] = data.row_values
         self.values_at = positions(v["agency_id"].tolist())
         self.issues = rows_by_agency(data.issues)
@@ -297,12 +299,14 @@ class AgencyPages:
             field = field_of[i]
             is_held = field in held
             value = value_of[i]
+            used = (  # a value held back is not used: the sheet Số liệu of report.xlsx leaves it blank too
+                _HELD_USED if is_held else shown[field in yesno, None if value != value else value]  # NaN: one key
+            )
             out.append(
                 _SOURCE_ROW
                 % (
-                    head[field, is_held], esc[raw_of[i]] or "(trống)".encode(),
-                    shown[field in yesno, None if value != value else value],  # NaN: one key, not one per NaN
-                    "<small>giữ lại</small>".encode() if is_held else b"", esc[file_of[i]], esc[sheet_of[i]],
+                    head[field, is_held], esc[raw_of[i]] or "(trống)".encode(), used,
+                    b"", esc[file_of[i]], esc[sheet_of[i]],
                     esc[cell_of[i]], esc[corr_of[i]],
                 )
             )  # fmt: skip
@@ -372,7 +376,8 @@ class AgencyPages:
             "points": s["points"],
             "applicable_max": s["applicable_max"],
             "max_points": g.max_points,
-            "score_100": s["score_100"],
+            "score_100": s["score_100_published"],
+            "shown_sum": shown_sum_differs([r["points"] for r in criteria_rows], s["points"]) if criteria_rows else None,
             "index": s["index"],
             "band": s["band"],
             "band_colour": band_colour(data, s["band"]),
@@ -416,6 +421,7 @@ class AgencyPages:
 
 
 _TRAIL_ROW = b'%s%s<td class="expl">%s</td>\n<td class="n">%s</td>\n<td>%s</td></tr>\n'
+_HELD_USED = "—<small>giữ lại, không dùng để tính điểm</small>".encode()
 _SOURCE_ROW = (
     b'%s%s</td><td class="n">%s%s</td><td class="mono">%s</td><td>%s</td><td class="mono">%s</td>'
     b'<td class="mono">%s</td></tr>\n'

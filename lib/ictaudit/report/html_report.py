@@ -33,6 +33,7 @@ from ictaudit.report.inputs import (
     bands_text,
     fmt_date_text,
     formula_vi,
+    shown_sum_differs,
     status_vi,
 )
 
@@ -90,8 +91,10 @@ def _ranking_tables(data: ReportInputs) -> list[dict]:
                 {
                     "agency_id": r["agency_id"], "href": agency_href(r["agency_id"]), "name": r["agency_name"],
                     "rank": r["rank"], "points": r["points"], "applicable_max": r["applicable_max"],
-                    "score_100": r["score_100"], "index": r["index"], "band": r["band"],
+                    "score_100": r["score_100_published"], "index": r["index"], "band": r["band"],
                     "band_colour": band_colour(data, r["band"]), "criteria": cells,
+                    "held": data.blocked.get(r["agency_id"], []),
+                    "shown_sum": shown_sum_differs([c["points"] for c in cells], r["points"]),
                 }
             )  # fmt: skip
         chart = None
@@ -107,6 +110,8 @@ def _ranking_tables(data: ReportInputs) -> list[dict]:
                 "id": g.id, "label": g.label_vi, "max_points": g.max_points,
                 "criteria": [{"id": c.id, "label": c.label_vi, "max": c.max_points[g.id]} for c in criteria],
                 "rows": rows, "chart": chart, **_ranking_rows(rows),
+                "held": [{"name": r["name"], "href": r["href"], "fields": ", ".join(r["held"])} for r in rows if r["held"]],
+                "shown_sums": [{"name": r["name"], "sum": r["shown_sum"]} for r in rows if r["shown_sum"]],
             }
         )  # fmt: skip
     return out
@@ -117,9 +122,16 @@ def _ranking_rows(rows: list[dict]) -> dict[str, Markup]:
     points, maximum, index, escaped = num_memo(), num_memo(2, True), num_memo(3), Memo(esc)
     ranking, heat = [], []
     for r in rows:
-        head = f'<tr><td class="rank">{rank_text(r["rank"])}</td><td class="name"><a href="{escaped[r["href"]]}">{esc(r["name"])}</a></td>\n'
+        name = f'<a href="{escaped[r["href"]]}">{esc(r["name"])}</a>'
+        if r["held"]:  # scored with values held back by an unresolved error
+            fields = esc(", ".join(r["held"]))
+            name += f' <span class="held-mark" title="Có số liệu bị giữ lại, tính như thiếu số liệu: {fields}">(*)</span>'
+        head = f'<tr><td class="rank">{rank_text(r["rank"])}</td><td class="name">{name}</td>\n'
+        total = points(r["points"])
+        if r["shown_sum"]:  # the criteria as shown add up to another total
+            total += f'<span class="sum-mark" title="Cộng các điểm tiêu chí hiển thị: {r["shown_sum"]}">†</span>'
         ranking.append(
-            f'{head}<td class="n">{points(r["points"])}</td><td class="n">{maximum(r["applicable_max"])}</td>'
+            f'{head}<td class="n">{total}</td><td class="n">{maximum(r["applicable_max"])}</td>'
             f'<td class="n"><b>{points(r["score_100"])}</b></td><td class="n">{index(r["index"])}</td>\n'
             f'<td><span class="band" style="background:{escaped[r["band_colour"]]}">{escaped[r["band"]]}</span></td>\n'
             + "".join(f'<td class="n">{points(c["points"])}</td>' for c in r["criteria"])
@@ -144,7 +156,7 @@ def _not_ranked(data: ReportInputs) -> list[dict]:
         {
             "agency_id": r["agency_id"], "href": agency_href(r["agency_id"]), "name": r["agency_name"],
             "group": labels.get(r["group"], r["group"]), "status": status_vi(r["status"]),
-            "reason": r["status_reason"], "score_100": r["score_100"],
+            "reason": r["status_reason"], "score_100": r["score_100_published"],
         }
         for r in s.to_dict("records")
     ]  # fmt: skip
@@ -167,12 +179,14 @@ def _yoy(data: ReportInputs) -> dict | None:
             both_ranked = not is_nan(r["rank"]) and not is_nan(o["rank"])
             delta_rank = int(o["rank"]) - int(r["rank"]) if both_ranked else None
             delta_score = (
-                r["score_100"] - o["score_100"] if not is_nan(r["score_100"]) and not is_nan(o["score_100"]) else None
+                r["score_100_published"] - o["score_100_published"]
+                if not is_nan(r["score_100_published"]) and not is_nan(o["score_100_published"])
+                else None
             )
             rows.append(
                 {
                     "href": agency_href(a), "name": r["agency_name"], "prev_rank": o["rank"], "rank": r["rank"],
-                    "prev_score": o["score_100"], "score": r["score_100"], "delta_rank": delta_rank,
+                    "prev_score": o["score_100_published"], "score": r["score_100_published"], "delta_rank": delta_rank,
                     "delta_score": delta_score, "prev_status": status_vi(o["status"]),
                     "status": status_vi(r["status"]), "group_changed": o["group"] != g.id,
                 }
@@ -289,8 +303,8 @@ def report_context(data: ReportInputs, validation_index: str | None) -> dict:
     """The context of report.html; ``validation_index``: the link to the validation's Data Docs, or None."""
     r = data.rubric
     ci = data.cycle_info
-    ranked = data.scores[(data.scores["status"] == RANKED) & data.scores["score_100"].notna()]
-    hist = [(g.label_vi, list(ranked.loc[ranked["group"] == g.id, "score_100"])) for g in r.groups]
+    ranked = data.scores[(data.scores["status"] == RANKED) & data.scores["score_100_published"].notna()]
+    hist = [(g.label_vi, list(ranked.loc[ranked["group"] == g.id, "score_100_published"])) for g in r.groups]
     return {
         "title": ci.get("title") or r.title_vi,
         "province": ci.get("province", ""),

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ictaudit.common.numfmt import round_half_up
+from ictaudit.common.numfmt import fmt_number, is_nan, round_half_up
 from ictaudit.common.tables import read_csv  # undoes the CSV guard: each text exactly as written
 from ictaudit.intake.parsing import format_float
 from ictaudit.intake.values import VALUE_COLUMNS
@@ -70,8 +70,6 @@ def fmt_date_text(text) -> str:
 
 def bands_text(rubric: Rubric) -> str:
     """``Tốt ≥ 85; Khá ≥ 70; Trung bình ≥ 50; Yếu < 50``."""
-    from ictaudit.common.numfmt import fmt_number
-
     parts = []
     for i, b in enumerate(rubric.bands):
         if i == len(rubric.bands) - 1 and i > 0:
@@ -139,6 +137,17 @@ def raw_shown(raw: str, value: float, corrected: bool) -> str:
     elif x != value:  # NaN too: a blank value is no number cell
         return raw
     return vi_digits(raw)
+
+
+def shown_sum_differs(parts: list[float], total: float, decimals: int = 2) -> str | None:
+    """The sum of ``parts`` as shown (each rounded half up to ``decimals``), as text, when it differs from
+    ``total`` as shown; None when they agree. Points are kept in full and the total is their sum, so the
+    shown parts may add up to a shown total 0,01 away (85,45 shown, 85,46 the total): the pages say so."""
+    shown = [round_half_up(float(x), decimals) for x in parts if not is_nan(x)]
+    units = sum(round(x * 10**decimals) for x in shown)  # whole units of the last decimal: exact
+    if units == round(round_half_up(float(total), decimals) * 10**decimals):
+        return None
+    return fmt_number(units / 10**decimals, decimals)
 
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

@@ -16,9 +16,9 @@ import re
 
 from xlsxwriter.utility import xl_col_to_name
 
-from ictaudit.common.numfmt import fmt_number, half_up_units, is_nan
+from ictaudit.common.numfmt import fmt_number, is_nan
 from ictaudit.common.workbooks import print_setup, write_text
-from ictaudit.report.inputs import RANKED, ReportInputs, records, status_vi
+from ictaudit.report.inputs import RANKED, ReportInputs, records, shown_sum_differs, status_vi
 from ictaudit.report.xlsx_cells import Formats, wrapped_height, write_formula
 from ictaudit.report.xlsx_scores import SCORES_SHEET, ScoresLayout
 from ictaudit.rules.rubric import Rubric
@@ -51,16 +51,6 @@ def ranking_sheet_names(rubric: Rubric) -> dict[str, str]:
 def add_ranking_sheets(wb, rubric: Rubric) -> dict[str, object]:
     """The (empty) ranking sheet of each group, added to ``wb`` in group order."""
     return {g: wb.add_worksheet(name) for g, name in ranking_sheet_names(rubric).items()}
-
-
-def shown_sum_differs(parts: list[float], total: float, decimals: int = 2) -> str | None:
-    """The sum of ``parts`` as shown (each rounded to ``decimals``) when it differs from ``total`` as shown;
-    None when they agree."""
-    factor = 10.0**decimals
-    units = [half_up_units(abs(x) * factor) * (1 if x >= 0 else -1) for x in parts if not is_nan(x)]
-    shown_sum = float(sum(int(u) for u in units)) / factor
-    shown_total = float(half_up_units(abs(total) * factor)) * (1 if total >= 0 else -1) / factor
-    return None if shown_sum == shown_total else fmt_number(shown_sum, decimals)
 
 
 def fill_ranking_sheet(
