@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Install the system programs the tests and reports use, if they are not there yet:
-# LibreOffice (recalculates report.xlsx, converts fixtures) and Chromium (renders report.html).
+# LibreOffice (recalculates report.xlsx, converts fixtures, prints the workbook to PDF), Chromium
+# (renders report.html), pdftotext (reads the printed pages back) and Liberation Sans (Arial's metrics:
+# report.xlsx is set in Arial 10, and LibreOffice lays its pages out as Excel does only with it).
 set -euo pipefail
 need=()
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
+fc-list 2>/dev/null | grep -qi "Liberation Sans" || need+=(fonts-liberation)
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

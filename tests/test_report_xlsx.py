@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
 
 import openpyxl
 import pytest
 
-from ictaudit.common.office import soffice_path
+from ictaudit.common.office import convert, soffice_path
 from ictaudit.report.inputs import load_report_inputs
 from ictaudit.report.xlsx import write_report_xlsx
 from ictaudit.report.xlsx_scores import SCORES_SHEET, VALUES_SHEET
@@ -189,7 +192,7 @@ def test_print_setup_and_frozen_headers(workbook):
         assert ws.page_setup.paperSize in (9, "9"), ws.title
         if ws.title in wide:
             assert not ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
-            assert int(ws.page_setup.scale) == 85 and ws.print_title_cols == "$B:$B", ws.title
+            assert int(ws.page_setup.scale) == 80 and ws.print_title_cols == "$B:$B", ws.title
             assert len(ws.col_breaks.brk) >= 3, ws.title
         else:
             assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
@@ -205,3 +208,29 @@ def test_print_setup_and_frozen_headers(workbook):
         before, after = header[brk.id - 1], header[brk.id]
         if isinstance(before, str) and isinstance(after, str) and "." in before and "." in after:
             assert before.split(".")[0] != after.split(".")[0], (before, after)
+
+
+@pytest.mark.libreoffice
+@pytest.mark.slow
+@pytest.mark.skipif(soffice_path() is None or shutil.which("pdftotext") is None, reason="needs LibreOffice and pdftotext")
+def test_the_workbook_prints_on_a4_pages_a_reader_can_use(workbook):
+    """Printed by LibreOffice: each group's ranking on one page; the two wide sheets across a few pages,
+    each page with the agencies' names and the column headers; every page numbered."""
+    root, path, data, _ = workbook
+    pdf = convert(path, root / "pdf", "pdf")
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    pages = text.split("\f")[:-1]
+    total = len(pages)
+    sheet_of = []
+    for page in pages:
+        footer = re.search(rf"^(\S.*?)\s+Trang (\d+)/{total}\s*$", page.rstrip(), re.M)
+        assert footer, page[-300:]
+        sheet_of.append(footer.group(1).strip())
+    counts = {name: sheet_of.count(name) for name in dict.fromkeys(sheet_of)}
+    assert counts["Xếp hạng Sở, ban, ngành"] == 1 and counts["Xếp hạng UBND các huyện, thành…"] == 1
+    assert 3 <= counts[VALUES_SHEET] <= 6 and 3 <= counts[SCORES_SHEET] <= 6, counts
+    for page, sheet in zip(pages, sheet_of):
+        if sheet in (VALUES_SHEET, SCORES_SHEET):
+            assert "Tên đơn vị" in page and "Văn phòng UBND tỉnh" in page, sheet  # the repeated column and rows
+    # the long tables, rows as tall as their wrapped text: still many rows to a page
+    assert len(data.trail) / counts["Diễn giải"] >= 15 and len(data.values) / counts["Nguồn số liệu"] >= 25, counts

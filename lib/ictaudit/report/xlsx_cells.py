@@ -81,7 +81,7 @@ def write_formula(ws, row: int, col: int, formula: str, fmt, cached, plain: bool
 
 
 #: the scale a sheet too wide to fit one page is printed at, across several pages
-WIDE_SHEET_SCALE = 85
+WIDE_SHEET_SCALE = 80
 #: column width units across a landscape A4 page at 100 % (277 mm between the margins, 7 px a unit)
 _A4_LANDSCAPE_UNITS = 149.0
 #: what a column takes beyond its width (the cell padding), in width units
@@ -121,7 +121,16 @@ _ARIAL = dict(zip(
      222, 222, 500, 222, 833, 556, 556, 556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584],
 )) | {"Đ": 722, "đ": 556, "→": 1000, "×": 584, "≥": 549, "≤": 549, "≠": 549, "…": 1000, "–": 556, "—": 1000,
       "“": 333, "”": 333, "‘": 222, "’": 222, "„": 333, "%": 889}  # fmt: skip
-_char_widths: dict[str, float] = {}
+class _CharWidths(dict):
+    """Each character's width in Arial 10, in pixels, worked out on first use."""
+
+    def __missing__(self, ch: str) -> float:
+        base = unicodedata.normalize("NFD", ch)[:1] or ch
+        width = self[ch] = _ARIAL.get(ch, _ARIAL.get(base, 600)) * _EM_PX / 1000
+        return width
+
+
+_char_widths = _CharWidths()
 #: an em of Arial 10 in pixels (10 pt at 96 dpi), and what a bold letter adds
 _EM_PX, _BOLD = 10 * 96 / 72, 1.08
 #: a column ``w`` wide is ``7·w + 5`` pixels (Arial 10's digit, 7 px, and the cell's padding); the text
@@ -132,25 +141,24 @@ _LINE_POINTS, _PAD_POINTS = 12.75, 2.25
 
 
 def _char_px(ch: str) -> float:
-    width = _char_widths.get(ch)
-    if width is None:
-        base = unicodedata.normalize("NFD", ch)[:1] or ch
-        width = _char_widths[ch] = _ARIAL.get(ch, _ARIAL.get(base, 600)) * _EM_PX / 1000
-    return width
+    return _char_widths[ch]
 
 
 def text_px(text: str) -> float:
     """The width of ``text`` in Arial 10, in pixels."""
-    return sum(map(_char_px, text))
+    return sum(map(_char_widths.__getitem__, text))
 
 
 def lines_needed(text: str, width: float, bold: bool = False) -> int:
     """How many lines ``text`` wraps to in a column ``width`` wide (each paragraph wrapped at spaces, a word
     longer than a line broken where it must be), in Arial 10."""
+    text = str(text)
     room = max(1.0, width * _DIGIT_PX + _PADDING_PX - _MARGIN_PX) / (_BOLD if bold else 1.0)
+    if "\n" not in text and text_px(text) <= room:
+        return 1
     space = _char_px(" ")
     total = 0
-    for paragraph in str(text).split("\n"):
+    for paragraph in text.split("\n"):
         lines, used = 1, 0.0
         for word in paragraph.split(" "):
             w = text_px(word)

@@ -80,16 +80,17 @@ def fill_ranking_sheet(
     score_cols = [lay.c_rank, None] + [lay.criterion_col[c.id] for c in criteria]
     score_cols += [lay.c_points, lay.c_appmax, lay.c_score, lay.c_band]
     formats = [fm.rank, None] + [fm.pts] * len(criteria) + [fm.pts_bold, fm.pts, fm.pts_bold, fm.text]
+    refs = [None if col is None else f"='{SCORES_SHEET}'!${xl_col_to_name(col)}$" for col in score_cols]
     for i, r in enumerate(ranked):
         row = _HEADER_ROW + 1 + i
         cached = [int(r["rank"]), None] + [float(r[c.id]) for c in criteria]
         cached += [float(r["points"]), float(r["applicable_max"]), float(r["score_100_published"]), r["band"] or ""]
-        for j, (col, fmt, value) in enumerate(zip(score_cols, formats, cached)):
-            if col is None:
+        scores_row = str(rows[r["agency_id"]] + 1)
+        for j, (ref, fmt, value) in enumerate(zip(refs, formats, cached)):
+            if ref is None:
                 write_text(ws, row, j, r["agency_name"], fm.wrap)
             else:
-                ref = f"='{SCORES_SHEET}'!${xl_col_to_name(col)}${rows[r['agency_id']] + 1}"
-                write_formula(ws, row, j, ref, fmt, value, plain=True)
+                write_formula(ws, row, j, ref + scores_row, fmt, value, plain=True)
         note = _row_note(data, r, criteria)
         write_text(ws, row, last_col, note, fm.held_wrap if r["agency_id"] in data.blocked else fm.wrap)
         ws.set_row(row, wrapped_height([(r["agency_name"], widths[1]), (note, widths[-1])]))

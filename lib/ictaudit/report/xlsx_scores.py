@@ -264,8 +264,8 @@ def sheet_scores(
         "Mỗi ô là công thức tính từ sheet Số liệu, kèm giá trị đã tính sẵn đầy đủ. Ô trống (\"\"): chỉ tiêu không "
         "áp dụng, không tính vào điểm tối đa. Điểm quy đổi (thang 100) làm tròn "
         f"{data.rubric.ranking.decimals} chữ số (ROUND) là số dùng để xếp loại, xếp hạng; các số khác giữ đầy đủ, "
-        "chỉ hiển thị 2 chữ số. Dòng „Cao nhất“: giá trị cao nhất trong các đơn vị được xếp hạng của khối, "
-        "và ở cột giá trị v (cuối bảng) đơn vị đạt giá trị đó."
+        "chỉ hiển thị 2 chữ số. Dòng „Tối đa“: điểm tối đa của khối; dòng „Cao nhất“: giá trị cao nhất trong các "
+        "đơn vị được xếp hạng của khối, và ở cột giá trị v (cuối bảng) đơn vị đạt giá trị đó."
     )
     allowed = {lay.indicator_col[c.indicators[0].id] for c in data.rubric.criteria if c.indicators}
     allowed |= {lay.first_crit, lay.c_held, lay.c_held + 1}
@@ -299,14 +299,14 @@ def _group_rows(ws, data: ReportInputs, fm: Formats, lay: ScoresLayout) -> None:
     for g in rubric.groups:
         mr, br = lay.max_row[g.id], lay.best_row[g.id]
         kinds = [k for _c, k in rubric.indicators(g.id)]
-        write_text(ws, mr, lay.c_name, f"Điểm tối đa: {g.label_vi}", fm.label_row)
+        write_text(ws, mr, lay.c_name, f"Tối đa: {g.label_vi}", fm.label_row)
         write_text(ws, mr, lay.c_group, g.label_vi, fm.label_row)
         for kind in kinds:
             ws.write_number(mr, lay.indicator_col[kind.id], kind.max_points, fm.max_row)
         for c in rubric.criteria_for(g.id):
             ws.write_number(mr, lay.criterion_col[c.id], c.max_points[g.id], fm.max_row)
         ws.write_number(mr, lay.c_points, g.max_points, fm.max_row)
-        write_text(ws, br, lay.c_name, f"Cao nhất (xếp hạng): {g.label_vi}", fm.label_row)
+        write_text(ws, br, lay.c_name, f"Cao nhất: {g.label_vi}", fm.label_row)
         write_text(ws, br, lay.c_group, g.label_vi, fm.label_row)
         if g.id not in lay.blocks:
             continue  # no agency of the group: no best to compute, none to use it

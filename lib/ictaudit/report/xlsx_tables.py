@@ -287,7 +287,7 @@ def sheet_corrections(wb, data: ReportInputs, fm: Formats) -> None:
     cols = [
         ("Mã hiệu chỉnh", 10, "text"), ("Mã đơn vị", 12, "text"), ("Tên đơn vị", 28, "text"), ("Chỉ tiêu", 8, "text"),
         ("Giá trị cũ", 12, "text"), ("Giá trị mới", 12, "text"), ("Lý do", 34, "wrap"), ("Mã kiểm tra", 9, "text"),
-        ("Người xác nhận", 18, "text"), ("Ngày xác nhận", 12, "text"), ("Kết quả", 14, "text"),
+        ("Người xác nhận", 18, "wrap"), ("Ngày xác nhận", 12, "text"), ("Kết quả", 14, "text"),
         ("Lý do không áp dụng", 34, "wrap"),
     ]  # fmt: skip
     title = "Hiệu chỉnh số liệu đã được đơn vị xác nhận (không ghi đè số liệu gốc)."
