@@ -152,6 +152,10 @@ def test_every_sheet_agrees_on_a_value_held_back(workbook):
     notes = {r[1]: r[-1] for r in rows if isinstance(r[0], int)}
     assert notes[SCRIPT_NAME].startswith("Có số liệu bị giữ lại, tính như thiếu số liệu: F02")
     assert not (notes["Văn phòng UBND tỉnh"] or "").startswith("Có số liệu bị giữ lại")
+    cols, rows = _table(wb, "Diễn giải")
+    row = next(r for r in rows if r[0] == "sb-script" and r[cols["Chỉ tiêu"]] == "C1.1")
+    assert row[cols["Số liệu đầu vào"]] == "F02 = 60 (giữ lại, không dùng); F01 = 50"
+    assert row[cols["Điểm"]] == 0 and "giữ lại" in row[cols["Ghi chú"]]
     trail = result.trail.query("agency_id == 'sb-script' and indicator_id == 'C1.1'").iloc[0]
     assert trail["flags"].split(";")[0] == "blocked" and trail["points"] == 0
 

@@ -4,8 +4,8 @@ and scores.csv publish the same score and give the same rank, tie and band.
 The published score is ``score_100`` rounded half up to two decimals (docs/domain.md §3.4). A score
 meant to be 84,995 is 84.99499999999999… or 84.995000000000001… in binary, depending on the road the
 arithmetic took; whatever the road, 85,00 (Tốt) must come out everywhere — and a score truly below the
-half, 84,99. The agencies here are built from exact fractions (tests/fixtures/rubrics/
-rounding-boundaries.yaml: three ratios, one of them possibly not applicable), so the right answer is
+half, 84,99. The agencies here are built from exact fractions (tests/scenarios/
+rounding-rubric.yaml: three ratios, one of them possibly not applicable), so the right answer is
 known exactly and each number travels a different road through floating point.
 """
 
@@ -39,7 +39,7 @@ from ictaudit.score.scoring import score_cycle, write_score_tables
 
 from .workbook_check import recalculation_differences
 
-RUBRIC = load_rubric(Path(__file__).parent / "fixtures" / "rubrics" / "rounding-boundaries.yaml")
+RUBRIC = load_rubric(Path(__file__).parent / "scenarios" / "rounding-rubric.yaml")
 GROUPS = ("so_ban_nganh", "ubnd_huyen")
 BANDS = [(Fraction(85), "Tốt"), (Fraction(70), "Khá"), (Fraction(50), "Trung bình"), (Fraction(0), "Yếu")]
 LIBREOFFICE = pytest.mark.skipif(soffice_path() is None, reason="LibreOffice (soffice) is not installed")

@@ -180,15 +180,15 @@ def _inputs_texts(inputs: list[str], yesno: set[str]) -> list[str]:
     texts = {}
     for text, d in zip(distinct, parse_inputs(distinct)):
         parts = []
+        held = set(d.get("blocked") or ())
         for k, v in d.items():
             if k == "blocked":
-                parts.append(f"giữ lại: {', '.join(v)}")
-            elif k == "best":
+                continue
+            if k == "best":
                 parts.append(f"cao nhất trong khối = {value(v)}")
-            elif k in yesno and v in (0, 1):
-                parts.append(f"{k} = {'Có' if v == 1 else 'Không'}")
-            else:
-                parts.append(f"{k} = {value(v)}")
+                continue
+            shown = f"{k} = {'Có' if v == 1 else 'Không'}" if k in yesno and v in (0, 1) else f"{k} = {value(v)}"
+            parts.append(f"{shown} (giữ lại, không dùng)" if k in held else shown)
         texts[text] = "; ".join(parts)
     return list(map(texts.__getitem__, inputs))
 

@@ -11,13 +11,14 @@ are kept in full; ``score_100_published`` is ``score_100`` rounded half up to th
 (:func:`ictaudit.common.numfmt.round_half_up`, as ``ROUND`` in a spreadsheet), the one rounding of
 the scale: ranks, ties and bands are judged on it. Ranking is competition ranking ("1-2-2-4",
 :func:`ictaudit.score.ranking.rank_competition`) within each group, among ranked agencies only.
+Agencies that are not ranked (late, excluded, …) but whose values were read are scored for
+information: their points appear, their band and rank stay empty, and they never set a
+``ratio_to_best`` best.
 
 Every number is computed in the order of operations of the formula ``report.xlsx`` writes for it, so
 that the workbook recalculates to the library's numbers: a criterion's points are its indicators'
 added left to right in rubric order (``SUM`` over the row), the total is the criteria's added left to
-right, ``score_100`` is ``(100 × points) / applicable_max``. Agencies that are not ranked (late, excluded, …) but
-whose values were read are scored for information: their points appear, their band and rank stay
-empty, and they never set a ``ratio_to_best`` best.
+right, ``score_100`` is ``(100 × points) / applicable_max``.
 """
 
 from __future__ import annotations
