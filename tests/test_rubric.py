@@ -9,7 +9,8 @@ import yaml
 
 from ictaudit.cli import main
 from ictaudit.common.paths import EXPECTATIONS_DIR
-from ictaudit.rules.rubric import RubricError, derived_rubric_data, load_rubric, load_yaml, rubric_files
+from ictaudit.rules.files import load_yaml
+from ictaudit.rules.rubric import RubricError, derived_rubric_data, load_rubric, rubric_files
 from ictaudit.run.manifest import input_hashes
 from ictaudit.run.verify import check_inputs
 

@@ -189,7 +189,7 @@ def read_cycle_yaml(path: Path) -> dict:
         raise CycleError(f"{path}: missing; a cycle folder needs {CYCLE_FILE} (year, rubric, deadline, …)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CycleError(f"{path}: cannot read it as UTF-8 text: {exc}") from None
-    from ictaudit.rules.rubric import load_yaml
+    from ictaudit.rules.files import load_yaml
 
     try:
         data = load_yaml(text)

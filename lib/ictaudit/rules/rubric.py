@@ -22,31 +22,23 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
 from ictaudit.common.paths import RUBRICS_DIR
 from ictaudit.rules import kinds as kinds_mod
+from ictaudit.rules.files import Frozen, RulesFileError, read_mapping, validated
 
 FieldType = Literal["count", "decimal", "yesno"]
 ComparisonOp = Literal[">", ">=", "<", "<=", "=", "!="]
 
 
-class RubricError(ValueError):
+class RubricError(RulesFileError):
     """A rubric file that cannot be used; ``problems`` lists every offence found."""
 
-    def __init__(self, source: str, problems: list[str]):
-        self.source = source
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"invalid rubric {source}:\n{lines}")
+    kind = "rubric"
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class FieldSpec(_Frozen):
+class FieldSpec(Frozen):
     code: str
     label_vi: str
     label_en: str
@@ -57,7 +49,7 @@ class FieldSpec(_Frozen):
     forms: tuple[str, ...]
 
 
-class GroupSpec(_Frozen):
+class GroupSpec(Frozen):
     id: str
     form: str
     label_vi: str
@@ -65,27 +57,27 @@ class GroupSpec(_Frozen):
     max_points: float
 
 
-class FormSpec(_Frozen):
+class FormSpec(Frozen):
     id: str
     label_vi: str
     label_en: str
 
 
-class Band(_Frozen):
+class Band(Frozen):
     id: str
     label_vi: str
     label_en: str
     min_score: float
 
 
-class RankingRule(_Frozen):
+class RankingRule(Frozen):
     on: Literal["score_100"] = "score_100"
     decimals: int = Field(2, ge=0, le=6)
     ties: Literal["competition"] = "competition"
     tie_breaker: Literal["none"] = "none"
 
 
-class ChecklistItem(_Frozen):
+class ChecklistItem(Frozen):
     """One item of a checklist: a yes/no field, or a condition such as ``F39 > 0``."""
 
     field: str
@@ -94,12 +86,12 @@ class ChecklistItem(_Frozen):
     points: float
 
 
-class Tier(_Frozen):
+class Tier(Frozen):
     at_least: float
     points: float
 
 
-class IndicatorGroupParams(_Frozen):
+class IndicatorGroupParams(Frozen):
     """What an indicator is worth in one group, and the parameters that differ per group."""
 
     max_points: float
@@ -108,7 +100,7 @@ class IndicatorGroupParams(_Frozen):
     per_item: float | None = None  # count_capped
 
 
-class IndicatorSpec(_Frozen):
+class IndicatorSpec(Frozen):
     id: str
     label_vi: str
     label_en: str
@@ -122,7 +114,7 @@ class IndicatorSpec(_Frozen):
     groups: dict[str, IndicatorGroupParams]
 
 
-class CriterionSpec(_Frozen):
+class CriterionSpec(Frozen):
     id: str
     label_vi: str
     label_en: str
@@ -130,7 +122,7 @@ class CriterionSpec(_Frozen):
     indicators: tuple[IndicatorSpec, ...]
 
 
-class Rubric(_Frozen):
+class Rubric(Frozen):
     id: str
     version: str
     title_vi: str
@@ -215,12 +207,6 @@ def rubric_path(rubric: str | Path) -> Path:
 #: PyYAML's safe loader on LibYAML when the installed PyYAML has it: the same documents and errors
 #: (the same constructor and resolver), ~10× faster. The rubric is parsed by the command and by
 #: every notebook, twice each (the cycle checks its rubric too): ~0.1 s a time in pure Python.
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def load_yaml(text: str):
-    """``yaml.safe_load(text)``, on LibYAML when available (:data:`SAFE_LOADER`)."""
-    return yaml.load(text, Loader=SAFE_LOADER)
 
 
 def load_rubric(rubric: str | Path) -> Rubric:
@@ -234,14 +220,7 @@ def load_rubric(rubric: str | Path) -> Rubric:
     data = _read_rubric_file(path)
     if "base" in data:
         data = derived_rubric_data(path, data)
-    try:
-        model = Rubric.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            where = _describe_location(data, err["loc"])
-            problems.append(f"{where}: {err['msg']}")
-        raise RubricError(source, problems) from None
+    model = validated(Rubric, data, source, RubricError, _describe_location)
     problems = check_rubric(model)
     if problems:
         raise RubricError(source, problems)
@@ -250,20 +229,7 @@ def load_rubric(rubric: str | Path) -> Rubric:
 
 def _read_rubric_file(path: Path) -> dict:
     """The mapping a rubric file holds, or :class:`RubricError` saying why it cannot be read."""
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RubricError(source, [f"cannot read the file: {exc.strerror or exc}"]) from exc
-    try:
-        data = load_yaml(text)
-    except yaml.YAMLError as exc:
-        raise RubricError(source, [f"not valid YAML: {exc}"]) from exc
-    except ValueError as exc:  # a date-shaped value that is no date
-        raise RubricError(source, [f"a value is not a real date: {exc}"]) from None
-    if not isinstance(data, dict):
-        raise RubricError(source, ["the file must hold a mapping at the top level"])
-    return data
+    return read_mapping(path, RubricError)
 
 
 # -- derived rubrics: a base and what changes ---------------------------------------------------

@@ -461,7 +461,7 @@ def _refuse_real_data(out: Path) -> None:
     if cycle_yaml.exists():
         import yaml
 
-        from ictaudit.rules.rubric import load_yaml
+        from ictaudit.rules.files import load_yaml
 
         try:
             data = load_yaml(cycle_yaml.read_text(encoding="utf-8-sig"))
