@@ -18,11 +18,24 @@ EXIT_OK, EXIT_INPUT, EXIT_DIFFERENT = 0, 1, 3
 
 
 def _cmd_rubric(args: argparse.Namespace) -> int:
-    from ictaudit.rules.rubric import load_rubric, summary_table
+    from ictaudit.rules.rubric import load_rubric, rubric_path, summary_table
+    from ictaudit.rules.versions import RegistryError, record_version, version_check
 
     rubric = load_rubric(args.rubric)
     print(summary_table(rubric))
-    print(f"\nOK: {args.rubric} passes every check")
+    try:
+        if args.record:
+            print(f"\nrecorded {rubric.id} {rubric.version} in {record_version(rubric, rubric_path(args.rubric))}")
+        check = version_check(rubric, rubric_path(args.rubric))
+    except RegistryError as exc:
+        print(f"ictaudit rubric: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    if check.state == "changed":
+        print(f"\nCẢNH BÁO: {check.message_vi()}", file=sys.stderr)
+        print(f"FAILED: {args.rubric} changed without a new version (see {check.registry})")
+        return EXIT_INPUT
+    print(f"\n{check.message_vi()}")
+    print(f"OK: {args.rubric} passes every check")
     return EXIT_OK
 
 
@@ -86,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("rubric", help="check a rubric file and print its summary table")
     s.add_argument("rubric", help="rubric id (caobang-2310-2016) or path to a YAML file")
+    s.add_argument(
+        "--record", action="store_true",
+        help="record this version's content in the versions.yaml beside the rubric file (refused when the "
+        "version is already recorded with other content: a changed scale needs a new version)",
+    )  # fmt: skip
     s.set_defaults(func=_cmd_rubric)
 
     s = sub.add_parser("sample", help="write a synthetic but realistic cycle folder")

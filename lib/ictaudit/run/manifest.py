@@ -102,20 +102,25 @@ def git_revision(root: Path = PROJECT_ROOT) -> dict[str, object]:
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
 
-def input_hashes(cycle_dir: Path, rubric_file: Path, suites: list[Path], notebooks: list[Path],
-                 previous_cycle_dir: Path | None) -> dict[str, dict[str, str]]:
-    """Hashes of everything a run reads, grouped: cycle files, previous cycle, rubric, suites, notebooks."""
+def rubric_inputs(rubric_file: Path) -> list[Path]:
+    """The files a rubric is read and checked from: its own, its base's (when derived), and the version
+    registry it is checked against (:mod:`ictaudit.rules.versions`), when there is one."""
     from ictaudit.rules.rubric import rubric_files
+    from ictaudit.rules.versions import registry_path
 
-    out = {
+    registry = registry_path(rubric_file)
+    return [*rubric_files(rubric_file), *([registry] if registry.is_file() else [])]
+
+
+def input_hashes(cycle_dir: Path, rubric_file: Path, suites: list[Path], notebooks: list[Path]) -> dict[str, dict[str, str]]:
+    """Hashes of everything a run reads, grouped: the cycle's files (last year's published results under
+    its ``previous/`` among them), the rubric, the suites, the notebooks."""
+    return {
         "cycle": hash_tree(cycle_dir),
-        "rubric": {p.name: sha256_file(p) for p in rubric_files(rubric_file)},  # a derived rubric's base too
+        "rubric": {p.name: sha256_file(p) for p in rubric_inputs(rubric_file)},  # a derived rubric's base too
         "expectations": {p.name: sha256_file(p) for p in sorted(suites)},
         "notebooks": {p.name: sha256_file(p) for p in sorted(notebooks)},
     }
-    if previous_cycle_dir is not None:
-        out["previous_cycle"] = hash_tree(previous_cycle_dir)
-    return out
 
 
 def output_hashes(scored_dir: Path, out_dir: Path) -> tuple[dict[str, str], dict[str, str]]:

@@ -85,7 +85,6 @@ class RunPlan:
     cycle_dir: Path
     ctx: Context
     rubric_file: Path
-    previous_dir: Path | None
     out: Path
     scored: Path
 
@@ -95,7 +94,7 @@ def plan_run(cycle_dir: Path, out: Path | None = None, scored: Path | None = Non
     output folders a run must not replace, raise :class:`RunError` naming the file or folder."""
     from ictaudit.intake.cycle import CycleError
     from ictaudit.rules.rubric import RubricError, rubric_path
-    from ictaudit.run.pipeline import open_cycle, previous_cycle_dir
+    from ictaudit.run.pipeline import open_cycle
 
     cycle_dir = Path(cycle_dir).resolve()
     if not (cycle_dir / "cycle.yaml").exists():
@@ -106,12 +105,11 @@ def plan_run(cycle_dir: Path, out: Path | None = None, scored: Path | None = Non
         raise RunError(str(exc)) from None
     d_out, d_scored = default_dirs(cycle_dir, ctx.cycle.year)
     out, scored = Path(out or d_out).resolve(), Path(scored or d_scored).resolve()
-    prev_dir = previous_cycle_dir(cycle_dir)
-    _check_replaceable(out, "out", cycle_dir, prev_dir)
-    _check_replaceable(scored, "scored", cycle_dir, prev_dir)
+    _check_replaceable(out, "out", cycle_dir)
+    _check_replaceable(scored, "scored", cycle_dir)
     if out == scored:
         raise RunError(f"--out and --scored are the same folder ({out}); give two folders")
-    return RunPlan(cycle_dir, ctx, rubric_path(ctx.cycle.rubric_id).resolve(), prev_dir, out, scored)
+    return RunPlan(cycle_dir, ctx, rubric_path(ctx.cycle.rubric_id).resolve(), out, scored)
 
 
 def run_cycle(
@@ -133,6 +131,8 @@ def run_cycle(
     plan = plan_run(cycle_dir, out, scored)
     tricks = kernel_tricks_on(kernel_tricks)
     say = _progress(progress)
+    for line in replaced_files_notice(plan):  # files a run would remove without a word otherwise
+        print(line, file=sys.stderr, flush=True)
     started, t0 = datetime.now(UTC), time.perf_counter()
     with run_lock(plan.out):
         stage_out, stage_scored = _staging(plan.out), _staging(plan.scored)
@@ -141,31 +141,73 @@ def run_cycle(
         params = notebook_parameters(plan.cycle_dir, stage_scored, stage_out, str(plan.rubric_file), seed, draws, spread)
         inputs, executed = _run_notebooks(plan, notebooks, params, stage_out, tricks, say)
         outputs, records = mf.output_hashes(stage_scored, stage_out)
-        c, r = plan.ctx.cycle, plan.ctx.rubric
-        mf.write_manifest(
-            stage_out / "manifest.json",
-            {
-                "cycle": {"dir": str(plan.cycle_dir), "year": c.year, "title": c.title},
-                "previous_cycle_dir": str(plan.previous_dir) if plan.previous_dir else None,
-                "rubric": {"id": r.id, "version": r.version, "file": str(plan.rubric_file)},
-                "paths": {"out": str(plan.out), "scored": str(plan.scored), "staged_out": str(stage_out),
-                          "staged_scored": str(stage_scored)},
-                "inputs": inputs,
-                "environment": mf.environment(),
-                "git": mf.git_revision(),
-                "notebooks": [{"name": e.notebook, "parameters": e.parameters, "seconds": round(e.seconds, 3)} for e in executed],
-                "seeds": {"robustness": seed, "robustness_draws": draws, "robustness_spread": spread},
-                "run": {"started_utc": started.isoformat(timespec="seconds"), "seconds": round(time.perf_counter() - t0, 3),
-                        "kernel_tricks": tricks},
-                "outputs": outputs,
-                "records": records,
-            },
-        )  # fmt: skip
+        run = {"started_utc": started.isoformat(timespec="seconds"), "seconds": round(time.perf_counter() - t0, 3),
+               "kernel_tricks": tricks}  # fmt: skip
+        seeds = {"robustness": seed, "robustness_draws": draws, "robustness_spread": spread}
+        content = _manifest_content(plan, stage_out, stage_scored, inputs, executed, seeds, run)
+        mf.write_manifest(stage_out / "manifest.json", {**content, "outputs": outputs, "records": records})
         _move_into_place(stage_scored, plan.scored)
         _move_into_place(stage_out, plan.out)
     manifest = plan.out / "manifest.json"
+    from ictaudit.run.pipeline import run_notes
+
+    for line in run_notes(plan.scored, plan.rubric_file):  # last year's comparison, the rubric's version
+        print(line, file=sys.stderr, flush=True)
     say(f"done in {time.perf_counter() - t0:.1f} s; manifest: {manifest}")
     return RunResult(plan.out, plan.scored, plan.out / "report.html", manifest, [_moved(e, stage_out, plan.out) for e in executed])
+
+
+def _manifest_content(plan: RunPlan, stage_out: Path, stage_scored: Path, inputs: dict, executed: list[Executed],
+                      seeds: dict, run: dict) -> dict:
+    """Everything manifest.json records but the output hashes (docs/contracts.md §7)."""
+    from ictaudit.rules.versions import version_check
+
+    c, r = plan.ctx.cycle, plan.ctx.rubric
+    check = version_check(r, plan.rubric_file)
+    return {
+        "cycle": {"dir": str(plan.cycle_dir), "year": c.year, "title": c.title},
+        "previous": {"year": c.previous.year, "sha256": c.previous.sha256} if c.previous else None,
+        "rubric": {"id": r.id, "version": r.version, "file": str(plan.rubric_file),
+                   "content_sha256": check.content_sha256, "version_check": check.record()},
+        "paths": {"out": str(plan.out), "scored": str(plan.scored), "staged_out": str(stage_out),
+                  "staged_scored": str(stage_scored)},
+        "inputs": inputs,
+        "environment": mf.environment(),
+        "git": mf.git_revision(),
+        "notebooks": [{"name": e.notebook, "parameters": e.parameters, "seconds": round(e.seconds, 3)} for e in executed],
+        "seeds": seeds,
+        "run": run,
+    }  # fmt: skip
+
+
+def replaced_files_notice(plan: RunPlan) -> list[str]:
+    """What a run will remove from its output folders that the last run there did not write, in words.
+
+    A run replaces ``--out`` and ``--scored`` whole. Files the previous run's manifest does not list
+    (a page someone saved there, a trace written into the run folder by an older ictaudit) would go
+    with them: they are named before the run starts.
+    """
+    manifest_path = plan.out / "manifest.json"
+    if not manifest_path.exists():
+        return []
+    try:
+        manifest = mf.read_manifest(plan.out)
+    except (OSError, ValueError):
+        return [f"Lưu ý: {manifest_path} không đọc được; lần chạy này thay thế toàn bộ {plan.out} và {plan.scored}."]
+    known = set(manifest.get("outputs", {})) | set(manifest.get("records", {})) | {"out/manifest.json"}
+    present = {f"out/{p}" for p in _files_under(plan.out)} | {f"scored/{p}" for p in _files_under(plan.scored)}
+    extra = sorted(present - known)
+    if not extra:
+        return []
+    roots = {"out": plan.out, "scored": plan.scored}
+    shown = [f"  - {roots[name.split('/', 1)[0]] / name.split('/', 1)[1]}" for name in extra[:20]]
+    more = [f"  - … và {len(extra) - 20} tệp khác"] if len(extra) > 20 else []
+    return [
+        f"Lưu ý: lần chạy này thay thế toàn bộ thư mục kết quả; {len(extra)} tệp sau không do lần chạy trước tạo ra "
+        "(không có trong manifest.json) và sẽ bị xoá — hãy chép ra nơi khác nếu cần giữ:",
+        *shown,
+        *more,
+    ]
 
 
 def _run_notebooks(plan: RunPlan, notebooks: tuple[str, ...], params: dict[str, dict], stage_out: Path, tricks: bool,
@@ -186,7 +228,6 @@ def _run_notebooks(plan: RunPlan, notebooks: tuple[str, ...], params: dict[str, 
         inputs = mf.input_hashes(  # before any notebook reads anything
             plan.cycle_dir, plan.rubric_file, sorted(EXPECTATIONS_DIR.glob("*.json")),
             [NOTEBOOKS_DIR / n for n in (*notebooks, TRACE_NOTEBOOK) if (NOTEBOOKS_DIR / n).exists()],
-            plan.previous_dir,
         )  # fmt: skip
         for i, name in enumerate(notebooks, start=1):
             say(f"[{i}/{len(notebooks)}] {name} …")
@@ -223,15 +264,14 @@ def _step_timings(path: Path) -> Iterator[None]:
 RUN_MARKERS = {"out": ("manifest.json", "report.html"), "scored": ("statuses.csv", "scores.csv")}
 
 
-def _check_replaceable(final: Path, kind: str, cycle_dir: Path, prev_dir: Path | None) -> None:
+def _check_replaceable(final: Path, kind: str, cycle_dir: Path) -> None:
     """Refuse to replace a folder that holds anything but an earlier run's outputs, or the inputs.
 
     A run replaces its output folders whole; pointed by mistake at a folder of documents or at the
     cycle itself, it would delete them. Such a folder is refused, naming it.
     """
-    for raw in (cycle_dir, prev_dir):
-        if raw is not None and (final == raw or raw.is_relative_to(final) or final.is_relative_to(raw)):
-            raise RunError(f"--{kind} {final} overlaps the cycle folder {raw}: outputs never go inside the inputs")
+    if final == cycle_dir or cycle_dir.is_relative_to(final) or final.is_relative_to(cycle_dir):
+        raise RunError(f"--{kind} {final} overlaps the cycle folder {cycle_dir}: outputs never go inside the inputs")
     if not final.exists():
         return
     if not final.is_dir():
@@ -243,6 +283,14 @@ def _check_replaceable(final: Path, kind: str, cycle_dir: Path, prev_dir: Path |
             f"--{kind} {final} holds files that are not an earlier run's outputs ({shown}); a run replaces "
             "its output folder whole, so give an empty or new folder"
         )
+
+
+def _files_under(root: Path) -> list[str]:
+    """The files under ``root`` (not following links), relative, as the manifest names them."""
+    out = []
+    for folder, _dirs, files in os.walk(root, followlinks=False):
+        out += [(Path(folder) / f).relative_to(root).as_posix() for f in files if f != ".gitkeep"]
+    return out
 
 
 def _staging(final: Path) -> Path:

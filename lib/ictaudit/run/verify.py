@@ -72,15 +72,10 @@ def compare_hashes(recorded: dict[str, str], current: dict[str, str], what: str)
 
 
 def check_inputs(manifest: dict) -> list[str]:
-    from ictaudit.rules.rubric import rubric_files
-
     inputs = manifest["inputs"]
     problems = compare_hashes(inputs["cycle"], _hash_or_empty(Path(manifest["cycle"]["dir"])), "cycle file")
-    if manifest.get("previous_cycle_dir"):
-        prev = _hash_or_empty(Path(manifest["previous_cycle_dir"]))
-        problems += compare_hashes(inputs.get("previous_cycle", {}), prev, "previous-cycle file")
     rubric_file = Path(manifest["rubric"]["file"])
-    current = {p.name: mf.sha256_file(p) for p in rubric_files(rubric_file) if p.exists()}
+    current = {p.name: mf.sha256_file(p) for p in mf.rubric_inputs(rubric_file) if p.exists()}
     problems += compare_hashes(inputs["rubric"], current, "rubric")
     suites = {p.name: mf.sha256_file(p) for p in EXPECTATIONS_DIR.glob("*.json")}
     problems += compare_hashes(inputs["expectations"], suites, "expectation suite")
