@@ -44,6 +44,11 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
     out = write_sample_cycle(year=args.year, out=Path(args.out), agencies=args.agencies, seed=args.seed)
     print(f"sample cycle written to {out}")
+    if args.link_previous:
+        from ictaudit.year.link import link_previous_results
+
+        link_previous_results(out, Path(args.link_previous))
+        print(f"last year's published results of {args.link_previous} linked in {out / 'previous'}")
     return EXIT_OK
 
 
@@ -111,6 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
     s.add_argument("--agencies", type=int, default=None, help="number of agencies (default: the 2017 roster)")
     s.add_argument("--seed", type=int, default=2017)
+    s.add_argument(
+        "--link-previous", metavar="RUN_DIR", default=None,
+        help="link the published results of this finished run of last year (its output folder) into the "
+        "sample's previous/ and cycle.yaml, as ictaudit init does for a real year",
+    )  # fmt: skip
     s.set_defaults(func=_cmd_sample)
 
     s = sub.add_parser("forms", help="write the blank data forms, one per agency to be ranked")

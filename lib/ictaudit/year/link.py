@@ -49,7 +49,7 @@ def published_files(run_dir: Path) -> dict[str, tuple[Path, str | None]]:
 def strip_previous_block(text: str) -> str:
     """``cycle.yaml``'s text without the block :func:`link_previous_results` appended."""
     at = text.find("\n" + BLOCK_MARK)
-    return text if at < 0 else text[: at + 1]
+    return text if at < 0 else text[:at]
 
 
 def link_previous_results(cycle_dir: Path, run_dir: Path) -> dict[str, str]:
