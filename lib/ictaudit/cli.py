@@ -81,8 +81,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_trace(args: argparse.Namespace) -> int:
     from ictaudit.run.suite import trace_agency
 
-    path = trace_agency(args.agency_id, Path(args.run))
+    path = trace_agency(args.agency_id, Path(args.run), Path(args.out) if args.out else None)
     print(f"trace: {path}")
+    print(f"executed notebook (the record): {path.with_suffix('.ipynb')}")
     return EXIT_OK
 
 
@@ -146,6 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("trace", help="trace one agency's score step by step (HTML)")
     s.add_argument("agency_id")
     s.add_argument("--run", required=True, help="the run's output folder (outputs/<year>)")
+    s.add_argument(
+        "--out", default=None,
+        help="where the page and the executed notebook go, outside the run folder (default: the run folder's "
+        "sibling <run>-traces, e.g. outputs/2017-traces)",
+    )  # fmt: skip
     s.set_defaults(func=_cmd_trace)
 
     s = sub.add_parser("verify", help="recompute a run from its recorded inputs and compare")

@@ -122,8 +122,13 @@ def run_cycle(
     progress: bool = True,
     notebooks: tuple[str, ...] = RUN_ORDER,
     kernel_tricks: bool | None = None,
+    notes: bool = True,
 ) -> RunResult:
     """Run ``notebooks`` on the cycle into staging folders, write the manifest, move both folders into place.
+
+    ``notes``: say on stderr, even without ``progress``, which files of the output folders the run
+    replaces that its previous run did not write, and at the end what the summary must know (the
+    rubric's version, last year's comparison: :func:`ictaudit.run.pipeline.run_notes`).
 
     ``kernel_tricks``: the speed tricks' switch (:func:`ictaudit.run.kernels.supply.kernel_tricks_on`;
     None reads ``$ICTAUDIT_KERNEL_TRICKS``, on by default); either position writes the same bytes.
@@ -131,7 +136,7 @@ def run_cycle(
     plan = plan_run(cycle_dir, out, scored)
     tricks = kernel_tricks_on(kernel_tricks)
     say = _progress(progress)
-    for line in replaced_files_notice(plan):  # files a run would remove without a word otherwise
+    for line in replaced_files_notice(plan) if notes else ():  # files a run would remove without a word otherwise
         print(line, file=sys.stderr, flush=True)
     started, t0 = datetime.now(UTC), time.perf_counter()
     with run_lock(plan.out):
@@ -151,7 +156,7 @@ def run_cycle(
     manifest = plan.out / "manifest.json"
     from ictaudit.run.pipeline import run_notes
 
-    for line in run_notes(plan.scored, plan.rubric_file):  # last year's comparison, the rubric's version
+    for line in run_notes(plan.scored, plan.rubric_file) if notes else ():  # last year, the rubric's version
         print(line, file=sys.stderr, flush=True)
     say(f"done in {time.perf_counter() - t0:.1f} s; manifest: {manifest}")
     return RunResult(plan.out, plan.scored, plan.out / "report.html", manifest, [_moved(e, stage_out, plan.out) for e in executed])
@@ -385,16 +390,65 @@ def _progress(enabled: bool) -> Callable[[str], None]:
     return say
 
 
-def trace_agency(agency_id: str, run_dir: Path) -> Path:
-    """Execute the trace notebook for one agency of a finished run; returns the HTML page."""
+TRACED_TABLES = ("scores.csv", "values.csv", "values_submitted.csv", "corrections.csv", "issues.csv", "trail.csv",
+                 "criteria.csv")  # fmt: skip
+
+
+def default_trace_dir(run_dir: Path) -> Path:
+    """Where ``ictaudit trace`` writes by default: beside the run folder, never inside it (``outputs/2017-traces``)."""
+    run_dir = Path(run_dir).resolve()
+    return run_dir.parent / f"{run_dir.name}-traces"
+
+
+def trace_agency(agency_id: str, run_dir: Path, out: Path | None = None) -> Path:
+    """Execute the trace notebook for one agency of a finished run; returns the Vietnamese trace page.
+
+    The page (``<agency_id>.html``) and the executed notebook (``<agency_id>.ipynb``, the record) go to
+    ``out`` (default :func:`default_trace_dir`), which must lie outside the run's output and scored
+    folders: a run folder holds exactly what its manifest lists, so ``ictaudit verify`` stays green.
+    The trace reads the run's scored tables only if they still have the hashes the run recorded.
+    """
+    import tempfile
+
+    from ictaudit.report.trace import UnknownAgency, known_agency
+
     run_dir = Path(run_dir).resolve()
     manifest = mf.read_manifest(run_dir)
     scored = Path(manifest["paths"]["scored"])
-    params = {"agency_id": agency_id, "scored_dir": str(scored), "rubric_id": manifest["rubric"]["file"]}
+    out = Path(out).resolve() if out is not None else default_trace_dir(run_dir)
+    for folder, what in ((run_dir, "output"), (scored, "scored")):
+        if out == folder or out.is_relative_to(folder) or folder.is_relative_to(out):
+            raise RunError(
+                f"--out {out} overlaps the run's {what} folder {folder}: a trace goes outside the audited run "
+                f"(which holds exactly what its manifest lists), e.g. the default {default_trace_dir(run_dir)}"
+            )
+    _check_traced_tables(scored, manifest)
+    try:
+        known_agency(scored, agency_id)
+    except UnknownAgency as exc:
+        raise RunError(str(exc)) from None
+    out.mkdir(parents=True, exist_ok=True)
+    page = out / f"{agency_id}.html"
+    params = {"agency_id": agency_id, "scored_dir": str(scored), "rubric_id": manifest["rubric"]["file"],
+              "run_dir": str(run_dir), "page_file": str(page)}  # fmt: skip
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    ex = execute(TRACE_NOTEBOOK, params, run_dir / "notebooks" / "traces", cwd=PROJECT_ROOT)
-    target = run_dir / "agencies" / f"{agency_id}-trace.html"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    ex.html.replace(target)
-    ex.output.rename(ex.output.with_name(f"{agency_id}-trace.ipynb"))
-    return target
+    with tempfile.TemporaryDirectory(prefix=f".{agency_id}-", dir=out) as tmp:  # two traces at once never collide
+        ex = execute(TRACE_NOTEBOOK, params, Path(tmp), cwd=PROJECT_ROOT, render=lambda notebook: None)
+        ex.output.replace(out / f"{agency_id}.ipynb")
+    return page
+
+
+def _check_traced_tables(scored: Path, manifest: dict) -> None:
+    """The scored tables a trace reads, against the hashes the run recorded: a trace shows what the run computed."""
+    recorded = manifest.get("outputs", {})
+    for name in TRACED_TABLES:
+        path, want = scored / name, recorded.get(f"scored/{name}")
+        if want is None:
+            continue
+        if not path.exists():
+            raise RunError(f"{path}: missing; the run recorded it (run `ictaudit verify`, or run the cycle again)")
+        if mf.sha256_file(path) != want:
+            raise RunError(
+                f"{path}: changed since the run (sha256 no longer the one manifest.json recorded); a trace of it would "
+                "not show what the run computed: run `ictaudit verify`, or run the cycle again"
+            )

@@ -20,7 +20,6 @@ from ictaudit.common.paths import EXPECTATIONS_DIR, NOTEBOOKS_DIR
 from ictaudit.run import manifest as mf
 
 
-
 @dataclass
 class VerifyReport:
     run_dir: Path
@@ -184,7 +183,7 @@ def verify_run(run_dir: Path, keep: Path | None = None) -> VerifyReport:
         run_cycle(
             cycle_dir, out=out, scored=scored, seed=seeds.get("robustness", 0),
             draws=seeds.get("robustness_draws", 1000), spread=seeds.get("robustness_spread", 0.25),
-            progress=False, notebooks=run_notebooks,
+            progress=False, notebooks=run_notebooks, notes=False,
         )  # fmt: skip
         recomputed, _ = mf.output_hashes(scored, out)
         recorded = manifest["outputs"]
