@@ -140,7 +140,11 @@ def build_scored_fixture(root: Path):
     scored = Path(root) / "scored"
     result, rows = score_roster(rubric, ROSTER, BLOCKED)
     write_score_tables(result, scored)
-    write_csv(_values_long(rows), scored / "values.csv")
+    confirmed = _values_long(rows)
+    write_csv(confirmed, scored / "values.csv")
+    submitted = confirmed.assign(correction_id="")  # as sent: sb-tot's F05 before K001
+    submitted.loc[(submitted["agency_id"] == "sb-tot") & (submitted["field"] == "F05"), "value"] = 1.0
+    write_csv(submitted, scored / "values_submitted.csv")
     cols = ["agency_id", "check_id", "severity", "fields", "values", "message_vi", "round", "resolved_by"]
     write_csv(pd.DataFrame(ISSUES, columns=cols), scored / "issues.csv")
     ccols = ["correction_id", "agency_id", "field", "old_value", "new_value", "reason", "check_id",

@@ -23,7 +23,7 @@ def build_reports(
     """Write ``report.html``, ``report.xlsx`` and ``agencies/<agency_id>.html`` into ``out_dir``.
 
     ``cycle_info``: ``year``, ``title``, ``province``, ``deadline`` (ISO text or a date), ``sample``
-    (bool), optionally ``rubric_check`` (``state`` and ``message_vi`` of :mod:`ictaudit.rules.versions`). ``validation_index``: link (relative to ``out_dir``) to the GX Data Docs, or None.
+    (bool), optionally ``rubric_check`` (``state`` and ``message_vi`` of :mod:`ictaudit.rules.versions`). ``validation_index``: the link (relative to ``out_dir``) to the Vietnamese validation page, which is then written there too (``validation/index.html``, GX's Data Docs beside it in ``data-docs/``), or None for neither.
     Returns the paths written: ``{"html": …, "xlsx": …, "agency:<id>": …}``.
     """
     from ictaudit.common.timings import timed

@@ -13,7 +13,6 @@ and for every "best in the group" the agency (or agencies) holding it. It prints
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -21,11 +20,10 @@ from pathlib import Path
 import pandas as pd
 from markupsafe import Markup
 
-from ictaudit.common.numfmt import fmt_number, fmt_value, is_nan
 from ictaudit.common.tables import read_csv
+from ictaudit.report.trace_sections import corrections, criteria, findings, indicators, ranking, sources, summary
 from ictaudit.rules.rubric import Rubric
 
-ROUND_VI = {1: "Vòng 1 (phiếu gốc)", 2: "Vòng 2 (sau hiệu chỉnh)"}
 SECTIONS = ("summary", "sources", "corrections", "findings", "indicators", "criteria", "ranking")
 
 
@@ -65,71 +63,6 @@ def run_facts(run_dir: Path) -> dict:
 def _read(scored_dir: Path, name: str) -> pd.DataFrame:
     path = Path(scored_dir) / name
     return read_csv(path) if path.exists() else pd.DataFrame()
-
-
-def _float(text) -> float:
-    try:
-        return float(text)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def num(x, decimals: int = 2) -> str:
-    return "—" if is_nan(x) else fmt_number(float(x), decimals)
-
-
-def points_of(x, maximum) -> str:
-    """``15,27 / 20``."""
-    return f"{num(x)} / {fmt_number(_float(maximum), 2, trim=True)}"
-
-
-# -- the rule in words ---------------------------------------------------------------------------
-
-
-def _field_words(codes, rubric: Rubric) -> str:
-    return "; ".join(f"{c}: {rubric.field_by_code[c].label_vi.rstrip('.')}" for c in codes if c in rubric.field_by_code)
-
-
-def _sum_words(codes) -> str:
-    return codes[0] if len(codes) == 1 else "(" + " + ".join(codes) + ")"
-
-
-def formula_in_words(kind, rubric: Rubric) -> str:
-    """The indicator's rule in Vietnamese words, then what each field code means."""
-    mx = fmt_number(kind.max_points, 2, trim=True)
-    k = kind.kind
-    if k in ("ratio", "ratio_to_best"):
-        ratio = f"{_sum_words(kind.num)} / {_sum_words(kind.den)}"
-        if k == "ratio":
-            text = f"{mx} điểm × tỷ lệ {ratio} (tỷ lệ trên 100% tính là 100%)"
-        else:
-            text = (f"{mx} điểm × (giá trị của đơn vị / giá trị cao nhất trong khối), giá trị = {ratio}; giá trị cao "
-                    "nhất lấy trong các đơn vị được xếp hạng của khối; phần vượt giá trị cao nhất không được tính thêm")  # fmt: skip
-        if kind.na_when_zero:
-            text += f"; không áp dụng khi {_sum_words(kind.den)} = 0"
-    elif k == "checklist":
-        items = [f"{fmt_number(it.points, 2, trim=True)} điểm nếu {_item_words(it)}" for it in kind.items]
-        text = "Cộng điểm từng mục đạt: " + "; ".join(items)
-    elif k == "share_of_items":
-        text = f"{mx} điểm × số mục trả lời Có / {len(kind.items)} mục ({', '.join(kind.items)})"
-    elif k == "count_capped":
-        text = f"{fmt_number(kind.per_item, 2, trim=True)} điểm cho mỗi đơn vị của {kind.field}, tối đa {mx} điểm"
-    elif k == "tiers":
-        steps = [f"{kind.field} từ {fmt_number(t.at_least, 2, trim=True)} trở lên: {fmt_number(t.points, 2, trim=True)} điểm"
-                 for t in kind.tiers]  # fmt: skip
-        text = "; ".join(steps) + "; thấp hơn: 0 điểm"
-    else:  # a kind added later without words here: its own rule, never nothing
-        from ictaudit.report.inputs import formula_vi
-
-        text = formula_vi(kind.formula())
-    return f"{text}. Trong đó {_field_words(kind.input_fields, rubric)}."
-
-
-def _item_words(item) -> str:
-    if item.op is None:
-        return f"{item.field} = Có"
-    ops = {">": ">", ">=": "≥", "<": "<", "<=": "≤", "=": "=", "!=": "≠"}
-    return f"{item.field} {ops[item.op]} {fmt_number(item.value, 2, trim=True)}"
 
 
 # -- the page ------------------------------------------------------------------------------------
@@ -179,16 +112,6 @@ class TracePage:
 
     # -- sections ---------------------------------------------------------------------------------
     def context(self) -> dict:
-        from ictaudit.report.trace_sections import (
-            corrections,
-            criteria,
-            findings,
-            indicators,
-            ranking,
-            sources,
-            summary,
-        )
-
         return {
             "title": f"Diễn giải điểm: {self.me['agency_name']}",
             "run": self.run,
@@ -233,46 +156,3 @@ class TracePage:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self.html(), encoding="utf-8")
         return path
-
-
-# -- shared by the sections ------------------------------------------------------------------------
-
-
-def value_text(x: float, field_type: str) -> str:
-    """A value read or used, as a person reads it: ``1.234``, ``40,8``, ``Có``/``Không``, ``trống``."""
-    if is_nan(x):
-        return "trống"
-    if field_type == "yesno":
-        return "Có" if float(x) == 1 else "Không" if float(x) == 0 else fmt_value(float(x))
-    return fmt_value(float(x))
-
-
-def trail_inputs(text: str) -> dict:
-    return json.loads(text) if text else {}
-
-
-def best_holders(page: TracePage, kind) -> tuple[float, list[str]]:
-    """The best value of a ``ratio_to_best`` indicator among the group's ranked agencies, and who holds it.
-
-    Each ranked agency's value is recomputed from its trail inputs (a value held back counts as blank,
-    as in scoring); the holders are those whose value equals the largest (to 1e-12 relative).
-    """
-    trail = page.tables["trail"]
-    rows = trail[(trail["indicator_id"] == kind.id) & trail["agency_id"].isin(set(page.ranked_in_group["agency_id"]))]
-    values = {}
-    for agency_id, text in zip(rows["agency_id"], rows["inputs"]):
-        inputs = trail_inputs(text)
-        held = set(inputs.get("blocked", ()))
-
-        def part(codes, inputs=inputs, held=held) -> float:
-            xs = [inputs.get(c) for c in codes]
-            return math.nan if any(x is None or c in held for c, x in zip(codes, xs)) else float(sum(xs))
-
-        num_, den = part(kind.num), part(kind.den)
-        if not math.isnan(num_) and not math.isnan(den) and den > 0:
-            values[agency_id] = num_ / den
-    if not values:
-        return math.nan, []
-    best = max(values.values())
-    holders = sorted((a for a, v in values.items() if abs(v - best) <= 1e-12 * abs(best)), key=lambda a: page.names.get(a, a))
-    return best, holders

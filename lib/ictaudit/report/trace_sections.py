@@ -1,29 +1,134 @@
 """The sections of the trace page (:class:`ictaudit.report.trace.TracePage`), each a small context for its
 macro in ``templates/trace_sections.html.j2``: the summary, the form's cells, the corrections, the
-findings of validation, every indicator, the criteria against the group, and the group's ranking.
+findings of validation, every indicator, the criteria against the group, and the group's ranking; and
+what they share: numbers as the page shows them, each rule in words, who holds a group's best value.
+
+Each section reads a ``page`` (the :class:`~ictaudit.report.trace.TracePage`): its tables, its agency
+and group, the group's ranked agencies and their names.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 
-from ictaudit.common.numfmt import fmt_number, fmt_ratio, is_nan
+from ictaudit.common.numfmt import fmt_number, fmt_ratio, fmt_value, is_nan
 from ictaudit.report.inputs import CORRECTION_STATUS_VI, FLAG_VI, KIND_VI, SEVERITY_VI, fmt_date_text, status_vi
-from ictaudit.report.trace import (
-    ROUND_VI,
-    TracePage,
-    _float,
-    best_holders,
-    formula_in_words,
-    num,
-    points_of,
-    trail_inputs,
-    value_text,
-)
+from ictaudit.rules.rubric import Rubric
+
+ROUND_VI = {1: "Vòng 1 (phiếu gốc)", 2: "Vòng 2 (sau hiệu chỉnh)"}
 
 
-def summary(page: TracePage) -> dict:
+def _float(text) -> float:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def num(x, decimals: int = 2) -> str:
+    return "—" if is_nan(x) else fmt_number(float(x), decimals)
+
+
+def points_of(x, maximum) -> str:
+    """``15,27 / 20``."""
+    return f"{num(x)} / {fmt_number(_float(maximum), 2, trim=True)}"
+
+
+# -- the rule in words ---------------------------------------------------------------------------
+
+
+def _field_words(codes, rubric: Rubric) -> str:
+    return "; ".join(f"{c}: {rubric.field_by_code[c].label_vi.rstrip('.')}" for c in codes if c in rubric.field_by_code)
+
+
+def _sum_words(codes) -> str:
+    return codes[0] if len(codes) == 1 else "(" + " + ".join(codes) + ")"
+
+
+def formula_in_words(kind, rubric: Rubric) -> str:
+    """The indicator's rule in Vietnamese words, then what each field code means."""
+    mx = fmt_number(kind.max_points, 2, trim=True)
+    k = kind.kind
+    if k in ("ratio", "ratio_to_best"):
+        ratio = f"{_sum_words(kind.num)} / {_sum_words(kind.den)}"
+        if k == "ratio":
+            text = f"{mx} điểm × tỷ lệ {ratio} (tỷ lệ trên 100% tính là 100%)"
+        else:
+            text = (f"{mx} điểm × (giá trị của đơn vị / giá trị cao nhất trong khối), giá trị = {ratio}; giá trị cao "
+                    "nhất lấy trong các đơn vị được xếp hạng của khối; phần vượt giá trị cao nhất không được tính thêm")  # fmt: skip
+        if kind.na_when_zero:
+            text += f"; không áp dụng khi {_sum_words(kind.den)} = 0"
+    elif k == "checklist":
+        items = [f"{fmt_number(it.points, 2, trim=True)} điểm nếu {_item_words(it)}" for it in kind.items]
+        text = "Cộng điểm từng mục đạt: " + "; ".join(items)
+    elif k == "share_of_items":
+        text = f"{mx} điểm × số mục trả lời Có / {len(kind.items)} mục ({', '.join(kind.items)})"
+    elif k == "count_capped":
+        text = f"{fmt_number(kind.per_item, 2, trim=True)} điểm cho mỗi đơn vị của {kind.field}, tối đa {mx} điểm"
+    elif k == "tiers":
+        steps = [f"{kind.field} từ {fmt_number(t.at_least, 2, trim=True)} trở lên: {fmt_number(t.points, 2, trim=True)} điểm"
+                 for t in kind.tiers]  # fmt: skip
+        text = "; ".join(steps) + "; thấp hơn: 0 điểm"
+    else:  # a kind added later without words here: its own rule, never nothing
+        from ictaudit.report.inputs import formula_vi
+
+        text = formula_vi(kind.formula())
+    return f"{text}. Trong đó {_field_words(kind.input_fields, rubric)}."
+
+
+def _item_words(item) -> str:
+    if item.op is None:
+        return f"{item.field} = Có"
+    ops = {">": ">", ">=": "≥", "<": "<", "<=": "≤", "=": "=", "!=": "≠"}
+    return f"{item.field} {ops[item.op]} {fmt_number(item.value, 2, trim=True)}"
+
+
+def value_text(x: float, field_type: str) -> str:
+    """A value read or used, as a person reads it: ``1.234``, ``40,8``, ``Có``/``Không``, ``trống``."""
+    if is_nan(x):
+        return "trống"
+    if field_type == "yesno":
+        return "Có" if float(x) == 1 else "Không" if float(x) == 0 else fmt_value(float(x))
+    return fmt_value(float(x))
+
+
+def trail_inputs(text: str) -> dict:
+    return json.loads(text) if text else {}
+
+
+def best_holders(page, kind) -> tuple[float, list[str]]:
+    """The best value of a ``ratio_to_best`` indicator among the group's ranked agencies, and who holds it.
+
+    Each ranked agency's value is recomputed from its trail inputs (a value held back counts as blank,
+    as in scoring); the holders are those whose value equals the largest (to 1e-12 relative).
+    """
+    trail = page.tables["trail"]
+    rows = trail[(trail["indicator_id"] == kind.id) & trail["agency_id"].isin(set(page.ranked_in_group["agency_id"]))]
+    values = {}
+    for agency_id, text in zip(rows["agency_id"], rows["inputs"]):
+        inputs = trail_inputs(text)
+        held = set(inputs.get("blocked", ()))
+
+        def part(codes, inputs=inputs, held=held) -> float:
+            xs = [inputs.get(c) for c in codes]
+            return math.nan if any(x is None or c in held for c, x in zip(codes, xs)) else float(sum(xs))
+
+        num_, den = part(kind.num), part(kind.den)
+        if not math.isnan(num_) and not math.isnan(den) and den > 0:
+            values[agency_id] = num_ / den
+    if not values:
+        return math.nan, []
+    best = max(values.values())
+    holders = sorted((a for a, v in values.items() if abs(v - best) <= 1e-12 * abs(best)), key=lambda a: page.names.get(a, a))
+    return best, holders
+
+
+# -- the sections ---------------------------------------------------------------------------------
+
+
+def summary(page) -> dict:
     me, rubric = page.me, page.rubric
     group = rubric.group(page.group) if page.group in rubric.group_ids else None
     rank = me["rank"]
@@ -37,14 +142,14 @@ def summary(page: TracePage) -> dict:
     }  # fmt: skip
 
 
-def _held_fields(page: TracePage) -> list[str]:
+def _held_fields(page) -> list[str]:
     held = set()
     for text in page._mine("trail")["inputs"] if not page.tables["trail"].empty else []:
         held.update(trail_inputs(text).get("blocked", ()))
     return sorted(held)
 
 
-def sources(page: TracePage) -> dict:
+def sources(page) -> dict:
     """Each field of the form: its cell, the text as typed, the value read, the value scored."""
     confirmed, submitted = page._mine("values"), page._mine("values_submitted")
     if confirmed.empty:
@@ -65,7 +170,7 @@ def sources(page: TracePage) -> dict:
         rows.append(
             {
                 "code": r["field"], "label": spec.label_vi if spec else "", "unit": spec.unit_vi if spec else "",
-                "cell": r["cell"], "typed": r["raw_value"], "read": value_text(_float(read.get(r["field"], "")), ftype),
+                "cell": r["cell"], "typed": r["raw_value"], "read": value_text(_float(read[r["field"]]), ftype) if r["field"] in read else "—",
                 "used": "không dùng" if r["field"] in held else value_text(used, ftype), "notes": "; ".join(notes),
                 "held": r["field"] in held, "corrected": bool(r["correction_id"]),
             }
@@ -78,7 +183,7 @@ def sources(page: TracePage) -> dict:
     return {"files": files, "rows": rows}
 
 
-def corrections(page: TracePage) -> list[dict]:
+def corrections(page) -> list[dict]:
     df = page._mine("corrections")
     return [
         {
@@ -90,7 +195,7 @@ def corrections(page: TracePage) -> list[dict]:
     ]  # fmt: skip
 
 
-def findings(page: TracePage) -> list[dict]:
+def findings(page) -> list[dict]:
     df = page._mine("issues")
     out = []
     for r in df.to_dict("records"):
@@ -111,7 +216,7 @@ def findings(page: TracePage) -> list[dict]:
     return out
 
 
-def indicators(page: TracePage) -> list[dict]:
+def indicators(page) -> list[dict]:
     """Each criterion with its indicators: the rule in words, the numbers put in, the points, the flags,
     and for a "best in the group" indicator the agency holding the best value."""
     trail = page._mine("trail")
@@ -152,7 +257,7 @@ def indicators(page: TracePage) -> list[dict]:
     return out
 
 
-def criteria(page: TracePage) -> list[dict]:
+def criteria(page) -> list[dict]:
     """Each criterion's points against the group's median and best (ranked agencies), naming the best."""
     crit = page.tables["criteria"]
     if crit.empty:
@@ -178,7 +283,7 @@ def criteria(page: TracePage) -> list[dict]:
     return out
 
 
-def ranking(page: TracePage) -> list[dict]:
+def ranking(page) -> list[dict]:
     g = page.ranked_in_group.copy()
     g["_rank"] = g["rank"].map(lambda x: int(x) if x else 10**9)
     g = g.sort_values(["_rank", "agency_name"], kind="mergesort")

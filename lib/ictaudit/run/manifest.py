@@ -4,8 +4,9 @@ Inputs are hashed **before** any processing. Outputs are split in two:
 - ``outputs``: the tables and reports that must come out byte-identical from the same inputs
   (``data/scored/`` tables, report.html, report.xlsx, agency pages, confirmation workbooks) —
   ``ictaudit verify`` recomputes and compares these;
-- ``records``: executed notebooks and GX Data Docs, which carry timestamps by nature; hashed for the
-  record, not expected to reproduce.
+- ``records``: executed notebooks, GX Data Docs and results JSON, which carry timestamps by nature;
+  hashed for the record, not expected to reproduce. The Vietnamese validation page
+  (``validation/index.html``) is built from the scored tables, so it is an output.
 The run's wall-clock times live here only, never inside a hashed output.
 """
 
@@ -123,13 +124,19 @@ def input_hashes(cycle_dir: Path, rubric_file: Path, suites: list[Path], noteboo
     }
 
 
+#: files under the records' folders that are built from the scored tables alone, so reproduce byte for byte
+REPRODUCIBLE_RECORDS_EXCEPTIONS = ("validation/index.html",)
+
+
 def output_hashes(scored_dir: Path, out_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
     """(outputs, records): the reproducible tables and reports, and the rest of the run's files."""
     outputs = {f"scored/{k}": v for k, v in hash_tree(scored_dir).items()}
     records = {}
     for rel, digest in hash_tree(out_dir, skip=("manifest.json",)).items():
         top = rel.split("/", 1)[0]
-        if top in ("notebooks", "validation") or rel.startswith("."):
+        if rel in REPRODUCIBLE_RECORDS_EXCEPTIONS:
+            outputs[f"out/{rel}"] = digest
+        elif top in ("notebooks", "validation") or rel.startswith("."):
             records[f"out/{rel}"] = digest
         else:
             outputs[f"out/{rel}"] = digest
