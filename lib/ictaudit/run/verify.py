@@ -148,7 +148,8 @@ def diff_tables(old: Path, new: Path, limit: int = MAX_ROWS_SHOWN) -> list[str]:
             rows.append(f"{_label(key, common[i])}: " + "; ".join(shown))
     rows += [f"{_label(key, i)}: only in the recorded table" for i in ka.index if i not in kb.index]
     rows += [f"{_label(key, i)}: only in the recomputed table" for i in kb.index if i not in ka.index]
-    out = [f"{len(rows)} rows differ (compared by {', '.join(key)})"] if rows else []
+    counted = "1 row differs" if len(rows) == 1 else f"{len(rows)} rows differ"
+    out = [f"{counted} (compared by {', '.join(key)})"] if rows else []
     out += rows[:limit] + ([f"… and {len(rows) - limit} more rows"] if len(rows) > limit else [])
     order_a = [i for i in ka.index if i in kb.index]
     order_b = [i for i in kb.index if i in ka.index]
