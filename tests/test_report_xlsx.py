@@ -20,8 +20,8 @@ TOL = 1e-6
 @pytest.fixture(scope="module")
 def workbook(tmp_path_factory):
     root = tmp_path_factory.mktemp("xlsx")
-    rubric, scored, previous, result = build_scored_fixture(root)
-    data = load_report_inputs(rubric, scored, CYCLE_INFO, previous)
+    rubric, scored, _previous, result = build_scored_fixture(root)
+    data = load_report_inputs(rubric, scored, CYCLE_INFO)
     path = write_report_xlsx(data, root / "out" / "report.xlsx")
     return root, path, data, result
 

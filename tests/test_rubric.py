@@ -201,8 +201,9 @@ def test_a_run_with_a_derived_rubric_hashes_its_base_too(tmp_path):
     cycle.mkdir()
     (cycle / "cycle.yaml").write_text("year: 2017\n", encoding="utf-8")
     suites = sorted(EXPECTATIONS_DIR.glob("*.json"))
-    inputs = input_hashes(cycle, derived, suites, [], None)
-    assert sorted(inputs["rubric"]) == ["caobang-2310-2016.yaml", "caobang-whatif-online-services.yaml"]
+    inputs = input_hashes(cycle, derived, suites, [])
+    # the derived rubric, its base, and the version registry both are checked against (copied beside them)
+    assert sorted(inputs["rubric"]) == ["caobang-2310-2016.yaml", "caobang-whatif-online-services.yaml", "versions.yaml"]
     manifest = {"inputs": inputs, "cycle": {"dir": str(cycle)}, "rubric": {"file": str(derived)}}
     assert check_inputs(manifest) == []
     base = tmp_path / "caobang-2310-2016.yaml"

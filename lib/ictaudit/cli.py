@@ -18,11 +18,24 @@ EXIT_OK, EXIT_INPUT, EXIT_DIFFERENT = 0, 1, 3
 
 
 def _cmd_rubric(args: argparse.Namespace) -> int:
-    from ictaudit.rules.rubric import load_rubric, summary_table
+    from ictaudit.rules.rubric import load_rubric, rubric_path, summary_table
+    from ictaudit.rules.versions import RegistryError, record_version, version_check
 
     rubric = load_rubric(args.rubric)
     print(summary_table(rubric))
-    print(f"\nOK: {args.rubric} passes every check")
+    try:
+        if args.record:
+            print(f"\nrecorded {rubric.id} {rubric.version} in {record_version(rubric, rubric_path(args.rubric))}")
+        check = version_check(rubric, rubric_path(args.rubric))
+    except RegistryError as exc:
+        print(f"ictaudit rubric: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    if check.state == "changed":
+        print(f"\nCẢNH BÁO: {check.message_vi()}", file=sys.stderr)
+        print(f"FAILED: {args.rubric} changed without a new version (see {check.registry})")
+        return EXIT_INPUT
+    print(f"\n{check.message_vi()}")
+    print(f"OK: {args.rubric} passes every check")
     return EXIT_OK
 
 
@@ -31,6 +44,11 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
     out = write_sample_cycle(year=args.year, out=Path(args.out), agencies=args.agencies, seed=args.seed)
     print(f"sample cycle written to {out}")
+    if args.link_previous:
+        from ictaudit.year.link import link_previous_results
+
+        link_previous_results(out, Path(args.link_previous))
+        print(f"last year's published results of {args.link_previous} linked in {out / 'previous'}")
     return EXIT_OK
 
 
@@ -63,8 +81,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_trace(args: argparse.Namespace) -> int:
     from ictaudit.run.suite import trace_agency
 
-    path = trace_agency(args.agency_id, Path(args.run))
+    path = trace_agency(args.agency_id, Path(args.run), Path(args.out) if args.out else None)
     print(f"trace: {path}")
+    print(f"executed notebook (the record): {path.with_suffix('.ipynb')}")
     return EXIT_OK
 
 
@@ -86,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("rubric", help="check a rubric file and print its summary table")
     s.add_argument("rubric", help="rubric id (caobang-2310-2016) or path to a YAML file")
+    s.add_argument(
+        "--record", action="store_true",
+        help="record this version's content in the versions.yaml beside the rubric file (refused when the "
+        "version is already recorded with other content: a changed scale needs a new version)",
+    )  # fmt: skip
     s.set_defaults(func=_cmd_rubric)
 
     s = sub.add_parser("sample", help="write a synthetic but realistic cycle folder")
@@ -93,6 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True)
     s.add_argument("--agencies", type=int, default=None, help="number of agencies (default: the 2017 roster)")
     s.add_argument("--seed", type=int, default=2017)
+    s.add_argument(
+        "--link-previous", metavar="RUN_DIR", default=None,
+        help="link the published results of this finished run of last year (its output folder) into the "
+        "sample's previous/ and cycle.yaml, as ictaudit init does for a real year",
+    )  # fmt: skip
     s.set_defaults(func=_cmd_sample)
 
     s = sub.add_parser("forms", help="write the blank data forms, one per agency to be ranked")
@@ -118,6 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("trace", help="trace one agency's score step by step (HTML)")
     s.add_argument("agency_id")
     s.add_argument("--run", required=True, help="the run's output folder (outputs/<year>)")
+    s.add_argument(
+        "--out", default=None,
+        help="where the page and the executed notebook go, outside the run folder (default: the run folder's "
+        "sibling <run>-traces, e.g. outputs/2017-traces)",
+    )  # fmt: skip
     s.set_defaults(func=_cmd_trace)
 
     s = sub.add_parser("verify", help="recompute a run from its recorded inputs and compare")

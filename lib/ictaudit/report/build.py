@@ -18,13 +18,12 @@ def build_reports(
     scored_dir: Path,
     out_dir: Path,
     cycle_info: dict,
-    previous_scored_dir: Path | None = None,
     validation_index: str | None = "validation/index.html",
 ) -> dict[str, Path]:
     """Write ``report.html``, ``report.xlsx`` and ``agencies/<agency_id>.html`` into ``out_dir``.
 
     ``cycle_info``: ``year``, ``title``, ``province``, ``deadline`` (ISO text or a date), ``sample``
-    (bool). ``validation_index``: link (relative to ``out_dir``) to the GX Data Docs, or None.
+    (bool), optionally ``rubric_check`` (``state`` and ``message_vi`` of :mod:`ictaudit.rules.versions`). ``validation_index``: the link (relative to ``out_dir``) to the Vietnamese validation page, which is then written there too (``validation/index.html``, GX's Data Docs beside it in ``data-docs/``), or None for neither.
     Returns the paths written: ``{"html": …, "xlsx": …, "agency:<id>": …}``.
     """
     from ictaudit.common.timings import timed
@@ -32,7 +31,7 @@ def build_reports(
     from ictaudit.report.xlsx import write_report_xlsx
 
     with timed("report.load"):
-        data = load_report_inputs(rubric, scored_dir, cycle_info, previous_scored_dir)
+        data = load_report_inputs(rubric, scored_dir, cycle_info)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     xlsx = out_dir / "report.xlsx"

@@ -1,8 +1,8 @@
 """What both report writers share: the scored tables of a run, typed, and the words they are shown in.
 
 In: the scored folder (``scores.csv``, ``criteria.csv``, ``trail.csv``, ``values.csv``, ``issues.csv``
-and, when present, ``corrections.csv``; last year's ``scores.csv`` for the comparison), the rubric and
-the cycle's metadata. Out: :class:`ReportInputs` and the Vietnamese labels of statuses, flags, kinds and
+and, when present, ``corrections.csv``; ``previous.json`` and ``previous_links.csv`` for the comparison
+with last year's published results), the rubric and the cycle's metadata. Out: :class:`ReportInputs` and the Vietnamese labels of statuses, flags, kinds and
 severities. No wall-clock time: the same inputs give the same bytes.
 """
 
@@ -215,7 +215,9 @@ class ReportInputs:
     issues: pd.DataFrame
     corrections: pd.DataFrame
     has_corrections_file: bool
-    previous_scores: pd.DataFrame | None = None
+    #: ``previous.json`` (None for a scored folder written before it existed) and ``previous_links.csv``
+    previous_info: dict | None = None
+    previous_links: pd.DataFrame | None = None
     scored_dir: Path | None = None
     extra: dict = field(default_factory=dict)
 
@@ -285,10 +287,10 @@ class ReportInputs:
         return date.fromisoformat(str(d))
 
 
-def load_report_inputs(
-    rubric: Rubric, scored_dir: Path, cycle_info: dict, previous_scored_dir: Path | None = None
-) -> ReportInputs:
-    """Read the scored tables of ``scored_dir`` (and the previous year's scores, when given)."""
+def load_report_inputs(rubric: Rubric, scored_dir: Path, cycle_info: dict) -> ReportInputs:
+    """Read the scored tables of ``scored_dir`` (last year's comparison included, when the run linked it)."""
+    from ictaudit.intake.previous import LINKS_FILE, read_previous_info
+
     scored_dir = Path(scored_dir)
     need = ["scores.csv", "criteria.csv", "trail.csv"]
     if missing := [n for n in need if not (scored_dir / n).exists()]:
@@ -307,9 +309,7 @@ def load_report_inputs(
     issues["round"] = _ints(issues["round"]).fillna(1)
     has_corr = (scored_dir / "corrections.csv").exists()
     corrections = _read_optional(scored_dir / "corrections.csv", CORRECTION_COLUMNS)
-    previous = None
-    if previous_scored_dir is not None and (Path(previous_scored_dir) / "scores.csv").exists():
-        previous = read_scores(Path(previous_scored_dir) / "scores.csv", rubric)
+    links = read_csv(scored_dir / LINKS_FILE) if (scored_dir / LINKS_FILE).exists() else None
     return ReportInputs(
         rubric=rubric,
         cycle_info=dict(cycle_info),
@@ -320,6 +320,7 @@ def load_report_inputs(
         issues=issues,
         corrections=corrections,
         has_corrections_file=has_corr,
-        previous_scores=previous,
+        previous_info=read_previous_info(scored_dir),
+        previous_links=links,
         scored_dir=scored_dir,
     )

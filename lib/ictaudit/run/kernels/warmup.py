@@ -21,7 +21,7 @@ STEP_IMPORTS: dict[str, tuple[str, ...]] = {
     "03_score.ipynb": ("ictaudit.score.scoring", "ictaudit.validate.corrections"),
     "06_robustness.ipynb": ("ictaudit.score.robustness", "ictaudit.report.robustness"),
     "04_report.ipynb": ("ictaudit.report.build", "ictaudit.report.html", "ictaudit.report.xlsx"),
-    "05_agency_trace.ipynb": ("ictaudit.report.trace",),
+    "05_agency_trace.ipynb": ("ictaudit.report.trace", "ictaudit.report.html"),
 }
 
 
