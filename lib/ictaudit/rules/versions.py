@@ -30,7 +30,8 @@ from pathlib import Path
 import yaml
 
 from ictaudit.common.paths import RUBRICS_DIR
-from ictaudit.rules.rubric import Rubric, load_yaml, rubric_path
+from ictaudit.rules.files import load_yaml
+from ictaudit.rules.rubric import Rubric, rubric_path
 
 REGISTRY_FILE = "versions.yaml"
 REGISTRY_HEADER = """\
