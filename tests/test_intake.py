@@ -390,19 +390,6 @@ def test_late_wins_over_invalid(tmp_path, rubric):
     assert codes_of(result, "so-tttt") == ["I05"]
 
 
-def test_duplicate_receipts(tmp_path, rubric):
-    root = make_cycle(
-        tmp_path / "cycle", [("so-tttt", "so-tttt.xlsx", "2017-10-30"), ("so-tttt", "so-tttt-v2.xlsx", "2017-11-01")]
-    )
-    for name in ("so-tttt.xlsx", "so-tttt-v2.xlsx"):
-        blank_form(root / "submissions" / name, rubric)
-    result = run(root, rubric)
-    status, reason = status_of(result, "so-tttt")
-    assert status == "invalid" and "so-tttt.xlsx, so-tttt-v2.xlsx" in reason
-    assert codes_of(result, "so-tttt") == ["I09"]
-    assert values_of(result, "so-tttt").empty
-
-
 def test_receipt_without_file_and_file_without_receipt(tmp_path, rubric):
     root = make_cycle(
         tmp_path / "cycle", [("so-tttt", "so-tttt.xlsx", "2017-10-30"), ("so-khong-co", "x.xlsx", "2017-10-30")]
