@@ -141,7 +141,7 @@ def test_every_wrapping_row_is_as_tall_as_its_text(pl2_book, rubric):
     long_line = next(c.value for (c,) in guide.iter_rows(min_col=1, max_col=1) if c.value and len(c.value) > 150)
     assert guide.row_dimensions[next(c.row for (c,) in guide.iter_rows() if c.value == long_line)].height >= 2 * LINE_POINTS
     ws = pl2_book[SHEET_DATA]
-    header, rows = data_rows(ws)
+    _header, rows = data_rows(ws)
     for r in rows:
         need = max(wrapped_lines(str(ws.cell(r, c).value or ""), DATA_WIDTHS[c - 1]) for c in (2, 3, 5))
         assert ws.row_dimensions[r].height >= need * LINE_POINTS, ws.cell(r, 1).value
