@@ -12,8 +12,12 @@ from __future__ import annotations
 import base64
 import mailbox
 from datetime import datetime
-from email import policy
+from email import encoders, policy
+from email.header import Header
 from email.message import EmailMessage
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -32,38 +36,47 @@ def form_mail(
     names: str = "rfc2231",
     body: str = "Kính gửi Sở Thông tin và Truyền thông, đơn vị gửi phiếu kèm theo.",
     content_type: tuple[str, str] = SHEET_TYPE,
-) -> EmailMessage:
-    """A message carrying ``attachments`` (name, bytes); ``names`` is ``rfc2231`` or ``rfc2047``."""
-    msg = EmailMessage(policy=policy.SMTP)
+):
+    """A message carrying ``attachments`` (name, bytes); ``names`` is ``rfc2231`` (an EmailMessage, as
+    Python and Thunderbird write) or ``rfc2047`` (a message in the compat32 API whose names are
+    quoted encoded words, as Outlook writes them). ``message_id=""`` leaves the header out."""
+    if names == "rfc2047":
+        msg = MIMEMultipart()
+        msg.attach(MIMEText(body, "plain", "utf-8"))
+    else:
+        msg = EmailMessage(policy=policy.SMTP)
     if received is not None:
         msg["Received"] = f"from mx.agency.vn by mail.stttt.caobang.gov.vn with ESMTPS; {format_datetime(received)}"
-    msg["From"] = sender
+    msg["From"] = _header(sender) if names == "rfc2047" else sender
     msg["To"] = DIC
-    msg["Subject"] = subject
+    msg["Subject"] = _header(subject) if names == "rfc2047" else subject
     if sent is not None or received is not None:
         msg["Date"] = format_datetime(sent or received)
-    if message_id is not False:
-        msg["Message-ID"] = message_id or f"<{abs(hash((sender, subject, str(received), str(sent))))}@agency.vn>"
+    if message_id != "":
+        msg["Message-ID"] = message_id or f"<{_digest(sender, subject, received, sent)}@agency.vn>"
+    if names == "rfc2047":
+        for name, data in attachments or []:
+            part = MIMEBase(*content_type)
+            part.set_payload(data)
+            encoders.encode_base64(part)
+            encoded = "=?UTF-8?B?" + base64.b64encode(name.encode("utf-8")).decode("ascii") + "?="
+            part.add_header("Content-Disposition", "attachment", filename=encoded)
+            msg.attach(part)
+        return msg
     msg.set_content(body)
     for name, data in attachments or []:
-        if names == "rfc2047":
-            _add_rfc2047_attachment(msg, name, data, content_type)
-        else:
-            msg.add_attachment(data, maintype=content_type[0], subtype=content_type[1], filename=name)
+        msg.add_attachment(data, maintype=content_type[0], subtype=content_type[1], filename=name)
     return msg
 
 
-def _add_rfc2047_attachment(msg: EmailMessage, name: str, data: bytes, content_type: tuple[str, str]) -> None:
-    """An attachment whose name is an RFC 2047 encoded word in quotes, as Outlook writes it."""
-    encoded = "=?UTF-8?B?" + base64.b64encode(name.encode("utf-8")).decode("ascii") + "?="
-    part = EmailMessage(policy=policy.SMTP)
-    part.set_payload(base64.encodebytes(data).decode("ascii"))
-    part["Content-Type"] = f'{content_type[0]}/{content_type[1]}; name="{encoded}"'
-    part["Content-Disposition"] = f'attachment; filename="{encoded}"'
-    part["Content-Transfer-Encoding"] = "base64"
-    if not msg.is_multipart():
-        msg.make_mixed()
-    msg.attach(part)
+def _header(text: str) -> str:
+    """A header value as an old client writes it: non-ASCII text as RFC 2047 encoded words."""
+    if text.isascii():
+        return text
+    name, _, address = text.rpartition(" <")
+    if name and address.endswith(">"):
+        return f"{Header(name, 'utf-8').encode()} <{address}"
+    return Header(text, "utf-8").encode()
 
 
 def forward(inner: EmailMessage, *, sender: str, received: datetime, subject: str = "Fwd: phiếu") -> EmailMessage:
@@ -73,8 +86,9 @@ def forward(inner: EmailMessage, *, sender: str, received: datetime, subject: st
     return outer
 
 
-def write_eml(msg: EmailMessage, path: Path) -> Path:
-    path.write_bytes(msg.as_bytes(policy=policy.SMTP))
+def write_eml(msg, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(msg.as_bytes())
     return path
 
 
@@ -82,8 +96,14 @@ def write_mbox(messages: list[EmailMessage], path: Path) -> Path:
     box = mailbox.mbox(path, create=True)
     try:
         for msg in messages:
-            box.add(msg.as_bytes(policy=policy.SMTP))
+            box.add(msg.as_bytes())
         box.flush()
     finally:
         box.close()
     return path
+
+
+def _digest(*parts) -> str:
+    import hashlib
+
+    return hashlib.sha256(repr(parts).encode("utf-8")).hexdigest()[:20]

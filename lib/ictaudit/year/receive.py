@@ -223,13 +223,14 @@ def _known_receipts(cycle: Cycle) -> dict:
     return {"message": by_message, "sha": by_sha, "batch": {}, "again": []}
 
 
-def _report_row(mail: Mail, attachment: Attachment | None = None, **cells) -> dict:
+def _report_row(mail: Mail, tz: str, attachment: Attachment | None = None, **cells) -> dict:
+    """A row of the report; the received time on the cycle's clock ``tz``."""
     row = {
         "source": mail.source,
         "message_id": mail.message_id,
         "sender": mail.sender,
         "subject": mail.subject,
-        "received_at": mail.received_at.isoformat(timespec="seconds") if mail.received_at else "",
+        "received_at": mail.received_at.astimezone(zone(tz)).isoformat(timespec="seconds") if mail.received_at else "",
         "attachment": attachment.name if attachment is not None else "",
     }
     row.update(cells)
@@ -240,10 +241,10 @@ def _report_row(mail: Mail, attachment: Attachment | None = None, **cells) -> di
 
 def _receive_one(mail: Mail, cycle: Cycle, forms: dict, known: dict, report: list, candidates: list) -> None:
     if mail.refusal is not None:
-        report.append(_report_row(mail, outcome="message_refused", reason=_refusal_text(mail.refusal)))
+        report.append(_report_row(mail, cycle.timezone, outcome="message_refused", reason=_refusal_text(mail.refusal)))
         return
     if not mail.attachments:
-        report.append(_report_row(mail, outcome="no_form", reason=say("no_attachment")))
+        report.append(_report_row(mail, cycle.timezone, outcome="no_form", reason=say("no_attachment")))
         return
     for attachment in mail.attachments:
         form = _judge(mail, attachment, cycle, forms, known, report)
@@ -255,11 +256,11 @@ def _receive_one(mail: Mail, cycle: Cycle, forms: dict, known: dict, report: lis
 def _judge(mail: Mail, attachment: Attachment, cycle: Cycle, forms: dict, known: dict, report: list) -> _Form | None:
     """The report row of one attachment; the form to register when it is one of this cycle's."""
     if attachment.refusal is not None:
-        report.append(_report_row(mail, attachment, outcome="refused", reason=_refusal_text(attachment.refusal)))
+        report.append(_report_row(mail, cycle.timezone, attachment, outcome="refused", reason=_refusal_text(attachment.refusal)))
         return None
     data = attachment.data or b""
     sha = hashlib.sha256(data).hexdigest()
-    row = _report_row(mail, attachment, sha256=sha)
+    row = _report_row(mail, cycle.timezone, attachment, sha256=sha)
     fmt = spreadsheet_format(data)
     if fmt is None:
         report.append({**row, "outcome": "not_a_form", "outcome_vi": messages()["outcomes"]["not_a_form"],
