@@ -141,7 +141,7 @@ def test_a_run_of_last_years_folder_as_it_was_before_an_edit_is_not_its_publishe
         fh.write("so-tttt,F01,48,49,sửa sau khi công bố,,Ai đó,2017-12-01\n")
     result = init_cycle(2018, last_year, tmp_path / "a", results=run_dir)
     assert result.previous is None and "đã thay đổi sau lần chạy" in result.warning and "corrections.csv" in result.warning
-    with pytest.raises(CycleError, match="--results .* không dùng được"):
+    with pytest.raises(CycleError, match=r"--results .* không dùng được"):
         init_cycle(2018, last_year, tmp_path / "b", results=run_dir, explicit_results=True)
     assert not (tmp_path / "b").exists()
 
@@ -149,7 +149,7 @@ def test_a_run_of_last_years_folder_as_it_was_before_an_edit_is_not_its_publishe
 def test_a_scored_table_changed_since_the_run_is_not_linked(tmp_path, last_year):
     run_dir = fake_run(last_year, tmp_path / "run")
     (tmp_path / "scored-run" / "scores.csv").write_text("agency_id,score_100\nso-tttt,99\n", encoding="utf-8")
-    with pytest.raises(CycleError, match="scores.csv không còn là bảng lần chạy đã ghi"):
+    with pytest.raises(CycleError, match=r"scores\.csv không còn là bảng lần chạy đã ghi"):
         init_cycle(2018, last_year, tmp_path / "b", results=run_dir, explicit_results=True)
 
 
