@@ -425,3 +425,37 @@ def test_receive_yaml_has_every_reason_the_code_asks_for_and_no_other():
     for reason, text in reasons.items():
         names = set(re.findall(r"{(\w+)}", text))
         assert text.format_map({n: "x" for n in names}), reason
+
+
+# -- a form saved again by LibreOffice ----------------------------------------------------------------
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("to", ["xlsx", "ods", "xls"])
+def test_a_form_filled_then_saved_by_libreoffice_is_received_and_read(tmp_path, cycle, rubric, to):
+    """An agency fills the form with another program (openpyxl here), opens it in LibreOffice and saves it
+    as .xlsx, .ods or .xls: the stored file keeps the format sniffed from its bytes, and the run reads it."""
+    import openpyxl
+
+    from ictaudit.common.office import convert
+
+    blank = tmp_path / "blank" / "so-tttt.xlsx"
+    write_form(blank, rubric, "so_ban_nganh", "so-tttt", "Sở Thông tin và Truyền thông", 2018)
+    wb = openpyxl.load_workbook(blank)
+    ws = wb["Số liệu"]
+    rows = {ws.cell(r, 1).value: r for r in range(1, ws.max_row + 1)}
+    typed = {"F01": 52, "F02": 50, "F05": "45,5", "F06": "Có", "F44": 120.5}
+    for code, value in typed.items():
+        ws.cell(rows[code], 4).value = value
+    filled = tmp_path / "filled" / "Phiếu đã điền.xlsx"
+    filled.parent.mkdir()
+    wb.save(filled)
+    saved = convert(filled, tmp_path / "lo", to)
+    msg = form_mail([(f"phieu-tttt.{to}", saved.read_bytes())], received=BEFORE)
+    result = receive_mail(cycle, [write_eml(msg, tmp_path / "1.eml")])
+    row = only(result, outcome="registered")
+    assert row["file"].endswith(f".{to}") and row["agency_id"] == "so-tttt", row["reason"]
+    intake = intake_cycle(load_cycle(cycle, rubric), rubric)
+    assert intake.statuses.set_index("agency_id").loc["so-tttt", "status"] == "ranked"
+    values = intake.values.set_index(["agency_id", "field"])["value"]
+    assert [values[("so-tttt", c)] for c in typed] == [52, 50, 45.5, 1.0, 120.5]
