@@ -100,6 +100,13 @@ def decide_receipts(
     if not rows:
         return ReceiptDecision()
     tz = zone(timezone)
+    if len(rows) == 1:  # nearly every agency: nothing to order or to compare
+        row = rows[0]
+        untimed = (row,) if _given(row.get("received_at_text")) and _missing(row.get("received_at")) else ()
+        if _missing(row.get("received_at")) and _missing(row.get("received_on")):
+            return ReceiptDecision(undated=(row,), untimed=untimed)
+        arrival = _arrival(row, str, tz)
+        return ReceiptDecision(arrival, arrival.day <= deadline, untimed=untimed)
     untimed = tuple(r for r in rows if _given(r.get("received_at_text")) and _missing(r.get("received_at")))
     undated = tuple(r for r in rows if _missing(r.get("received_at")) and _missing(r.get("received_on")))
     if undated:
@@ -137,7 +144,8 @@ def _arrival(row: dict, identity_of: Callable[[str], str], tz: ZoneInfo) -> Arri
 
 
 def _missing(value) -> bool:
-    return value is None or (not isinstance(value, date) and pd.isna(value))
+    """None, NaN or NaT: what an empty cell of the register is once read (cheap: 10,000 agencies call it)."""
+    return value is None or value is pd.NaT or (isinstance(value, float) and value != value)
 
 
 def _given(text) -> bool:
