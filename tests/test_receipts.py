@@ -1,4 +1,4 @@
-"""The receipt rules through intake: tests/scenarios/receipts.yaml, each case a real cycle folder.
+"""The receipt rules through intake: tests/scenarios/receipts/rules.yaml, each case a real cycle folder.
 
 Each case's files are real forms (F01 set to the number the case gives, so equal numbers are equal
 bytes), its receipts a real receipts.csv; intake must give the status, read the file the case names
@@ -17,7 +17,7 @@ from ictaudit.intake.cycle import RECEIPT_COLUMNS, RECEIPT_MAIL_COLUMNS, load_cy
 from ictaudit.intake.forms import write_form
 from ictaudit.intake.submissions import intake_cycle
 
-SCENARIO = Path(__file__).parent / "scenarios" / "receipts.yaml"
+SCENARIO = Path(__file__).parent / "scenarios" / "receipts" / "rules.yaml"
 SPEC = yaml.safe_load(SCENARIO.read_text(encoding="utf-8"))
 AGENCY = ("so-tttt", "Sở Thông tin và Truyền thông", "so_ban_nganh")
 
