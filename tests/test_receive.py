@@ -356,13 +356,15 @@ def test_hand_typed_rows_stay_valid_beside_received_ones(tmp_path, cycle, rubric
     paper.write_bytes(form_bytes(tmp_path, rubric, "huyen-bao-lam"))
     typed = "agency_id,file,received_on,channel,note\r\nhuyen-bao-lam,huyen-bao-lam.xlsx,17/10/2018,Bưu chính,bản giấy kèm tệp\r\n"
     (cycle / "receipts.csv").write_bytes(b"\xef\xbb\xbf" + typed.encode("utf-8"))  # as Excel saves "CSV UTF-8"
-    receive_mail(cycle, [write_eml(form_mail([("a.xlsx", form_bytes(tmp_path, rubric))], received=BEFORE), tmp_path / "1.eml")])
+    msg = form_mail([("a.xlsx", form_bytes(tmp_path, rubric))], received=BEFORE, subject="=1+1")
+    receive_mail(cycle, [write_eml(msg, tmp_path / "1.eml")])
     text = (cycle / "receipts.csv").read_bytes()
     assert text.startswith(b"\xef\xbb\xbf") and b"\r\n" in text and b"\n" not in text.replace(b"\r\n", b"")
     register = receipts(cycle)
     assert list(register.columns) == [*RECEIPT_COLUMNS, *RECEIPT_MAIL_COLUMNS]
     assert register.loc[0].tolist()[:5] == ["huyen-bao-lam", "huyen-bao-lam.xlsx", "17/10/2018", "Bưu chính", "bản giấy kèm tệp"]
     assert register.loc[0, "sha256"] == "" and register.loc[1, "agency_id"] == "so-tttt"
+    assert register.loc[1, "subject"] == "'=1+1"  # the sender's text guarded in the rewritten register too
     statuses = intake_cycle(load_cycle(cycle, rubric), rubric).statuses.set_index("agency_id")["status"]
     assert statuses.loc[["so-tttt", "huyen-bao-lam"]].tolist() == ["ranked", "ranked"]
 

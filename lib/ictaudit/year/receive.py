@@ -448,7 +448,8 @@ def _append_receipts(path: Path, rows: list[dict[str, str]]) -> None:
         else:  # a register typed by hand: the mail columns added, its values kept
             header = header + [c for c in wanted if c not in header] if header else wanted
             old = [dict(zip(header, r + [""] * (len(header) - len(r)), strict=False)) for r in records[1:] if r]
-            out = _csv_lines(header, [], newline, with_header=True) + _csv_lines(header, old + rows, newline, raw=True)
+            out = (_csv_lines(header, old, newline, with_header=True, raw=True)  # the rows there, as they are
+                   + _csv_lines(header, rows, newline))  # fmt: skip
     else:
         bom, newline, header = False, "\n", wanted
         out = _csv_lines(header, [], newline, with_header=True) + _csv_lines(header, rows, newline)
