@@ -116,6 +116,12 @@ def test_refuses_a_folder_that_is_not_empty_and_changes_nothing(tmp_path, last_y
     assert sorted(p.name for p in out.parent.iterdir()) == ["2017", "2018"]
 
 
+def test_the_new_folder_is_never_inside_last_years(tmp_path, last_year):
+    with pytest.raises(CycleError, match="inside last year's cycle folder"):
+        init_cycle(2018, last_year, last_year / "2018", results=tmp_path / "none")
+    assert not (last_year / "2018").exists()
+
+
 def test_an_empty_folder_is_used(tmp_path, last_year):
     out = tmp_path / "raw" / "2018"
     out.mkdir()

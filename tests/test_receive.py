@@ -461,3 +461,23 @@ def test_a_form_filled_then_saved_by_libreoffice_is_received_and_read(tmp_path, 
     assert intake.statuses.set_index("agency_id").loc["so-tttt", "status"] == "ranked"
     values = intake.values.set_index(["agency_id", "field"])["value"]
     assert [values[("so-tttt", c)] for c in typed] == [52, 50, 45.5, 1.0, 120.5]
+
+
+def test_no_bytes_make_the_mail_reader_raise():
+    """Whatever a file holds, the reader gives a message or a refusal (hostile MIME, headers, encodings)."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    base = form_mail([("a.xlsx", b"PK\x03\x04" + b"x" * 300)], received=BEFORE, names="rfc2047").as_bytes()
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.data())
+    def check(data):
+        raw = bytearray(base)
+        for _ in range(data.draw(st.integers(0, 8))):
+            at = data.draw(st.integers(0, len(raw) - 1))
+            raw[at : at + data.draw(st.integers(0, 40))] = data.draw(st.binary(max_size=40))
+        mail = mail_module.parse_message(bytes(raw), "fuzz.eml")
+        assert mail.refusal is not None or mail.received_at is not None
+
+    check()

@@ -99,6 +99,8 @@ def init_cycle(
     out = Path(out)
     _check_out(out)
     prev = load_cycle(Path(previous_cycle), for_run=False)
+    if out.resolve().is_relative_to(prev.root.resolve()):
+        raise CycleError(f"--out {out} is inside last year's cycle folder {prev.root}: give a folder beside it")
     if year <= prev.year:
         raise CycleError(f"--year {year}: the new cycle must come after the one it starts from ({prev.year})")
     rubric_id = rubric or prev.rubric_id

@@ -55,7 +55,7 @@ from ictaudit.intake.cycle import (
     load_cycle,
 )
 from ictaudit.intake.forms import SUPPORTED_TEMPLATE_VERSIONS
-from ictaudit.intake.problems import SubmissionError
+from ictaudit.intake.problems import SubmissionError, describe_error
 from ictaudit.intake.workbook import expected_forms, read_form_meta, read_submission
 from ictaudit.year.mail import Attachment, Mail, Refusal, read_mail
 
@@ -263,14 +263,16 @@ def _judge(mail: Mail, attachment: Attachment, cycle: Cycle, forms: dict, known:
     row = _report_row(mail, cycle.timezone, attachment, sha256=sha)
     fmt = spreadsheet_format(data)
     if fmt is None:
-        report.append({**row, "outcome": "not_a_form", "outcome_vi": messages()["outcomes"]["not_a_form"],
-                       "reason": say("not_spreadsheet", kind=attachment_kind(data, attachment.content_type))})  # fmt: skip
+        report.append(_outcome(row, "not_a_form", say("not_spreadsheet", kind=attachment_kind(data, attachment.content_type))))
         return None
     stored_name = f"{sha}.{fmt}"
     try:
         meta = read_form_meta(data, attachment.name or stored_name)
     except SubmissionError as exc:
         report.append(_outcome(row, "refused", say("unusable_spreadsheet", message=exc.message_vi)))
+        return None
+    except Exception as exc:  # one bad attachment never stops the others
+        report.append(_outcome(row, "refused", say("unusable_spreadsheet", message=describe_error(exc))))
         return None
     verdict = _recognise(meta, cycle)
     if isinstance(verdict, tuple):
@@ -329,6 +331,8 @@ def _notes(form: _Form, agency, cycle: Cycle, forms: dict) -> list[str]:
                         agency_id=form.agency_id)  # fmt: skip
     except SubmissionError as exc:
         notes.append(say("unusable_form", message=exc.message_vi))
+    except Exception as exc:  # as intake would report it (I05), never a crash
+        notes.append(say("unusable_form", message=describe_error(exc)))
     return notes
 
 
