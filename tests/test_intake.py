@@ -520,3 +520,13 @@ def test_header_words_added_by_people_are_tolerated(one_file, rubric):
     ws.cell(HEADER_ROW + 1, 4).value = "Giá trị (năm 2017)"
     wb.save(path)
     assert values_of(run(root, rubric), "so-tttt").loc["F01", "value"] == 48
+
+
+def test_a_receipt_naming_the_file_with_another_extension_says_which_file_is_there(tmp_path, rubric):
+    """The register says .xlsx where an .ods was received: the message names the file that is there."""
+    root = make_cycle(tmp_path / "cycle", [("so-tttt", "so-tttt.xlsx", "17/10/2017")])
+    (root / "submissions" / "so-tttt.ods").write_bytes(b"x")
+    result = run(root, rubric)
+    assert status_of(result, "so-tttt")[0] == "invalid"
+    message = result.problems.set_index("code").loc["I10", "message_vi"]
+    assert "thư mục có so-tttt.ods (cùng tên, khác phần mở rộng)" in message
