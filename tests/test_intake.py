@@ -390,19 +390,6 @@ def test_late_wins_over_invalid(tmp_path, rubric):
     assert codes_of(result, "so-tttt") == ["I05"]
 
 
-def test_duplicate_receipts(tmp_path, rubric):
-    root = make_cycle(
-        tmp_path / "cycle", [("so-tttt", "so-tttt.xlsx", "2017-10-30"), ("so-tttt", "so-tttt-v2.xlsx", "2017-11-01")]
-    )
-    for name in ("so-tttt.xlsx", "so-tttt-v2.xlsx"):
-        blank_form(root / "submissions" / name, rubric)
-    result = run(root, rubric)
-    status, reason = status_of(result, "so-tttt")
-    assert status == "invalid" and "so-tttt.xlsx, so-tttt-v2.xlsx" in reason
-    assert codes_of(result, "so-tttt") == ["I09"]
-    assert values_of(result, "so-tttt").empty
-
-
 def test_receipt_without_file_and_file_without_receipt(tmp_path, rubric):
     root = make_cycle(
         tmp_path / "cycle", [("so-tttt", "so-tttt.xlsx", "2017-10-30"), ("so-khong-co", "x.xlsx", "2017-10-30")]
@@ -533,3 +520,13 @@ def test_header_words_added_by_people_are_tolerated(one_file, rubric):
     ws.cell(HEADER_ROW + 1, 4).value = "Giá trị (năm 2017)"
     wb.save(path)
     assert values_of(run(root, rubric), "so-tttt").loc["F01", "value"] == 48
+
+
+def test_a_receipt_naming_the_file_with_another_extension_says_which_file_is_there(tmp_path, rubric):
+    """The register says .xlsx where an .ods was received: the message names the file that is there."""
+    root = make_cycle(tmp_path / "cycle", [("so-tttt", "so-tttt.xlsx", "17/10/2017")])
+    (root / "submissions" / "so-tttt.ods").write_bytes(b"x")
+    result = run(root, rubric)
+    assert status_of(result, "so-tttt")[0] == "invalid"
+    message = result.problems.set_index("code").loc["I10", "message_vi"]
+    assert "thư mục có so-tttt.ods (cùng tên, khác phần mở rộng)" in message

@@ -53,10 +53,60 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_forms(args: argparse.Namespace) -> int:
+    from ictaudit.intake.cycle import load_cycle
     from ictaudit.intake.forms import write_forms
 
     paths = write_forms(Path(args.cycle), Path(args.out))
-    print(f"{len(paths)} forms written to {args.out}")
+    cycle = load_cycle(Path(args.cycle), for_run=False)
+    unranked = cycle.agencies[~cycle.agencies["ranked"]]["agency_id"].tolist()
+    print(f"Đã ghi {len(paths)} phiếu trắng vào {args.out}: một phiếu cho mỗi đơn vị được xếp hạng.")
+    if unranked:
+        print(f"Không có phiếu cho {len(unranked)} đơn vị không xếp hạng theo danh sách: {', '.join(unranked)}.")
+    if cycle.deadline is None:
+        print("Lưu ý: cycle.yaml chưa ghi hạn nộp (deadline): phiếu ghi “theo văn bản đề nghị của Sở”.")
+    return EXIT_OK
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from ictaudit.intake.cycle import load_cycle
+    from ictaudit.run.suite import default_dirs
+    from ictaudit.year.init import init_cycle
+
+    previous = Path(args.previous)
+    if args.results:
+        results, explicit = Path(args.results), True
+    else:
+        results, explicit = default_dirs(previous, load_cycle(previous, for_run=False).year)[0], False
+    r = init_cycle(args.year, previous, Path(args.out), results=results, explicit_results=explicit, rubric=args.rubric)
+    print(f"Đã tạo thư mục đợt đánh giá năm {r.year} tại {r.out} (từ đợt năm {r.previous_year}: {previous}):")
+    print(f"  agencies.csv    {r.agencies} đơn vị ({r.ranked} được xếp hạng), giữ mã; cột predecessor = mã năm "
+          f"{r.previous_year} (sửa khi đơn vị đổi tên, sáp nhập: xem README)")  # fmt: skip
+    print("  receipts.csv, corrections.csv  chỉ có dòng tiêu đề; submissions/ trống")
+    if r.previous is not None:
+        print(f"  previous/       kết quả đã công bố năm {r.previous_year} ({r.previous.run_dir}), sha256 ghi trong "
+              "cycle.yaml")  # fmt: skip
+    print("Việc tiếp theo: điền các mục ĐIỀN trong cycle.yaml (deadline, reply_to, notice…), kiểm tra agencies.csv, "
+          f"rồi `ictaudit forms --cycle {r.out} --out THƯ_MỤC_PHIẾU`.")  # fmt: skip
+    if r.warning:
+        print(r.warning, file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_receive(args: argparse.Namespace) -> int:
+    from ictaudit.common.numfmt import fmt_date
+    from ictaudit.intake.cycle import load_cycle
+    from ictaudit.year.receive import receive_mail, report_text, write_report
+
+    cycle = load_cycle(Path(args.cycle), for_run=False)
+    if args.report and Path(args.report).resolve().is_relative_to(cycle.root.resolve()):
+        print(f"ictaudit receive: --report {args.report} is inside the cycle folder; write it elsewhere", file=sys.stderr)
+        return EXIT_INPUT
+    deadline = f"hạn cuối {fmt_date(cycle.deadline)}" if cycle.deadline else "chưa ghi hạn cuối"
+    print(f"Nhận thư vào {cycle.root} ({deadline}, xét theo giờ {cycle.timezone}):")
+    result = receive_mail(cycle.root, [Path(m) for m in args.mail])
+    print(report_text(result))
+    if args.report:
+        print(f"Báo cáo nhận thư: {write_report(result, Path(args.report))}")
     return EXIT_OK
 
 
@@ -128,6 +178,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--cycle", required=True)
     s.add_argument("--out", required=True)
     s.set_defaults(func=_cmd_forms)
+
+    s = sub.add_parser(
+        "init", help="start a new year's cycle folder from last year's (roster, rubric, last year's results)"
+    )
+    s.add_argument("--year", type=int, required=True, help="the new cycle's year")
+    s.add_argument("--from", dest="previous", required=True, help="last year's cycle folder (data/raw/<year>)")
+    s.add_argument("--out", required=True, help="the new cycle folder: absent or empty")
+    s.add_argument("--results", default=None,
+                   help="the output folder of the run of last year's cycle (default: outputs/<last year>)")  # fmt: skip
+    s.add_argument("--rubric", default=None, help="the rubric id for the new year (default: last year's)")
+    s.set_defaults(func=_cmd_init)
+
+    s = sub.add_parser(
+        "receive", help="register the forms found in mail (.eml files, folders of them, mbox) into a cycle folder"
+    )
+    s.add_argument("--cycle", required=True, help="the cycle folder (data/raw/<year>)")
+    s.add_argument("mail", nargs="+", help="an .eml file, a folder of them, or an mbox file")
+    s.add_argument("--report", default=None, help="also write the receive report to this CSV (outside the cycle folder)")
+    s.set_defaults(func=_cmd_receive)
 
     s = sub.add_parser("run", help="run the whole audit of one cycle through the notebooks")
     s.add_argument("--cycle", required=True)

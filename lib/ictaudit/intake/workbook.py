@@ -115,6 +115,14 @@ def _open_checked(data: bytes, file_name: str) -> tuple[CalamineWorkbook, Packag
         raise refusal("I05", "unopenable", file=file_name, error=describe_error(exc)) from None
 
 
+def read_form_meta(data: bytes, file_name: str) -> dict[str, str] | None:
+    """The ``_meta`` rows of a workbook's bytes, read after the same safety checks as
+    :func:`read_submission` (a refusal raises :class:`SubmissionError`); None without a ``_meta`` sheet.
+    How ``ictaudit receive`` recognises a form from its own cells, whatever its file is called."""
+    wb, _package = _open_checked(data, file_name)
+    return read_meta(wb)
+
+
 def find_sheet_name(wb: CalamineWorkbook, wanted: str) -> str | None:
     """The workbook's own name of a sheet, matched loosely (NFC/NFD, case, spaces)."""
     for name in wb.sheet_names:
