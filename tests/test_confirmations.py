@@ -192,3 +192,43 @@ def test_round_two_supersedes_round_one_and_a_confirmed_error_waits_for_the_dic(
     )
     kept = open_problems(issues, report)
     assert list(zip(kept.check_id, kept["round"])) == [("L22", 2), ("I04", 1)]
+
+
+@pytest.mark.libreoffice
+def test_printed_nothing_is_cut_off(rubric, tmp_path):
+    """LibreOffice prints the workbook to PDF: every label, value and message is there whole, word after
+    word (a row too short for its message would lose its last words), on A4 landscape pages."""
+    import shutil
+    import subprocess
+
+    from ictaudit.common.office import convert
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed: run `make system`")
+    long = (
+        "Số văn bản điện tử được ký số (F17) thay đổi bất thường so với số liệu đã xác nhận năm trước (giảm quá "
+        "50% hoặc tăng quá 3 lần): đề nghị kiểm tra và giải thích rõ lý do thay đổi, kèm tài liệu chứng minh."
+    )
+    issues = pd.concat(
+        [ISSUES, pd.DataFrame([("so-a", "L24", "W", "F17", "F17=0 (năm trước: 1070)", long, 1, "")], columns=ISSUE_COLUMNS)]
+    )
+    (path,) = write_confirmations(tmp_path / "x", rubric, AGENCIES, _values(), issues, CYCLE)
+    pdf = convert(path, tmp_path / "pdf", "pdf")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    words = text.split()
+
+    def whole(sentence: str) -> bool:
+        at = 0
+        for w in sentence.split():
+            try:
+                at = words.index(w, at) + 1
+            except ValueError:
+                return False
+        return True
+
+    for sentence in [long, "Bỏ trống F12, F16, F19.", "Đơn vị:", "Hạn gửi lại:", "chậm nhất ngày 20/11/2017",
+                     "THỦ TRƯỞNG ĐƠN VỊ", "(Ký, ghi rõ họ tên, đóng dấu)", *ANSWER_HEADERS]:  # fmt: skip
+        assert whole(sentence), sentence
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    size = next(line for line in info.splitlines() if line.startswith("Page size:")).split()
+    assert size[-1] == "(A4)" and float(size[2]) > float(size[4])  # A4, landscape
