@@ -350,7 +350,7 @@ def test_a_workbook_saved_again_by_libreoffice_is_read_the_same(made, cycle, tmp
 
     agency_id, (check_id, field, true) = next((a, p) for a, p in planted(made).items() if p[2])
     reply = answer(workbook(made, agency_id), tmp_path / "a" / "reply.xlsx", rows={(check_id, field): (true, "sửa")})
-    for to in ("xlsx", "ods"):
+    for to in ("xlsx", "ods", "xls"):
         again = convert(reply, tmp_path / to, to)
         result = confirm_replies(cycle, [again], dry_run=True)
         assert result.ok and [r["new_value"] for r in result.files[0].rows] == [true], result.text()

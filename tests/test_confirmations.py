@@ -227,7 +227,8 @@ def test_printed_nothing_is_cut_off(rubric, tmp_path):
         return True
 
     for sentence in [long, "Bỏ trống F12, F16, F19.", "Đơn vị:", "Hạn gửi lại:", "chậm nhất ngày 20/11/2017",
-                     "THỦ TRƯỞNG ĐƠN VỊ", "(Ký, ghi rõ họ tên, đóng dấu)", *ANSWER_HEADERS]:  # fmt: skip
+                     "THỦ TRƯỞNG ĐƠN VỊ", "(Ký, ghi rõ họ tên, đóng dấu)", *ANSWER_HEADERS,
+                     *(f.label_vi for f in rubric.fields_for_form("PL1"))]:  # fmt: skip
         assert whole(sentence), sentence
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
     size = next(line for line in info.splitlines() if line.startswith("Page size:")).split()

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -51,7 +52,7 @@ PROBLEM_HEADERS = [
 ]  # fmt: skip
 VALUE_HEADERS = ["Mã", "Chỉ tiêu", "Đơn vị", "Giá trị đơn vị gửi", "Giá trị đang dùng", "Ô", "Vấn đề", "Hiệu chỉnh"]
 PROBLEM_WIDTHS = [4.5, 8.5, 8, 7, 24, 11, 38]
-VALUE_WIDTHS = [6, 40, 9, 11, 11, 6, 9, 9]
+VALUE_WIDTHS = [6, 44, 9, 11, 11, 6, 9, 9]
 ANSWER_WIDTHS = [12, 30, 15, 11]
 #: the ``_goc`` rows: ``value`` rows (code, value, correction) then ``problem`` rows
 MADE_FROM_HEADER = ["loại", "mã", "giá trị", "hiệu chỉnh", "mức độ", "chỉ tiêu", "vòng"]
@@ -93,9 +94,14 @@ def _placeholders(cycle, agency: dict, form: str) -> dict:
 # -- what the workbook was made from (recognised again by ``ictaudit confirm``) ----------------
 
 
-def made_from_values(values: pd.DataFrame, fields: tuple[FieldSpec, ...]) -> list[tuple[str, str, str]]:
+def _by_code(values: pd.DataFrame | dict) -> dict[str, dict]:
+    """An agency's long values as {field code: row}."""
+    return values if isinstance(values, dict) else {str(r["field"]): r for r in values.to_dict("records")}
+
+
+def made_from_values(values: pd.DataFrame | dict, fields: tuple[FieldSpec, ...]) -> list[tuple[str, str, str]]:
     """(code, value as exact text, correction id) of every field of the form, in form order."""
-    by_code = {str(r["field"]): r for r in values.to_dict("records")}
+    by_code = _by_code(values)
     out = []
     for spec in fields:
         row = by_code.get(spec.code, {})
@@ -143,12 +149,14 @@ def write_confirmation(path: Path, rubric: Rubric, agency: dict, values: pd.Data
         path,
         {"title": f"Phiếu xác nhận số liệu năm {cycle.year}", "author": "Sở Thông tin và Truyền thông"},
         default_format_properties={"font_name": "Times New Roman", "font_size": 11},
+        in_memory=True,  # no temporary file per part: the same bytes, written faster
     )
     f = _formats(wb)
     text = _placeholders(cycle, agency, form)
     issues = issues.assign(_e=(issues["severity"] != "E").astype(int)).sort_values(
         ["_e", "check_id", "round"], kind="mergesort"
     )
+    values = _by_code(values)
     shown = _shown_values(values, fields)
     problems = wb.add_worksheet(SHEET_PROBLEMS)
     row = _write_heading(problems, f, rubric, agency, cycle, text)
@@ -188,10 +196,10 @@ def _formats(wb) -> dict:
     }
 
 
-def _shown_values(values: pd.DataFrame, fields: tuple[FieldSpec, ...]) -> dict[str, str]:
+def _shown_values(values: pd.DataFrame | dict, fields: tuple[FieldSpec, ...]) -> dict[str, str]:
     """Each field's value as the workbook shows it: exact, Vietnamese style (``1.234``, ``45,5``, ``Có``);
     a value that could not be read shows the text the agency typed (``85%``), a blank ``trống``."""
-    by_code = {str(r["field"]): r for r in values.to_dict("records")}
+    by_code = _by_code(values)
     out = {}
     for spec in fields:
         row = by_code.get(spec.code, {})
@@ -214,13 +222,41 @@ def _as_sent(raw, spec: FieldSpec) -> str:
     return raw
 
 
+def _char_width(ch: str) -> float:
+    """A character's width in Times New Roman, in widths of a digit (the unit of a column's width)."""
+    base = unicodedata.normalize("NFD", ch)[:1] or " "
+    if base == " ":
+        return 0.5
+    if base in "iljtfr.,:;'|!()[]-/“”":
+        return 0.6
+    if base in "mwMW%&@":
+        return 1.55
+    if base.isupper():
+        return 1.35
+    return 1.0 if base.isdigit() else 0.9
+
+
+def _lines(text: str, width: float) -> int:
+    """How many lines ``text`` wraps to in a column ``width`` wide: word by word, as a spreadsheet wraps,
+    with a margin so that a line estimated to fit does fit (a row too short cuts the text off)."""
+    room = 0.93 * width - 1
+    count = 0
+    for paragraph in str(text).split("\n"):
+        count += 1
+        used = 0.0
+        for word in paragraph.split(" "):
+            size = sum(_char_width(ch) for ch in word)
+            if used and used + 0.5 + size > room:
+                count += 1 + int(size // room)
+                used = size % room
+            else:
+                used += (0.5 if used else 0) + size
+    return count
+
+
 def _line_height(texts_and_widths: list[tuple[str, float]], minimum: int = 1) -> float:
     """A row height (points) that shows each wrapped text whole in its column width (Times New Roman 11)."""
-    lines = minimum
-    for text, width in texts_and_widths:
-        per_line = max(1.0, width * 1.3 - 2)
-        needed = sum(max(1, math.ceil(len(part) / per_line)) for part in str(text).split("\n"))
-        lines = max(lines, needed)
+    lines = max([minimum, *(_lines(text, width) for text, width in texts_and_widths)])
     return round(15.5 * lines + 3, 1)
 
 
@@ -358,14 +394,14 @@ def _print_setup(ws, header_row: int, last_col: int) -> None:
                     "format_columns": True})  # fmt: skip
 
 
-def _write_values(ws, f: dict, fields, values: pd.DataFrame, issues: pd.DataFrame, shown: dict, text: dict) -> None:
+def _write_values(ws, f: dict, fields, values: dict, issues: pd.DataFrame, shown: dict, text: dict) -> None:
     """Sheet ``Số liệu``: every field as sent and as used, its problems, and the answer columns."""
     flags: dict[str, list[tuple[str, str]]] = {}
     for check_id, severity, codes in zip(issues["check_id"], issues["severity"], issues["fields"]):
         for code in str(codes).split(";"):
             if check_id not in [c for c, _ in flags.setdefault(code, [])]:
                 flags[code].append((check_id, severity))
-    by_code = {str(r["field"]): r for r in values.to_dict("records")}
+    by_code = values
     headers = VALUE_HEADERS + ANSWER_HEADERS
     widths = VALUE_WIDTHS + ANSWER_WIDTHS
     last = len(headers) - 1
