@@ -1,5 +1,5 @@
 """The corrections overlay: one parser with the forms, applied / confirmed / rejected (and why), conflicts,
-and round 2 resolving or keeping the problems (tests/scenarios/corrections.yaml holds the single-row cases)."""
+and round 2 resolving or keeping the problems (tests/scenarios/corrections/overlay.yaml holds the single-row cases)."""
 
 import math
 from pathlib import Path
@@ -14,7 +14,7 @@ from ictaudit.validate.resolution import awaiting_decision, blocked_fields, reso
 
 from .plausible import plausible_values
 
-SCENARIOS = yaml.safe_load((Path(__file__).parent / "scenarios" / "corrections.yaml").read_text(encoding="utf-8"))
+SCENARIOS = yaml.safe_load((Path(__file__).parent / "scenarios" / "corrections" / "overlay.yaml").read_text(encoding="utf-8"))
 AGENCIES = pd.DataFrame(
     {
         "agency_id": ["so-a", "so-b", "huyen-c"],
