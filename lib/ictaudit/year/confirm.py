@@ -181,6 +181,9 @@ def _one_file(state: _Cycle, path: Path, known: dict[str, list[str]], batch: lis
     outcome = FileOutcome(path)
     try:
         data = path.read_bytes()
+    except FileNotFoundError:
+        outcome.problems.append("không có tệp này (kiểm tra đường dẫn)")
+        return outcome
     except OSError as exc:
         outcome.problems.append(f"không đọc được tệp ({exc.strerror or exc})")
         return outcome
