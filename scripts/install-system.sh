@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Install the system programs the tests and reports use, if they are not there yet:
-# LibreOffice (recalculates report.xlsx, converts fixtures) and Chromium (renders report.html).
+# LibreOffice (recalculates report.xlsx, converts fixtures, prints workbooks), Chromium (renders report.html),
+# fonts, and poppler-utils (pdftotext, to read what was printed).
 set -euo pipefail
 need=()
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
+# the confirmation workbooks are set in Times New Roman: Liberation Serif has its metrics (LibreOffice prints them)
+fc-list 2>/dev/null | grep -qi "liberation serif" || need+=(fonts-liberation)
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)  # the print tests read the PDFs LibreOffice writes
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -17,8 +17,9 @@ def sample_run(tmp_path_factory, rubric):
     from ictaudit.intake.cycle import load_cycle
     from ictaudit.intake.submissions import intake_cycle
     from ictaudit.intake.values import to_wide as long_to_wide
-    from ictaudit.validate.corrections import apply_corrections, resolve_rounds
+    from ictaudit.validate.corrections import apply_corrections
     from ictaudit.validate.gx import make_context, validate_values
+    from ictaudit.validate.resolution import resolve_rounds
 
     folder = DATA_DIR / "raw" / "2017"
     if not (folder / "planted.csv").exists():

@@ -125,7 +125,29 @@ def _cmd_run(args: argparse.Namespace) -> int:
         kernel_tricks=False if args.plain_papermill else None,
     )
     print(f"report: {result.report_html}")
+    _print_rejected_corrections(result.scored_dir)
     return EXIT_OK
+
+
+def _print_rejected_corrections(scored_dir: Path) -> None:
+    """Each rejected correction, with its line in corrections.csv and the reason, on stderr: never silent."""
+    from ictaudit.common.tables import read_csv
+    from ictaudit.validate.corrections import rejected_lines
+
+    path = scored_dir / "corrections.csv"
+    lines = rejected_lines(read_csv(path)) if path.exists() else []
+    if lines:
+        print(f"{len(lines)} hiệu chỉnh không được áp dụng (sửa trong corrections.csv rồi chạy lại):", file=sys.stderr)
+        for line in lines:
+            print(f"  {line}", file=sys.stderr)
+
+
+def _cmd_confirm(args: argparse.Namespace) -> int:
+    from ictaudit.year.confirm import confirm_replies
+
+    result = confirm_replies(Path(args.cycle), [Path(f) for f in args.files], dry_run=args.dry_run)
+    print(result.text())
+    return EXIT_OK if result.ok else EXIT_INPUT
 
 
 def _cmd_trace(args: argparse.Namespace) -> int:
@@ -212,6 +234,18 @@ def build_parser() -> argparse.ArgumentParser:
         "ICTAUDIT_KERNEL_TRICKS=off does): the same tables and reports, a few seconds slower",
     )  # fmt: skip
     s.set_defaults(func=_cmd_run)
+
+    s = sub.add_parser(
+        "confirm",
+        help="read the agencies' answered confirmation workbooks into the cycle's corrections.csv",
+        description="Each returned workbook (renamed or re-saved: .xlsx, .xls, .ods) is recognised from its "
+        "contents, checked against the agency's current data, and each answer appended to corrections.csv "
+        "(docs/confirmations.md). A refused file writes nothing; the same files again change no byte.",
+    )
+    s.add_argument("--cycle", required=True, help="the cycle folder (data/raw/<year>)")
+    s.add_argument("files", nargs="+", metavar="FILE", help="returned confirmation workbooks")
+    s.add_argument("--dry-run", action="store_true", help="say what would be recorded, write nothing")
+    s.set_defaults(func=_cmd_confirm)
 
     s = sub.add_parser("trace", help="trace one agency's score step by step (HTML)")
     s.add_argument("agency_id")

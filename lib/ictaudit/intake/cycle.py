@@ -26,7 +26,9 @@ written by ``ictaudit receive`` also carry ``received_at`` (an ISO timestamp wit
 Dates in registers are ISO or dd/mm/yyyy (:mod:`ictaudit.common.dates`).
 
 ``corrections`` rows without a ``correction_id`` get one: ``K001``, ``K002``… by their place in the file (the ids :func:`ictaudit.validate.corrections.correction_id` gives), so that ``values.csv`` and
-``issues.csv`` can point at a correction. ``confirmed_on`` is checked as an ISO date and kept as text.
+``issues.csv`` can point at a correction. ``confirmed_on`` (ISO or dd/mm/yyyy) and the values are
+checked by the corrections overlay, which rejects a bad row without stopping the run; ``line`` is
+each row's line in the file, so that a rejection can name it.
 """
 
 from __future__ import annotations
@@ -444,4 +446,5 @@ def read_corrections(path: Path) -> pd.DataFrame:
     dup = df["correction_id"][df["correction_id"].duplicated()]
     if not dup.empty:
         raise CycleError(f"{path}, line {_line(dup.index[0])}: correction_id {dup.iloc[0]} is used twice")
+    df["line"] = [str(_line(i)) for i in range(len(df))]  # where a rejected correction is fixed
     return df

@@ -35,6 +35,7 @@ from ictaudit.report.inputs import (
     fmt_date_text,
     formula_vi,
     records,
+    source_vi,
     status_vi,
 )
 
@@ -250,7 +251,7 @@ def _validation(data: ReportInputs, validation_index: str | None) -> dict:
             row["resolved"] += bool(r["resolved_by"])
             # neither resolved by a correction nor found again in round 2: not re-checked (e.g. intake)
             row["unchecked"] += not r["resolved_by"] and (r["agency_id"], r["check_id"]) not in in_round2
-        else:
+        elif not r["resolved_by"]:  # a round-2 finding a confirmation settled is not "remaining"
             row["remaining"] += 1
         row["agencies"].add(r["agency_id"])
     rows = []
@@ -265,6 +266,7 @@ def _validation(data: ReportInputs, validation_index: str | None) -> dict:
             "field": r["field"], "old": r["old_value"], "new": r["new_value"], "reason": r["reason"],
             "by": r["confirmed_by"], "on": fmt_date_text(r["confirmed_on"]),
             "status": CORRECTION_STATUS_VI.get(r["status"], r["status"]), "status_reason": r["status_reason"],
+            "source": source_vi(r["source"], r["document"], r["reply_file"]),
         }
         for r in c.to_dict("records")
     ]  # fmt: skip
@@ -275,11 +277,11 @@ def _validation(data: ReportInputs, validation_index: str | None) -> dict:
         "errors_round1": int((round1["severity"] == "E").sum()),
         "warnings_round1": int((round1["severity"] == "W").sum()),
         "resolved": int((round1["resolved_by"] != "").sum()),
-        "remaining": int((i["round"] == 2).sum()),
+        "remaining": int(((i["round"] == 2) & (i["resolved_by"] == "")).sum()),
         "unchecked": sum(r["unchecked"] for r in rows),
-        "remaining_errors": int(((i["round"] == 2) & (i["severity"] == "E")).sum()),
+        "remaining_errors": int(((i["round"] == 2) & (i["severity"] == "E") & (i["resolved_by"] == "")).sum()),
         "corrections": corrections,
-        "applied": int((c["status"] == "applied").sum()),
+        "applied": int(c["status"].isin(["applied", "confirmed"]).sum()),
         "rejected": int((c["status"] == "rejected").sum()),
         "has_corrections_file": data.has_corrections_file,
         "index": validation_index,

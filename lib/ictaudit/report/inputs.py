@@ -52,7 +52,18 @@ KIND_VI = {
     "tiers": "Theo mức",
 }
 SEVERITY_VI = {"E": "Lỗi", "W": "Cảnh báo"}
-CORRECTION_STATUS_VI = {"applied": "Đã áp dụng", "rejected": "Không áp dụng"}
+CORRECTION_STATUS_VI = {"applied": "Đã áp dụng", "confirmed": "Xác nhận giữ nguyên", "rejected": "Không áp dụng"}
+SOURCE_VI = {"agency reply": "Phản hồi của đơn vị", "on-site survey": "Khảo sát thực tế", "DIC review": "Sở rà soát"}
+
+
+def source_vi(source: str, document: str = "", reply_file: str = "") -> str:
+    """Where a correction comes from, in words: ``Khảo sát thực tế — Biên bản 12/BB``, ``Phản hồi của đơn
+    vị — phiếu tra-loi.xlsx``; ``—`` when the row names no source."""
+    words = SOURCE_VI.get(source, source)
+    ref = document or (f"phiếu {reply_file}" if reply_file else "")
+    if words and ref:
+        return f"{words} — {ref}"
+    return words or ref or "—"
 
 
 def fmt_date_text(text) -> str:
@@ -186,7 +197,7 @@ def _read_optional(path: Path, columns: list[str]) -> pd.DataFrame:
 ISSUE_COLUMNS = ["agency_id", "check_id", "severity", "fields", "values", "message_vi", "round", "resolved_by"]
 CORRECTION_COLUMNS = [
     "correction_id", "agency_id", "field", "old_value", "new_value", "reason", "check_id", "confirmed_by",
-    "confirmed_on", "status", "status_reason",
+    "confirmed_on", "status", "status_reason", "line", "source", "document", "reply_file",
 ]  # fmt: skip
 
 
@@ -238,6 +249,35 @@ class ReportInputs:
         for r in records(self.criteria):
             out.setdefault(r["agency_id"], {})[r["criterion_id"]] = r
         return out
+
+    @cached_property
+    def corrections_by_id(self) -> dict[str, dict]:
+        return {r["correction_id"]: r for r in records(self.corrections)}
+
+    @cached_property
+    def awaiting(self) -> dict[tuple, str]:
+        """Open errors the agency confirmed unchanged, waiting for the DIC: (agency, check, round) → ids."""
+        from ictaudit.validate.resolution import awaiting_decision
+
+        return awaiting_decision(self.issues, self.corrections) if len(self.corrections) else {}
+
+    def resolution_vi(self, issue: dict) -> str:
+        """How an issue was answered, in words: ``K001: điều chỉnh 239 → 142 (phản hồi của đơn vị)``;
+        an error the agency confirmed: waiting for the DIC; ``""`` while open."""
+        ids = [i for i in str(issue.get("resolved_by") or "").split(";") if i]
+        if not ids:
+            waiting = self.awaiting.get((issue["agency_id"], issue["check_id"], int(issue["round"])))
+            return f"Chờ Sở quyết định (đơn vị xác nhận giữ nguyên: {waiting.replace(';', ', ')})" if waiting else ""
+        parts = []
+        for cid in ids:
+            c = self.corrections_by_id.get(cid, {})
+            if c.get("status") == "confirmed":
+                how = f"xác nhận {c.get('field', '')} = {c.get('new_value') or 'trống'}, có giải trình"
+            else:
+                how = f"điều chỉnh {c.get('field', '')} {c.get('old_value') or 'trống'} → {c.get('new_value') or 'trống'}"
+            source = SOURCE_VI.get(c.get("source", ""), "")
+            parts.append(f"{cid}: {how}" + (f" ({source.lower()})" if source else ""))
+        return "; ".join(parts)
 
     @cached_property
     def blocked(self) -> dict[str, list[str]]:

@@ -102,8 +102,9 @@ def intake_step(cycle_dir: Path | str, scored_dir: Path | str) -> pd.DataFrame:
 def validate_step(cycle_dir: Path | str, scored_dir: Path | str, out_dir: Path | str) -> pd.DataFrame:
     """Round 1 on the values as sent, the corrections overlay, round 2, confirmation workbooks."""
     from ictaudit.validate.confirmations import write_confirmations
-    from ictaudit.validate.corrections import REPORT_COLUMNS, apply_corrections, resolve_rounds
+    from ictaudit.validate.corrections import REPORT_COLUMNS, apply_corrections
     from ictaudit.validate.gx import make_context, validate_rounds
+    from ictaudit.validate.resolution import resolve_issues
 
     ctx = open_cycle(cycle_dir)
     scored, out = Path(scored_dir), Path(out_dir)
@@ -124,9 +125,8 @@ def validate_step(cycle_dir: Path | str, scored_dir: Path | str, out_dir: Path |
         round1, round2 = validate_rounds(
             ctx.rubric, to_wide(submitted), to_wide(confirmed), statuses, previous_wide, docs, gx
         )
-    with timed("validate.resolve"):
-        issues = resolve_rounds(round1, round2, report)
-    issues = pd.concat([issues, _intake_issues(read_csv(scored / "intake_problems.csv"))], ignore_index=True)
+    with timed("validate.resolve"):  # logic checks and intake problems, each marked with what answers it
+        issues = resolve_issues(round1, round2, report, _intake_issues(read_csv(scored / "intake_problems.csv")))
     issues = issues.sort_values(["agency_id", "check_id", "round", "fields"], kind="mergesort").reset_index(drop=True)
 
     with timed("validate.write"):
@@ -134,9 +134,7 @@ def validate_step(cycle_dir: Path | str, scored_dir: Path | str, out_dir: Path |
         write_csv(report, scored / "corrections.csv", REPORT_COLUMNS)
         write_csv(issues, scored / "issues.csv", ISSUE_COLUMNS)
     with timed("validate.confirmations"):
-        write_confirmations(
-            out / "confirmations", ctx.rubric, statuses, confirmed, issues, ctx.cycle.title, ctx.cycle.year
-        )
+        write_confirmations(out / "confirmations", ctx.rubric, statuses, confirmed, issues, ctx.cycle, report)
     return _issue_summary(issues)
 
 
@@ -169,7 +167,7 @@ def _issue_summary(issues: pd.DataFrame) -> pd.DataFrame:
 def score_step(cycle_dir: Path | str, scored_dir: Path | str) -> pd.DataFrame:
     """Points, totals, bands and ranks with the trail; values blocked by a remaining E issue count as missing."""
     from ictaudit.score.scoring import score_cycle, write_score_tables
-    from ictaudit.validate.corrections import blocked_fields
+    from ictaudit.validate.resolution import blocked_fields
 
     ctx = open_cycle(cycle_dir)
     scored = Path(scored_dir)
