@@ -56,7 +56,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         kernel_tricks=False if args.plain_papermill else None,
     )
+    if result.summary:
+        print(result.summary)
     print(f"report: {result.report_html}")
+    return EXIT_OK
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from ictaudit.report.status import STATUS_PAGE
+    from ictaudit.report.status_views import status_text, write_status_page
+    from ictaudit.run.status import cycle_status
+
+    status, run = cycle_status(Path(args.cycle), Path(args.run) if args.run else None)
+    page = run.out / STATUS_PAGE if run.out is not None and (run.out / STATUS_PAGE).exists() else None
+    if args.html:
+        page = write_status_page(status, Path(args.html), agency_links=False, run_note=run.note())
+    print(status_text(status, page, run.note()))
     return EXIT_OK
 
 
@@ -114,6 +129,16 @@ def build_parser() -> argparse.ArgumentParser:
         "ICTAUDIT_KERNEL_TRICKS=off does): the same tables and reports, a few seconds slower",
     )  # fmt: skip
     s.set_defaults(func=_cmd_run)
+
+    s = sub.add_parser(
+        "status",
+        help="the year so far: each agency's form (received when, how) or missing, its status, confirmation "
+        "sent / answered / outstanding, corrections; whom to chase (works before any run)",
+    )
+    s.add_argument("--cycle", required=True)
+    s.add_argument("--run", default=None, help="the run's output folder (default: outputs/<year>, if it is a run of this cycle)")
+    s.add_argument("--html", default=None, help="also write the status page to this file")
+    s.set_defaults(func=_cmd_status)
 
     s = sub.add_parser("trace", help="trace one agency's score step by step (HTML)")
     s.add_argument("agency_id")

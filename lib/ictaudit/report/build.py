@@ -20,11 +20,13 @@ def build_reports(
     cycle_info: dict,
     previous_scored_dir: Path | None = None,
     validation_index: str | None = "validation/index.html",
+    status_page: str | None = None,
 ) -> dict[str, Path]:
     """Write ``report.html``, ``report.xlsx`` and ``agencies/<agency_id>.html`` into ``out_dir``.
 
     ``cycle_info``: ``year``, ``title``, ``province``, ``deadline`` (ISO text or a date), ``sample``
-    (bool). ``validation_index``: link (relative to ``out_dir``) to the GX Data Docs, or None.
+    (bool). ``validation_index``: link (relative to ``out_dir``) to the GX Data Docs, or None;
+    ``status_page``: link to the status of the year (``status.html``, written beside), or None.
     Returns the paths written: ``{"html": …, "xlsx": …, "agency:<id>": …}``.
     """
     from ictaudit.common.timings import timed
@@ -33,6 +35,7 @@ def build_reports(
 
     with timed("report.load"):
         data = load_report_inputs(rubric, scored_dir, cycle_info, previous_scored_dir)
+        data.extra["status_page"] = status_page
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     xlsx = out_dir / "report.xlsx"

@@ -12,7 +12,8 @@ validate        values_submitted.csv, statuses.csv, corrections.csv    values.cs
                                                                        corrections.csv; out/validation/,
                                                                        out/confirmations/
 score           values.csv, statuses.csv, issues.csv                   trail.csv, scores.csv, criteria.csv
-report          everything above                                       out/report.html, report.xlsx, agencies/
+report          everything above                                       out/report.html, report.xlsx, agencies/,
+                                                                       status.html
 ==============  =====================================================  ==============================
 
 The previous cycle (the sibling folder of the year before, when it exists) is taken through intake,
@@ -231,13 +232,19 @@ def score_step(cycle_dir: Path | str, scored_dir: Path | str) -> pd.DataFrame:
 
 
 def report_step(cycle_dir: Path | str, scored_dir: Path | str, out_dir: Path | str) -> dict[str, Path]:
-    """report.html, report.xlsx and one page per agency, built from the scored tables only."""
+    """report.html, report.xlsx and one page per agency, built from the scored tables only; and the
+    status of the year, status.html (who sent what and when, whom to chase), linked from report.html."""
     from ictaudit.report.build import build_reports
+    from ictaudit.report.status import STATUS_PAGE, run_status
+    from ictaudit.report.status_views import write_status_page
 
     ctx = open_cycle(cycle_dir)
-    scored = Path(scored_dir)
+    scored, out = Path(scored_dir), Path(out_dir)
     previous = scored / PREVIOUS if (scored / PREVIOUS / "scores.csv").exists() else None
-    return build_reports(ctx.rubric, scored, Path(out_dir), ctx.cycle_info, previous_scored_dir=previous)
+    paths = build_reports(ctx.rubric, scored, out, ctx.cycle_info, previous_scored_dir=previous, status_page=STATUS_PAGE)
+    with timed("report.status"):
+        paths["status"] = write_status_page(run_status(ctx.cycle, ctx.rubric, scored, out), out / STATUS_PAGE)
+    return paths
 
 
 def band_counts(scores: pd.DataFrame) -> pd.DataFrame:

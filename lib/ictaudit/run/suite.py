@@ -50,6 +50,7 @@ class RunResult:
     report_html: Path
     manifest: Path
     executed: list[Executed]
+    summary: str = ""  # what happened, in Vietnamese (ictaudit.report.status_views.summary_text)
 
 
 def default_dirs(cycle_dir: Path, year: int) -> tuple[Path, Path]:
@@ -165,7 +166,21 @@ def run_cycle(
         _move_into_place(stage_out, plan.out)
     manifest = plan.out / "manifest.json"
     say(f"done in {time.perf_counter() - t0:.1f} s; manifest: {manifest}")
-    return RunResult(plan.out, plan.scored, plan.out / "report.html", manifest, [_moved(e, stage_out, plan.out) for e in executed])
+    summary = run_summary(plan, notebooks)
+    return RunResult(plan.out, plan.scored, plan.out / "report.html", manifest,
+                     [_moved(e, stage_out, plan.out) for e in executed], summary)  # fmt: skip
+
+
+def run_summary(plan: RunPlan, notebooks: tuple[str, ...]) -> str:
+    """What the run found, in Vietnamese, from the tables it wrote (the status page's summary); empty
+    when the run stopped before the scores (a partial run of some notebooks only)."""
+    from ictaudit.report.status import STATUS_PAGE, run_status
+    from ictaudit.report.status_views import summary_text
+
+    if "03_score.ipynb" not in notebooks and "04_report.ipynb" not in notebooks:
+        return ""
+    page = plan.out / STATUS_PAGE
+    return summary_text(run_status(plan.ctx.cycle, plan.ctx.rubric, plan.scored, plan.out), page if page.exists() else None)
 
 
 def _run_notebooks(plan: RunPlan, notebooks: tuple[str, ...], params: dict[str, dict], stage_out: Path, tricks: bool,
