@@ -58,7 +58,8 @@ def summary_blocks(ys: YearStatus) -> list[tuple[str, list[str], str]]:
     if ys.ran:
         unranked = ys.not_ranked
         if unranked:
-            items = [f"{a.name} ({a.agency_id}) — {a.status_vi}: {a.reason}" for a in unranked]
+            items = [f"{a.name} ({a.agency_id}) — {a.status_vi}: {a.reason.removeprefix(a.status_vi + ': ')}"
+                     for a in unranked]  # fmt: skip
             blocks.append((f"Không được đánh giá, xếp hạng ({len(unranked)}):", items, "đơn vị"))
         blocks.append((_issues_line(ys), [], ""))
     if ys.register_problems:

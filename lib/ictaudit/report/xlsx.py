@@ -33,7 +33,6 @@ from ictaudit.report.xlsx_tables import (
     sheet_sources,
     sheet_trail,
     table_rows,
-    table_sheet,
 )
 
 INTRO_SHEET = "Giới thiệu"
@@ -98,21 +97,29 @@ def guide(data: ReportInputs) -> list[tuple[str, str]]:
 
 
 def sheet_not_evaluated(wb, data: ReportInputs, fm: Formats) -> None:
-    """The agencies that are not ranked — not evaluated, so not scored —, each with its status and reason."""
+    """The agencies that are not ranked — not evaluated, so not scored —, each with its status and reason
+    (wrapped, each row as high as its reason needs, so that it prints whole on A4)."""
     labels = {g.id: g.label_vi for g in data.rubric.groups}
     rows = [r for r in records(data.scores[["agency_id", "agency_name", "group", "status", "status_reason"]])
             if r["status"] != RANKED]  # fmt: skip
-    columns = [("Mã đơn vị", 16, "text"), ("Tên đơn vị", 36, "text"), ("Khối", 24, "text"), ("Tình trạng", 24, "text"),
-               ("Lý do", 90, "wrap")]  # fmt: skip
-    data_columns = [
-        [r["agency_id"] for r in rows], [r["agency_name"] for r in rows], [labels.get(r["group"], r["group"]) for r in rows],
-        [status_vi(r["status"]) for r in rows], [r["status_reason"] for r in rows],
-    ]  # fmt: skip
+    ws = wb.add_worksheet(NOT_EVALUATED_SHEET)
     title = (
         "Đơn vị xem như không được đánh giá, xếp hạng: không được chấm điểm, nên không có trong sheet Số liệu và Điểm. "
         "Phiếu đã nhận vẫn được lưu (sheet Nguồn số liệu)." if rows else "Mọi đơn vị trong danh sách đều được đánh giá, xếp hạng."
     )  # fmt: skip
-    table_sheet(wb, NOT_EVALUATED_SHEET, fm, title, columns, data_columns)
+    write_text(ws, 0, 0, title, fm.text)
+    widths = (16, 34, 22, 24, 80)
+    for j, (head, width) in enumerate(zip(("Mã đơn vị", "Tên đơn vị", "Khối", "Tình trạng", "Lý do"), widths, strict=True)):
+        ws.set_column(j, j, width)
+        write_text(ws, 1, j, head, fm.header)
+    for i, r in enumerate(rows, start=2):
+        cells = (r["agency_id"], r["agency_name"], labels.get(r["group"], r["group"]), status_vi(r["status"]), r["status_reason"])
+        for j, text in enumerate(cells):
+            write_text(ws, i, j, text, fm.wrap)
+        lines = max(-(-len(str(text)) // int(width * 1.1)) for text, width in zip(cells, widths, strict=True))
+        ws.set_row(i, 15 * max(lines, 1))
+    ws.freeze_panes(2, 0)
+    print_setup(ws, 1)
 
 
 def sheet_intro(wb, data: ReportInputs, fm: Formats) -> None:
