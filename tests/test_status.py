@@ -126,7 +126,7 @@ def test_the_console_summary_says_what_happened(cycle_dir):
         "  - Sở Y tế (b-late) — Gửi phiếu sau hạn: Phiếu b.xlsx nhận ngày 09/11/2017, sau hạn cuối 02/11/2017.",
         "  - UBND huyện Hòa An (c-missing) — Không gửi phiếu: Không nhận được phiếu.",
         "  - Công an tỉnh (d-excluded) — Không thuộc diện xếp hạng: Không xếp hạng theo danh sách đơn vị: Đơn vị an ninh",
-        "  - UBND huyện Bảo Lâm (e-invalid) — Phiếu không hợp lệ: Phiếu không hợp lệ: ngày nhận “31/11/2017”.",
+        "  - UBND huyện Bảo Lâm (e-invalid) — Phiếu không hợp lệ: ngày nhận “31/11/2017”.",  # said once
         "Vấn đề phát hiện ở phiếu gốc (vòng 1): 1 lỗi, 1 cảnh báo; còn lại sau hiệu chỉnh (vòng 2): 1 lỗi, 0 cảnh báo.",
         "Vấn đề ở sổ tiếp nhận và tệp phiếu (2):",
         "  - Tệp la.xlsx có trong thư mục submissions nhưng không có trong sổ tiếp nhận.",
@@ -244,3 +244,28 @@ def test_a_run_of_the_cycle_is_found_and_what_changed_since_is_said(cycle_dir, t
     c = next(a for a in ys.agencies if a.agency_id == "c-missing")
     assert c.status == "received" and [r.file for r in c.receipts] == ["c.xlsx"]
     assert "Chạy lại ictaudit run để cập nhật." in summary_text(ys)
+
+
+def test_a_corrections_report_with_its_own_lines_and_confirmations(cycle_dir):
+    """The report may carry each correction's line and a "confirmed" status (a value kept, with why)."""
+    tables = run_tables()
+    corrections = pd.DataFrame(
+        [("K001", "7", "a-ranked", "F05", "applied", ""), ("K002", "9", "a-ranked", "F02", "rejected", "Thiếu lý do."),
+         ("K003", "8", "a-ranked", "F12", "confirmed", "")],
+        columns=["correction_id", "line", "agency_id", "field", "status", "status_reason"],
+    )  # fmt: skip
+    tables = RunTables(tables.statuses, tables.problems, tables.issues, corrections, tables.submitted)
+    lines = summary_lines(year_status(load_cycle(cycle_dir), LABELS, tables))
+    assert "Hiệu chỉnh (corrections.csv): 1 đã áp dụng, 1 xác nhận giữ nguyên, 1 không áp dụng:" in lines
+    assert "  - K002 (corrections.csv dòng 9; a-ranked, F02): Thiếu lý do." in lines
+
+
+def test_a_problem_names_its_receipts_line_once():
+    from ictaudit.intake.problems import at_receipt, problem
+
+    row = problem("I12", "not_on_roster", agency_id="so-x", file="x.xlsx", line=7)
+    assert row["line"] == "7" and not row["message_vi"].startswith("receipts.csv")
+    assert at_receipt(row, 7, in_message=True)["message_vi"].startswith("receipts.csv dòng 7: Sổ tiếp nhận có tệp x.xlsx")
+    again = at_receipt(dict(row), 7, in_message=True)  # a message naming its line already is left as it is
+    assert again["message_vi"].count("receipts.csv dòng 7") == 1
+    assert at_receipt(dict(row), [3, 5])["line"] == "3;5" and at_receipt(dict(row), float("nan"))["line"] == ""

@@ -59,15 +59,16 @@ def refusal(code: str, message_id: str, *, sheet: str = "", **values) -> Submiss
 
 
 def problem(
-    code: str, message_id: str, *, agency_id="", file="", sheet="", cell="", field="", raw_value="", **values
+    code: str, message_id: str, *, agency_id="", file="", sheet="", cell="", field="", raw_value="", line="", **values
 ) -> dict:
     """One ``problems`` row. The message's placeholders are the row's cells (``file``, ``sheet``,
-    ``cell``, ``field``, ``raw_value``, ``agency_id``) and ``values``, which name what else it says."""
+    ``cell``, ``field``, ``raw_value``, ``agency_id``, ``line``) and ``values``, which name what else it
+    says; ``line`` (a receipts.csv line, or several) also fills the row's ``line`` (:func:`at_receipt`)."""
     severity, text = message(
         code, message_id, agency_id=agency_id, file=file, sheet=sheet, cell=cell, field=field, raw_value=raw_value,
-        **values,
+        line=line, **values,
     )  # fmt: skip
-    return _row(agency_id, file, code, severity, text, sheet, cell, field, raw_value)
+    return at_receipt(_row(agency_id, file, code, severity, text, sheet, cell, field, raw_value), line)
 
 
 def problem_of(error: SubmissionError, agency_id: str, file: str) -> dict:
@@ -82,8 +83,9 @@ def at_receipt(row: dict, line, *, in_message: bool = False) -> dict:
     lines = line if isinstance(line, list | tuple) else [line]
     text = ";".join(str(int(x)) for x in lines if x is not None and x == x and x != "")  # NaN: no line
     row["line"] = text
-    if in_message and text:
-        row["message_vi"] = RECEIPT_LINE.format(line=text.replace(";", ", ")) + row["message_vi"]
+    said = RECEIPT_LINE.format(line=text.replace(";", ", "))
+    if in_message and text and f"receipts.csv dòng {text.split(';')[0]}" not in row["message_vi"]:  # not twice
+        row["message_vi"] = said + row["message_vi"]
     return row
 
 

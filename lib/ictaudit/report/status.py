@@ -45,7 +45,9 @@ STATUS_VI = {
 STATUS_ORDER = ("ranked", "late", "missing", "excluded", "invalid", RECEIVED)
 CONFIRMATION_VI = {"sent": "Đã gửi, chưa trả lời", "answered": "Đã trả lời", "": "—"}
 #: the ``source`` of a correction imported from an agency's answered confirmation workbook
-REPLY_SOURCES = frozenset({"agency reply", "đơn vị trả lời"})
+REPLY_SOURCES = frozenset({"agency reply", "phản hồi của đơn vị", "đơn vị trả lời"})
+#: a correction's status (the corrections report), as the summary counts it
+CORRECTION_VI = {"applied": "đã áp dụng", "confirmed": "xác nhận giữ nguyên", "rejected": "không áp dụng"}
 RUN_TABLES = ("statuses.csv", "intake_problems.csv", "issues.csv", "corrections.csv", "values_submitted.csv")
 
 
@@ -161,6 +163,14 @@ class YearStatus:
     @property
     def applied(self) -> int:
         return sum(c.status == "applied" for c in self.corrections)
+
+    @property
+    def correction_counts(self) -> dict[str, int]:
+        """Corrections by status: applied, confirmed (a value kept as sent, with its reason), rejected."""
+        found = Counter(c.status for c in self.corrections)
+        return {s: found[s] for s in CORRECTION_VI if found[s] or s != "confirmed"} | {
+            s: n for s, n in found.items() if s not in CORRECTION_VI
+        }
 
     @property
     def confirmations(self) -> dict[str, int]:

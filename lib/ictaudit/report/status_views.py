@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ictaudit.common.numfmt import fmt_date
-from ictaudit.report.status import STATUS_VI, AgencyStatus, YearStatus
+from ictaudit.report.status import CORRECTION_VI, STATUS_VI, AgencyStatus, YearStatus
 
 SHOWN = 8  # lines of each list on the console; the rest is in status.html
 USE_VI = {"used": "dùng", "kept": "lưu, không chấm điểm", "not_used": "không dùng", "": ""}
@@ -76,7 +76,8 @@ def _correction_blocks(ys: YearStatus) -> list[tuple[str, list[str], str]]:
     """The corrections (each rejected one with its line and reason) and the confirmations."""
     rejected = ys.rejected
     if ys.corrections:
-        head = f"Hiệu chỉnh (corrections.csv): {ys.applied} đã áp dụng, {len(rejected)} không áp dụng"
+        counts = ", ".join(f"{n} {CORRECTION_VI.get(s, s)}" for s, n in ys.correction_counts.items())
+        head = f"Hiệu chỉnh (corrections.csv): {counts}"
         blocks = [(head + (":" if rejected else "."), [_correction_line(c) for c in rejected], "hiệu chỉnh")]
     else:
         blocks = [("Hiệu chỉnh: không có.", [], "")]
