@@ -192,12 +192,23 @@ class RunTables:
     submitted: pd.DataFrame
 
 
-def read_run_tables(scored_dir: Path) -> RunTables | None:
-    """The run's tables in ``scored_dir``; None when it holds no run (no ``statuses.csv``)."""
+def read_run_tables(scored_dir: Path, with_files: bool = True) -> RunTables | None:
+    """The run's tables in ``scored_dir``; None when it holds no run (no ``statuses.csv``). Of the
+    values as sent only the file each agency's values came from is kept (one row per agency), and
+    only ``with_files``: the table is the largest (60 rows an agency), and the summary does not say
+    which receipt was used."""
     scored_dir = Path(scored_dir)
     if not (scored_dir / "statuses.csv").exists():
         return None
-    frames = [read_csv(scored_dir / name) if (scored_dir / name).exists() else pd.DataFrame() for name in RUN_TABLES]
+    frames = []
+    for name in RUN_TABLES:
+        path = scored_dir / name
+        if not path.exists() or (name == "values_submitted.csv" and not with_files):
+            frames.append(pd.DataFrame())
+        elif name == "values_submitted.csv":  # 60 rows an agency: its file is all the status needs
+            frames.append(read_csv(path, ["agency_id", "source_file"]).drop_duplicates("agency_id"))
+        else:
+            frames.append(read_csv(path))
     return RunTables(*frames)
 
 
@@ -207,10 +218,13 @@ def confirmations_sent(out_dir: Path) -> set[str]:
     return {p.stem for p in folder.glob("*.xlsx")} if folder.is_dir() else set()
 
 
-def run_status(cycle: Cycle, rubric, scored: Path, out: Path, notes: Iterable[str] = ()) -> YearStatus:
-    """The status of ``cycle`` as the run into ``scored`` (tables) and ``out`` (confirmations) left it."""
+def run_status(
+    cycle: Cycle, rubric, scored: Path, out: Path, notes: Iterable[str] = (), with_files: bool = True
+) -> YearStatus:
+    """The status of ``cycle`` as the run into ``scored`` (tables) and ``out`` (confirmations) left it;
+    ``with_files=False`` leaves which receipt was used unsaid (:func:`read_run_tables`)."""
     labels = {g.id: g.label_vi for g in rubric.groups}
-    return year_status(cycle, labels, read_run_tables(scored), confirmations_sent(out), notes)
+    return year_status(cycle, labels, read_run_tables(scored, with_files), confirmations_sent(out), notes)
 
 
 # -- the model ------------------------------------------------------------------------------------
@@ -287,8 +301,8 @@ def _receipts_by_agency(cycle: Cycle, run: RunTables | None, line_problems: dict
     """Each agency's receipts, in the register's order, with what the run made of each."""
     used: dict[str, str] = {}
     if run is not None and not run.submitted.empty and "source_file" in run.submitted:
-        for a, f in zip(run.submitted["agency_id"], run.submitted["source_file"]):
-            used.setdefault(a, _nfc(f))
+        first = run.submitted.drop_duplicates("agency_id")
+        used = dict(zip(first["agency_id"].tolist(), map(_nfc, first["source_file"].tolist())))
     out: dict[str, list[Receipt]] = {}
     for r in cycle.receipts.to_dict("records"):
         a, line = r["agency_id"], int(r["line"])

@@ -180,7 +180,8 @@ def run_summary(plan: RunPlan, notebooks: tuple[str, ...]) -> str:
     if "03_score.ipynb" not in notebooks and "04_report.ipynb" not in notebooks:
         return ""
     page = plan.out / STATUS_PAGE
-    return summary_text(run_status(plan.ctx.cycle, plan.ctx.rubric, plan.scored, plan.out), page if page.exists() else None)
+    status = run_status(plan.ctx.cycle, plan.ctx.rubric, plan.scored, plan.out, with_files=False)  # the summary
+    return summary_text(status, page if page.exists() else None)  # does not say which receipt was used
 
 
 def _run_notebooks(plan: RunPlan, notebooks: tuple[str, ...], params: dict[str, dict], stage_out: Path, tricks: bool,
