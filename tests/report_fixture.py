@@ -3,7 +3,7 @@
 Departments (so_ban_nganh): sb-tot (good, everything filled), sb-na (F15 = 0 and F25 = 0 → C2.5 and
 C4.2 not applicable), sb-script (name with ``<script>``, F02 held back by an unresolved error),
 sb-formula (name ``=cmd|…``, F18 = 9 applications → C2.6 capped), sb-tie (same values as sb-formula
-but its own name: tie), sb-late (late: scored for information, not ranked), sb-missing (no form).
+but its own name: tie), sb-late (late: its form read and kept, not scored), sb-missing (no form).
 Districts (ubnd_huyen): h-tp, h-bl, h-hq (ranked), h-invalid (unreadable file), h-missing-x (X02
 blank: missing data). Last year's published results (``previous/``, linked into the scored folder as
 the intake step links them): sb-old (gone), sb-tp-cu (Sở Tư pháp under its old id: sb-formula continues

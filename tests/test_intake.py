@@ -401,6 +401,12 @@ def test_receipt_without_file_and_file_without_receipt(tmp_path, rubric):
     assert problems.loc["I10", ["agency_id", "file", "severity"]].tolist() == ["so-tttt", "so-tttt.xlsx", "E"]
     assert problems.loc["I11", ["agency_id", "file", "severity"]].tolist() == ["", "so-tttt-ban-nhap.xlsx", "W"]
     assert problems.loc["I12", ["agency_id", "file", "severity"]].tolist() == ["so-khong-co", "x.xlsx", "E"]
+    # the register's problems name their receipts.csv line, in a column and in the message; a file no
+    # receipt names has none
+    assert problems.loc[["I10", "I11", "I12"], "line"].tolist() == ["2", "", "3"]
+    assert problems.loc["I10", "message_vi"].startswith("receipts.csv dòng 2: Sổ tiếp nhận ghi tệp so-tttt.xlsx")
+    assert problems.loc["I12", "message_vi"].startswith("receipts.csv dòng 3: ")
+    assert not problems.loc["I11", "message_vi"].startswith("receipts.csv")
     assert list(result.files["file"]) == ["so-tttt-ban-nhap.xlsx"]
 
 

@@ -200,9 +200,9 @@ def test_a_lower_cell_limit_is_still_enforced(form, monkeypatch):
     assert code == "I05" and "hơn 100 ô" in message
 
 
-def test_the_package_keeps_what_the_formula_check_reads(form):
+def test_the_package_keeps_what_the_formula_and_percent_checks_read(form):
     package = inspect_package(form, "x.xlsx")
-    assert set(package.parts) == {"xl/workbook.xml", "xl/_rels/workbook.xml.rels",
+    assert set(package.parts) == {"xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml",
                                   *(f"xl/worksheets/sheet{i}.xml" for i in (1, 2, 3))}  # fmt: skip
     parts = parts_of(form)
     repeated = rezip(parts, extra=[(SHEET, parts[SHEET].replace(D5, b'<c r="D5"><f>1</f></c>'))])

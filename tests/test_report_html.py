@@ -214,6 +214,30 @@ def test_agency_page_lets_a_reader_follow_the_numbers(built):
     assert "Điểm mạnh" in page and "Điểm yếu" in page and "Trung vị khối" in page
 
 
+def test_not_evaluated_means_no_points_anywhere_a_reader_sees_numbers(built):
+    """sb-late sent a readable form after the deadline: listed with its reason, its form kept (its
+    values on its page), and no point, score, band or rank in report.html or on its page."""
+    result = built["result"]
+    late = result.scores.set_index("agency_id").loc["sb-late"]
+    assert late[["points", "applicable_max", "score_100", "index", "C1", "C8"]].isna().all() and late["band"] == ""
+    assert "sb-late" not in set(result.trail["agency_id"]) | set(result.criteria["agency_id"])
+    html = (built["out"] / "report.html").read_text(encoding="utf-8")
+    row = next(r for r in _parse(html).rows if r and "Sở Y tế" in r[0] and len(r) == 5)
+    assert row[1:] == ["Sở, ban, ngành", "Gửi phiếu sau hạn", "Nhận phiếu ngày 10/11/2017, sau hạn 03/11/2017",
+                       "Được lưu, không chấm điểm"]  # fmt: skip
+    assert "để tham khảo" not in html and "xem như không được đánh giá" in html.lower()
+    missing = next(r for r in _parse(html).rows if r and "Sở Xây dựng" in r[0] and len(r) == 5)
+    assert missing[-1] == "—"  # no form to keep
+    page = (built["out"] / "agencies" / "sb-late.html").read_text(encoding="utf-8")
+    assert "Xem như không được đánh giá, xếp hạng: đơn vị không được chấm điểm" in page
+    assert "Phiếu đơn vị đã gửi vẫn được lưu" in page
+    assert "Điểm theo tiêu chí" not in page and "điểm quy đổi thang 100" not in page and "Diễn giải cách tính" not in page
+    rows = _parse(page).rows
+    assert any(r[0] == "F05" and r[2] == "500" for r in rows)  # its values, as sent, in the sources table
+    missing_page = (built["out"] / "agencies" / "sb-missing.html").read_text(encoding="utf-8")
+    assert "Xem như không được đánh giá" in missing_page and "Phiếu đơn vị đã gửi" not in missing_page
+
+
 def _chromium(args: list[str], profile: Path) -> subprocess.CompletedProcess:
     cmd = [
         CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -124,22 +124,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         kernel_tricks=False if args.plain_papermill else None,
     )
+    if result.summary:
+        print(result.summary)
     print(f"report: {result.report_html}")
-    _print_rejected_corrections(result.scored_dir)
     return EXIT_OK
-
-
-def _print_rejected_corrections(scored_dir: Path) -> None:
-    """Each rejected correction, with its line in corrections.csv and the reason, on stderr: never silent."""
-    from ictaudit.common.tables import read_csv
-    from ictaudit.validate.corrections import rejected_lines
-
-    path = scored_dir / "corrections.csv"
-    lines = rejected_lines(read_csv(path)) if path.exists() else []
-    if lines:
-        print(f"{len(lines)} hiệu chỉnh không được áp dụng (sửa trong corrections.csv rồi chạy lại):", file=sys.stderr)
-        for line in lines:
-            print(f"  {line}", file=sys.stderr)
 
 
 def _cmd_confirm(args: argparse.Namespace) -> int:
@@ -148,6 +136,19 @@ def _cmd_confirm(args: argparse.Namespace) -> int:
     result = confirm_replies(Path(args.cycle), [Path(f) for f in args.files], dry_run=args.dry_run)
     print(result.text())
     return EXIT_OK if result.ok else EXIT_INPUT
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from ictaudit.report.status import STATUS_PAGE
+    from ictaudit.report.status_views import status_text, write_status_page
+    from ictaudit.run.status import cycle_status
+
+    status, run = cycle_status(Path(args.cycle), Path(args.run) if args.run else None)
+    page = run.out / STATUS_PAGE if run.out is not None and (run.out / STATUS_PAGE).exists() else None
+    if args.html:
+        page = write_status_page(status, Path(args.html), agency_links=False, run_note=run.note())
+    print(status_text(status, page, run.note()))
+    return EXIT_OK
 
 
 def _cmd_trace(args: argparse.Namespace) -> int:
@@ -246,6 +247,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("files", nargs="+", metavar="FILE", help="returned confirmation workbooks")
     s.add_argument("--dry-run", action="store_true", help="say what would be recorded, write nothing")
     s.set_defaults(func=_cmd_confirm)
+
+    s = sub.add_parser(
+        "status",
+        help="the year so far: each agency's form (received when, how) or missing, its status, confirmation "
+        "sent / answered / outstanding, corrections; whom to chase (works before any run)",
+    )
+    s.add_argument("--cycle", required=True)
+    s.add_argument("--run", default=None, help="the run's output folder (default: outputs/<year>, if it is a run of this cycle)")
+    s.add_argument("--html", default=None, help="also write the status page to this file")
+    s.set_defaults(func=_cmd_status)
 
     s = sub.add_parser("trace", help="trace one agency's score step by step (HTML)")
     s.add_argument("agency_id")

@@ -47,6 +47,10 @@ _TYPE_NOTE = {
 }
 
 
+#: the note of a percentage field (unit %): the percentage itself, typed or shown by a % format
+_PERCENT_NOTE = "Tỷ lệ phần trăm: nhập 85 (hoặc 85%) cho 85%"
+
+
 def form_file_name(agency_id: str) -> str:
     return f"{agency_id}.xlsx"
 
@@ -249,7 +253,7 @@ def _write_data_sheet(wb, fmt, rubric, form, fields, agency_id, agency_name, yea
         ws.write_string(row, 1, spec.label_vi, fmt["cell"])
         ws.write_string(row, 2, spec.unit_vi, fmt["cell"])
         _write_value(ws, row, 3, values.get(spec.code), fmt, spec.type)
-        note = _TYPE_NOTE[spec.type] + ("" if spec.required else " (không bắt buộc)")
+        note = (_PERCENT_NOTE if spec.percent else _TYPE_NOTE[spec.type]) + ("" if spec.required else " (không bắt buộc)")
         ws.write_string(row, 4, note, fmt["note"])
         ws.data_validation(row, 3, row, 3, _validation(spec.type))
         ws.set_row(row, row_points((spec.label_vi, DATA_WIDTHS[1]), (spec.unit_vi, DATA_WIDTHS[2]),

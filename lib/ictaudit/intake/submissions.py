@@ -38,7 +38,15 @@ import pandas as pd
 from ictaudit.common.numfmt import fmt_date
 from ictaudit.intake.cycle import Cycle
 from ictaudit.intake.disk import DiskIndex, OnDisk, find_submission, hash_unread, list_submissions, read_on_disk
-from ictaudit.intake.problems import PROBLEM_COLUMNS, SubmissionError, describe_error, problem, problem_of, refusal
+from ictaudit.intake.problems import (
+    PROBLEM_COLUMNS,
+    SubmissionError,
+    at_receipt,
+    describe_error,
+    problem,
+    problem_of,
+    refusal,
+)
 from ictaudit.intake.receipts import ReceiptDecision, decide_receipts
 from ictaudit.intake.values import VALUE_COLUMNS
 from ictaudit.intake.workbook import ExpectedForm, Submission, expected_forms, read_submission
@@ -87,7 +95,10 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
         readable = None
         if decision.standing is not None:
             outcome = outcomes.get(i)
-            readable = _file_outcome(agency.agency_id, decision.standing.file, found[i], outcome, i in unopened, problems)
+            readable = _file_outcome(
+                agency.agency_id, decision.standing.file, found[i], outcome, i in unopened, problems,
+                decision.standing.line,
+            )
             if isinstance(readable, Submission):
                 _add_rows(values, readable.values)
         statuses.append(_status_row(agency, decision, cycle, readable))
@@ -131,7 +142,9 @@ def _register_problems(cycle: Cycle, on_disk: list[OnDisk]) -> list[dict]:
     roster_ids = set(cycle.agencies["agency_id"])
     for row in cycle.receipts.itertuples(index=False):
         if row.agency_id not in roster_ids:
-            problems.append(problem("I12", "not_on_roster", agency_id=row.agency_id, file=row.file))
+            problems.append(
+                at_receipt(problem("I12", "not_on_roster", agency_id=row.agency_id, file=row.file), row.line, in_message=True)
+            )
     receipted = set(cycle.receipts["file"])  # NFC (the cycle reader normalises every cell)
     for entry in on_disk:
         if entry.key in receipted:
@@ -170,18 +183,20 @@ def _receipt_problems(agency_id: str, decision: ReceiptDecision, cycle: Cycle) -
 
 
 def _file_outcome(
-    agency_id: str, file_name: str, found: tuple, outcome, unopened: bool, problems: list[dict]
+    agency_id: str, file_name: str, found: tuple, outcome, unopened: bool, problems: list[dict], line
 ) -> Submission | SubmissionError:
-    """What the one file an agency's receipt names gave: its values and problems, or why it could not
-    be used (not found or not a file, or a refusal while reading it); its problems are appended."""
+    """What the one file an agency's receipt (on ``line`` of receipts.csv) names gave: its values and
+    problems, or why it could not be used (not found or not a file, or a refusal while reading it); its
+    problems are appended, each with the receipt's line (named in the message of a file not used)."""
     entry, error = found
     if outcome is None:  # not read: listing found the problem
-        problems.append(problem_of(error, agency_id, file_name))
+        problems.append(at_receipt(problem_of(error, agency_id, file_name), line, in_message=True))
         return error
     if isinstance(outcome, SubmissionError):
-        problems.append(problem_of(outcome, agency_id, file_name if unopened else entry.name))  # as listing would
+        name = file_name if unopened else entry.name  # as listing would
+        problems.append(at_receipt(problem_of(outcome, agency_id, name), line, in_message=True))
         return outcome
-    problems.extend(outcome.problems)
+    problems.extend(at_receipt(row, line) for row in outcome.problems)
     return outcome
 
 

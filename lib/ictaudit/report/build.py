@@ -19,11 +19,13 @@ def build_reports(
     out_dir: Path,
     cycle_info: dict,
     validation_index: str | None = "validation/index.html",
+    status_page: str | None = None,
 ) -> dict[str, Path]:
     """Write ``report.html``, ``report.xlsx`` and ``agencies/<agency_id>.html`` into ``out_dir``.
 
     ``cycle_info``: ``year``, ``title``, ``province``, ``deadline`` (ISO text or a date), ``sample``
     (bool), optionally ``rubric_check`` (``state`` and ``message_vi`` of :mod:`ictaudit.rules.versions`). ``validation_index``: the link (relative to ``out_dir``) to the Vietnamese validation page, which is then written there too (``validation/index.html``, GX's Data Docs beside it in ``data-docs/``), or None for neither.
+    ``status_page``: link to the status of the year (``status.html``, written beside), or None.
     Returns the paths written: ``{"html": …, "xlsx": …, "agency:<id>": …}``.
     """
     from ictaudit.common.timings import timed
@@ -32,6 +34,7 @@ def build_reports(
 
     with timed("report.load"):
         data = load_report_inputs(rubric, scored_dir, cycle_info)
+        data.extra["status_page"] = status_page
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     xlsx = out_dir / "report.xlsx"

@@ -141,13 +141,16 @@ def _ranking_rows(rows: list[dict]) -> dict[str, Markup]:
 
 
 def _not_ranked(data: ReportInputs) -> list[dict]:
+    """The agencies not evaluated, each with its reason, and whether its form is kept (no points: they
+    are not scored)."""
     s = data.scores[data.scores["status"] != RANKED]
     labels = {g.id: g.label_vi for g in data.rubric.groups}
+    with_form = set(data.values["agency_id"])
     return [
         {
             "agency_id": r["agency_id"], "href": agency_href(r["agency_id"]), "name": r["agency_name"],
             "group": labels.get(r["group"], r["group"]), "status": status_vi(r["status"]),
-            "reason": r["status_reason"], "score_100": r["score_100"],
+            "reason": r["status_reason"], "form_kept": r["agency_id"] in with_form,
         }
         for r in s.to_dict("records")
     ]  # fmt: skip
@@ -359,6 +362,7 @@ def report_context(data: ReportInputs, validation_index: str | None) -> dict:
         "validation": _validation(data, validation_index),
         "method": _method(data),
         "robustness": _robustness(data),
+        "status_page": data.extra.get("status_page"),
         "n_scored": len(data.scored_ids),
         "n_roster": len(data.scores),
         "n_ranked": len(ranked),

@@ -38,6 +38,10 @@ class RubricError(RulesFileError):
     kind = "rubric"
 
 
+#: the unit that declares a field a percentage (docs/contracts.md §5)
+PERCENT_UNIT = "%"
+
+
 class FieldSpec(Frozen):
     code: str
     label_vi: str
@@ -47,6 +51,12 @@ class FieldSpec(Frozen):
     type: FieldType
     required: bool
     forms: tuple[str, ...]
+
+    @property
+    def percent(self) -> bool:
+        """A percentage field (its unit is ``%``): the agency types 85 for 85 %, and a cell formatted as a
+        percentage is read as the percentage it shows (0.85 stored, shown 85 %, read 85)."""
+        return self.unit_vi.strip() == PERCENT_UNIT
 
 
 class GroupSpec(Frozen):
@@ -483,9 +493,22 @@ def indicator_inputs(rubric: Rubric) -> list[str]:
 
 
 #: the checks :func:`check_rubric` runs, in the order their problems are listed
+def percent_fields(rubric: Rubric) -> list[str]:
+    """A percentage field (unit ``%``) is a number in both languages: ``%`` in unit_vi and unit_en, and of
+    type count or decimal (a yes/no answer is no percentage)."""
+    problems = []
+    for f in rubric.fields:
+        said = (f.unit_vi.strip() == PERCENT_UNIT, f.unit_en.strip() == PERCENT_UNIT)
+        if any(said) and not all(said):
+            problems.append(f"field {f.code}: a percentage has unit % in both unit_vi and unit_en, not {f.unit_vi!r} / {f.unit_en!r}")
+        elif f.percent and f.type == "yesno":
+            problems.append(f"field {f.code}: unit % on a yes/no field; a percentage is of type decimal or count")
+    return problems
+
+
 RUBRIC_CHECKS = (
     unique_ids, declared_forms, ordered_bands, known_groups_and_kinds, group_totals, criterion_totals,
-    indicators_within_their_criterion, indicator_inputs,
+    indicators_within_their_criterion, indicator_inputs, percent_fields,
 )  # fmt: skip
 
 

@@ -15,6 +15,7 @@ validate        values_submitted.csv, statuses.csv, corrections.csv,   values.cs
 score           values.csv, statuses.csv, issues.csv                   trail.csv, scores.csv, criteria.csv
 report          everything above                                       out/report.html, report.xlsx, agencies/,
                                                                        validation/index.html
+                                                                       status.html
 ==============  =====================================================  ==============================
 
 Last year is compared as it was published: its scores and confirmed values are the copies the cycle
@@ -185,14 +186,21 @@ def score_step(cycle_dir: Path | str, scored_dir: Path | str) -> pd.DataFrame:
 
 
 def report_step(cycle_dir: Path | str, scored_dir: Path | str, out_dir: Path | str) -> dict[str, Path]:
-    """report.html, report.xlsx and one page per agency, built from the scored tables only."""
+    """report.html, report.xlsx and one page per agency, built from the scored tables only; and the
+    status of the year, status.html (who sent what and when, whom to chase), linked from report.html."""
     from ictaudit.report.build import build_reports
+    from ictaudit.report.status import STATUS_PAGE, run_status
+    from ictaudit.report.status_views import write_status_page
     from ictaudit.rules.versions import version_check
 
     ctx = open_cycle(cycle_dir)
+    scored, out = Path(scored_dir), Path(out_dir)
     check = version_check(ctx.rubric, rubric_path(ctx.cycle.rubric_id))
     info = {**ctx.cycle_info, "rubric_check": {"state": check.state, "message_vi": check.message_vi()}}
-    return build_reports(ctx.rubric, Path(scored_dir), Path(out_dir), info)
+    paths = build_reports(ctx.rubric, scored, out, info, status_page=STATUS_PAGE)
+    with timed("report.status"):
+        paths["status"] = write_status_page(run_status(ctx.cycle, ctx.rubric, scored, out), out / STATUS_PAGE)
+    return paths
 
 
 def band_counts(scores: pd.DataFrame) -> pd.DataFrame:

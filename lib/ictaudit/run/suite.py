@@ -50,6 +50,7 @@ class RunResult:
     report_html: Path
     manifest: Path
     executed: list[Executed]
+    summary: str = ""  # what happened, in Vietnamese (ictaudit.report.status_views.summary_text)
 
 
 def default_dirs(cycle_dir: Path, year: int) -> tuple[Path, Path]:
@@ -159,7 +160,26 @@ def run_cycle(
     for line in run_notes(plan.scored, plan.rubric_file) if notes else ():  # last year, the rubric's version
         print(line, file=sys.stderr, flush=True)
     say(f"done in {time.perf_counter() - t0:.1f} s; manifest: {manifest}")
-    return RunResult(plan.out, plan.scored, plan.out / "report.html", manifest, [_moved(e, stage_out, plan.out) for e in executed])
+    summary = run_summary(plan)
+    return RunResult(plan.out, plan.scored, plan.out / "report.html", manifest,
+                     [_moved(e, stage_out, plan.out) for e in executed], summary)  # fmt: skip
+
+
+def run_summary(plan: RunPlan) -> str:
+    """What the run found, in Vietnamese, from the tables it wrote (the status page's summary); empty
+    when it wrote no statuses (a partial run). The outputs are in place by now: a summary that cannot be
+    made says so and never fails the run."""
+    from ictaudit.report.status import STATUS_PAGE, run_status
+    from ictaudit.report.status_views import summary_text
+
+    if not (plan.scored / "statuses.csv").exists():
+        return ""
+    page = plan.out / STATUS_PAGE
+    try:  # the summary does not say which receipt was used: the values as sent are not read
+        status = run_status(plan.ctx.cycle, plan.ctx.rubric, plan.scored, plan.out, with_files=False)
+        return summary_text(status, page if page.exists() else None)
+    except Exception as exc:  # pragma: no cover - a defect of the summary, not of the run
+        return f"(Không lập được phần tóm tắt: {type(exc).__name__}: {exc}. Xem {page}.)"
 
 
 def _manifest_content(plan: RunPlan, stage_out: Path, stage_scored: Path, inputs: dict, executed: list[Executed],
