@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Install the system programs the tests and reports use, if they are not there yet:
-# LibreOffice (recalculates report.xlsx, converts fixtures) and Chromium (renders report.html).
+# LibreOffice Calc (recalculates report.xlsx, converts fixtures) and Writer (prints the official
+# documents to PDF), Liberation Serif 2 (metric-compatible with Times New Roman, with every Vietnamese
+# letter: the documents' font) and Chromium (renders report.html).
 set -euo pipefail
 need=()
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui)
+# Writer: Calc alone cannot open a .docx ("source file could not be loaded")
+dpkg -s libreoffice-writer-nogui >/dev/null 2>&1 || dpkg -s libreoffice-writer >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
+# Liberation 1.x lacks Vietnamese capitals with two marks (Ằ, Ỉ, Ộ…): LibreOffice would print them in another font
+fc-list 2>/dev/null | grep -qi 'liberation2/LiberationSerif' || need+=(fonts-liberation2)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
 if [ ${#need[@]} -eq 0 ]; then

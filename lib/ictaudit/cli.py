@@ -57,6 +57,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
         kernel_tricks=False if args.plain_papermill else None,
     )
     print(f"report: {result.report_html}")
+    _print_documents_note(result.out_dir)
+    return EXIT_OK
+
+
+def _print_documents_note(out_dir: Path) -> None:
+    from ictaudit.report.documents import DOCUMENTS_DIR, pending_note
+
+    print(f"documents: {out_dir / DOCUMENTS_DIR}")
+    for line in pending_note(out_dir):
+        print(line)
+
+
+def _cmd_document(args: argparse.Namespace) -> int:
+    from ictaudit.run.documents import reissue_documents
+
+    written = reissue_documents(Path(args.run))
+    for path in sorted(written.values()):
+        print(f"đã viết: {path}")
+    _print_documents_note(Path(args.run).resolve())
+    print("manifest.json đã ghi mã băm mới của văn bản; các kết quả khác của lần chạy không đổi")
     return EXIT_OK
 
 
@@ -119,6 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("agency_id")
     s.add_argument("--run", required=True, help="the run's output folder (outputs/<year>)")
     s.set_defaults(func=_cmd_trace)
+
+    s = sub.add_parser(
+        "document", help="write a finished run's official documents again (after filling in cycle.yaml's documents:)"
+    )
+    s.add_argument("--run", required=True, help="the run's output folder (outputs/<year>)")
+    s.set_defaults(func=_cmd_document)
 
     s = sub.add_parser("verify", help="recompute a run from its recorded inputs and compare")
     s.add_argument("run_dir")

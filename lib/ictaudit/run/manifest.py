@@ -2,10 +2,11 @@
 
 Inputs are hashed **before** any processing. Outputs are split in two:
 - ``outputs``: the tables and reports that must come out byte-identical from the same inputs
-  (``data/scored/`` tables, report.html, report.xlsx, agency pages, confirmation workbooks) —
+  (``data/scored/`` tables, report.html, report.xlsx, agency pages, confirmation workbooks, the
+  documents' .docx and particulars.json) —
   ``ictaudit verify`` recomputes and compares these;
-- ``records``: executed notebooks and GX Data Docs, which carry timestamps by nature; hashed for the
-  record, not expected to reproduce.
+- ``records``: executed notebooks and GX Data Docs, which carry timestamps by nature, and the official
+  documents' PDFs (their .docx are outputs); hashed for the record, not expected to reproduce.
 The run's wall-clock times live here only, never inside a hashed output.
 """
 
@@ -27,7 +28,7 @@ from ictaudit.common.paths import PROJECT_ROOT
 MANIFEST_VERSION = 1
 KEY_PACKAGES = (
     "ictaudit", "pandas", "numpy", "great_expectations", "papermill", "nbconvert", "nbclient", "ipykernel",
-    "openpyxl", "xlsxwriter", "python-calamine", "defusedxml", "pyyaml", "pydantic", "jinja2",
+    "openpyxl", "xlsxwriter", "python-calamine", "defusedxml", "pyyaml", "pydantic", "jinja2", "python-docx", "lxml",
 )  # fmt: skip
 
 
@@ -124,11 +125,17 @@ def output_hashes(scored_dir: Path, out_dir: Path) -> tuple[dict[str, str], dict
     records = {}
     for rel, digest in hash_tree(out_dir, skip=("manifest.json",)).items():
         top = rel.split("/", 1)[0]
-        if top in ("notebooks", "validation") or rel.startswith("."):
+        if top in ("notebooks", "validation") or rel.startswith(".") or is_document_print(rel):
             records[f"out/{rel}"] = digest
         else:
             outputs[f"out/{rel}"] = digest
     return outputs, records
+
+
+def is_document_print(rel: str) -> bool:
+    """An official document's PDF (``documents/*.pdf``): LibreOffice's print of a hashed .docx, the same
+    bytes on one machine but not across LibreOffice versions or fonts — a record, not an output."""
+    return rel.startswith("documents/") and rel.endswith(".pdf")
 
 
 def write_manifest(path: Path, manifest: dict) -> Path:

@@ -12,7 +12,8 @@ validate        values_submitted.csv, statuses.csv, corrections.csv    values.cs
                                                                        corrections.csv; out/validation/,
                                                                        out/confirmations/
 score           values.csv, statuses.csv, issues.csv                   trail.csv, scores.csv, criteria.csv
-report          everything above                                       out/report.html, report.xlsx, agencies/
+report          everything above, cycle.yaml's documents: particulars  out/report.html, report.xlsx, agencies/,
+                                                                       documents/
 ==============  =====================================================  ==============================
 
 The previous cycle (the sibling folder of the year before, when it exists) is taken through intake,
@@ -231,13 +232,32 @@ def score_step(cycle_dir: Path | str, scored_dir: Path | str) -> pd.DataFrame:
 
 
 def report_step(cycle_dir: Path | str, scored_dir: Path | str, out_dir: Path | str) -> dict[str, Path]:
-    """report.html, report.xlsx and one page per agency, built from the scored tables only."""
+    """report.html, report.xlsx, one page per agency and the official documents (documents/), built
+    from the scored tables and, for the documents, the particulars in cycle.yaml."""
     from ictaudit.report.build import build_reports
+    from ictaudit.report.documents import settings_for
 
     ctx = open_cycle(cycle_dir)
     scored = Path(scored_dir)
-    previous = scored / PREVIOUS if (scored / PREVIOUS / "scores.csv").exists() else None
-    return build_reports(ctx.rubric, scored, Path(out_dir), ctx.cycle_info, previous_scored_dir=previous)
+    return build_reports(ctx.rubric, scored, Path(out_dir), ctx.cycle_info, previous_scored_dir=previous_scored(scored),
+                         documents=settings_for(ctx.cycle))  # fmt: skip
+
+
+def previous_scored(scored_dir: Path) -> Path | None:
+    """Where last year's scores of this run lie (for the comparison), or None."""
+    return scored_dir / PREVIOUS if (scored_dir / PREVIOUS / "scores.csv").exists() else None
+
+
+def documents_step(cycle_dir: Path | str, scored_dir: Path | str, out_dir: Path | str) -> dict[str, Path]:
+    """The official documents alone (``ictaudit document``): ``out_dir/documents/`` from the scored
+    tables, as :func:`report_step` writes them."""
+    from ictaudit.report.documents import DOCUMENTS_DIR, settings_for, write_documents
+    from ictaudit.report.inputs import load_report_inputs
+
+    ctx = open_cycle(cycle_dir)
+    scored = Path(scored_dir)
+    data = load_report_inputs(ctx.rubric, scored, ctx.cycle_info, previous_scored(scored))
+    return write_documents(data, settings_for(ctx.cycle), Path(out_dir) / DOCUMENTS_DIR)
 
 
 def band_counts(scores: pd.DataFrame) -> pd.DataFrame:

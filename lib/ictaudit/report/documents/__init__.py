@@ -72,16 +72,20 @@ def write_docx(data: ReportInputs, settings: DocumentSettings, out_dir: Path) ->
 def documents_beside(data: ReportInputs, settings: DocumentSettings, out_dir: Path) -> Iterator[dict[str, Path]]:
     """Write the .docx files, print them to PDF in the background while the caller's block runs
     (the other reports), then wait: the dict yielded holds every file written once the block ends."""
+    from ictaudit.common.timings import timed
     from ictaudit.report.documents.pdf import PdfJob
 
-    docx = write_docx(data, settings, out_dir)
+    with timed("report.documents"):
+        docx = write_docx(data, settings, out_dir)
+        job = PdfJob(list(docx.values()))
     written: dict[str, Path] = {f"document:{DOCUMENT_FILES[d]}": p for d, p in docx.items()}
     written[f"document:{RECORD_FILE}"] = Path(out_dir) / RECORD_FILE
-    job = PdfJob(list(docx.values()))
     try:
         yield written
     finally:
-        for pdf in job.finish():
+        with timed("report.documents_pdf_wait"):
+            pdfs = job.finish()
+        for pdf in pdfs:
             written[f"document:{pdf.name}"] = pdf
         if job.problem:
             warnings.warn(f"văn bản: không in được PDF ({job.problem}); các tệp .docx vẫn đầy đủ", stacklevel=2)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from ictaudit.report.documents.figures import Figures, GroupFigures, count_text, share_text
 from ictaudit.report.documents.nd30 import Column, Layout, Style, Writer
-from ictaudit.report.documents.parts import BODY, HEADING, ROMAN, Composer, max_text, sentence_label
 from ictaudit.report.documents.particulars import DocumentSettings
+from ictaudit.report.documents.parts import BODY, HEADING, ROMAN, Composer, max_text, sentence_label
 from ictaudit.report.inputs import ReportInputs, bands_text
 
 
@@ -60,7 +60,7 @@ def _collection(c: Composer, w: Writer) -> None:
     w.paragraph(c.text("collection_heading"), Style(bold=True), HEADING)
     excluded = ""
     if f.excluded:
-        listed = "; ".join(f"{name} ({reason})" if reason else name for name, reason in f.excluded)
+        listed = "; ".join(f"{name} ({reason.rstrip('. ')})" if reason else name for name, reason in f.excluded)
         excluded = c.text("excluded_sentence", excluded=count_text(len(f.excluded)), excluded_list=listed)
     expected = sum(g.expected for g in f.groups)
     values = {

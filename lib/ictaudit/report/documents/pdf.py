@@ -1,7 +1,7 @@
 """The documents printed to PDF by LibreOffice, and those PDFs made the same from run to run.
 
-LibreOffice stamps each PDF with the time it was made (``/CreationDate``) and a random file identifier
-(``/ID``). Both are replaced by values of the same length — the fixed date 2000-01-01 and the MD5 of the
+LibreOffice stamps each PDF with the time it was made (``/CreationDate``), a random file identifier
+(``/ID``) and a checksum that covers that time (``/DocChecksum``). They are replaced by values of the same length — the fixed date 2000-01-01 and the MD5 of the
 .docx it was made from — so the cross-reference offsets stay valid and the same .docx, converted by the
 same LibreOffice with the same fonts, gives the same bytes. Other LibreOffice versions or fonts give
 other bytes: the manifest keeps the PDFs as records of the run, not as reproducible outputs.
@@ -17,6 +17,7 @@ from ictaudit.common.office import Conversion, OfficeError, start_conversion
 
 _DATE = re.compile(rb"(/(?:CreationDate|ModDate)\s*\(D:)(\d{14})")
 _ID = re.compile(rb"(/ID\s*\[\s*<)([0-9A-Fa-f]{32})(>\s*<)([0-9A-Fa-f]{32})(>)")
+_CHECKSUM = re.compile(rb"(/DocChecksum\s*/)([0-9A-Fa-f]{32})")
 FIXED_PDF_DATE = b"20000101000000"
 
 
@@ -26,6 +27,7 @@ def normalise_pdf(pdf: Path, source: Path) -> None:
     digest = hashlib.md5(source.read_bytes(), usedforsecurity=False).hexdigest().upper().encode("ascii")
     data = _DATE.sub(lambda m: m.group(1) + FIXED_PDF_DATE, data)
     data = _ID.sub(lambda m: m.group(1) + digest + m.group(3) + digest + m.group(5), data)
+    data = _CHECKSUM.sub(lambda m: m.group(1) + digest, data)
     tmp = pdf.with_name(f".{pdf.name}.partial")
     tmp.write_bytes(data)
     tmp.replace(pdf)

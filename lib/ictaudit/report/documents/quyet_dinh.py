@@ -14,8 +14,8 @@ from pathlib import Path
 from ictaudit.report.documents.bao_cao import with_end
 from ictaudit.report.documents.figures import Figures
 from ictaudit.report.documents.nd30 import Layout, Style, Writer
-from ictaudit.report.documents.parts import BODY, ROMAN, Composer, sentence_label
 from ictaudit.report.documents.particulars import DocumentSettings
+from ictaudit.report.documents.parts import BODY, ROMAN, Composer, sentence_label
 from ictaudit.report.inputs import ReportInputs
 
 _ARTICLE = re.compile(r"^(Điều\s+\d+\.)\s*")
