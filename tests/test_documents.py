@@ -81,6 +81,18 @@ def _all_paragraphs(doc):
             yield from part.paragraphs
 
 
+def _effective(run, paragraph, what: str):
+    """A run's font name, colour or size as shown: its own, else its paragraph style's (and their bases')."""
+
+    def of(font):
+        return font.color.rgb if what == "rgb" else getattr(font, what)
+
+    value, style = of(run.font), paragraph.style
+    while value is None and style is not None:
+        value, style = of(style.font), style.base_style
+    return value
+
+
 def _ranking_tables(doc, full: bool):
     out = []
     for t in doc.tables:
@@ -118,10 +130,13 @@ def test_a4_margins_and_a_landscape_annex(written, doc):
 @pytest.mark.parametrize("doc", ["bao_cao", "quyet_dinh"])
 def test_every_run_is_times_new_roman_black_and_the_body_14_pt(written, doc):
     d = written[0][doc]
-    runs = [r for p in _all_paragraphs(d) for r in p.runs if r.text.strip()]
-    assert runs
-    assert {r.font.name for r in runs} == {"Times New Roman"}
-    assert {r.font.color.rgb for r in runs} == {RGBColor(0, 0, 0)}
+    runs = [(r, p) for p in _all_paragraphs(d) for r in p.runs if r.text.strip()]
+    assert len(runs) > 100
+    assert {_effective(r, p, "name") for r, p in runs} == {"Times New Roman"}
+    assert {_effective(r, p, "rgb") for r, p in runs} == {RGBColor(0, 0, 0)}
+    table_sizes = {_effective(r, p, "size").pt for t in d.tables[1:] for row in t.rows for c in row.cells
+                   for p in c.paragraphs for r in p.runs if p.style.name == "Ictaudit Table"}  # fmt: skip
+    assert table_sizes == {12}
     sizes = {r.font.size.pt for p in d.paragraphs for r in p.runs if r.text.strip()}
     assert 14 in sizes and sizes <= {12, 14}, sizes  # body 14 pt; table legends 12 pt
     xml = zipfile.ZipFile(written[1][doc]).read("word/styles.xml").decode("utf-8")
@@ -409,3 +424,18 @@ def test_every_pdf_page_is_a4_in_times_metrics_and_the_pdf_is_the_same_twice(fix
         assert again[f"document:{pdf.name}"].read_bytes() == pdf.read_bytes(), f"{pdf.name} differs run to run"
         text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
         assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text and "Độc lập - Tự do - Hạnh phúc" in text
+
+
+def test_above_the_pdf_limit_the_run_writes_the_docx_only_and_says_so(fixture, tmp_path):
+    from ictaudit.report.documents import write_documents
+
+    _, data, _ = fixture
+    settings = read_settings(FILLED, year=2017, province="Cao Bằng", notice=NOTICE)
+    with pytest.warns(UserWarning, match="không in PDF cho 8 đơn vị"):
+        written = write_documents(data, settings, tmp_path / "documents", pdf_max_agencies=7)
+    assert sorted(written) == ["document:bao-cao.docx", "document:particulars.json", "document:quyet-dinh.docx"]
+    assert not list((tmp_path / "documents").glob("*.pdf"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("ictaudit.report.documents.PDF_MAX_AGENCIES", 7)
+        note = "\n".join(pending_note(tmp_path))
+    assert "không in bao-cao.pdf, quyet-dinh.pdf cho 8 đơn vị" in note and "--pdf-any-size" in note

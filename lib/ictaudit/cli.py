@@ -72,7 +72,7 @@ def _print_documents_note(out_dir: Path) -> None:
 def _cmd_document(args: argparse.Namespace) -> int:
     from ictaudit.run.documents import reissue_documents
 
-    written = reissue_documents(Path(args.run))
+    written = reissue_documents(Path(args.run), pdf_any_size=args.pdf_any_size)
     for path in sorted(written.values()):
         print(f"đã viết: {path}")
     _print_documents_note(Path(args.run).resolve())
@@ -144,6 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
         "document", help="write a finished run's official documents again (after filling in cycle.yaml's documents:)"
     )
     s.add_argument("--run", required=True, help="the run's output folder (outputs/<year>)")
+    s.add_argument(
+        "--pdf-any-size", action="store_true",
+        help="print the PDFs even when more than 300 agencies are ranked (LibreOffice then needs minutes)",
+    )  # fmt: skip
     s.set_defaults(func=_cmd_document)
 
     s = sub.add_parser("verify", help="recompute a run from its recorded inputs and compare")

@@ -77,9 +77,10 @@ def _wording_now(cycle_dir: Path) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
-def reissue_documents(run_dir: Path | str) -> dict[str, Path]:
+def reissue_documents(run_dir: Path | str, pdf_any_size: bool = False) -> dict[str, Path]:
     """Rewrite ``RUN_DIR/documents/`` from the run's tables and the cycle's particulars as they are now,
-    and update the manifest (module docstring); the files written."""
+    and update the manifest (module docstring); the files written. ``pdf_any_size``: print the PDFs
+    even above :data:`ictaudit.report.documents.PDF_MAX_AGENCIES` ranked agencies (minutes)."""
     from ictaudit.report.documents import DOCUMENTS_DIR
     from ictaudit.run.pipeline import documents_step
 
@@ -90,7 +91,7 @@ def reissue_documents(run_dir: Path | str) -> dict[str, Path]:
         stage = run_dir / ".documents.partial"
         if stage.exists():
             shutil.rmtree(stage)
-        written = documents_step(cycle_dir, scored, stage)
+        written = documents_step(cycle_dir, scored, stage, pdf_any_size=pdf_any_size)
         final, old = run_dir / DOCUMENTS_DIR, run_dir / ".documents.old"
         if old.exists():
             shutil.rmtree(old)

@@ -248,16 +248,18 @@ def previous_scored(scored_dir: Path) -> Path | None:
     return scored_dir / PREVIOUS if (scored_dir / PREVIOUS / "scores.csv").exists() else None
 
 
-def documents_step(cycle_dir: Path | str, scored_dir: Path | str, out_dir: Path | str) -> dict[str, Path]:
+def documents_step(cycle_dir: Path | str, scored_dir: Path | str, out_dir: Path | str,
+                   pdf_any_size: bool = False) -> dict[str, Path]:
     """The official documents alone (``ictaudit document``): ``out_dir/documents/`` from the scored
-    tables, as :func:`report_step` writes them."""
-    from ictaudit.report.documents import DOCUMENTS_DIR, settings_for, write_documents
+    tables, as :func:`report_step` writes them (``pdf_any_size``: print the PDFs however many agencies)."""
+    from ictaudit.report.documents import DOCUMENTS_DIR, PDF_MAX_AGENCIES, settings_for, write_documents
     from ictaudit.report.inputs import load_report_inputs
 
     ctx = open_cycle(cycle_dir)
     scored = Path(scored_dir)
     data = load_report_inputs(ctx.rubric, scored, ctx.cycle_info, previous_scored(scored))
-    return write_documents(data, settings_for(ctx.cycle), Path(out_dir) / DOCUMENTS_DIR)
+    limit = None if pdf_any_size else PDF_MAX_AGENCIES
+    return write_documents(data, settings_for(ctx.cycle), Path(out_dir) / DOCUMENTS_DIR, pdf_max_agencies=limit)
 
 
 def band_counts(scores: pd.DataFrame) -> pd.DataFrame:

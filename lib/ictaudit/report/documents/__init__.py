@@ -31,6 +31,11 @@ if TYPE_CHECKING:
 DOCUMENTS_DIR = "documents"
 DOCUMENT_FILES = {"bao_cao": "bao-cao.docx", "quyet_dinh": "quyet-dinh.docx"}
 RECORD_FILE = "particulars.json"
+#: a run prints the PDFs when at most this many agencies are ranked (a province ranks 30–100). LibreOffice
+#: lays out long tables in time that grows with the square of their length: 2,200 agencies took 162 s
+#: (docs/documents.md); above this the run writes the .docx only and ``ictaudit document --pdf-any-size``
+#: prints them on request.
+PDF_MAX_AGENCIES = 300
 
 
 def settings_for(cycle: Cycle) -> DocumentSettings:
@@ -60,6 +65,7 @@ def write_docx(data: ReportInputs, settings: DocumentSettings, out_dir: Path) ->
         "wording_file": settings.wording_file,
         "unset": settings.unset,
         "warnings": settings.warnings,
+        "ranked_agencies": len(figures_ranked(data)),
         **settings.digests,
     }
     (out_dir / RECORD_FILE).write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -68,16 +74,30 @@ def write_docx(data: ReportInputs, settings: DocumentSettings, out_dir: Path) ->
     return paths
 
 
+def figures_ranked(data: ReportInputs):
+    """The ranked agencies' rows of scores.csv."""
+    return data.scores[data.scores["status"] == "ranked"]
+
+
 @contextmanager
-def documents_beside(data: ReportInputs, settings: DocumentSettings, out_dir: Path) -> Iterator[dict[str, Path]]:
+def documents_beside(data: ReportInputs, settings: DocumentSettings, out_dir: Path,
+                     pdf_max_agencies: int | None = PDF_MAX_AGENCIES) -> Iterator[dict[str, Path]]:
     """Write the .docx files, print them to PDF in the background while the caller's block runs
-    (the other reports), then wait: the dict yielded holds every file written once the block ends."""
+    (the other reports), then wait: the dict yielded holds every file written once the block ends.
+    ``pdf_max_agencies``: no PDF when more agencies are ranked (None: whatever the size)."""
     from ictaudit.common.timings import timed
     from ictaudit.report.documents.pdf import PdfJob
 
     with timed("report.documents"):
         docx = write_docx(data, settings, out_dir)
-        job = PdfJob(list(docx.values()))
+        ranked = len(figures_ranked(data))
+        large = pdf_max_agencies is not None and ranked > pdf_max_agencies
+        for old in (Path(out_dir) / n.replace(".docx", ".pdf") for n in DOCUMENT_FILES.values()):
+            old.unlink(missing_ok=True)
+        job = PdfJob([] if large else list(docx.values()))
+    if large:
+        warnings.warn(f"văn bản: không in PDF cho {ranked} đơn vị được xếp hạng (quá {pdf_max_agencies}: LibreOffice "
+                      "cần nhiều phút); các tệp .docx đầy đủ; in bằng ictaudit document --pdf-any-size", stacklevel=3)  # fmt: skip
     written: dict[str, Path] = {f"document:{DOCUMENT_FILES[d]}": p for d, p in docx.items()}
     written[f"document:{RECORD_FILE}"] = Path(out_dir) / RECORD_FILE
     try:
@@ -91,9 +111,10 @@ def documents_beside(data: ReportInputs, settings: DocumentSettings, out_dir: Pa
             warnings.warn(f"văn bản: không in được PDF ({job.problem}); các tệp .docx vẫn đầy đủ", stacklevel=2)
 
 
-def write_documents(data: ReportInputs, settings: DocumentSettings, out_dir: Path) -> dict[str, Path]:
+def write_documents(data: ReportInputs, settings: DocumentSettings, out_dir: Path,
+                    pdf_max_agencies: int | None = PDF_MAX_AGENCIES) -> dict[str, Path]:
     """Both documents, their PDFs and ``particulars.json`` in ``out_dir``, written now."""
-    with documents_beside(data, settings, out_dir) as written:
+    with documents_beside(data, settings, out_dir, pdf_max_agencies) as written:
         pass
     return written
 
@@ -113,6 +134,9 @@ def pending_note(out_dir: Path) -> list[str]:
         )
     lines += [f"  - {w}" for w in record.get("warnings", []) if "chưa điền" not in w and "chưa ghi" not in w]
     missing = [n.replace(".docx", ".pdf") for n in DOCUMENT_FILES.values() if not (folder / n.replace(".docx", ".pdf")).exists()]
-    if missing:
-        lines.append(f"văn bản: chưa in được {', '.join(missing)} (cần LibreOffice Writer: make system)")
+    if missing and record.get("ranked_agencies", 0) > PDF_MAX_AGENCIES:
+        lines.append(f"văn bản: không in {', '.join(missing)} cho {record['ranked_agencies']} đơn vị được xếp hạng "
+                     f"(LibreOffice cần nhiều phút); khi cần: ictaudit document --run {Path(out_dir)} --pdf-any-size")  # fmt: skip
+    elif missing:
+        lines.append(f"văn bản: chưa in được {', '.join(missing)} (cần LibreOffice Writer và phông Liberation Serif: make system)")
     return lines

@@ -13,9 +13,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from ictaudit.common.numfmt import fmt_number, is_nan, round_half_up
+from ictaudit.common.numfmt import fmt_number, fmt_number_array, is_nan, round_half_up
 from ictaudit.report.inputs import RANKED, ReportInputs, fmt_date_text, status_vi
 from ictaudit.validate.corrections import parse_value
 
@@ -121,10 +122,28 @@ class Figures:
     review: ReviewFigures
     previous_year: int | None
     excluded: list[tuple[str, str]]  # (name, reason) of the agencies the roster does not rank
+    _texts: dict = field(default_factory=dict, repr=False)
 
     def num(self, x) -> str:
         """A score or a number of points as published: rounded half up to the rubric's decimals."""
         return "—" if is_nan(x) else fmt_number(round_half_up(float(x), self.decimals), self.decimals)
+
+    def ranking_texts(self, g: GroupFigures, full: bool) -> list[list[str]]:
+        """The rows of a group's ranking table as printed: rank, agency, [points per criterion, total,]
+        score on 100, band. Formatted a column at a time (the same texts as :meth:`num`), once per
+        group and kind of table: a national cycle's rankings have thousands of rows."""
+        key = (g.id, full)
+        if key not in self._texts:
+            rows = g.ranking
+            columns = [[str(r.rank) for r in rows], [r.name for r in rows]]
+            numbers = [[r.criteria[i] for r in rows] for i in range(len(g.criteria))] if full else []
+            numbers += [[r.points for r in rows]] if full else []
+            numbers.append([r.score_100 for r in rows])
+            columns += [fmt_number_array(round_half_up(np.asarray(v, dtype=float), self.decimals), self.decimals).tolist()
+                        for v in numbers]  # fmt: skip
+            columns.append([r.band for r in rows])
+            self._texts[key] = [list(cells) for cells in zip(*columns)]
+        return self._texts[key]
 
     def total(self, status: str) -> int:
         return sum(g.by_status[status] for g in self.groups)

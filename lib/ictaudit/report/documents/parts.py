@@ -149,7 +149,6 @@ class Composer:
     def ranking_table(self, w: Writer, g: GroupFigures, full: bool) -> None:
         """The group's ranking: rank (ties as published), agency, [points per criterion, total,] score, band."""
         h = self.common.get("ranking_columns", {})
-        num = self.figures.num
         if not g.ranking:
             w.paragraph(self.common_text("no_ranked"), Style(), BODY)
             return
@@ -160,13 +159,10 @@ class Composer:
             columns += [Column(f"{cid}\n({max_text(m)})", crit_w, "right") for cid, _, m in g.criteria]
             columns += [Column(h.get("points", ""), 18, "right"), Column(h.get("score", ""), 22, "right"),
                         Column(h.get("band", ""), 24)]  # fmt: skip
-            rows = [[str(r.rank), r.name, *(num(x) for x in r.criteria), num(r.points), num(r.score_100), r.band]
-                    for r in g.ranking]  # fmt: skip
         else:
             columns = [Column(h.get("rank", ""), 20), Column(h.get("agency", ""), w.width_mm - 80, "left"),
                        Column(h.get("score", ""), 35, "right"), Column(h.get("band", ""), 25)]  # fmt: skip
-            rows = [[str(r.rank), r.name, num(r.score_100), r.band] for r in g.ranking]
-        w.table(columns, rows)
+        w.table(columns, self.figures.ranking_texts(g, full))
         if full:
             legend = "; ".join(f"{cid} – {label} (tối đa {max_text(m)} điểm)" for cid, label, m in g.criteria)
             w.paragraph(self.common_text("criteria_legend", legend=legend), Style(size=12, italic=True), Layout(after=6))
