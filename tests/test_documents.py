@@ -304,7 +304,8 @@ def test_the_pending_note_names_what_is_unset(fixture, tmp_path):
     with pytest.warns(UserWarning):
         write_docx(data, settings, tmp_path / "documents")
     note = "\n".join(pending_note(tmp_path))
-    assert "bao_cao.number, bao_cao.date, bao_cao.signer_name" in note and "ictaudit document --run" in note
+    assert "documents.bao_cao.number, documents.bao_cao.date, documents.bao_cao.signer_name" in note
+    assert "ictaudit document --run" in note
 
 
 def test_a_wording_file_in_the_cycle_folder_changes_the_words(fixture, tmp_path):
@@ -439,3 +440,35 @@ def test_above_the_pdf_limit_the_run_writes_the_docx_only_and_says_so(fixture, t
         mp.setattr("ictaudit.report.documents.PDF_MAX_AGENCIES", 7)
         note = "\n".join(pending_note(tmp_path))
     assert "không in bao-cao.pdf, quyet-dinh.pdf cho 8 đơn vị" in note and "--pdf-any-size" in note
+
+
+def test_the_documents_scenario_an_auditor_can_read(tmp_path):
+    """tests/scenarios/documents/*.yaml: the printed rows, written by hand from a scoring scenario."""
+    import yaml
+
+    from ictaudit.common.tables import write_csv
+    from ictaudit.score.scoring import score_cycle, write_score_tables
+    from tests.scenarios import HERE, load_scenario
+
+    for path in sorted((HERE / "documents").glob("*.yaml")):
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        _, rubric, values, agencies = load_scenario((path.parent / spec["scenario"]).resolve())
+        scored = tmp_path / path.stem / "scored"
+        write_score_tables(score_cycle(rubric, values, agencies), scored)
+        write_csv(pd.DataFrame(columns=["agency_id", "check_id", "severity", "fields", "values", "message_vi",
+                                        "round", "resolved_by"]), scored / "issues.csv")  # fmt: skip
+        data = load_report_inputs(rubric, scored, CYCLE_INFO)
+        settings = read_settings(FILLED, year=2017, province="Cao Bằng", notice=NOTICE)
+        paths = write_docx(data, settings, tmp_path / path.stem / "documents")
+        report, decision = (Document(str(paths[d])) for d in ("bao_cao", "quyet_dinh"))
+        groups = [g.id for g in rubric.groups]
+        for group, rows in spec["ranking"].items():
+            assert _ranking_tables(report, full=False)[groups.index(group)] == rows, f"{path.name}: {group}"
+        for group, rows in spec["annex"].items():
+            for doc in (report, decision):
+                printed = {row[1]: row for row in _ranking_tables(doc, full=True)[groups.index(group)]}
+                for agency, row in rows.items():
+                    assert printed[agency] == row, f"{path.name}: {group} {agency}"
+        table = next(t for t in decision.tables if [c.text for c in t.rows[0].cells] == ["Cơ quan, đơn vị", "Tình trạng", "Lý do"])
+        printed = [[r.cells[0].text.split(" (")[0], r.cells[1].text] for r in table.rows[1:]]
+        assert printed == spec["not_ranked"], path.name

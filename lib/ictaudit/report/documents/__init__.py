@@ -128,9 +128,10 @@ def pending_note(out_dir: Path) -> list[str]:
     record = json.loads(record_path.read_text(encoding="utf-8"))
     lines = []
     if record.get("unset"):
+        keys = [k if k == "notice" else f"documents.{k}" for k in record["unset"]]
         lines.append(
-            f"văn bản ({folder}): chưa có {', '.join(record['unset'])} — in “…”; điền vào cycle.yaml (documents:) "
-            f"rồi chạy: ictaudit document --run {Path(out_dir)}"
+            f"văn bản ({folder}): chưa có {', '.join(keys)} — in “…”; điền vào cycle.yaml rồi chạy: "
+            f"ictaudit document --run {Path(out_dir)}"
         )
     lines += [f"  - {w}" for w in record.get("warnings", []) if "chưa điền" not in w and "chưa ghi" not in w]
     missing = [n.replace(".docx", ".pdf") for n in DOCUMENT_FILES.values() if not (folder / n.replace(".docx", ".pdf")).exists()]

@@ -103,7 +103,7 @@ class Composer:
 
     def properties(self) -> dict[str, str]:
         return {
-            "title": f"{self.text('type').title()} — {self.text('summary')}",
+            "title": f"{self.text('type').capitalize()} — {self.text('summary')}",
             "subject": self.text("summary"),
             "author": self.p.issuer_name or "",
             "keywords": f"ictaudit; {self.settings.year}; {self.data.rubric.id}",
