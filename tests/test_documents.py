@@ -472,3 +472,38 @@ def test_the_documents_scenario_an_auditor_can_read(tmp_path):
         table = next(t for t in decision.tables if [c.text for c in t.rows[0].cells] == ["Cơ quan, đơn vị", "Tình trạng", "Lý do"])
         printed = [[r.cells[0].text.split(" (")[0], r.cells[1].text] for r in table.rows[1:]]
         assert printed == spec["not_ranked"], path.name
+
+
+def test_the_manifest_hashes_the_docx_as_outputs_and_the_pdfs_as_records(tmp_path):
+    from ictaudit.run.manifest import output_hashes
+
+    (tmp_path / "scored").mkdir()
+    (tmp_path / "out" / "documents").mkdir(parents=True)
+    for name in ("bao-cao.docx", "bao-cao.pdf", "particulars.json"):
+        (tmp_path / "out" / "documents" / name).write_bytes(name.encode())
+    outputs, records = output_hashes(tmp_path / "scored", tmp_path / "out")
+    assert set(outputs) == {"out/documents/bao-cao.docx", "out/documents/particulars.json"}
+    assert set(records) == {"out/documents/bao-cao.pdf"}
+
+
+def test_a_group_without_ranked_agencies_and_a_clean_review_read_sensibly(tmp_path, rubric):
+    from ictaudit.common.tables import write_csv
+    from ictaudit.score.scoring import write_score_tables
+
+    roster = [("a1", "Sở A", "so_ban_nganh", "ranked", "", {}), ("a2", "Sở B", "so_ban_nganh", "ranked", "", {"F02": 20}),
+              ("h1", "Huyện C", "ubnd_huyen", "late", "Nhận phiếu sau hạn", {})]  # fmt: skip
+    result, _ = score_roster(rubric, roster)
+    scored = tmp_path / "scored"
+    write_score_tables(result, scored)
+    write_csv(pd.DataFrame(columns=["agency_id", "check_id", "severity", "fields", "values", "message_vi", "round",
+                                    "resolved_by"]), scored / "issues.csv")  # fmt: skip
+    data = load_report_inputs(rubric, scored, {**CYCLE_INFO, "sample": False})
+    settings = read_settings(FILLED, year=2017, province="Cao Bằng", notice=NOTICE)
+    paths = write_docx(data, settings, tmp_path / "documents")
+    text = "\n".join(p.text for p in Document(str(paths["bao_cao"])).paragraphs)
+    assert "không phát hiện trường hợp nào cần các cơ quan, đơn vị xác nhận lại" in text
+    assert text.count("Không có cơ quan, đơn vị nào được xếp hạng.") >= 2  # the districts' ranking and criteria
+    assert "DỮ LIỆU MẪU" not in text
+    assert "khối UBND các huyện, thành phố: 0 đơn vị được xếp hạng" in "\n".join(
+        p.text for p in Document(str(paths["quyet_dinh"])).paragraphs
+    )

@@ -91,7 +91,7 @@ def _review(c: Composer, w: Writer) -> None:
                "corrected", "confirmed", "rejected", "resolved", "remaining", "remaining_errors")  # fmt: skip
     values = {k: count_text(getattr(r, k)) for k in numbers}
     values["remaining_warnings"] = count_text(r.remaining - r.remaining_errors)
-    c.paragraphs(w, "review", **values, held_sentence=held)
+    c.paragraphs(w, "review" if r.found else "review_none", **values, held_sentence=held)
     if not r.by_check:
         return
     h = c.heading("review_table")
@@ -136,16 +136,17 @@ def _group(c: Composer, w: Writer, g: GroupFigures, number: int) -> None:
         _yoy(c, w, g)
         letter = "d"
     w.paragraph(c.text("criteria_heading", letter=letter), Style(bold=True, italic=True), HEADING)
+    if not g.ranking:
+        w.paragraph(c.common_text("no_ranked"), Style(), BODY)
+        return
     strengths, weaknesses = c.strengths(g)
-    if g.ranking:
-        c.paragraphs(w, "criteria", strengths=strengths, weaknesses=weaknesses)
+    c.paragraphs(w, "criteria", strengths=strengths, weaknesses=weaknesses)
     h = c.heading("criteria_columns")
     columns = [Column(h.get("criterion", ""), w.width_mm - 80, "left"), Column(h.get("max", ""), 25, "right"),
                Column(h.get("mean", ""), 28, "right"), Column(h.get("share", ""), 27, "right")]  # fmt: skip
     rows = [[f"{a.id} – {a.label}", max_text(a.max_points), c.figures.num(a.mean_points), share_text(a.share)]
             for a in g.averages]  # fmt: skip
-    if g.ranking:
-        w.table(columns, rows)
+    w.table(columns, rows)
 
 
 def _yoy(c: Composer, w: Writer, g: GroupFigures) -> None:
