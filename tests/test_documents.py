@@ -507,3 +507,18 @@ def test_a_group_without_ranked_agencies_and_a_clean_review_read_sensibly(tmp_pa
     assert "khối UBND các huyện, thành phố: 0 đơn vị được xếp hạng" in "\n".join(
         p.text for p in Document(str(paths["quyet_dinh"])).paragraphs
     )
+
+
+def test_the_wording_and_the_documents_are_nfc(written):
+    import unicodedata
+
+    import yaml
+
+    from ictaudit.report.documents.particulars import WORDING_FILE
+
+    text = WORDING_FILE.read_text(encoding="utf-8")
+    assert unicodedata.is_normalized("NFC", text)
+    assert yaml.safe_load(text)["common"]["unset"] == "…"
+    for path in written[1].values():
+        xml = zipfile.ZipFile(path).read("word/document.xml").decode("utf-8")
+        assert unicodedata.is_normalized("NFC", xml), path.name

@@ -32,6 +32,7 @@ def run(tmp_path_factory):
 def _fill_particulars(cycle: Path, **changes) -> None:
     path = cycle / "cycle.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["notice"] = "Công văn số 1032/STTTT-CNTT ngày 05/10/2017 của Sở Thông tin và Truyền thông"
     data["documents"] = {
         "bao_cao": {"number": 27, "date": "2018-01-05", "signer_name": "Hoàng Văn C", "signer_title": "GIÁM ĐỐC"},
         "quyet_dinh": {"number": 88, "date": "2018-01-10", "signer_name": "Lê Thị D"},
@@ -65,6 +66,7 @@ def test_document_rewrites_them_from_the_filled_particulars_and_verify_still_pas
     assert d.tables[0].rows[1].cells[1].text == "Cao Bằng, ngày 05 tháng 01 năm 2018"
     q = Document(str(out / "documents" / "quyet-dinh.docx"))
     assert any("Báo cáo số 27/BC-STTTT ngày 05/01/2018" in p.text for p in q.paragraphs)
+    assert "Căn cứ Công văn số 1032/STTTT-CNTT ngày 05/10/2017 của Sở Thông tin và Truyền thông;" in [p.text for p in d.paragraphs]
     after = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     changed = {k for k in after["outputs"] if after["outputs"][k] != before["outputs"].get(k)}
     assert changed == {"out/documents/bao-cao.docx", "out/documents/quyet-dinh.docx", "out/documents/particulars.json"}
@@ -84,7 +86,7 @@ def test_document_refuses_when_cycle_yaml_changed_beyond_its_documents(run, caps
         _fill_particulars(cycle, title="Một tiêu đề khác")
         assert main(["document", "--run", str(out)]) == 1
         err = capsys.readouterr().err
-        assert "cycle.yaml" in err and "ictaudit run" in err
+        assert "cycle.yaml: title đã thay đổi" in err and "ictaudit run --cycle" in err
         assert (out / "manifest.json").read_bytes() == manifest
     finally:
         (cycle / "cycle.yaml").write_bytes(saved)

@@ -70,9 +70,13 @@ def _print_documents_note(out_dir: Path) -> None:
 
 
 def _cmd_document(args: argparse.Namespace) -> int:
+    import warnings
+
     from ictaudit.run.documents import reissue_documents
 
-    written = reissue_documents(Path(args.run), pdf_any_size=args.pdf_any_size)
+    with warnings.catch_warnings():  # the note below lists them, without Python's source lines
+        warnings.simplefilter("ignore", UserWarning)
+        written = reissue_documents(Path(args.run), pdf_any_size=args.pdf_any_size)
     for path in sorted(written.values()):
         print(f"đã viết: {path}")
     _print_documents_note(Path(args.run).resolve())
@@ -141,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_trace)
 
     s = sub.add_parser(
-        "document", help="write a finished run's official documents again (after filling in cycle.yaml's documents:)"
+        "document", help="write a finished run's official documents again (after filling in cycle.yaml's documents: and notice)"
     )
     s.add_argument("--run", required=True, help="the run's output folder (outputs/<year>)")
     s.add_argument(

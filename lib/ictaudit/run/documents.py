@@ -6,15 +6,15 @@ changes. How that fits the audit record:
 
 1. The run's record must still hold: the scored tables are those the manifest hashed, every cycle file
    but ``cycle.yaml`` (and the wording file ``documents.wording`` names) is unchanged, and ``cycle.yaml``
-   differs from the run's only inside ``documents:`` (``documents/particulars.json`` holds the hash of
-   its other settings). Anything else changes what a run computes: the command refuses and says to run
+   differs from the run's only in ``documents:`` and ``notice`` (which only the documents read;
+   ``documents/particulars.json`` holds the hash of its other settings). Anything else changes what a run computes: the command refuses and says to run
    ``ictaudit run`` again.
 2. ``documents/`` is written anew in a staging folder and swapped in whole.
 3. The manifest is updated where the documents are concerned: the hashes of ``out/documents/*``, the
    input hashes of ``cycle.yaml`` and the wording file, and an entry in ``documents_reissued`` saying
    when, and what ``cycle.yaml`` hashed before and after. Every other output keeps its hash, and
    ``ictaudit verify`` recomputes the whole run from the cycle folder as it now is: the same tables and
-   reports (only ``documents:`` changed, which only the documents read) and the new documents.
+   reports (only what the documents alone read changed) and the new documents.
 """
 
 from __future__ import annotations
@@ -54,9 +54,13 @@ def check_reissue(run_dir: Path, manifest: dict) -> tuple[Path, Path, dict]:
     record = _recorded_particulars(run_dir)
     now = cycle_digests(cycle_dir)
     if now["cycle_settings_sha256"] != record.get("cycle_settings_sha256"):
+        before, after = record.get("cycle_settings"), now["cycle_settings"]
+        keys = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k)) if before else []
+        what = f"{', '.join(keys)} đã thay đổi" if keys else "đã thay đổi"
         raise RunError(
-            f"{cycle_dir / 'cycle.yaml'}: đã thay đổi ngoài mục documents: kể từ lần chạy; ictaudit document chỉ "
-            f"viết lại văn bản khi chỉ documents: thay đổi — chạy lại: ictaudit run --cycle {cycle_dir}"
+            f"{cycle_dir / 'cycle.yaml'}: {what} kể từ lần chạy (ngoài documents: và notice); "
+            "điều đó thay đổi kết quả của lần chạy, nên ictaudit document không viết lại văn bản — chạy lại: "
+            f"ictaudit run --cycle {cycle_dir}"
         )
     free = {"cycle.yaml", *(f for f in (record.get("wording_file"), _wording_now(cycle_dir)) if f)}
     recorded = {k: v for k, v in manifest["inputs"]["cycle"].items() if k not in free}

@@ -133,7 +133,10 @@ def pending_note(out_dir: Path) -> list[str]:
             f"văn bản ({folder}): chưa có {', '.join(keys)} — in “…”; điền vào cycle.yaml rồi chạy: "
             f"ictaudit document --run {Path(out_dir)}"
         )
-    lines += [f"  - {w}" for w in record.get("warnings", []) if "chưa điền" not in w and "chưa ghi" not in w]
+    others = [w for w in record.get("warnings", []) if "chưa điền" not in w and "chưa ghi" not in w]
+    if others:
+        lines.append("văn bản: cảnh báo (sửa cycle.yaml hoặc tệp lời văn, rồi chạy ictaudit document):")
+        lines += [f"  - {w}" for w in others]
     missing = [n.replace(".docx", ".pdf") for n in DOCUMENT_FILES.values() if not (folder / n.replace(".docx", ".pdf")).exists()]
     if missing and record.get("ranked_agencies", 0) > PDF_MAX_AGENCIES:
         lines.append(f"văn bản: không in {', '.join(missing)} cho {record['ranked_agencies']} đơn vị được xếp hạng "

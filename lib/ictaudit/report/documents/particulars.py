@@ -96,7 +96,7 @@ class DocumentSettings:
     year: int = 0
     province: str = ""
     notice: str | None = None
-    digests: dict[str, str] = field(default_factory=dict)  # of cycle.yaml (:func:`cycle_digests`)
+    digests: dict = field(default_factory=dict)  # of cycle.yaml (:func:`cycle_digests`)
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:
@@ -357,17 +357,29 @@ def _resolve(doc: str, block: dict, own: dict, defaults: dict, settings: Documen
 # -- what the documents were written from -----------------------------------------------------
 
 
-def cycle_digests(cycle_root: Path) -> dict[str, str]:
-    """sha256 of ``cycle.yaml`` as a file, and of its settings apart from ``documents:`` (parsed, canonical).
+def _digest(value) -> str:
+    canonical = json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
-    ``ictaudit document`` may rewrite the documents after ``documents:`` changed; any other change of
-    ``cycle.yaml`` changes what a run computes, and needs a new run.
+
+#: the keys of cycle.yaml that only the documents read: ``ictaudit document`` may rewrite them after these
+#: changed. A key another output reads must not be here (tests/test_documents_run.py changes both and
+#: checks that ``verify`` still reproduces every other output).
+DOCUMENTS_ONLY_KEYS = ("documents", "notice")
+
+
+def cycle_digests(cycle_root: Path) -> dict:
+    """sha256 of ``cycle.yaml`` as a file, of its settings apart from :data:`DOCUMENTS_ONLY_KEYS` (parsed,
+    canonical), and of each of those settings (so that a change can be named).
+
+    ``ictaudit document`` may rewrite the documents after ``documents:`` or ``notice`` changed; any
+    other change of ``cycle.yaml`` changes what a run computes, and needs a new run.
     """
     raw = (Path(cycle_root) / "cycle.yaml").read_bytes()
     data = yaml.safe_load(raw.decode("utf-8-sig")) or {}
-    rest = {k: v for k, v in data.items() if k != "documents"} if isinstance(data, dict) else data
-    canonical = json.dumps(rest, sort_keys=True, ensure_ascii=False, default=str)
+    rest = {k: v for k, v in data.items() if k not in DOCUMENTS_ONLY_KEYS} if isinstance(data, dict) else {"": data}
     return {
         "cycle_yaml_sha256": hashlib.sha256(raw).hexdigest(),
-        "cycle_settings_sha256": hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
+        "cycle_settings_sha256": _digest(rest),
+        "cycle_settings": {k: _digest(v) for k, v in sorted(rest.items())},
     }
