@@ -102,3 +102,23 @@ def test_document_refuses_when_a_scored_table_changed(run, capsys):
         assert "scored/scores.csv" in capsys.readouterr().err
     finally:
         table.write_bytes(saved)
+
+
+def test_on_an_unseen_cycle_the_tables_hold_the_independently_computed_ranks_and_scores(run):
+    """Ranks and scores recomputed here from scores.csv's points (Decimal, half up, 1 + higher scores)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    from ictaudit.common.tables import read_csv
+    from tests.test_documents import _published, _ranking_tables
+
+    s = read_csv(run["scored"] / "scores.csv")
+    s = s[s["status"] == "ranked"]
+    for name in ("bao-cao.docx", "quyet-dinh.docx"):
+        tables = _ranking_tables(Document(str(run["out"] / "documents" / name)), full=True)
+        assert len(tables) == 2
+        for table, group in zip(tables, ("so_ban_nganh", "ubnd_huyen")):
+            g = s[s["group"] == group]
+            score = {r["agency_name"]: (Decimal(r["points"]) / Decimal(r["applicable_max"]) * 100).quantize(
+                Decimal("0.01"), rounding=ROUND_HALF_UP) for r in g.to_dict("records")}  # fmt: skip
+            assert {row[1]: int(row[0]) for row in table} == {n: 1 + sum(v > p for v in score.values()) for n, p in score.items()}
+            assert {row[1]: row[-2] for row in table} == {n: _published(str(p)) for n, p in score.items()}
