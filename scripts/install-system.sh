@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Install the system programs the tests and reports use, if they are not there yet:
-# LibreOffice (recalculates report.xlsx, converts fixtures, prints workbooks), Chromium (renders report.html),
-# fonts, and poppler-utils (pdftotext, to read what was printed).
+# LibreOffice Calc (recalculates report.xlsx, converts fixtures, prints workbooks) and Writer (prints the
+# official documents to PDF), Liberation Serif 2 (metric-compatible with Times New Roman, with every
+# Vietnamese letter: the documents' and confirmation workbooks' font), Chromium (renders report.html) and
+# poppler-utils (pdftotext, to read what was printed).
 set -euo pipefail
 need=()
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui)
+# Writer: Calc alone cannot open a .docx ("source file could not be loaded")
+dpkg -s libreoffice-writer-nogui >/dev/null 2>&1 || dpkg -s libreoffice-writer >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
+# Liberation 1.x lacks Vietnamese capitals with two marks (Ằ, Ỉ, Ộ…): LibreOffice would print them in another font
+fc-list 2>/dev/null | grep -qi 'liberation2/LiberationSerif' || need+=(fonts-liberation2)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
 # the confirmation workbooks are set in Times New Roman: Liberation Serif has its metrics (LibreOffice prints them)

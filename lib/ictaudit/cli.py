@@ -127,6 +127,30 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if result.summary:
         print(result.summary)
     print(f"report: {result.report_html}")
+    _print_documents_note(result.out_dir)
+    return EXIT_OK
+
+
+def _print_documents_note(out_dir: Path) -> None:
+    from ictaudit.report.documents import DOCUMENTS_DIR, pending_note
+
+    print(f"documents: {out_dir / DOCUMENTS_DIR}")
+    for line in pending_note(out_dir):
+        print(line)
+
+
+def _cmd_document(args: argparse.Namespace) -> int:
+    import warnings
+
+    from ictaudit.run.documents import reissue_documents
+
+    with warnings.catch_warnings():  # the note below lists them, without Python's source lines
+        warnings.simplefilter("ignore", UserWarning)
+        written = reissue_documents(Path(args.run), pdf_any_size=args.pdf_any_size)
+    for path in sorted(written.values()):
+        print(f"đã viết: {path}")
+    _print_documents_note(Path(args.run).resolve())
+    print("manifest.json đã ghi mã băm mới của văn bản; các kết quả khác của lần chạy không đổi")
     return EXIT_OK
 
 
@@ -267,6 +291,16 @@ def build_parser() -> argparse.ArgumentParser:
         "sibling <run>-traces, e.g. outputs/2017-traces)",
     )  # fmt: skip
     s.set_defaults(func=_cmd_trace)
+
+    s = sub.add_parser(
+        "document", help="write a finished run's official documents again (after filling in cycle.yaml's documents: and notice)"
+    )
+    s.add_argument("--run", required=True, help="the run's output folder (outputs/<year>)")
+    s.add_argument(
+        "--pdf-any-size", action="store_true",
+        help="print the PDFs even when more than 300 agencies are ranked (LibreOffice then needs minutes)",
+    )  # fmt: skip
+    s.set_defaults(func=_cmd_document)
 
     s = sub.add_parser("verify", help="recompute a run from its recorded inputs and compare")
     s.add_argument("run_dir")

@@ -2,11 +2,13 @@
 
 Inputs are hashed **before** any processing. Outputs are split in two:
 - ``outputs``: the tables and reports that must come out byte-identical from the same inputs
-  (``data/scored/`` tables, report.html, report.xlsx, agency pages, confirmation workbooks) —
+  (``data/scored/`` tables, report.html, report.xlsx, agency pages, confirmation workbooks, the
+  documents' .docx and particulars.json) —
   ``ictaudit verify`` recomputes and compares these;
-- ``records``: executed notebooks, GX Data Docs and results JSON, which carry timestamps by nature;
-  hashed for the record, not expected to reproduce. The Vietnamese validation page
-  (``validation/index.html``) is built from the scored tables, so it is an output.
+- ``records``: executed notebooks, GX Data Docs and results JSON, which carry timestamps by nature, and
+  the official documents' PDFs (their .docx are outputs); hashed for the record, not expected to
+  reproduce. The Vietnamese validation page (``validation/index.html``) is built from the scored
+  tables, so it is an output.
 The run's wall-clock times live here only, never inside a hashed output.
 """
 
@@ -28,7 +30,7 @@ from ictaudit.common.paths import PROJECT_ROOT
 MANIFEST_VERSION = 1
 KEY_PACKAGES = (
     "ictaudit", "pandas", "numpy", "great_expectations", "papermill", "nbconvert", "nbclient", "ipykernel",
-    "openpyxl", "xlsxwriter", "python-calamine", "defusedxml", "pyyaml", "pydantic", "jinja2",
+    "openpyxl", "xlsxwriter", "python-calamine", "defusedxml", "pyyaml", "pydantic", "jinja2", "python-docx", "lxml",
 )  # fmt: skip
 
 
@@ -136,11 +138,17 @@ def output_hashes(scored_dir: Path, out_dir: Path) -> tuple[dict[str, str], dict
         top = rel.split("/", 1)[0]
         if rel in REPRODUCIBLE_RECORDS_EXCEPTIONS:
             outputs[f"out/{rel}"] = digest
-        elif top in ("notebooks", "validation") or rel.startswith("."):
+        elif top in ("notebooks", "validation") or rel.startswith(".") or is_document_print(rel):
             records[f"out/{rel}"] = digest
         else:
             outputs[f"out/{rel}"] = digest
     return outputs, records
+
+
+def is_document_print(rel: str) -> bool:
+    """An official document's PDF (``documents/*.pdf``): LibreOffice's print of a hashed .docx, the same
+    bytes on one machine but not across LibreOffice versions or fonts — a record, not an output."""
+    return rel.startswith("documents/") and rel.endswith(".pdf")
 
 
 def write_manifest(path: Path, manifest: dict) -> Path:

@@ -13,9 +13,9 @@ validate        values_submitted.csv, statuses.csv, corrections.csv,   values.cs
                 previous_values.csv                                    corrections.csv; out/validation/,
                                                                        out/confirmations/
 score           values.csv, statuses.csv, issues.csv                   trail.csv, scores.csv, criteria.csv
-report          everything above                                       out/report.html, report.xlsx, agencies/,
-                                                                       validation/index.html
-                                                                       status.html
+report          everything above, cycle.yaml's documents: particulars  out/report.html, report.xlsx, agencies/,
+                                                                       validation/index.html, status.html,
+                                                                       documents/
 ==============  =====================================================  ==============================
 
 Last year is compared as it was published: its scores and confirmed values are the copies the cycle
@@ -186,21 +186,42 @@ def score_step(cycle_dir: Path | str, scored_dir: Path | str) -> pd.DataFrame:
 
 
 def report_step(cycle_dir: Path | str, scored_dir: Path | str, out_dir: Path | str) -> dict[str, Path]:
-    """report.html, report.xlsx and one page per agency, built from the scored tables only; and the
-    status of the year, status.html (who sent what and when, whom to chase), linked from report.html."""
+    """report.html, report.xlsx, one page per agency and the official documents (documents/), built
+    from the scored tables and, for the documents, the particulars in cycle.yaml; and the status of the
+    year, status.html (who sent what and when, whom to chase), linked from report.html."""
     from ictaudit.report.build import build_reports
+    from ictaudit.report.documents import settings_for
     from ictaudit.report.status import STATUS_PAGE, run_status
     from ictaudit.report.status_views import write_status_page
-    from ictaudit.rules.versions import version_check
 
     ctx = open_cycle(cycle_dir)
     scored, out = Path(scored_dir), Path(out_dir)
-    check = version_check(ctx.rubric, rubric_path(ctx.cycle.rubric_id))
-    info = {**ctx.cycle_info, "rubric_check": {"state": check.state, "message_vi": check.message_vi()}}
-    paths = build_reports(ctx.rubric, scored, out, info, status_page=STATUS_PAGE)
+    info = report_cycle_info(ctx)
+    paths = build_reports(ctx.rubric, scored, out, info, status_page=STATUS_PAGE, documents=settings_for(ctx.cycle))
     with timed("report.status"):
         paths["status"] = write_status_page(run_status(ctx.cycle, ctx.rubric, scored, out), out / STATUS_PAGE)
     return paths
+
+
+def report_cycle_info(ctx: Context) -> dict:
+    """The cycle's metadata as the reports show it, with the rubric's version check."""
+    from ictaudit.rules.versions import version_check
+
+    check = version_check(ctx.rubric, rubric_path(ctx.cycle.rubric_id))
+    return {**ctx.cycle_info, "rubric_check": {"state": check.state, "message_vi": check.message_vi()}}
+
+
+def documents_step(cycle_dir: Path | str, scored_dir: Path | str, out_dir: Path | str,
+                   pdf_any_size: bool = False) -> dict[str, Path]:
+    """The official documents alone (``ictaudit document``): ``out_dir/documents/`` from the scored
+    tables, as :func:`report_step` writes them (``pdf_any_size``: print the PDFs however many agencies)."""
+    from ictaudit.report.documents import DOCUMENTS_DIR, PDF_MAX_AGENCIES, settings_for, write_documents
+    from ictaudit.report.inputs import load_report_inputs
+
+    ctx = open_cycle(cycle_dir)
+    data = load_report_inputs(ctx.rubric, Path(scored_dir), report_cycle_info(ctx))
+    limit = None if pdf_any_size else PDF_MAX_AGENCIES
+    return write_documents(data, settings_for(ctx.cycle), Path(out_dir) / DOCUMENTS_DIR, pdf_max_agencies=limit)
 
 
 def band_counts(scores: pd.DataFrame) -> pd.DataFrame:
