@@ -13,7 +13,7 @@ export GX_ANALYTICS_ENABLED := false
 export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
-.PHONY: help setup system test test-fast lint report lab bench lock clean
+.PHONY: help setup system test test-fast lint report sample-years lab bench lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,6 +43,14 @@ lint: setup ## ruff over the library and tests
 report: setup system ## run the whole annual audit on the bundled sample year (YEAR=2017)
 	$(VENV)/bin/ictaudit run --cycle $(CYCLE) --out $(OUT) --scored data/scored/$(YEAR)
 	@echo "workbook: $(OUT)/report.xlsx · pages: $(OUT)/agencies/ · audit record: $(OUT)/manifest.json"
+
+SAMPLE_WORK := .sample-years
+sample-years: setup ## regenerate the bundled sample years: 2016 and 2017 from the generator, 2017's previous/ from a run of 2016
+	$(VENV)/bin/ictaudit sample --year 2016 --seed 2016 --out data/raw/2016
+	rm -rf $(SAMPLE_WORK)
+	$(VENV)/bin/ictaudit run --cycle data/raw/2016 --out $(SAMPLE_WORK)/out --scored $(SAMPLE_WORK)/scored --quiet
+	$(VENV)/bin/ictaudit sample --year 2017 --seed 2017 --out data/raw/2017 --link-previous $(SAMPLE_WORK)/out
+	rm -rf $(SAMPLE_WORK)
 
 # JupyterLab lives in an environment of its own, so the run and the tests never import what it brings
 # (jsonschema's IRI format checks: ~0.9 s more per process, docs/performance.md); its kernel is .venv's

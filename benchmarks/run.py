@@ -234,7 +234,7 @@ def scoring_rate(cycle: Path, scored: Path) -> dict[str, float]:
     from ictaudit.intake.values import read_values, to_wide
     from ictaudit.run.pipeline import open_cycle, read_issues, read_statuses
     from ictaudit.score.scoring import group_frame, score_cycle, score_points
-    from ictaudit.validate.corrections import blocked_fields
+    from ictaudit.validate.resolution import blocked_fields
 
     ctx = open_cycle(cycle)
     statuses = read_statuses(scored)

@@ -3,13 +3,16 @@
 Departments (so_ban_nganh): sb-tot (good, everything filled), sb-na (F15 = 0 and F25 = 0 → C2.5 and
 C4.2 not applicable), sb-script (name with ``<script>``, F02 held back by an unresolved error),
 sb-formula (name ``=cmd|…``, F18 = 9 applications → C2.6 capped), sb-tie (same values as sb-formula
-but its own name: tie), sb-late (late: scored for information, not ranked), sb-missing (no form).
+but its own name: tie), sb-late (late: its form read and kept, not scored), sb-missing (no form).
 Districts (ubnd_huyen): h-tp, h-bl, h-hq (ranked), h-invalid (unreadable file), h-missing-x (X02
-blank: missing data). The previous year has sb-old (gone) and lacks h-hq (new this year).
+blank: missing data). Last year's published results (``previous/``, linked into the scored folder as
+the intake step links them): sb-old (gone), sb-tp-cu (Sở Tư pháp under its old id: sb-formula continues
+it, renamed), h-hq-cu and h-tn (merged into h-hq); sb-script, sb-late, sb-missing, h-invalid are new.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -113,9 +116,14 @@ PREVIOUS_ROSTER = [
     ("sb-na", "Sở Kế hoạch và Đầu tư", "so_ban_nganh", "ranked", "", {"F02": 20}),
     ("sb-tie", "Sở Tài chính", "so_ban_nganh", "ranked", "", {}),
     ("sb-old", "Sở Ngoại vụ (cũ)", "so_ban_nganh", "ranked", "", {"F12": 5}),
+    ("sb-tp-cu", "Sở Tư pháp (mã cũ)", "so_ban_nganh", "ranked", "", {"F12": 10}),
     ("h-tp", "UBND Thành phố Cao Bằng", "ubnd_huyen", "ranked", "", {"X02": 100}),
     ("h-bl", "UBND huyện Bảo Lâm", "ubnd_huyen", "ranked", "", {}),
+    ("h-hq-cu", "UBND huyện Hà Quảng (trước hợp nhất)", "ubnd_huyen", "ranked", "", {"X02": 120}),
+    ("h-tn", "UBND huyện Thông Nông", "ubnd_huyen", "ranked", "", {"X02": 60, "F05": 10}),
 ]  # fmt: skip
+#: this year's ``predecessor`` column (empty: the same id)
+PREDECESSORS = {"sb-formula": "sb-tp-cu", "h-hq": "h-hq-cu;h-tn"}
 
 CYCLE_INFO = {
     "year": 2017,
@@ -132,7 +140,11 @@ def build_scored_fixture(root: Path):
     scored = Path(root) / "scored"
     result, rows = score_roster(rubric, ROSTER, BLOCKED)
     write_score_tables(result, scored)
-    write_csv(_values_long(rows), scored / "values.csv")
+    confirmed = _values_long(rows)
+    write_csv(confirmed, scored / "values.csv")
+    submitted = confirmed.assign(correction_id="")  # as sent: sb-tot's F05 before K001
+    submitted.loc[(submitted["agency_id"] == "sb-tot") & (submitted["field"] == "F05"), "value"] = 1.0
+    write_csv(submitted, scored / "values_submitted.csv")
     cols = ["agency_id", "check_id", "severity", "fields", "values", "message_vi", "round", "resolved_by"]
     write_csv(pd.DataFrame(ISSUES, columns=cols), scored / "issues.csv")
     ccols = ["correction_id", "agency_id", "field", "old_value", "new_value", "reason", "check_id",
@@ -141,4 +153,24 @@ def build_scored_fixture(root: Path):
     previous = Path(root) / "previous"
     prev_result, _ = score_roster(rubric, PREVIOUS_ROSTER)
     write_score_tables(prev_result, previous)
+    link_previous(scored, previous, rubric)
     return rubric, scored, previous, result
+
+
+def link_previous(scored: Path, previous: Path, rubric) -> None:
+    """``previous_links.csv`` and ``previous.json`` in ``scored``, as the intake step writes them."""
+    from ictaudit.common.tables import read_csv
+    from ictaudit.intake.previous import INFO_FILE, LINK_COLUMNS, LINKS_FILE, predecessor_links
+    from ictaudit.rules.versions import content_sha256
+
+    roster = pd.DataFrame({"agency_id": [a for a, *_ in ROSTER]})
+    roster["predecessor"] = roster["agency_id"].map(PREDECESSORS).fillna("")
+    prev_roster = pd.DataFrame([{"agency_id": a, "name": n, "group": g} for a, n, g, *_ in PREVIOUS_ROSTER])
+    links = predecessor_links(roster, read_csv(previous / "scores.csv"), prev_roster)
+    write_csv(links, scored / LINKS_FILE, LINK_COLUMNS)
+    scale = {"id": rubric.id, "version": rubric.version, "files": {}, "content_sha256": content_sha256(rubric)}
+    info = {
+        "linked": True, "year": 2016, "folder": "previous", "sha256": {"scores.csv": "cd" * 32},
+        "run": {}, "scale_then": scale, "scale_now": scale, "scale_differences": [], "links": {},
+    }  # fmt: skip
+    (scored / INFO_FILE).write_text(json.dumps(info, ensure_ascii=False), encoding="utf-8")

@@ -121,7 +121,9 @@ def test_unusable_file_is_invalid_with_a_clear_message(tmp_path, rubric, fixture
     problems = problems_of(result, BAD_AGENCY)
     assert problems[["file", "code", "severity"]].values.tolist() == [[fixture, code, "E"]]
     message = problems.loc[0, "message_vi"]
-    assert fixture in message and message in reason
+    line = problems.loc[0, "line"]  # the receipt naming the file: named for the DIC, not in the agency's reason
+    assert line == "4" and message.startswith("receipts.csv dòng 4: ")
+    assert fixture in message and message.removeprefix("receipts.csv dòng 4: ") in reason
     for words in says:
         assert words in message, (words, message)
     assert result.values[result.values["agency_id"] == BAD_AGENCY].empty

@@ -143,7 +143,7 @@ def test_yaml_is_read_as_pyyaml_safe_load_reads_it():
     import yaml
 
     from ictaudit.common.paths import PROJECT_ROOT, RUBRICS_DIR
-    from ictaudit.rules.rubric import SAFE_LOADER, load_yaml
+    from ictaudit.rules.files import SAFE_LOADER, load_yaml
 
     assert SAFE_LOADER is getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     files = [*RUBRICS_DIR.glob("*.yaml"), *(PROJECT_ROOT / "data" / "raw").glob("*/cycle.yaml")]

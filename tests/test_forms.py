@@ -125,3 +125,63 @@ def test_write_forms_one_per_ranked_agency(tmp_path):
     ranked = sorted(line.split(",")[0] for line in roster if ",true," in line)
     assert [p.stem for p in paths] == ranked
     assert "cong-an-tinh" not in {p.stem for p in paths}
+
+
+def test_every_wrapping_row_is_as_tall_as_its_text(pl2_book, rubric):
+    """A writer stores no row height and LibreOffice then prints wrapped lines over each other: each
+    row of the guide and of the data sheet carries the height its longest wrapped cell needs."""
+    from ictaudit.intake.forms import DATA_WIDTHS, GUIDE_WIDTH, LINE_POINTS, wrapped_lines
+
+    guide = pl2_book[SHEET_GUIDE]
+    assert guide.column_dimensions["A"].width <= GUIDE_WIDTH + 1  # one column that fits A4 at 100 %
+    for (cell,) in guide.iter_rows(min_col=1, max_col=1):
+        if cell.value:
+            height = guide.row_dimensions[cell.row].height
+            assert height is not None and height >= wrapped_lines(cell.value, GUIDE_WIDTH) * LINE_POINTS, cell.value
+    long_line = next(c.value for (c,) in guide.iter_rows(min_col=1, max_col=1) if c.value and len(c.value) > 150)
+    assert guide.row_dimensions[next(c.row for (c,) in guide.iter_rows() if c.value == long_line)].height >= 2 * LINE_POINTS
+    ws = pl2_book[SHEET_DATA]
+    _header, rows = data_rows(ws)
+    for r in rows:
+        need = max(wrapped_lines(str(ws.cell(r, c).value or ""), DATA_WIDTHS[c - 1]) for c in (2, 3, 5))
+        assert ws.row_dimensions[r].height >= need * LINE_POINTS, ws.cell(r, 1).value
+    # the title rows span the five columns instead of wrapping inside the narrow code column
+    assert {str(m) for m in ws.merged_cells.ranges} == {"A1:E1", "A2:E2", "A3:E3"}
+    assert ws["A2"].value == "Cơ quan, đơn vị: UBND huyện Bảo Lâm"
+    assert ws.page_setup.orientation == "portrait"
+
+
+@pytest.mark.parametrize(
+    ("text", "width", "lines"),
+    [("", 10, 1), ("abc", 10, 1), ("Chọn Có hoặc Không", 21, 1), ("một hai ba bốn năm sáu bảy", 12, 3),
+     ("x" * 25, 10, 3), ("dòng một\ndòng hai", 40, 2)],
+)  # fmt: skip
+def test_wrapped_lines_counts_as_a_spreadsheet_wraps(text, width, lines):
+    from ictaudit.intake.forms import wrapped_lines
+
+    assert wrapped_lines(text, width) == lines
+
+
+def test_forms_need_only_the_cycle_yaml_and_the_roster(tmp_path):
+    """Blank forms go out before anything comes back: no receipts.csv, no submissions/, no deadline yet."""
+    from ictaudit.intake.cycle import CycleError
+
+    cycle = tmp_path / "2018"
+    cycle.mkdir()
+    (cycle / "cycle.yaml").write_text(
+        "year: 2018\nrubric: caobang-2310-2016\ndeadline:\ntitle: Đánh giá 2018\nprovince: Cao Bằng\n"
+        "reply_to: phieu-cntt@caobang.gov.vn\n",
+        encoding="utf-8",
+    )
+    (cycle / "agencies.csv").write_text(
+        "agency_id,name,group,ranked,note\nso-tttt,Sở Thông tin và Truyền thông,so_ban_nganh,true,\n"
+        "cong-an-tinh,Công an tỉnh,so_ban_nganh,false,Đơn vị an ninh\n",
+        encoding="utf-8",
+    )
+    paths = write_forms(cycle, tmp_path / "forms")
+    assert [p.name for p in paths] == ["so-tttt.xlsx"]
+    guide = "\n".join(str(c.value) for row in openpyxl.load_workbook(paths[0])[SHEET_GUIDE].iter_rows() for c in row if c.value)
+    assert "theo văn bản đề nghị" in guide and "qua thư điện tử tới phieu-cntt@caobang.gov.vn" in guide
+    assert sorted(p.name for p in cycle.iterdir()) == ["agencies.csv", "cycle.yaml"]  # nothing written there
+    with pytest.raises(CycleError, match="inside the cycle folder"):
+        write_forms(cycle, cycle / "submissions")

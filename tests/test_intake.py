@@ -390,19 +390,6 @@ def test_late_wins_over_invalid(tmp_path, rubric):
     assert codes_of(result, "so-tttt") == ["I05"]
 
 
-def test_duplicate_receipts(tmp_path, rubric):
-    root = make_cycle(
-        tmp_path / "cycle", [("so-tttt", "so-tttt.xlsx", "2017-10-30"), ("so-tttt", "so-tttt-v2.xlsx", "2017-11-01")]
-    )
-    for name in ("so-tttt.xlsx", "so-tttt-v2.xlsx"):
-        blank_form(root / "submissions" / name, rubric)
-    result = run(root, rubric)
-    status, reason = status_of(result, "so-tttt")
-    assert status == "invalid" and "so-tttt.xlsx, so-tttt-v2.xlsx" in reason
-    assert codes_of(result, "so-tttt") == ["I09"]
-    assert values_of(result, "so-tttt").empty
-
-
 def test_receipt_without_file_and_file_without_receipt(tmp_path, rubric):
     root = make_cycle(
         tmp_path / "cycle", [("so-tttt", "so-tttt.xlsx", "2017-10-30"), ("so-khong-co", "x.xlsx", "2017-10-30")]
@@ -414,6 +401,12 @@ def test_receipt_without_file_and_file_without_receipt(tmp_path, rubric):
     assert problems.loc["I10", ["agency_id", "file", "severity"]].tolist() == ["so-tttt", "so-tttt.xlsx", "E"]
     assert problems.loc["I11", ["agency_id", "file", "severity"]].tolist() == ["", "so-tttt-ban-nhap.xlsx", "W"]
     assert problems.loc["I12", ["agency_id", "file", "severity"]].tolist() == ["so-khong-co", "x.xlsx", "E"]
+    # the register's problems name their receipts.csv line, in a column and in the message; a file no
+    # receipt names has none
+    assert problems.loc[["I10", "I11", "I12"], "line"].tolist() == ["2", "", "3"]
+    assert problems.loc["I10", "message_vi"].startswith("receipts.csv dòng 2: Sổ tiếp nhận ghi tệp so-tttt.xlsx")
+    assert problems.loc["I12", "message_vi"].startswith("receipts.csv dòng 3: ")
+    assert not problems.loc["I11", "message_vi"].startswith("receipts.csv")
     assert list(result.files["file"]) == ["so-tttt-ban-nhap.xlsx"]
 
 
@@ -533,3 +526,13 @@ def test_header_words_added_by_people_are_tolerated(one_file, rubric):
     ws.cell(HEADER_ROW + 1, 4).value = "Giá trị (năm 2017)"
     wb.save(path)
     assert values_of(run(root, rubric), "so-tttt").loc["F01", "value"] == 48
+
+
+def test_a_receipt_naming_the_file_with_another_extension_says_which_file_is_there(tmp_path, rubric):
+    """The register says .xlsx where an .ods was received: the message names the file that is there."""
+    root = make_cycle(tmp_path / "cycle", [("so-tttt", "so-tttt.xlsx", "17/10/2017")])
+    (root / "submissions" / "so-tttt.ods").write_bytes(b"x")
+    result = run(root, rubric)
+    assert status_of(result, "so-tttt")[0] == "invalid"
+    message = result.problems.set_index("code").loc["I10", "message_vi"]
+    assert "thư mục có so-tttt.ods (cùng tên, khác phần mở rộng)" in message

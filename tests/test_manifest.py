@@ -31,7 +31,7 @@ def test_compare_hashes_names_changed_missing_and_added_files():
 def test_diff_tables_shows_the_differing_cells(tmp_path):
     old = write_csv(pd.DataFrame({"agency_id": ["a", "b"], "score_100": [85.5, 70.0]}), tmp_path / "old.csv")
     new = write_csv(pd.DataFrame({"agency_id": ["a", "b"], "score_100": [85.5, 71.25]}), tmp_path / "new.csv")
-    assert diff_tables(old, new) == ["row 3 (agency_id=b) score_100: '70' → '71.25'"]
+    assert diff_tables(old, new) == ["1 row differs (compared by agency_id)", "b: score_100: '70' → '71.25'"]
 
 
 def test_environment_records_every_distribution_and_the_lock():

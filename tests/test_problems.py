@@ -97,9 +97,9 @@ def test_a_broken_catalogue_names_its_offenders(tmp_path, case):
     assert says in str(err.value), str(err.value)
 
 
-def test_the_projects_catalogue_has_every_code_from_I01_to_I16():
+def test_the_projects_catalogue_has_every_code_from_I01_to_I17():
     catalogue = problem_catalogue()
-    assert [p.id for p in catalogue.problems] == [f"I{n:02d}" for n in range(1, 17)]
+    assert [p.id for p in catalogue.problems] == [f"I{n:02d}" for n in range(1, 18)]
     for code in catalogue.problems:
         assert code.title and code.why and code.action and code.messages, code.id
     assert [s.id for s in catalogue.statuses] == ["excluded", "missing", "late", "invalid", "ranked"]

@@ -112,9 +112,13 @@ def test_points_stay_within_zero_and_the_maximum_and_ranks_follow_scores(cycle):
     assert (trail["points"] <= trail["max_points"] + 1e-9).all()
     assert (trail.loc[~trail["applicable"], "points"] == 0).all()
     scores = result.scores.set_index("agency_id")
-    assert ((scores["score_100"] >= 0) & (scores["score_100"] <= 100)).all()
-    assert (scores["points"] <= scores["applicable_max"] + 1e-9).all()
     ranked = scores[scores["status"] == "ranked"]
+    assert ((ranked["score_100"] >= 0) & (ranked["score_100"] <= 100)).all()
+    assert (ranked["points"] <= ranked["applicable_max"] + 1e-9).all()
+    # not evaluated means not scored: no number, no trail row, whatever their values
+    unranked = scores[scores["status"] != "ranked"]
+    assert unranked[["points", "applicable_max", "score_100", "index"]].isna().all().all()
+    assert not set(trail["agency_id"]) & set(unranked.index)
     # competition ranking: rank = 1 + number of ranked agencies with a strictly higher published score
     for agency_id, row in ranked.iterrows():
         higher = (ranked["score_100"] > row["score_100"]).sum()

@@ -28,7 +28,7 @@ def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("html")
     rubric, scored, previous, result = build_scored_fixture(root)
     out = root / "out"
-    paths = build_reports(rubric, scored, out, CYCLE_INFO, previous_scored_dir=previous)
+    paths = build_reports(rubric, scored, out, CYCLE_INFO)
     return {"root": root, "rubric": rubric, "scored": scored, "previous": previous, "result": result,
             "out": out, "paths": paths}  # fmt: skip
 
@@ -91,7 +91,7 @@ def test_outputs_for_every_agency_on_the_roster(built):
 
 
 def test_same_inputs_same_bytes(built, tmp_path):
-    again = build_reports(built["rubric"], built["scored"], tmp_path, CYCLE_INFO, built["previous"])
+    again = build_reports(built["rubric"], built["scored"], tmp_path, CYCLE_INFO)
     for key, path in built["paths"].items():
         assert again[key].read_bytes() == path.read_bytes(), key
 
@@ -139,9 +139,19 @@ def test_report_contents_in_vietnamese(built):
     # not ranked, with reasons
     assert any("Sở Y tế" in r[0] and "Gửi phiếu sau hạn" in r and "Nhận phiếu ngày 10/11/2017" in r[3] for r in rows)
     assert any("UBND huyện Thạch An" in r[0] and "Phiếu không hợp lệ" in r for r in rows)
-    # year over year: sb-tot from 2nd to 1st; sb-old gone, h-hq new
+    # year over year, as published: sb-tot from 2nd to 1st; sb-old gone; sb-formula continues sb-tp-cu
+    # (renamed: compared); h-hq merged from h-hq-cu and h-tn (their ranks listed, no rank change)
+    section = html[html.index('id="so-sanh"'):html.index('id="khong-xep-hang"')]
     assert any(r[:4] == ["Văn phòng UBND tỉnh", "2", "1", "↑ 1"] for r in rows)
-    assert "Sở Ngoại vụ (cũ)" in html
+    assert "Sở Ngoại vụ (cũ)" in section and "như đã công bố" in section
+    renamed = next(r for r in _parse(section).rows if r[0].endswith("Sở Tư pháp"))
+    assert renamed[1] != "—" and "Năm trước: Sở Tư pháp (mã cũ) (mã sb-tp-cu)." in renamed[7]
+    merged = next(r for r in _parse(section).rows if r[0] == "UBND huyện Hà Quảng")
+    assert merged[1] == "—" and merged[3] == "—"
+    assert "Hợp nhất từ: UBND huyện Hà Quảng (trước hợp nhất) (mã h-hq-cu: hạng " in merged[7]
+    assert "UBND huyện Thông Nông (mã h-tn: hạng " in merged[7]
+    new_units = section[section.index("Đơn vị mới trong danh sách năm nay"):section.index("không còn trong danh sách")]
+    assert "Sở Y tế" in new_units and "Hà Quảng" not in new_units and "Sở Tư pháp" not in new_units
     # validation summary: L03 remains after corrections, L08 was resolved by K001
     assert any(r[0] == "L03" and r[4:7] == ["1", "0", "1"] for r in rows)
     assert any(r[0] == "L08" and r[4:7] == ["1", "1", "0"] for r in rows)
@@ -153,11 +163,19 @@ def test_report_contents_in_vietnamese(built):
 
 
 def test_without_previous_year_sample_flag_or_validation_link(built, tmp_path):
+    from ictaudit.intake.previous import INFO_FILE, LINKS_FILE
+
+    scored = tmp_path / "scored"
+    shutil.copytree(built["scored"], scored)
+    (scored / LINKS_FILE).unlink()
+    reason = "Kỳ 2017 không gắn kết quả đã công bố của năm trước (cycle.yaml không có mục previous)"
+    (scored / INFO_FILE).write_text(json.dumps({"linked": False, "reason_vi": reason}), encoding="utf-8")
     info = dict(CYCLE_INFO, sample=False)
-    build_reports(built["rubric"], built["scored"], tmp_path, info, None, validation_index=None)
-    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    build_reports(built["rubric"], scored, tmp_path / "out", info, validation_index=None)
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "DỮ LIỆU MẪU" not in html
-    assert "So sánh với năm trước" not in html
+    section = html[html.index('id="so-sanh"'):html.index('id="khong-xep-hang"')]
+    assert "Không có so sánh với năm trước" in section and reason in section and "<table>" not in section
     assert "validation/index.html" not in html
 
 
@@ -194,6 +212,30 @@ def test_agency_page_lets_a_reader_follow_the_numbers(built):
     assert "vượt 100%, lấy tối đa" in next(r for r in capped if len(r) == 5 and r[0].startswith("C2.6"))[-1]
     # strengths and weaknesses, criterion table with median and best
     assert "Điểm mạnh" in page and "Điểm yếu" in page and "Trung vị khối" in page
+
+
+def test_not_evaluated_means_no_points_anywhere_a_reader_sees_numbers(built):
+    """sb-late sent a readable form after the deadline: listed with its reason, its form kept (its
+    values on its page), and no point, score, band or rank in report.html or on its page."""
+    result = built["result"]
+    late = result.scores.set_index("agency_id").loc["sb-late"]
+    assert late[["points", "applicable_max", "score_100", "index", "C1", "C8"]].isna().all() and late["band"] == ""
+    assert "sb-late" not in set(result.trail["agency_id"]) | set(result.criteria["agency_id"])
+    html = (built["out"] / "report.html").read_text(encoding="utf-8")
+    row = next(r for r in _parse(html).rows if r and "Sở Y tế" in r[0] and len(r) == 5)
+    assert row[1:] == ["Sở, ban, ngành", "Gửi phiếu sau hạn", "Nhận phiếu ngày 10/11/2017, sau hạn 03/11/2017",
+                       "Được lưu, không chấm điểm"]  # fmt: skip
+    assert "để tham khảo" not in html and "xem như không được đánh giá" in html.lower()
+    missing = next(r for r in _parse(html).rows if r and "Sở Xây dựng" in r[0] and len(r) == 5)
+    assert missing[-1] == "—"  # no form to keep
+    page = (built["out"] / "agencies" / "sb-late.html").read_text(encoding="utf-8")
+    assert "Xem như không được đánh giá, xếp hạng: đơn vị không được chấm điểm" in page
+    assert "Phiếu đơn vị đã gửi vẫn được lưu" in page
+    assert "Điểm theo tiêu chí" not in page and "điểm quy đổi thang 100" not in page and "Diễn giải cách tính" not in page
+    rows = _parse(page).rows
+    assert any(r[0] == "F05" and r[2] == "500" for r in rows)  # its values, as sent, in the sources table
+    missing_page = (built["out"] / "agencies" / "sb-missing.html").read_text(encoding="utf-8")
+    assert "Xem như không được đánh giá" in missing_page and "Phiếu đơn vị đã gửi" not in missing_page
 
 
 def _chromium(args: list[str], profile: Path) -> subprocess.CompletedProcess:
@@ -396,7 +438,7 @@ def test_agency_rows_are_the_template_rows_they_replace(tmp_path):
     from ictaudit.common.tables import read_csv, write_csv
     from ictaudit.report.inputs import load_report_inputs
 
-    rubric, scored, previous, _ = build_scored_fixture(tmp_path)
+    rubric, scored, _previous, _ = build_scored_fixture(tmp_path)
     values = read_csv(scored / "values.csv")
     hostile = ["<b>1</b> & 'x' \"y\"", "", "<script>alert(1)</script>", "a&amp;b"]
     for i, text in enumerate(hostile):
@@ -407,8 +449,8 @@ def test_agency_rows_are_the_template_rows_they_replace(tmp_path):
     trail.loc[0, "explanation_vi"] = "<i>x</i> & \"y\" → 'z'"
     write_csv(trail, scored / "trail.csv")
     out = tmp_path / "out"
-    build_reports(rubric, scored, out, CYCLE_INFO, previous_scored_dir=previous)
-    data = load_report_inputs(rubric, scored, CYCLE_INFO, previous)
+    build_reports(rubric, scored, out, CYCLE_INFO)
+    data = load_report_inputs(rubric, scored, CYCLE_INFO)
     env = report_html.jinja_env()
     seen = set()
     for agency_id in data.scores["agency_id"]:
@@ -430,7 +472,7 @@ def test_a_marker_in_agency_text_stays_text(built):
     """The page is rendered around markers for its long tables; a name holding one changes nothing."""
     from ictaudit.report.inputs import load_report_inputs
 
-    data = load_report_inputs(built["rubric"], built["scored"], CYCLE_INFO, built["previous"])
+    data = load_report_inputs(built["rubric"], built["scored"], CYCLE_INFO)
     env = report_html.jinja_env()
     template = env.get_template("agency.html.j2")
     pages = html_agency.AgencyPages(data, "T", 2017)
@@ -469,7 +511,7 @@ def test_ranking_rows_are_the_template_rows_they_replace(built):
     """report.html's ranking and heat-table rows, assembled in html_agency.py / html_report.py, are what the template's loops wrote."""
     from ictaudit.report.inputs import load_report_inputs
 
-    data = load_report_inputs(built["rubric"], built["scored"], CYCLE_INFO, built["previous"])
+    data = load_report_inputs(built["rubric"], built["scored"], CYCLE_INFO)
     groups = html_report.report_context(data, "validation/index.html")["groups"]
     html = (built["out"] / "report.html").read_text(encoding="utf-8")
     env = report_html.jinja_env()
@@ -496,8 +538,8 @@ def test_inputs_cell_is_the_inputs_list_rendered(built):
     from ictaudit.common.numfmt import fmt_value
     from ictaudit.report.inputs import load_report_inputs
 
-    rubric, scored, previous = built["rubric"], built["scored"], built["previous"]
-    data = load_report_inputs(rubric, scored, CYCLE_INFO, previous)
+    rubric, scored, _previous = built["rubric"], built["scored"], built["previous"]
+    data = load_report_inputs(rubric, scored, CYCLE_INFO)
     pages = html_agency.AgencyPages(data, "T", 2017)
     codes = [f.code for f in rubric.fields]
     yesno = next(iter(pages.yesno), codes[0])
@@ -519,8 +561,8 @@ def test_rows_built_for_the_whole_table_are_the_rows_built_per_page(built):
     """The trail and source rows built once for every agency are those the row-by-row loops write."""
     from ictaudit.report.inputs import load_report_inputs
 
-    rubric, scored, previous = built["rubric"], built["scored"], built["previous"]
-    data = load_report_inputs(rubric, scored, CYCLE_INFO, previous)
+    rubric, scored, _previous = built["rubric"], built["scored"], built["previous"]
+    data = load_report_inputs(rubric, scored, CYCLE_INFO)
     pages = html_agency.AgencyPages(data, "T", 2017)
     rows, usable = pages._trail_markup()
     c = pages.trail
@@ -557,7 +599,7 @@ def test_writers_pause_the_garbage_collector_and_restore_it(built, tmp_path, mon
     seen = []
     original = report_html._write_html_reports
     monkeypatch.setattr(report_html, "_write_html_reports", lambda *a: seen.append(gc.isenabled()) or original(*a))
-    data = load_report_inputs(built["rubric"], built["scored"], CYCLE_INFO, built["previous"])
+    data = load_report_inputs(built["rubric"], built["scored"], CYCLE_INFO)
     assert gc.isenabled()
     report_html.write_html_reports(data, tmp_path)
     assert seen == [False] and gc.isenabled()

@@ -23,7 +23,7 @@ from tests.report_fixture import CYCLE_INFO, build_scored_fixture
 
 
 def _build(rubric, scored, previous, out):
-    paths = report.build_reports(rubric, scored, out, CYCLE_INFO, previous_scored_dir=previous)
+    paths = report.build_reports(rubric, scored, out, CYCLE_INFO)
     return {k: p.read_bytes() for k, p in paths.items()}
 
 
@@ -75,12 +75,12 @@ def test_a_table_too_long_is_left_out_and_its_sheet_says_where_the_rows_are(tmp_
 
 def test_rich_text_markup_in_a_name_stays_text(tmp_path):
     """A name shaped like XlsxWriter's inline rich text (``<r>…</r>``) is not copied into the XML raw."""
-    rubric, scored, previous, _ = build_scored_fixture(tmp_path)
+    rubric, scored, _previous, _ = build_scored_fixture(tmp_path)
     hostile = '<r><t>Sở "giả"</t></r>'
     scores = read_csv(scored / "scores.csv")
     scores.loc[scores["agency_id"] == "sb-script", "agency_name"] = hostile
     write_csv(scores, scored / "scores.csv")
-    path = report.build_reports(rubric, scored, tmp_path / "out", CYCLE_INFO, previous_scored_dir=previous)["xlsx"]
+    path = report.build_reports(rubric, scored, tmp_path / "out", CYCLE_INFO)["xlsx"]
     wb = openpyxl.load_workbook(path)
     for sheet in ("Số liệu", "Điểm", "Diễn giải", "Nguồn số liệu"):
         texts = {c.value for row in wb[sheet].iter_rows() for c in row}

@@ -12,7 +12,7 @@ import pytest
 
 from ictaudit.common.office import convert, soffice_path
 from ictaudit.report.inputs import load_report_inputs
-from ictaudit.report.xlsx import write_report_xlsx
+from ictaudit.report.xlsx import NOT_EVALUATED_SHEET, write_report_xlsx
 from ictaudit.report.xlsx_scores import SCORES_SHEET, VALUES_SHEET
 from ictaudit.report.xlsx_tables import SOURCES_SHEET
 from tests.report_fixture import CYCLE_INFO, FORMULA_NAME, SCRIPT_NAME, build_scored_fixture
@@ -25,8 +25,8 @@ REL = 1e-12
 @pytest.fixture(scope="module")
 def workbook(tmp_path_factory):
     root = tmp_path_factory.mktemp("xlsx")
-    rubric, scored, previous, result = build_scored_fixture(root)
-    data = load_report_inputs(rubric, scored, CYCLE_INFO, previous)
+    rubric, scored, _previous, result = build_scored_fixture(root)
+    data = load_report_inputs(rubric, scored, CYCLE_INFO)
     path = write_report_xlsx(data, root / "out" / "report.xlsx")
     return root, path, data, result
 
@@ -98,13 +98,29 @@ def test_every_formula_recalculated_from_scratch_is_its_cached_value_and_the_lib
     # the tie: sb-formula and sb-tie share rank 2, the next is 4
     ranks = {a: rows[i][cols["Thứ hạng trong khối"]] for a, i in agencies.items()}
     assert (ranks["sb-formula"], ranks["sb-tie"], ranks["sb-script"]) == (2, 2, 4)
-    assert ranks["sb-late"] is None
+    assert "sb-late" not in ranks  # not evaluated: not on the scores sheet at all (its own sheet says why)
     # the best value of C1.3 among ranked departments ignores the late agency's higher value
     best = json.loads(result.trail.query("agency_id == 'sb-tot' and indicator_id == 'C1.3'").iloc[0]["inputs"])["best"]
     best_row = next(r for r in rows if r[1] and str(r[1]).startswith("Cao nhất") and r[2] == "Sở, ban, ngành")
     assert best_row[cols["C1.3"]] == best
     holder = best_row[next(j for h, j in cols.items() if str(h).startswith("C1.3: giá trị v"))]
     assert holder == "Văn phòng UBND tỉnh"  # sb-tot: 100 Mbps for 50 staff, the highest v of a ranked agency
+
+
+def test_agencies_not_evaluated_have_no_points_in_the_workbook_and_a_reason(workbook):
+    _root, path, _data, result = workbook
+    wb = openpyxl.load_workbook(path, data_only=True)
+    unranked = result.scores[result.scores["status"] != "ranked"]
+    for name in (VALUES_SHEET, SCORES_SHEET):  # only the agencies evaluated are computed
+        ids = {row[0] for row in _sheet_rows(wb[name])}
+        assert not ids & set(unranked["agency_id"]), name
+    rows = _sheet_rows(wb[NOT_EVALUATED_SHEET])
+    assert rows[1] == ["Mã đơn vị", "Tên đơn vị", "Khối", "Tình trạng", "Lý do"]
+    listed = {r[0]: r[1:] for r in rows[2:]}
+    assert sorted(listed) == sorted(unranked["agency_id"])
+    assert listed["sb-late"] == ["Sở Y tế", "Sở, ban, ngành", "Gửi phiếu sau hạn", "Nhận phiếu ngày 10/11/2017, sau hạn 03/11/2017"]
+    assert all(isinstance(v, str) for r in rows[2:] for v in r)  # no number for them anywhere on the sheet
+    assert wb.sheetnames.index(NOT_EVALUATED_SHEET) == wb.sheetnames.index(SCORES_SHEET) + 1
 
 
 def test_agency_text_is_text_never_a_formula(workbook):

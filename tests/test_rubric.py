@@ -9,7 +9,8 @@ import yaml
 
 from ictaudit.cli import main
 from ictaudit.common.paths import EXPECTATIONS_DIR
-from ictaudit.rules.rubric import RubricError, derived_rubric_data, load_rubric, load_yaml, rubric_files
+from ictaudit.rules.files import load_yaml
+from ictaudit.rules.rubric import RubricError, derived_rubric_data, load_rubric, rubric_files
 from ictaudit.run.manifest import input_hashes
 from ictaudit.run.verify import check_inputs
 
@@ -200,8 +201,9 @@ def test_a_run_with_a_derived_rubric_hashes_its_base_too(tmp_path):
     cycle.mkdir()
     (cycle / "cycle.yaml").write_text("year: 2017\n", encoding="utf-8")
     suites = sorted(EXPECTATIONS_DIR.glob("*.json"))
-    inputs = input_hashes(cycle, derived, suites, [], None)
-    assert sorted(inputs["rubric"]) == ["caobang-2310-2016.yaml", "caobang-whatif-online-services.yaml"]
+    inputs = input_hashes(cycle, derived, suites, [])
+    # the derived rubric, its base, and the version registry both are checked against (copied beside them)
+    assert sorted(inputs["rubric"]) == ["caobang-2310-2016.yaml", "caobang-whatif-online-services.yaml", "versions.yaml"]
     manifest = {"inputs": inputs, "cycle": {"dir": str(cycle)}, "rubric": {"file": str(derived)}}
     assert check_inputs(manifest) == []
     base = tmp_path / "caobang-2310-2016.yaml"

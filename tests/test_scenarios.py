@@ -2,7 +2,8 @@
 
 Each scenario names a rubric (a file beside it, or a rubric id) and lists agencies with their group,
 status (default ``ranked``), values (Có/Không for yes/no, null for blank) and what is expected:
-points per indicator, flags, applicability, criterion points, totals, score_100, index, band, rank.
+points per indicator, flags, applicability, criterion points, totals, score_100, index, band, rank;
+``scored: false`` for an agency that is not evaluated (no trail or criterion row at all).
 
 ``score_100`` is the score as published: compared with ``score_100_published`` (rounded half up to the
 rubric's decimals, what ranks, ties and bands are judged on); ``index`` as shown, to three decimals.
@@ -37,6 +38,9 @@ def test_scenario(path):
     checked = 0
     for agency in spec["agencies"]:
         a, exp = agency["id"], agency["expect"]
+        if exp.get("scored") is False:  # not evaluated: no row of the trail or of the criteria
+            assert a not in trail.index.get_level_values(0) and a not in criteria.index.get_level_values(0), a
+            checked += 1
         for ind, pts in exp.get("indicators", {}).items():
             assert trail.loc[(a, ind), "points"] == pytest.approx(pts, abs=1e-9), f"{a} {ind}"
             checked += 1

@@ -18,8 +18,9 @@ from ictaudit.cli import main
 from ictaudit.common.paths import RUBRICS_DIR
 from ictaudit.run.manifest import hash_tree, sha256_file
 from ictaudit.run.notebooks import NotebookFailed, UnknownParameters, execute
-from ictaudit.run.suite import RunError, run_cycle, trace_agency
+from ictaudit.run.suite import RunError, run_cycle
 from ictaudit.run.verify import verify_run
+from ictaudit.year.link import link_previous_results
 from ictaudit.year.sample import write_sample_cycle
 
 pytestmark = pytest.mark.slow
@@ -36,7 +37,8 @@ def _offline_prefix() -> list[str]:
 
 @pytest.fixture(scope="module")
 def cycle(tmp_path_factory):
-    """A 12-agency cycle and the year before it, with the rubric copied beside them (so a test may edit it)."""
+    """A 12-agency cycle linked to the published results of a run of the year before (as ``ictaudit init``
+    links them), with the rubric copied beside them (so a test may edit it)."""
     root = tmp_path_factory.mktemp("raw")
     write_sample_cycle(2016, root / "2016", agencies=12, seed=16)
     write_sample_cycle(2017, root / "2017", agencies=12, seed=17)
@@ -47,6 +49,10 @@ def cycle(tmp_path_factory):
         text = path.read_text(encoding="utf-8").replace("rubric: caobang-2310-2016", f"rubric: {rubric}")
         assert str(rubric) in text
         path.write_text(text, encoding="utf-8")
+    last_year = tmp_path_factory.mktemp("run2016")
+    run_cycle(root / "2016", out=last_year / "out", scored=last_year / "scored", progress=False, notes=False,
+              notebooks=("01_intake.ipynb", "02_validate.ipynb", "03_score.ipynb"))  # fmt: skip
+    link_previous_results(root / "2017", last_year / "out")
     return root / "2017"
 
 
@@ -93,7 +99,11 @@ def test_manifest_records_inputs_parameters_and_outputs(run, cycle):
     some_file = next((cycle / "submissions").iterdir())
     assert m["inputs"]["cycle"][f"submissions/{some_file.name}"] == sha256_file(some_file)
     assert set(m["inputs"]["expectations"]) == {"PL1.json", "PL2.json"}
-    assert "previous_cycle" in m["inputs"] and m["previous_cycle_dir"].endswith("2016")
+    assert m["previous"]["year"] == 2016 and "previous_cycle_dir" not in m
+    assert m["inputs"]["cycle"]["previous/scores.csv"] == m["previous"]["sha256"]["scores.csv"]
+    assert m["rubric"]["version_check"]["state"] == "recorded"
+    assert m["rubric"]["content_sha256"] == m["rubric"]["version_check"]["content_sha256"]
+    assert set(m["inputs"]["rubric"]) == {"rubric.yaml", "versions.yaml"}
     assert m["environment"]["packages"]["great_expectations"].startswith("1.")
     assert m["seeds"]["robustness"] == 20171103
     assert next(n["name"] for n in m["notebooks"]) == "01_intake.ipynb"
@@ -139,17 +149,32 @@ def test_verify_fails_after_one_rubric_value_changes(run, cycle, capsys):
     assert "rubric rubric.yaml: sha256" in out
 
 
-def test_trace_renders_one_agency_step_by_step(run):
+def test_trace_then_verify_passes(run, capsys):
+    """The trace page lies outside the audited run folder (verify stays green), in Vietnamese, and names
+    the agency holding each "best in the group" value."""
     trail = pd.read_csv(run["scored"] / "trail.csv", encoding="utf-8-sig", keep_default_na=False)
     clean = trail[(trail["indicator_id"] == "C2.1") & (trail["flags"] == "")]
     agency_id = clean["agency_id"].iloc[0]
     explanation = clean["explanation_vi"].iloc[0]
-    page = trace_agency(agency_id, run["out"])
+    assert main(["trace", agency_id, "--run", str(run["out"])]) == 0
+    page = run["out"].parent / f"{run['out'].name}-traces" / f"{agency_id}.html"
+    assert f"trace: {page}" in capsys.readouterr().out
     html = page.read_text(encoding="utf-8")
-    assert page.name == f"{agency_id}-trace.html"
-    for words in ("Số liệu từ phiếu", explanation, "Thứ hạng trong khối", "◀", agency_id):
+    for words in ("Số liệu từ phiếu", explanation, "Thứ hạng trong khối", "◀", agency_id,
+                  "Đơn vị có giá trị cao nhất trong khối:", "Cách tính (Tỷ lệ):"):  # fmt: skip
         assert words in html, words
-    assert "trace.source_cells" not in html  # code hidden
+    for raw in ("raw_value", "criterion_id", "so_ban_nganh", "trạng thái ranked", "label_vi"):
+        assert raw not in html, raw
+    assert page.with_suffix(".ipynb").exists() and not list(run["out"].rglob("*trace*"))
+    assert main(["verify", str(run["out"])]) == 0, capsys.readouterr().out
+
+
+def test_trace_refuses_a_folder_inside_the_run_and_an_unknown_agency(run, capsys):
+    assert main(["trace", "so-tttt", "--run", str(run["out"]), "--out", str(run["out"] / "traces")]) == 1
+    assert "a trace goes outside the audited run" in capsys.readouterr().err
+    assert not (run["out"] / "traces").exists()
+    assert main(["trace", "so-khong-co", "--run", str(run["out"])]) == 1
+    assert "agency 'so-khong-co' is not in" in capsys.readouterr().err
 
 
 def test_a_failing_notebook_names_itself_and_the_cell_and_keeps_its_output(tmp_path):
@@ -239,13 +264,33 @@ def test_an_impossible_date_in_cycle_yaml_is_named_not_a_traceback(tmp_path, cap
     assert "cycle.yaml: a value is not a real date" in capsys.readouterr().err
 
 
-def test_a_broken_previous_year_does_not_stop_this_years_intake(tmp_path):
+def test_last_year_is_read_as_published_never_from_a_sibling_folder(tmp_path):
+    """Only the results cycle.yaml links count: a broken sibling year folder is not even read."""
     from ictaudit.run.pipeline import intake_step
 
     for year in ("2016", "2017"):
         shutil.copytree(Path(__file__).parents[1] / "data" / "raw" / year, tmp_path / year)
     prev = tmp_path / "2016" / "cycle.yaml"
     prev.write_text(prev.read_text(encoding="utf-8").replace("deadline: ", "deadline: 2016-13-01 #"), encoding="utf-8")
-    with pytest.warns(UserWarning, match="bỏ qua so sánh với năm trước"):
-        counts = intake_step(tmp_path / "2017", tmp_path / "scored")
-    assert counts["agencies"].sum() == 35 and not (tmp_path / "scored" / "previous").exists()
+    counts = intake_step(tmp_path / "2017", tmp_path / "scored")
+    assert counts["agencies"].sum() == 35
+    info = json.loads((tmp_path / "scored" / "previous.json").read_text(encoding="utf-8"))
+    assert info["linked"] and info["year"] == 2016 and not (tmp_path / "scored" / "previous").exists()
+
+
+def test_a_run_names_the_files_it_replaces_that_its_previous_run_did_not_write(cycle, tmp_path):
+    from ictaudit.run.suite import plan_run, replaced_files_notice
+
+    out, scored = tmp_path / "out", tmp_path / "scored"
+    (out / "agencies").mkdir(parents=True)
+    scored.mkdir()
+    (out / "report.html").write_text("r")
+    (out / "agencies" / "so-tttt-trace.html").write_text("a page an older ictaudit traced into the run folder")
+    (scored / "scores.csv").write_text("s")
+    manifest = {"outputs": {"out/report.html": "x", "scored/scores.csv": "y"}, "records": {}}
+    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    lines = replaced_files_notice(plan_run(cycle, out, scored))
+    assert "1 tệp sau không do lần chạy trước tạo ra" in lines[0] and "sẽ bị xoá" in lines[0]
+    assert lines[1:] == [f"  - {out / 'agencies' / 'so-tttt-trace.html'}"]
+    (out / "agencies" / "so-tttt-trace.html").unlink()
+    assert replaced_files_notice(plan_run(cycle, out, scored)) == []

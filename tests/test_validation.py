@@ -144,7 +144,7 @@ def test_docs_results_and_issues_csv(rubric, context, tmp_path):
     wide, _prev, agencies = _frames(rubric, [("x", "so_ban_nganh", {"F02": 51}, None)])
     docs = tmp_path / "validation"
     issues = validate_values(rubric, wide, agencies, round=1, docs_dir=docs, context=context)
-    assert (docs / "index.html").exists()
+    assert (docs / "data-docs" / "index.html").exists()  # GX's Data Docs, the appendix (validation/index.html is the report's)
     results = json.loads((docs / "results_PL1_round1.json").read_text(encoding="utf-8"))
     assert results["success"] is False
     # one result per expectation of the committed suite, in its order, though GX ran two frames

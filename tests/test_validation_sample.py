@@ -17,8 +17,9 @@ def sample_run(tmp_path_factory, rubric):
     from ictaudit.intake.cycle import load_cycle
     from ictaudit.intake.submissions import intake_cycle
     from ictaudit.intake.values import to_wide as long_to_wide
-    from ictaudit.validate.corrections import apply_corrections, resolve_rounds
+    from ictaudit.validate.corrections import apply_corrections
     from ictaudit.validate.gx import make_context, validate_values
+    from ictaudit.validate.resolution import resolve_rounds
 
     folder = DATA_DIR / "raw" / "2017"
     if not (folder / "planted.csv").exists():
@@ -91,7 +92,7 @@ def test_both_rounds_at_once_equal_one_validation_per_round(rubric, rounds_input
     one_per_round = [validate_values(rubric, v, statuses, round=n, context=context) for n, v in ((1, submitted), (2, confirmed))]
     for at_once, alone in zip((round1, round2), one_per_round, strict=True):
         pd.testing.assert_frame_equal(at_once, alone, check_dtype=False)
-    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    index = (tmp_path / "data-docs" / "index.html").read_text(encoding="utf-8")  # GX's Data Docs, the appendix
     for form_id in ("PL1", "PL2"):
         assert (tmp_path / f"results_{form_id}.json").exists()
         assert f"expectations/{form_id}_rounds_" in index, f"{form_id} suite missing from the Data Docs index"
@@ -108,4 +109,4 @@ def test_one_core_validates_the_forms_in_turn_with_the_same_issues(rubric, round
     in_turn = validate_rounds(rubric, submitted, confirmed, statuses, docs_dir=tmp_path, context=context)
     for a, b in zip(forked, in_turn, strict=True):
         pd.testing.assert_frame_equal(a, b)
-    assert "validations/PL2_rounds_" in (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "validations/PL2_rounds_" in (tmp_path / "data-docs" / "index.html").read_text(encoding="utf-8")

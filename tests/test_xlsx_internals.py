@@ -62,8 +62,8 @@ def test_the_internals_relied_on_are_unchanged(name):
 @pytest.fixture(scope="module")
 def report_data(tmp_path_factory):
     root = tmp_path_factory.mktemp("internals")
-    rubric, scored, previous, _ = build_scored_fixture(root)
-    return load_report_inputs(rubric, scored, CYCLE_INFO, previous)
+    rubric, scored, _previous, _ = build_scored_fixture(root)
+    return load_report_inputs(rubric, scored, CYCLE_INFO)
 
 
 def _public_formulas(ws, row, col, formula, fmt, value):

@@ -234,11 +234,11 @@ def _may_start_a_cell(data: bytes, mark: bytes) -> bool:
     return False
 
 
-def read_csv(path: Path) -> pd.DataFrame:
+def read_csv(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
     """Read a table written by :func:`write_csv` back as strings (no type guessing), with each text
-    exactly as it was before writing: the apostrophe guard is removed."""
+    exactly as it was before writing: the apostrophe guard is removed. ``columns``: only these."""
     path = Path(path)
-    df = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig", usecols=columns)
     if not _may_start_a_cell(path.read_bytes(), GUARD.encode()):  # nothing is guarded
         return df
     for c in df.columns:

@@ -9,6 +9,7 @@ text (``parsing``).
 Modules, each importing only those before it: ``parsing``, ``forms``, ``cycle``, ``values``,
 ``problems`` (rows and refusals from the catalogue), ``package`` (zip/XML/ODS safety and limits),
 ``formulas`` (formulas without a cached value), ``workbook`` (reading one workbook), ``disk``
-(listing, reading and hashing ``submissions/``), ``submissions`` (the cycle: statuses, the
-two-process read, the result frames). docs/intake.md says what intake reads and refuses.
+(listing, reading and hashing ``submissions/``), ``receipts`` (the receipt rules: which of an
+agency's receipts stands), ``submissions`` (the cycle: statuses, the two-process read, the result
+frames). docs/intake.md says what intake reads and refuses.
 """

@@ -26,7 +26,9 @@ written by ``ictaudit receive`` also carry ``received_at`` (an ISO timestamp wit
 Dates in registers are ISO or dd/mm/yyyy (:mod:`ictaudit.common.dates`).
 
 ``corrections`` rows without a ``correction_id`` get one: ``K001``, ``K002``… by their place in the file (the ids :func:`ictaudit.validate.corrections.correction_id` gives), so that ``values.csv`` and
-``issues.csv`` can point at a correction. ``confirmed_on`` is checked as an ISO date and kept as text.
+``issues.csv`` can point at a correction. ``confirmed_on`` (ISO or dd/mm/yyyy) and the values are
+checked by the corrections overlay, which rejects a bad row without stopping the run; ``line`` is
+each row's line in the file, so that a rejection can name it.
 """
 
 from __future__ import annotations
@@ -183,38 +185,15 @@ def load_cycle(cycle_dir: Path | str, rubric=None, *, for_run: bool = True) -> C
 
 def read_cycle_yaml(path: Path) -> dict:
     """The checked contents of ``cycle.yaml`` with ``deadline`` as a date and defaults filled in."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise CycleError(f"{path}: missing; a cycle folder needs {CYCLE_FILE} (year, rubric, deadline, …)") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CycleError(f"{path}: cannot read it as UTF-8 text: {exc}") from None
-    from ictaudit.rules.rubric import load_yaml
-
-    try:
-        data = load_yaml(text)
-    except yaml.YAMLError as exc:
-        raise CycleError(f"{path}: not valid YAML: {exc}") from None
-    except ValueError as exc:  # a date-shaped value that is no date, e.g. deadline: 2017-11-31
-        raise CycleError(f"{path}: a value is not a real date ({exc}); write dates as YYYY-MM-DD") from None
-    if not isinstance(data, dict):
-        raise CycleError(f"{path}: must be a mapping with keys {', '.join(CYCLE_KEYS_REQUIRED)}")
-    if missing := [k for k in CYCLE_KEYS_REQUIRED if k not in data]:
-        raise CycleError(f"{path}: missing keys {', '.join(missing)}")
-    if unknown := sorted(set(data) - set(CYCLE_KEYS_REQUIRED) - set(CYCLE_KEYS_OPTIONAL)):
-        allowed = ", ".join(CYCLE_KEYS_REQUIRED + CYCLE_KEYS_OPTIONAL)
-        raise CycleError(f"{path}: unknown keys {', '.join(unknown)} (allowed: {allowed})")
+    data = _cycle_mapping(path)
     year = data["year"]
     if isinstance(year, bool) or not isinstance(year, int) or not 1990 <= year <= 2100:
         raise CycleError(f"{path}: year must be a whole year such as 2017, not {year!r}")
-    deadline = None if data["deadline"] in (None, "") else _as_date(data["deadline"])
-    if deadline is None and data["deadline"] not in (None, ""):
-        raise CycleError(f"{path}: deadline must be an ISO date (YYYY-MM-DD, the last accepted day), not {data['deadline']!r}")
-    out = {"year": year, "deadline": deadline}
-    reply_by = None if data.get("reply_by") in (None, "") else _as_date(data["reply_by"])
-    if reply_by is None and data.get("reply_by") not in (None, ""):
-        raise CycleError(f"{path}: reply_by must be an ISO date (YYYY-MM-DD, the last day for replies), not {data['reply_by']!r}")
-    out["reply_by"] = reply_by
+    out = {
+        "year": year,
+        "deadline": _optional_date(path, data, "deadline", "the last accepted day"),
+        "reply_by": _optional_date(path, data, "reply_by", "the last day for replies"),
+    }
     for key in ("rubric", "title", "province"):
         value = data[key]
         if not isinstance(value, str) or not value.strip():
@@ -240,6 +219,42 @@ def read_cycle_yaml(path: Path) -> dict:
     out["documents"] = documents
     out["previous"] = _previous_block(path, data.get("previous"))
     return out
+
+
+def _cycle_mapping(path: Path) -> dict:
+    """``cycle.yaml`` as a mapping with every required key and no unknown one."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise CycleError(f"{path}: missing; a cycle folder needs {CYCLE_FILE} (year, rubric, deadline, …)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CycleError(f"{path}: cannot read it as UTF-8 text: {exc}") from None
+    from ictaudit.rules.files import load_yaml
+
+    try:
+        data = load_yaml(text)
+    except yaml.YAMLError as exc:
+        raise CycleError(f"{path}: not valid YAML: {exc}") from None
+    except ValueError as exc:  # a date-shaped value that is no date, e.g. deadline: 2017-11-31
+        raise CycleError(f"{path}: a value is not a real date ({exc}); write dates as YYYY-MM-DD") from None
+    if not isinstance(data, dict):
+        raise CycleError(f"{path}: must be a mapping with keys {', '.join(CYCLE_KEYS_REQUIRED)}")
+    if missing := [k for k in CYCLE_KEYS_REQUIRED if k not in data]:
+        raise CycleError(f"{path}: missing keys {', '.join(missing)}")
+    if unknown := sorted(set(data) - set(CYCLE_KEYS_REQUIRED) - set(CYCLE_KEYS_OPTIONAL)):
+        allowed = ", ".join(CYCLE_KEYS_REQUIRED + CYCLE_KEYS_OPTIONAL)
+        raise CycleError(f"{path}: unknown keys {', '.join(unknown)} (allowed: {allowed})")
+    return data
+
+
+def _optional_date(path: Path, data: dict, key: str, meaning: str) -> date | None:
+    """``data[key]`` as a date, None when it is empty or absent; a value that is not a date is an error."""
+    value = data.get(key)
+    if value in (None, ""):
+        return None
+    if (day := _as_date(value)) is None:
+        raise CycleError(f"{path}: {key} must be an ISO date (YYYY-MM-DD, {meaning}), not {value!r}")
+    return day
 
 
 def _previous_block(path: Path, block) -> dict | None:
@@ -431,4 +446,5 @@ def read_corrections(path: Path) -> pd.DataFrame:
     dup = df["correction_id"][df["correction_id"].duplicated()]
     if not dup.empty:
         raise CycleError(f"{path}, line {_line(dup.index[0])}: correction_id {dup.iloc[0]} is used twice")
+    df["line"] = [str(_line(i)) for i in range(len(df))]  # where a rejected correction is fixed
     return df

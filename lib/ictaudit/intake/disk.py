@@ -95,6 +95,8 @@ def find_submission(index: DiskIndex, file_name: str) -> tuple[OnDisk | None, Su
         return None, refusal("I10", "not_a_file_name", file=file_name)
     same = index.by_name.get(file_name) or index.by_key.get(unicodedata.normalize("NFC", file_name), [])
     if not same:
+        if others := _same_stem(index, file_name):  # e.g. the register says .xlsx, the file is an .ods
+            return None, refusal("I10", "absent_other_extension", file=file_name, names=", ".join(others))
         return None, refusal("I10", "absent", file=file_name)
     if len(same) > 1:
         names = ", ".join(repr(e.name) for e in same)
@@ -105,6 +107,13 @@ def find_submission(index: DiskIndex, file_name: str) -> tuple[OnDisk | None, Su
     if entry.kind != "file":
         return entry, refusal("I15", "not_a_file", file=file_name)
     return entry, entry.error
+
+
+def _same_stem(index: DiskIndex, file_name: str) -> list[str]:
+    """The files of ``submissions/`` with the name ``file_name`` has, but another extension (rare: only
+    asked for a name that is absent)."""
+    stem = Path(unicodedata.normalize("NFC", file_name)).stem.casefold()
+    return sorted(name for name in index.by_key if Path(name).stem.casefold() == stem)
 
 
 def read_on_disk(entry: OnDisk) -> bytes:

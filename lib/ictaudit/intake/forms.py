@@ -4,16 +4,20 @@ One workbook per agency to be ranked, ``<agency_id>.xlsx``:
 
 - ``Hướng dẫn``: instructions in Vietnamese (deadline dd/mm/yyyy, how to type numbers and Có/Không,
   who to contact, do not move or rename sheets);
-- ``Số liệu``: three title rows, the header row ``Mã | Chỉ tiêu | Đơn vị | Giá trị | Ghi chú``, then
-  one row per field of the group's form in rubric catalogue order. Only the value cells (column D)
-  are unlocked and highlighted; the sheet is protected without a password; each value cell carries
-  Excel data validation (whole ≥ 0, decimal ≥ 0, or the list ``Có,Không``); A4, fit to width, the
-  header row repeated on every printed page;
+- ``Số liệu``: three title rows (each merged across the five columns), the header row ``Mã | Chỉ tiêu |
+  Đơn vị | Giá trị | Ghi chú``, then one row per field of the group's form in rubric catalogue order.
+  Only the value cells (column D) are unlocked and highlighted; the sheet is protected without a
+  password; each value cell carries Excel data validation (whole ≥ 0, decimal ≥ 0, or the list
+  ``Có,Không``); A4 portrait, fit to width, the header row repeated on every printed page;
 - ``_meta`` (hidden): key/value rows ``template_version, rubric, year, group, form, agency_id,
   agency_name`` that intake uses to recognise the form.
 
-Agency-supplied text (names) is always written with ``write_string``: a name starting with ``=``
-stays text. Files are byte-identical for the same inputs (fixed document dates).
+Every row that wraps gets the height its text needs (:func:`row_points`): a spreadsheet writer stores
+no height, and LibreOffice then prints wrapped lines over each other. The guide's one column fits
+the page at 100 % (LibreOffice does not shrink a one-column sheet to the page width).
+
+Agency-supplied text (names) is always written as text: a name starting with ``=`` stays text. Files
+are byte-identical for the same inputs (fixed document dates).
 """
 
 from __future__ import annotations
@@ -43,6 +47,10 @@ _TYPE_NOTE = {
 }
 
 
+#: the note of a percentage field (unit %): the percentage itself, typed or shown by a % format
+_PERCENT_NOTE = "Tỷ lệ phần trăm: nhập 85 (hoặc 85%) cho 85%"
+
+
 def form_file_name(agency_id: str) -> str:
     return f"{agency_id}.xlsx"
 
@@ -70,20 +78,23 @@ def meta_rows(rubric, group_id: str, agency_id: str, agency_name: str, year: int
     ]
 
 
-def guide_lines(rubric, group_id: str, agency_name: str, year: int, deadline: date | None, contact: str) -> list[str]:
+def guide_lines(
+    rubric, group_id: str, agency_name: str, year: int, deadline: date | None, contact: str, reply_to: str = ""
+) -> list[str]:
     """The lines of the ``Hướng dẫn`` sheet (first line is the title)."""
     form = rubric.form_of(group_id)
     form_label = next((f.label_vi for f in rubric.forms if f.id == form), form)
     if deadline is not None:
         due = (
-            f"Hạn gửi: phiếu phải đến Sở Thông tin và Truyền thông chậm nhất ngày {fmt_date(deadline)}. "
-            "Đơn vị gửi phiếu muộn hoặc không gửi phiếu sẽ không được đánh giá, xếp hạng."
+            f"Hạn gửi: phiếu phải đến Sở Thông tin và Truyền thông chậm nhất ngày {fmt_date(deadline)} (tính theo "
+            "thời điểm Sở nhận được). Đơn vị gửi phiếu muộn hoặc không gửi phiếu sẽ không được đánh giá, xếp hạng."
         )
     else:
         due = (
-            "Hạn gửi: theo văn bản đề nghị của Sở Thông tin và Truyền thông. Đơn vị gửi phiếu muộn hoặc "
-            "không gửi phiếu sẽ không được đánh giá, xếp hạng."
+            "Hạn gửi: theo văn bản đề nghị của Sở Thông tin và Truyền thông (tính theo thời điểm Sở nhận được). "
+            "Đơn vị gửi phiếu muộn hoặc không gửi phiếu sẽ không được đánh giá, xếp hạng."
         )
+    send = f"qua thư điện tử tới {reply_to} " if reply_to else ""
     return [
         "HƯỚNG DẪN ĐIỀN PHIẾU CUNG CẤP SỐ LIỆU",
         form_label,
@@ -98,7 +109,9 @@ def guide_lines(rubric, group_id: str, agency_name: str, year: int, deadline: da
         "5. Không có số liệu: để trống ô (ô trống không được hiểu là 0). Nếu giá trị bằng 0, nhập 0. "
         "Không nhập tỷ lệ phần trăm, ngày tháng hoặc công thức vào ô số liệu.",
         f"6. Không đổi tên, di chuyển, xóa hoặc thêm trang tính; không sửa cột Mã (A) và trang ẩn “{SHEET_META}”.",
-        "7. Gửi lại chính tệp này (giữ nguyên tên tệp; định dạng .xlsx, cũng nhận .xls hoặc .ods).",
+        f"7. Gửi lại chính tệp này {send}(định dạng .xlsx; cũng nhận .xls hoặc .ods; không nén, không đặt mật "
+        "khẩu). Nếu gửi lại phiếu đã sửa, Sở dùng phiếu nhận sau cùng trong hạn; phiếu nhận sau hạn không thay "
+        "phiếu đã gửi trong hạn.",
         f"8. {due}",
         f"9. Liên hệ khi cần hỗ trợ: {contact or DEFAULT_CONTACT}.",
     ]
@@ -114,6 +127,7 @@ def write_form(
     *,
     deadline: date | None = None,
     contact: str = "",
+    reply_to: str = "",
     values: Mapping[str, object] | None = None,
 ) -> Path:
     """Write one agency's form to ``path`` (``.xlsx``) and return the path.
@@ -143,7 +157,7 @@ def write_form(
         }
     )
     fmt = _formats(wb)
-    _write_guide(wb, fmt, guide_lines(rubric, group_id, agency_name, year, deadline, contact))
+    _write_guide(wb, fmt, guide_lines(rubric, group_id, agency_name, year, deadline, contact, reply_to))
     _write_data_sheet(wb, fmt, rubric, form, fields, agency_id, agency_name, year, values)
     _write_meta(wb, meta_rows(rubric, group_id, agency_id, agency_name, year))
     wb.close()
@@ -164,23 +178,73 @@ def _formats(wb) -> dict:
     }
 
 
+#: the width of the guide's one column, in Excel character units: it fits the width of an A4 page at
+#: 100 % in Excel and in LibreOffice (which does not shrink a sheet of one column to the page)
+GUIDE_WIDTH = 76
+#: the data sheet's columns (Mã, Chỉ tiêu, Đơn vị, Giá trị, Ghi chú), fitted to the page width when printed
+DATA_WIDTHS = (7, 52, 11, 12, 21)
+#: the height of one line of 12-point Times New Roman, in points, and the padding of a cell
+LINE_POINTS = 15.75
+CELL_PADDING_POINTS = 3.0
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """How many lines ``text`` takes in a wrapping cell ``width`` characters wide (word by word, as a
+    spreadsheet wraps). One Excel character unit holds about one character of 12-point Times New Roman;
+    the estimate errs on the tall side, so a printed cell never hides its last line."""
+    per_line = max(1.0, width * 0.97 - 1)
+    lines = 0
+    for paragraph in text.split("\n"):
+        used = 0.0
+        lines += 1
+        for word in paragraph.split():
+            need = len(word) if used == 0 else used + 1 + len(word)
+            if need > per_line and used > 0:
+                lines += 1
+                used = len(word)
+            else:
+                used = need
+            while used > per_line:  # a word longer than the line
+                lines += 1
+                used -= per_line
+    return lines
+
+
+def row_points(*cells: tuple[str, float]) -> float:
+    """The height (points) a row needs for its wrapping cells, each given as (text, column width)."""
+    lines = max((wrapped_lines(text, width) for text, width in cells if text), default=1)
+    return lines * LINE_POINTS + CELL_PADDING_POINTS
+
+
 def _write_guide(wb, fmt, lines: list[str]) -> None:
     ws = wb.add_worksheet(SHEET_GUIDE)
-    ws.set_column(0, 0, 110)
+    ws.set_column(0, 0, GUIDE_WIDTH)
     for i, line in enumerate(lines):
         if line:
             ws.write_string(i, 0, line, fmt["title"] if i == 0 else fmt["text"])
+            ws.set_row(i, row_points((line, GUIDE_WIDTH * (12 / 14 if i == 0 else 1))))
     ws.set_paper(9)
+    ws.set_portrait()
+    ws.set_margins(left=0.6, right=0.5, top=0.6, bottom=0.6)
     ws.fit_to_pages(1, 0)
+    ws.print_area(0, 0, len(lines) - 1, 0)
     ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
 
 
 def _write_data_sheet(wb, fmt, rubric, form, fields, agency_id, agency_name, year, values) -> None:
     ws = wb.add_worksheet(SHEET_DATA)
     form_label = next((f.label_vi for f in rubric.forms if f.id == form), form)
-    ws.write_string(0, 0, form_label, fmt["title"])
-    ws.write_string(1, 0, f"Cơ quan, đơn vị: {agency_name}", fmt["text"])
-    ws.write_string(2, 0, f"Năm đánh giá: {year} — mã đơn vị: {agency_id}", fmt["text"])
+    last_col = len(HEADER) - 1
+    title_width = sum(DATA_WIDTHS)
+    titles = (
+        (form_label, fmt["title"], title_width * 12 / 14),
+        (f"Cơ quan, đơn vị: {agency_name}", fmt["text"], title_width),
+        (f"Năm đánh giá: {year} — mã đơn vị: {agency_id}", fmt["text"], title_width),
+    )
+    for row, (text, cell_format, width) in enumerate(titles):  # each title across the five columns
+        ws.merge_range(row, 0, row, last_col, "", cell_format)
+        write_text(ws, row, 0, text, cell_format)
+        ws.set_row(row, row_points((text, width)))
     for col, title in enumerate(HEADER):
         ws.write_string(HEADER_ROW, col, title, fmt["header"])
     for i, spec in enumerate(fields):
@@ -189,21 +253,21 @@ def _write_data_sheet(wb, fmt, rubric, form, fields, agency_id, agency_name, yea
         ws.write_string(row, 1, spec.label_vi, fmt["cell"])
         ws.write_string(row, 2, spec.unit_vi, fmt["cell"])
         _write_value(ws, row, 3, values.get(spec.code), fmt, spec.type)
-        note = _TYPE_NOTE[spec.type] + ("" if spec.required else " (không bắt buộc)")
+        note = (_PERCENT_NOTE if spec.percent else _TYPE_NOTE[spec.type]) + ("" if spec.required else " (không bắt buộc)")
         ws.write_string(row, 4, note, fmt["note"])
         ws.data_validation(row, 3, row, 3, _validation(spec.type))
+        ws.set_row(row, row_points((spec.label_vi, DATA_WIDTHS[1]), (spec.unit_vi, DATA_WIDTHS[2]),
+                                   (note, DATA_WIDTHS[4])))  # fmt: skip
     last = HEADER_ROW + len(fields)
-    ws.set_column(0, 0, 8)
-    ws.set_column(1, 1, 60)
-    ws.set_column(2, 2, 12)
-    ws.set_column(3, 3, 14)
-    ws.set_column(4, 4, 26)
+    for col, width in enumerate(DATA_WIDTHS):
+        ws.set_column(col, col, width)
     ws.freeze_panes(HEADER_ROW + 1, 0)
     ws.set_paper(9)
     ws.set_portrait()
+    ws.set_margins(left=0.6, right=0.5, top=0.6, bottom=0.7)
     ws.fit_to_pages(1, 0)
     ws.repeat_rows(HEADER_ROW)
-    ws.print_area(0, 0, last, len(HEADER) - 1)
+    ws.print_area(0, 0, last, last_col)
     ws.set_footer("&CTrang &P / &N")
     ws.protect("", {"select_locked_cells": True, "select_unlocked_cells": True})
 
@@ -253,13 +317,20 @@ def _write_meta(wb, rows: list[tuple[str, str]]) -> None:
 
 
 def write_forms(cycle_dir: Path | str, out_dir: Path | str) -> list[Path]:
-    """One blank form per roster agency with ``ranked`` true, written to ``out_dir``; the paths, sorted."""
-    from ictaudit.intake.cycle import load_cycle
+    """One blank form per roster agency with ``ranked`` true, written to ``out_dir``; the paths, sorted.
+
+    Needs only ``cycle.yaml``, ``agencies.csv`` and the rubric (forms go out before anything comes
+    back; the deadline may still be unset). ``out_dir`` must not be inside the cycle folder, which
+    holds what came back.
+    """
+    from ictaudit.intake.cycle import CycleError, load_cycle
     from ictaudit.rules.rubric import load_rubric
 
     cycle = load_cycle(Path(cycle_dir), for_run=False)  # blank forms go out before anything comes back
-    rubric = load_rubric(cycle.rubric_id)
     out = Path(out_dir)
+    if out.resolve().is_relative_to(cycle.root.resolve()):
+        raise CycleError(f"--out {out} is inside the cycle folder {cycle.root}: write the blank forms elsewhere")
+    rubric = load_rubric(cycle.rubric_id)
     paths = []
     for row in cycle.agencies[cycle.agencies["ranked"]].sort_values("agency_id").itertuples(index=False):
         paths.append(
@@ -272,6 +343,7 @@ def write_forms(cycle_dir: Path | str, out_dir: Path | str) -> list[Path]:
                 cycle.year,
                 deadline=cycle.deadline,
                 contact=cycle.contact,
+                reply_to=cycle.reply_to,
             )
         )
     return paths

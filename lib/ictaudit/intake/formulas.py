@@ -44,10 +44,10 @@ def uncached_formula_cells(
     parts = package.parts if package is not None else {}
     try:
         zf = package.zip if package is not None and package.zip is not None else zipfile.ZipFile(io.BytesIO(data))
-        part = _sheet_part(zf, sheet_name, file_name, parts)
+        part = sheet_part(zf, sheet_name, file_name, parts)
         if part is None:
             return set()
-        sheet_bytes = _read_part(zf, part, file_name, parts)
+        sheet_bytes = read_part(zf, part, file_name, parts)
         if not _has_formula_tag(sheet_bytes) and not _has_markup_declaration(sheet_bytes):  # no tree needed
             return set()
         if _formulas_all_cached(sheet_bytes):
@@ -59,15 +59,15 @@ def uncached_formula_cells(
         return set()
 
 
-def _sheet_part(zf: zipfile.ZipFile, sheet_name: str, file_name: str, parts: dict[str, bytes]) -> str | None:
+def sheet_part(zf: zipfile.ZipFile, sheet_name: str, file_name: str, parts: dict[str, bytes]) -> str | None:
     """The zip part of the sheet named ``sheet_name`` (matched loosely), through the workbook and its
     relationships; None when the package has none."""
     if "xl/workbook.xml" not in zf.NameToInfo:
         return None
-    sheets = _workbook_sheets(_read_part(zf, "xl/workbook.xml", file_name, parts))
+    sheets = _workbook_sheets(read_part(zf, "xl/workbook.xml", file_name, parts))
     if sheets is None:
         return None
-    targets = _relationship_targets(_read_part(zf, "xl/_rels/workbook.xml.rels", file_name, parts))
+    targets = _relationship_targets(read_part(zf, "xl/_rels/workbook.xml.rels", file_name, parts))
     if targets is None:
         return None
     for name, rel_id in sheets:
@@ -171,7 +171,7 @@ def _formulas_all_cached(sheet_xml: bytes) -> bool:
     return len(_CACHED_FORMULA.findall(sheet_xml)) == len(_PLAIN_F.findall(sheet_xml))
 
 
-def _read_part(zf: zipfile.ZipFile, name: str, file_name: str = "", parts: dict[str, bytes] | None = None) -> bytes:
+def read_part(zf: zipfile.ZipFile, name: str, file_name: str = "", parts: dict[str, bytes] | None = None) -> bytes:
     """A part's bytes (from ``parts`` when the package check kept them); KeyError when absent."""
     info = zf.getinfo(name)
     if info.file_size > MAX_PART_BYTES:

@@ -60,8 +60,9 @@ class Package:
     """What :func:`inspect_package` found in a file it let through.
 
     ``kind`` is ``"zip"`` or ``"ole2"``; for a zip, ``zip`` is its directory and ``parts`` the parts
-    the checks inflated that the uncached-formula check reads again (the workbook, its relationships,
-    the worksheets), so that no part is inflated twice (:func:`ictaudit.intake.formulas.uncached_formula_cells`).
+    the checks inflated that are read again (the workbook, its relationships, the worksheets, the
+    styles; an ods's content), so that no part is inflated twice
+    (:func:`ictaudit.intake.formulas.uncached_formula_cells`, :func:`ictaudit.intake.cellformats.percent_cells`).
     """
 
     kind: str
@@ -181,7 +182,7 @@ def _check_directory(zf: zipfile.ZipFile, file_name: str) -> None:
 
 
 def _inflate_parts(data: bytes, zf: zipfile.ZipFile, file_name: str) -> dict[str, bytes]:
-    """Check every part; return the ones :func:`ictaudit.intake.formulas.uncached_formula_cells` reads.
+    """Check every part; return the ones read again after the checks (:func:`_kept_part`).
 
     Each part is inflated once, bounded by its declared size. A part that is certainly fine (size,
     CRC, no DTD, a small cell extent) is kept when the uncached-formula check may read it; any other
@@ -247,9 +248,14 @@ def _part_kind(name: str) -> tuple[bool, bool]:
     return is_xml, is_xml and "worksheets/" in name
 
 
+#: the parts read again after the checks: by the uncached-formula check (the workbook, its relationships,
+#: the worksheets) and the percent-format check (the styles of an xlsx, the content of an ods)
+_KEPT_PARTS = frozenset(("xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml", "content.xml"))
+
+
 def _kept_part(name: str) -> bool:
-    """A part the uncached-formula check reads: the workbook, its relationships, a worksheet."""
-    return name in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels") or _part_kind(name)[1]
+    """A part read again after the checks (:data:`_KEPT_PARTS`, or a worksheet)."""
+    return name in _KEPT_PARTS or _part_kind(name)[1]
 
 
 def _inflate_once(data: bytes, info: zipfile.ZipInfo) -> bytes | None:

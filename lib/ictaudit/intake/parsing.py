@@ -46,6 +46,11 @@ Text typed with a legacy Vietnamese font (TCVN3/ABC, VNI)
     text is never read as a value; the problem names the encoding, the word probably meant (for
     Có/Không) and asks the agency to retype in Unicode (:attr:`Parsed.legacy_font` is set).
 
+Written back
+    :func:`value_text` is the inverse: the text this parser reads back as exactly the same value
+    (``1234``, ``45,5``, ``1,2340`` for 1.234, ``Có``), which the corrections register and the
+    confirmation workbooks use, so that a value copied from them reads the same everywhere.
+
 A problem quotes at most ``MESSAGE_TEXT_CHARS`` characters of the text (with its length); the
 caller keeps the whole text in ``raw_value``.
 
@@ -63,6 +68,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 FIELD_TYPES = ("count", "decimal", "yesno")
 MAX_MAGNITUDE = 1e12
@@ -202,6 +208,30 @@ def format_float(x: float) -> str:
     if float(x).is_integer() and abs(x) < 1e16:
         return str(int(x))
     return repr(float(x))
+
+
+def value_text(x, field_type: str, grouped: bool = False) -> str:
+    """The text :func:`parse_value` reads back as exactly ``x``; ``""`` for a blank (None or NaN).
+
+    ``value_text(1234.0, "count") == "1234"`` (no separator to misread), ``value_text(45.5, "decimal")
+    == "45,5"``, ``value_text(1.234, "decimal") == "1,2340"`` (a three-digit fraction would read as
+    thousands the English way), ``value_text(1.0, "yesno") == "Có"``. Every digit of the float is kept.
+    ``grouped=True`` groups thousands with dots, as people read numbers (``1.234``, ``12.345,5``).
+    """
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    x = float(x)
+    if field_type == "yesno" and x in (0.0, 1.0):
+        return "Có" if x == 1.0 else "Không"
+    if x.is_integer() and abs(x) < 1e16:
+        whole, frac = str(int(x)), ""
+    else:
+        whole, _, frac = format(Decimal(repr(x)), "f").partition(".")  # every digit, never an exponent
+        if len(frac) == 3 and not whole.lstrip("-").startswith("0"):
+            frac += "0"
+    if grouped:
+        whole = f"{int(whole):,}".replace(",", ".")
+    return f"{whole},{frac}" if frac else whole
 
 
 def parse_value(raw, field_type: str, unit: str | None = None) -> Parsed:

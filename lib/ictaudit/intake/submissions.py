@@ -14,9 +14,11 @@ anything under the cycle folder, and returns an :class:`IntakeResult`:
   parsing), size and the agency whose receipt names it — for the manifest.
 
 Status precedence (the first that applies wins; docs/domain.md §5): ``excluded`` (``ranked: false``
-on the roster), ``missing`` (no receipt), ``late`` (the earliest receipt after the deadline),
-``invalid`` (a receipt without a date, two or more receipts, or a file that cannot be used), then
-``ranked``. The problem codes I01–I16 and the status reasons are data (``rules/problems.yaml``,
+on the roster), ``missing`` (no receipt), ``invalid`` (a receipt without a date), ``late`` (no form
+received by the deadline), ``invalid`` (the standing form cannot be used), then ``ranked``. Which of
+several receipts stands is :mod:`ictaudit.intake.receipts` (the last on time; a late one never
+replaces it; the same bytes count once); the others are listed (I09). The problem codes I01–I16 and
+the status reasons are data (``rules/problems.yaml``,
 explained in docs/intake.md); reading one file is :mod:`ictaudit.intake.workbook`, the folder on disk
 :mod:`ictaudit.intake.disk`. A national cycle's files are read by two processes
 (:func:`read_submissions`).
@@ -36,7 +38,16 @@ import pandas as pd
 from ictaudit.common.numfmt import fmt_date
 from ictaudit.intake.cycle import Cycle
 from ictaudit.intake.disk import DiskIndex, OnDisk, find_submission, hash_unread, list_submissions, read_on_disk
-from ictaudit.intake.problems import PROBLEM_COLUMNS, SubmissionError, describe_error, problem, problem_of, refusal
+from ictaudit.intake.problems import (
+    PROBLEM_COLUMNS,
+    SubmissionError,
+    at_receipt,
+    describe_error,
+    problem,
+    problem_of,
+    refusal,
+)
+from ictaudit.intake.receipts import ReceiptDecision, decide_receipts
 from ictaudit.intake.values import VALUE_COLUMNS
 from ictaudit.intake.workbook import ExpectedForm, Submission, expected_forms, read_submission
 from ictaudit.rules.problems import problem_catalogue
@@ -62,9 +73,9 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
     on_disk = list_submissions(cycle.submissions_dir)
     receipts_of = _receipts_by_agency(cycle.receipts)
     agencies = list(cycle.agencies.sort_values("agency_id").itertuples(index=False))
-    mines = [receipts_of(agency.agency_id) for agency in agencies]
     index = DiskIndex.of(on_disk)
-    found = {i: find_submission(index, mine[0]["file"]) for i, mine in enumerate(mines) if len(mine) == 1}
+    decisions = _decisions(cycle, index, [receipts_of(agency.agency_id) for agency in agencies])
+    found = {i: find_submission(index, d.standing.file) for i, d in enumerate(decisions) if d.standing is not None}
     # every file that is read (ranked, late or excluded: their numbers are shown), read first, in order
     to_read = [
         i for i, (entry, _) in found.items() if entry is not None and entry.kind == "file" and entry.error is None
@@ -79,15 +90,18 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
     unopened = {i for i, (k, _j) in zip(to_read, slot, strict=True) if not reads[k].opened}
     values: list[list] = [[] for _ in VALUE_COLUMNS]  # the values frame's columns
     statuses: list[dict] = []
-    for i, (agency, mine) in enumerate(zip(agencies, mines, strict=True)):
-        problems += _receipt_problems(agency.agency_id, mine)
+    for i, (agency, decision) in enumerate(zip(agencies, decisions, strict=True)):
+        problems += _receipt_problems(agency.agency_id, decision, cycle)
         readable = None
-        if len(mine) == 1:
+        if decision.standing is not None:
             outcome = outcomes.get(i)
-            readable = _file_outcome(agency.agency_id, mine[0]["file"], found[i], outcome, i in unopened, problems)
+            readable = _file_outcome(
+                agency.agency_id, decision.standing.file, found[i], outcome, i in unopened, problems,
+                decision.standing.line,
+            )
             if isinstance(readable, Submission):
                 _add_rows(values, readable.values)
-        statuses.append(_status_row(agency, mine, cycle, readable))
+        statuses.append(_status_row(agency, decision, cycle, readable))
     read_as = {job.entry.name: (r.sha256, r.size) for job, r in zip(jobs, reads, strict=True)}
     return IntakeResult(
         statuses=pd.DataFrame(statuses, columns=list(STATUS_COLUMNS)),
@@ -97,6 +111,30 @@ def intake_cycle(cycle: Cycle, rubric) -> IntakeResult:
     )
 
 
+def _decisions(cycle: Cycle, index: DiskIndex, mines: list[list[dict]]) -> list[ReceiptDecision]:
+    """The receipt rules (:mod:`ictaudit.intake.receipts`) for each agency's receipts ``mines``.
+
+    Which files hold the same bytes is known from their sha256: the files of agencies with several
+    receipts are hashed here (a file that cannot be found or read is known by its name); an agency
+    with one receipt needs no hash.
+    """
+    if cycle.deadline is None:
+        raise ValueError(f"{cycle.root}: the deadline is not set; intake needs it (load_cycle(for_run=True))")
+    several = {row["file"] for mine in mines if len(mine) > 1 for row in mine}
+    digests: dict[str, str] = {}
+    for name in sorted(several):
+        entry, error = find_submission(index, name)
+        if entry is not None and error is None:
+            hashed = hash_unread([entry], set())[0]
+            if hashed.error is None and hashed.sha256:
+                digests[name] = hashed.sha256
+
+    def identity_of(name: str) -> str:
+        return digests.get(name) or f"file:{name}"
+
+    return [decide_receipts(mine, identity_of, cycle.deadline, cycle.timezone) for mine in mines]
+
+
 def _register_problems(cycle: Cycle, on_disk: list[OnDisk]) -> list[dict]:
     """What is wrong between the register and the folder: a receipt for an agency not on the roster
     (I12), a link (I15) or a file (I11, and I05 when it cannot be read) that no receipt names."""
@@ -104,7 +142,9 @@ def _register_problems(cycle: Cycle, on_disk: list[OnDisk]) -> list[dict]:
     roster_ids = set(cycle.agencies["agency_id"])
     for row in cycle.receipts.itertuples(index=False):
         if row.agency_id not in roster_ids:
-            problems.append(problem("I12", "not_on_roster", agency_id=row.agency_id, file=row.file))
+            problems.append(
+                at_receipt(problem("I12", "not_on_roster", agency_id=row.agency_id, file=row.file), row.line, in_message=True)
+            )
     receipted = set(cycle.receipts["file"])  # NFC (the cycle reader normalises every cell)
     for entry in on_disk:
         if entry.key in receipted:
@@ -118,72 +158,82 @@ def _register_problems(cycle: Cycle, on_disk: list[OnDisk]) -> list[dict]:
     return problems
 
 
-def _receipt_problems(agency_id: str, mine: list[dict]) -> list[dict]:
-    """The problems of an agency's receipts themselves: a date that is not a date (I16), more than one (I09)."""
+def _receipt_problems(agency_id: str, decision: ReceiptDecision, cycle: Cycle) -> list[dict]:
+    """The problems of an agency's receipts themselves: a date that is not a date (I16), a time that
+    is not a timestamp (I16, W), and every receipt that is not used, with why and its line (I09, W)."""
     problems = [
-        problem("I16", "not_a_date", agency_id=agency_id, file=row["file"], received_on=row.get("received_on_text", ""))
-        for row in mine
-        if pd.isna(row["received_on"])
-    ]
-    if len(mine) > 1:
-        files = ", ".join(r["file"] for r in mine)
+        problem("I16", "not_a_date", agency_id=agency_id, file=row["file"], received_on=row.get("received_on_text", ""),
+                line=row.get("line", ""))
+        for row in decision.undated
+    ]  # fmt: skip
+    problems += [
+        problem("I16", "not_a_timestamp", agency_id=agency_id, file=row["file"], line=row.get("line", ""),
+                received_at=row.get("received_at_text", ""), received_on=row.get("received_on_text", ""))
+        for row in decision.untimed
+    ]  # fmt: skip
+    for why, receipt, yields_to in decision.not_used:
         problems.append(
-            problem("I09", "several_receipts", agency_id=agency_id, file=files, count=len(mine), files=files)
-        )
+            problem(
+                "I09", why, agency_id=agency_id, file=receipt.file, line=receipt.line, received=receipt.received(),
+                by_file=yields_to.file, by_line=yields_to.line, by_received=yields_to.received(),
+                deadline=fmt_date(cycle.deadline),
+            )
+        )  # fmt: skip
     return problems
 
 
 def _file_outcome(
-    agency_id: str, file_name: str, found: tuple, outcome, unopened: bool, problems: list[dict]
+    agency_id: str, file_name: str, found: tuple, outcome, unopened: bool, problems: list[dict], line
 ) -> Submission | SubmissionError:
-    """What the one file an agency's receipt names gave: its values and problems, or why it could not
-    be used (not found or not a file, or a refusal while reading it); its problems are appended."""
+    """What the one file an agency's receipt (on ``line`` of receipts.csv) names gave: its values and
+    problems, or why it could not be used (not found or not a file, or a refusal while reading it); its
+    problems are appended, each with the receipt's line (named in the message of a file not used)."""
     entry, error = found
     if outcome is None:  # not read: listing found the problem
-        problems.append(problem_of(error, agency_id, file_name))
+        problems.append(at_receipt(problem_of(error, agency_id, file_name), line, in_message=True))
         return error
     if isinstance(outcome, SubmissionError):
-        problems.append(problem_of(outcome, agency_id, file_name if unopened else entry.name))  # as listing would
+        name = file_name if unopened else entry.name  # as listing would
+        problems.append(at_receipt(problem_of(outcome, agency_id, name), line, in_message=True))
         return outcome
-    problems.extend(outcome.problems)
+    problems.extend(at_receipt(row, line) for row in outcome.problems)
     return outcome
 
 
-def _status_row(agency, mine: list[dict], cycle: Cycle, readable: Submission | SubmissionError | None) -> dict:
-    """The agency's row of ``statuses``: what the register says first, then what reading its file gave."""
-    status, reason = _status_before_reading(agency, mine, cycle)
+def _status_row(
+    agency, decision: ReceiptDecision, cycle: Cycle, readable: Submission | SubmissionError | None
+) -> dict:
+    """The agency's row of ``statuses``: what the register says first, then what reading its file gave;
+    the receipts that are not used are named (with their lines) after the reason."""
+    status, reason = _status_before_reading(agency, decision, cycle)
     if status is None and isinstance(readable, SubmissionError):
         status, reason = "invalid", _reason("invalid", "unusable_file", reason=readable.message_vi)
     elif status is None:
-        row = mine[0]
-        status, reason = "ranked", _reason("ranked", "on_time", file=row["file"], received=fmt_date(row["received_on"]))
+        standing = decision.standing
+        status, reason = "ranked", _reason("ranked", "on_time", file=standing.file, received=standing.received())
+    if status != "excluded" and (not_used := decision.not_used):
+        lines = ", ".join(str(receipt.line) for _, receipt, _ in not_used)
+        reason += " " + _reason(status, "other_receipts", count=len(not_used), lines=lines)
     return {"agency_id": agency.agency_id, "agency_name": agency.name, "group": agency.group, "status": status,
             "status_reason": reason}  # fmt: skip
 
 
-def _status_before_reading(agency, mine: list[dict], cycle: Cycle) -> tuple[str | None, str]:
-    """excluded > missing > late > duplicate receipts; ``(None, "")`` when reading decides.
-
-    ``mine``: the agency's receipts as row dicts, sorted by (received_on, file).
-    """
+def _status_before_reading(agency, decision: ReceiptDecision, cycle: Cycle) -> tuple[str | None, str]:
+    """excluded > missing > late > an undated receipt; ``(None, "")`` when reading decides."""
     if not agency.ranked:
         return "excluded", _reason("excluded", "on_roster", note=agency.note)
-    if not mine:
-        return "missing", _reason("missing", "no_receipt")
-    undated = [row for row in mine if pd.isna(row["received_on"])]
-    if undated:
-        bad = undated[0]
+    if decision.undated:
+        bad = decision.undated[0]
         received_on = bad.get("received_on_text", "")
         return "invalid", _reason("invalid", "undated_receipt", received_on=received_on, file=bad["file"])
-    first = mine[0]
-    if first["received_on"] > cycle.deadline:
+    if decision.standing is None:
+        return "missing", _reason("missing", "no_receipt")
+    if not decision.on_time:
+        standing = decision.standing
         return "late", _reason(
-            "late", "after_deadline", file=first["file"], received=fmt_date(first["received_on"]),
+            "late", "after_deadline", file=standing.file, received=standing.received(),
             deadline=fmt_date(cycle.deadline),
         )  # fmt: skip
-    if len(mine) > 1:
-        files = ", ".join(row["file"] for row in mine)
-        return "invalid", _reason("invalid", "several_receipts", count=len(mine), files=files)
     return None, ""
 
 
@@ -192,21 +242,17 @@ def _reason(status: str, reason_id: str, **values) -> str:
 
 
 def _receipts_by_agency(receipts: pd.DataFrame):
-    """agency_id → its receipts as row dicts, sorted by (received_on, file) as ``sort_values`` does.
+    """agency_id → its receipts as row dicts, in the register's order (the receipt rules order them).
 
-    The rows are grouped once (a frame per agency costs more than reading its file); the rare agency
-    with several receipts is sorted by pandas itself, so that the order is the same by construction.
+    The rows are grouped once: a frame per agency costs more than reading its file.
     """
     records = receipts.to_dict("records")
-    at: dict[object, list[int]] = {}
-    for i, agency_id in enumerate(receipts["agency_id"].tolist()):
-        at.setdefault(agency_id, []).append(i)
+    at: dict[object, list[dict]] = {}
+    for agency_id, record in zip(receipts["agency_id"].tolist(), records, strict=True):
+        at.setdefault(agency_id, []).append(record)
 
     def receipts_of(agency_id) -> list[dict]:
-        rows = at.get(agency_id, [])
-        if len(rows) <= 1:
-            return [records[i] for i in rows]
-        return receipts.iloc[rows].sort_values(["received_on", "file"]).to_dict("records")
+        return at.get(agency_id, [])
 
     return receipts_of
 

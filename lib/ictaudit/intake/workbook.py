@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from python_calamine import CalamineWorkbook, PasswordError
 
+from ictaudit.intake.cellformats import as_percentage, percent_cells, shown_percent
 from ictaudit.intake.forms import SHEET_DATA, SHEET_META, SUPPORTED_TEMPLATE_VERSIONS, cell_address
 from ictaudit.intake.formulas import uncached_formula_cells
 from ictaudit.intake.package import Package, inspect_package
@@ -96,7 +97,8 @@ def read_submission(data: bytes, *, file_name: str, sha256: str, expected: Expec
         raise _no_header(rows, file_name, sheet)
     source = Source(agency_id, file_name, sha256, unicodedata.normalize("NFC", sheet))
     uncached = uncached_formula_cells(data, sheet, file_name, package=package)
-    sub = extract_values(rows, header, expected, source, uncached, merged)
+    percent = percent_cells(data, package, sheet, header.value_col)
+    sub = extract_values(rows, header, expected, source, uncached, merged, percent)
     if total_rows > MANY_ROWS:
         sub.problems.append(_many_rows(total_rows, header, len(expected.fields), source))
     return sub
@@ -113,6 +115,14 @@ def _open_checked(data: bytes, file_name: str) -> tuple[CalamineWorkbook, Packag
         raise refusal("I05", "password", file=file_name) from None
     except Exception as exc:  # calamine raises several types for broken files
         raise refusal("I05", "unopenable", file=file_name, error=describe_error(exc)) from None
+
+
+def read_form_meta(data: bytes, file_name: str) -> dict[str, str] | None:
+    """The ``_meta`` rows of a workbook's bytes, read after the same safety checks as
+    :func:`read_submission` (a refusal raises :class:`SubmissionError`); None without a ``_meta`` sheet.
+    How ``ictaudit receive`` recognises a form from its own cells, whatever its file is called."""
+    wb, _package = _open_checked(data, file_name)
+    return read_meta(wb)
 
 
 def find_sheet_name(wb: CalamineWorkbook, wanted: str) -> str | None:
@@ -238,7 +248,8 @@ def _many_rows(total_rows: int, header: Header, fields: int, source: Source) -> 
 @dataclass(frozen=True, eq=False)
 class DataSheet:
     """One ``Số liệu`` sheet being read: its rows, where its values come from, the value column's
-    letters, the cells holding a formula without a value, and the value cells in merged ranges."""
+    letters, the cells holding a formula without a value, the value cells in merged ranges, and the
+    value cells formatted as a percentage (address → format code)."""
 
     rows: Sequence[Sequence]
     source: Source
@@ -246,13 +257,17 @@ class DataSheet:
     uncached: set[str]
     merged_at: dict[int, tuple]  # row → merged range, for value cells in a range across rows
     code_at: dict[int, str]  # row → field code, for the rows whose code is a field of the form
+    percent: Mapping[str, str] = field(default_factory=dict)  # cell → its percentage format
 
     @classmethod
-    def of(cls, rows, header: Header, source: Source, uncached: set[str], merged, found: dict) -> DataSheet:
+    def of(
+        cls, rows, header: Header, source: Source, uncached: set[str], merged, found: dict, percent=None
+    ) -> DataSheet:
         """The sheet of ``rows`` once :func:`rows_by_code` has ``found`` the fields' rows."""
         column = cell_address(0, header.value_col)[:-1]
         merged_at = _merged_value_cells(merged, header.value_col)
-        return cls(rows, source, column, uncached, merged_at, {r: code for code, hits in found.items() for r, _ in hits})
+        code_at = {r: code for code, hits in found.items() for r, _ in hits}
+        return cls(rows, source, column, uncached, merged_at, code_at, percent or {})
 
     def problem(self, code: str, message_id: str, **values) -> dict:
         source = self.source
@@ -265,23 +280,32 @@ class DataSheet:
 
 
 def extract_values(
-    rows: Sequence[Sequence], header: Header, expected: ExpectedForm, source: Source, uncached: set[str], merged=()
+    rows: Sequence[Sequence],
+    header: Header,
+    expected: ExpectedForm,
+    source: Source,
+    uncached: set[str],
+    merged=(),
+    percent: Mapping[str, str] | None = None,
 ) -> Submission:
     """One value row per field of the form (in form order), found by the code in the code column.
 
     ``merged``: the sheet's merged ranges, ``((first_row, first_col), (last_row, last_col))`` 0-based;
     a field whose value cell lies in a range that spans several rows, or that starts left of the
-    value column, is a problem (I14) and its value is not used.
+    value column, is a problem (I14) and its value is not used. ``percent``: the value cells whose
+    number format is a percentage (:func:`ictaudit.intake.cellformats.percent_cells`), read by
+    :func:`_read_percent`.
     """
     found, problems = rows_by_code(rows, header, expected.by_code, source)
-    sheet = DataSheet.of(rows, header, source, uncached, merged, found)
+    sheet = DataSheet.of(rows, header, source, uncached, merged, found, percent)
+    percent = sheet.percent
     values: list[tuple] = []
     for spec in expected.fields:
         hits = found.get(spec.code)
         if hits is not None and len(hits) == 1:  # the usual field: read_field_rows, shortened
             r, raw = hits[0]
             cell = f"{sheet.column}{r + 1}"
-            if r not in sheet.merged_at and (raw is not None or cell not in uncached):
+            if r not in sheet.merged_at and (raw is not None or cell not in uncached) and cell not in percent:
                 shown, value, said, code = read_cell(raw, spec.type, spec.unit_vi)
                 if said is not None:
                     problems.append(
@@ -372,10 +396,34 @@ def _read_hit(sheet: DataSheet, spec: FieldSpec, r: int, raw, problems: list[dic
             )
         )  # fmt: skip
         return cell, shown, math.nan
+    if cell in sheet.percent and type(raw) in (int, float):
+        return _read_percent(sheet, spec, cell, raw, problems)
     shown, value, said, code = read_cell(raw, spec.type, spec.unit_vi)
     if said is not None:
         problems.append(sheet.problem(code, "cell_value", cell=cell, field=spec.code, raw_value=shown, problem=said))
     return cell, shown, value
+
+
+def _read_percent(sheet: DataSheet, spec: FieldSpec, cell: str, raw: float, problems: list[dict]) -> tuple[str, str, float]:
+    """(cell, text shown, value) of a number formatted as a percentage: in a percentage field the
+    percentage shown (0.85 → 85, shown ``85%``); in any other field a problem (I17) and no value, since
+    85 and 0.85 are both possible readings."""
+    code = sheet.percent[cell]
+    shown = shown_percent(raw, code)
+    if spec.percent:
+        _, value, said, problem_code = read_cell(as_percentage(raw), spec.type, spec.unit_vi)
+        if said is not None:
+            problems.append(
+                sheet.problem(problem_code, "cell_value", cell=cell, field=spec.code, raw_value=shown, problem=said)
+            )
+        return cell, shown, value
+    problems.append(
+        sheet.problem(
+            "I17", "percent_format", cell=cell, field=spec.code, raw_value=shown, format=code, stored=raw_text(raw).replace(".", ","),
+            unit=spec.unit_vi,
+        )
+    )  # fmt: skip
+    return cell, shown, math.nan
 
 
 #: (type, raw, field type, unit) → what :func:`read_cell` gave: most cells of a cycle repeat a value

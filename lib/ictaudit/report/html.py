@@ -66,6 +66,10 @@ def _write_html_reports(data: ReportInputs, out_dir: Path, validation_index: str
     html = out_dir / "report.html"
     html.write_text(env.get_template("report.html.j2").render(**ctx), encoding="utf-8")
     paths["html"] = html
+    if validation_index is not None:  # the Vietnamese validation page the report links to
+        from ictaudit.report.html_validation import write_validation_page
+
+        paths["validation"] = write_validation_page(data, out_dir, env)
     pages = AgencyPages(data, ctx["title"], ctx["year"])
     template = env.get_template("agency.html.j2")
     agencies_dir = out_dir / "agencies"

@@ -33,6 +33,7 @@ from ictaudit.report.inputs import (
     parse_inputs,
     records,
     shown_sum_differs,
+    source_vi,
     status_vi,
 )
 
@@ -336,7 +337,7 @@ class AgencyPages:
             {
                 "check_id": r["check_id"], "severity": SEVERITY_VI.get(r["severity"], r["severity"]),
                 "severity_id": r["severity"], "fields": r["fields"].replace(";", ", "), "shown_values": r["values"],
-                "message": r["message_vi"], "round": int(r["round"]), "resolved_by": r["resolved_by"].replace(";", ", "),
+                "message": r["message_vi"], "round": int(r["round"]), "resolved_by": self.data.resolution_vi(r),
             }
             for r in self.issues.get(agency_id, ())
         ]  # fmt: skip
@@ -347,6 +348,7 @@ class AgencyPages:
                 "id": r["correction_id"], "field": r["field"], "old": r["old_value"], "new": r["new_value"],
                 "reason": r["reason"], "by": r["confirmed_by"], "on": fmt_date_text(r["confirmed_on"]),
                 "status": CORRECTION_STATUS_VI.get(r["status"], r["status"]), "status_reason": r["status_reason"],
+                "source": source_vi(r["source"], r["document"], r["reply_file"]),
             }
             for r in self.corrections.get(agency_id, ())
         ]  # fmt: skip

@@ -18,6 +18,7 @@ from ictaudit.report.html_text import (
     band_colour,
     esc,
     heat_colour,
+    num,
     num_memo,
     rank_text,
 )
@@ -33,7 +34,9 @@ from ictaudit.report.inputs import (
     bands_text,
     fmt_date_text,
     formula_vi,
+    records,
     shown_sum_differs,
+    source_vi,
     status_vi,
 )
 
@@ -150,60 +153,100 @@ def _ranking_rows(rows: list[dict]) -> dict[str, Markup]:
 
 
 def _not_ranked(data: ReportInputs) -> list[dict]:
+    """The agencies not evaluated, each with its reason, and whether its form is kept (no points: they
+    are not scored)."""
     s = data.scores[data.scores["status"] != RANKED]
     labels = {g.id: g.label_vi for g in data.rubric.groups}
+    with_form = set(data.values["agency_id"])
     return [
         {
             "agency_id": r["agency_id"], "href": agency_href(r["agency_id"]), "name": r["agency_name"],
             "group": labels.get(r["group"], r["group"]), "status": status_vi(r["status"]),
-            "reason": r["status_reason"], "score_100": r["score_100_published"],
+            "reason": r["status_reason"], "form_kept": r["agency_id"] in with_form,
         }
         for r in s.to_dict("records")
     ]  # fmt: skip
 
 
-def _yoy(data: ReportInputs) -> dict | None:
-    prev = data.previous_scores
-    if prev is None:
-        return None
+def _yoy(data: ReportInputs) -> dict:
+    """Last year's comparison, as published (:mod:`ictaudit.intake.previous`), or why there is none."""
+    info = data.previous_info
+    if info is None or not info.get("linked") or data.previous_links is None:
+        reason = info["reason_vi"] if info else "Lần chạy này không có thông tin về kết quả năm trước."
+        return {"linked": False, "reason": reason}
+    links = data.previous_links
+    groups = {g.id: g.label_vi for g in data.rubric.groups}
     cur = data.scores.set_index("agency_id")
-    old = prev.set_index("agency_id")
-    labels = {g.id: g.label_vi for g in data.rubric.groups}
-    groups = []
+    by_agency = {a: rows for a, rows in links[links["agency_id"] != ""].groupby("agency_id", sort=False)}
+    tables = []
     for g in data.rubric.groups:
-        rows = []
-        for a, r in cur[cur["group"] == g.id].iterrows():
-            if a not in old.index:
-                continue
-            o = old.loc[a]
-            both_ranked = not is_nan(r["rank"]) and not is_nan(o["rank"])
-            delta_rank = int(o["rank"]) - int(r["rank"]) if both_ranked else None
-            delta_score = (
-                r["score_100_published"] - o["score_100_published"]
-                if not is_nan(r["score_100_published"]) and not is_nan(o["score_100_published"])
-                else None
-            )
-            rows.append(
-                {
-                    "href": agency_href(a), "name": r["agency_name"], "prev_rank": o["rank"], "rank": r["rank"],
-                    "prev_score": o["score_100_published"], "score": r["score_100_published"], "delta_rank": delta_rank,
-                    "delta_score": delta_score, "prev_status": status_vi(o["status"]),
-                    "status": status_vi(r["status"]), "group_changed": o["group"] != g.id,
-                }
-            )  # fmt: skip
+        rows = [
+            _yoy_row(a, r, by_agency[a], g.id, groups)
+            for a, r in cur[cur["group"] == g.id].iterrows()
+            if a in by_agency and by_agency[a]["link"].iloc[0] != "new"
+        ]
         rows.sort(key=lambda r: (is_nan(r["rank"]), 0 if is_nan(r["rank"]) else int(r["rank"]), r["name"]))
-        groups.append({"label": g.label_vi, "rows": rows})
+        tables.append({"label": g.label_vi, "rows": rows})
     new = [
-        {"href": agency_href(a), "name": r["agency_name"], "group": labels.get(r["group"], r["group"])}
+        {"href": agency_href(a), "name": r["agency_name"], "group": groups.get(r["group"], r["group"])}
         for a, r in cur.iterrows()
-        if a not in old.index
+        if a not in by_agency or by_agency[a]["link"].iloc[0] == "new"
     ]
     gone = [
-        {"name": r["agency_name"], "agency_id": a, "group": labels.get(r["group"], r["group"])}
-        for a, r in old.iterrows()
-        if a not in cur.index
-    ]
-    return {"groups": groups, "new": new, "gone": gone}
+        {"name": r["predecessor_name"], "agency_id": r["predecessor_id"],
+         "group": groups.get(r["predecessor_group"], r["predecessor_group"])}
+        for r in records(links[links["link"] == "gone"])
+    ]  # fmt: skip
+    then, now = info["scale_then"], info["scale_now"]
+    return {
+        "linked": True, "year": info["year"], "groups": tables, "new": new, "gone": gone,
+        "scale_then": f"{then['id']} phiên bản {then['version']}", "scale_now": f"{now['id']} phiên bản {now['version']}",
+        "scale_differences": info["scale_differences"], "files": info["sha256"],
+    }  # fmt: skip
+
+
+def _number(text) -> float:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _yoy_row(agency_id: str, r, links, group_id: str, groups: dict[str, str]) -> dict:
+    """One row of a group's comparison: this year's agency against the agency or agencies it continues."""
+    link = links["link"].iloc[0]
+    preds = records(links)
+    row = {
+        "href": agency_href(agency_id), "name": r["agency_name"], "rank": r["rank"],
+        "score": r["score_100_published"], "status": status_vi(r["status"]), "link": link, "prev_rank": None, "prev_score": float("nan"),
+        "delta_rank": None, "delta_score": None, "notes": [],
+    }  # fmt: skip
+    if link in ("same", "renamed"):
+        (p,) = preds
+        row["prev_rank"] = int(p["predecessor_rank"]) if p["predecessor_rank"] else None
+        row["prev_score"] = _number(p["predecessor_score_100"])
+        same_group = p["predecessor_group"] == group_id
+        if row["prev_rank"] is not None and not is_nan(r["rank"]) and same_group:
+            row["delta_rank"] = row["prev_rank"] - int(r["rank"])
+        if not is_nan(row["prev_score"]) and not is_nan(r["score_100_published"]):
+            row["delta_score"] = r["score_100_published"] - row["prev_score"]
+        if link == "renamed":
+            row["notes"].append(f"Năm trước: {p['predecessor_name']} (mã {p['predecessor_id']}).")
+        if not same_group:
+            row["notes"].append(f"Năm trước thuộc khối {groups.get(p['predecessor_group'], p['predecessor_group'])}.")
+        if row["delta_rank"] is None and (row["prev_rank"] is None or is_nan(r["rank"])):
+            row["notes"].append(f"Năm trước: {status_vi(p['predecessor_status']) or '—'}; năm nay: {row['status']}.")
+        return row
+    head = "Hợp nhất từ" if link == "merged" else "Chia tách từ"
+    listed = [
+        f"{p['predecessor_name']} (mã {p['predecessor_id']}: "
+        + (f"hạng {p['predecessor_rank']}, điểm {num(_number(p['predecessor_score_100']))}" if p["predecessor_rank"]
+           else status_vi(p["predecessor_status"]) or "không có kết quả")
+        + ")"
+        for p in preds
+    ]  # fmt: skip
+    row["notes"].append(f"{head}: " + "; ".join(listed) + ". Không so sánh hạng với một đơn vị năm trước.")
+    return row
 
 
 def _validation(data: ReportInputs, validation_index: str | None) -> dict:
@@ -223,7 +266,7 @@ def _validation(data: ReportInputs, validation_index: str | None) -> dict:
             row["resolved"] += bool(r["resolved_by"])
             # neither resolved by a correction nor found again in round 2: not re-checked (e.g. intake)
             row["unchecked"] += not r["resolved_by"] and (r["agency_id"], r["check_id"]) not in in_round2
-        else:
+        elif not r["resolved_by"]:  # a round-2 finding a confirmation settled is not "remaining"
             row["remaining"] += 1
         row["agencies"].add(r["agency_id"])
     rows = []
@@ -238,6 +281,7 @@ def _validation(data: ReportInputs, validation_index: str | None) -> dict:
             "field": r["field"], "old": r["old_value"], "new": r["new_value"], "reason": r["reason"],
             "by": r["confirmed_by"], "on": fmt_date_text(r["confirmed_on"]),
             "status": CORRECTION_STATUS_VI.get(r["status"], r["status"]), "status_reason": r["status_reason"],
+            "source": source_vi(r["source"], r["document"], r["reply_file"]),
         }
         for r in c.to_dict("records")
     ]  # fmt: skip
@@ -248,11 +292,11 @@ def _validation(data: ReportInputs, validation_index: str | None) -> dict:
         "errors_round1": int((round1["severity"] == "E").sum()),
         "warnings_round1": int((round1["severity"] == "W").sum()),
         "resolved": int((round1["resolved_by"] != "").sum()),
-        "remaining": int((i["round"] == 2).sum()),
+        "remaining": int(((i["round"] == 2) & (i["resolved_by"] == "")).sum()),
         "unchecked": sum(r["unchecked"] for r in rows),
-        "remaining_errors": int(((i["round"] == 2) & (i["severity"] == "E")).sum()),
+        "remaining_errors": int(((i["round"] == 2) & (i["severity"] == "E") & (i["resolved_by"] == "")).sum()),
         "corrections": corrections,
-        "applied": int((c["status"] == "applied").sum()),
+        "applied": int(c["status"].isin(["applied", "confirmed"]).sum()),
         "rejected": int((c["status"] == "rejected").sum()),
         "has_corrections_file": data.has_corrections_file,
         "index": validation_index,
@@ -312,6 +356,7 @@ def report_context(data: ReportInputs, validation_index: str | None) -> dict:
         "deadline": data.deadline,
         "sample": data.is_sample,
         "rubric": r,
+        "rubric_check": ci.get("rubric_check"),
         "reconstructed": r.status == "reconstructed",
         "bands_text": bands_text(r),
         "band_list": [
@@ -329,6 +374,7 @@ def report_context(data: ReportInputs, validation_index: str | None) -> dict:
         "validation": _validation(data, validation_index),
         "method": _method(data),
         "robustness": _robustness(data),
+        "status_page": data.extra.get("status_page"),
         "n_scored": len(data.scored_ids),
         "n_roster": len(data.scores),
         "n_ranked": len(ranked),

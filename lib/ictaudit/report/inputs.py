@@ -1,8 +1,8 @@
 """What both report writers share: the scored tables of a run, typed, and the words they are shown in.
 
 In: the scored folder (``scores.csv``, ``criteria.csv``, ``trail.csv``, ``values.csv``, ``issues.csv``
-and, when present, ``corrections.csv``; last year's ``scores.csv`` for the comparison), the rubric and
-the cycle's metadata. Out: :class:`ReportInputs` and the Vietnamese labels of statuses, flags, kinds and
+and, when present, ``corrections.csv``; ``previous.json`` and ``previous_links.csv`` for the comparison
+with last year's published results), the rubric and the cycle's metadata. Out: :class:`ReportInputs` and the Vietnamese labels of statuses, flags, kinds and
 severities. No wall-clock time: the same inputs give the same bytes.
 """
 
@@ -54,7 +54,18 @@ KIND_VI = {
     "tiers": "Theo mức",
 }
 SEVERITY_VI = {"E": "Lỗi", "W": "Cảnh báo"}
-CORRECTION_STATUS_VI = {"applied": "Đã áp dụng", "rejected": "Không áp dụng"}
+CORRECTION_STATUS_VI = {"applied": "Đã áp dụng", "confirmed": "Xác nhận giữ nguyên", "rejected": "Không áp dụng"}
+SOURCE_VI = {"agency reply": "Phản hồi của đơn vị", "on-site survey": "Khảo sát thực tế", "DIC review": "Sở rà soát"}
+
+
+def source_vi(source: str, document: str = "", reply_file: str = "") -> str:
+    """Where a correction comes from, in words: ``Khảo sát thực tế — Biên bản 12/BB``, ``Phản hồi của đơn
+    vị — phiếu tra-loi.xlsx``; ``—`` when the row names no source."""
+    words = SOURCE_VI.get(source, source)
+    ref = document or (f"phiếu {reply_file}" if reply_file else "")
+    if words and ref:
+        return f"{words} — {ref}"
+    return words or ref or "—"
 
 
 def fmt_date_text(text) -> str:
@@ -232,7 +243,7 @@ def _read_optional(path: Path, columns: list[str]) -> pd.DataFrame:
 ISSUE_COLUMNS = ["agency_id", "check_id", "severity", "fields", "values", "message_vi", "round", "resolved_by"]
 CORRECTION_COLUMNS = [
     "correction_id", "agency_id", "field", "old_value", "new_value", "reason", "check_id", "confirmed_by",
-    "confirmed_on", "status", "status_reason",
+    "confirmed_on", "status", "status_reason", "line", "source", "document", "reply_file",
 ]  # fmt: skip
 
 
@@ -268,7 +279,9 @@ class ReportInputs:
     issues: pd.DataFrame
     corrections: pd.DataFrame
     has_corrections_file: bool
-    previous_scores: pd.DataFrame | None = None
+    #: ``previous.json`` (None for a scored folder written before it existed) and ``previous_links.csv``
+    previous_info: dict | None = None
+    previous_links: pd.DataFrame | None = None
     scored_dir: Path | None = None
     extra: dict = field(default_factory=dict)
 
@@ -289,6 +302,35 @@ class ReportInputs:
         for r in records(self.criteria):
             out.setdefault(r["agency_id"], {})[r["criterion_id"]] = r
         return out
+
+    @cached_property
+    def corrections_by_id(self) -> dict[str, dict]:
+        return {r["correction_id"]: r for r in records(self.corrections)}
+
+    @cached_property
+    def awaiting(self) -> dict[tuple, str]:
+        """Open errors the agency confirmed unchanged, waiting for the DIC: (agency, check, round) → ids."""
+        from ictaudit.validate.resolution import awaiting_decision
+
+        return awaiting_decision(self.issues, self.corrections) if len(self.corrections) else {}
+
+    def resolution_vi(self, issue: dict) -> str:
+        """How an issue was answered, in words: ``K001: điều chỉnh 239 → 142 (phản hồi của đơn vị)``;
+        an error the agency confirmed: waiting for the DIC; ``""`` while open."""
+        ids = [i for i in str(issue.get("resolved_by") or "").split(";") if i]
+        if not ids:
+            waiting = self.awaiting.get((issue["agency_id"], issue["check_id"], int(issue["round"])))
+            return f"Chờ Sở quyết định (đơn vị xác nhận giữ nguyên: {waiting.replace(';', ', ')})" if waiting else ""
+        parts = []
+        for cid in ids:
+            c = self.corrections_by_id.get(cid, {})
+            if c.get("status") == "confirmed":
+                how = f"xác nhận {c.get('field', '')} = {c.get('new_value') or 'trống'}, có giải trình"
+            else:
+                how = f"điều chỉnh {c.get('field', '')} {c.get('old_value') or 'trống'} → {c.get('new_value') or 'trống'}"
+            source = SOURCE_VI.get(c.get("source", ""), "")
+            parts.append(f"{cid}: {how}" + (f" ({source.lower()})" if source else ""))
+        return "; ".join(parts)
 
     @cached_property
     def blocked(self) -> dict[str, list[str]]:
@@ -353,10 +395,10 @@ class ReportInputs:
         return date.fromisoformat(str(d))
 
 
-def load_report_inputs(
-    rubric: Rubric, scored_dir: Path, cycle_info: dict, previous_scored_dir: Path | None = None
-) -> ReportInputs:
-    """Read the scored tables of ``scored_dir`` (and the previous year's scores, when given)."""
+def load_report_inputs(rubric: Rubric, scored_dir: Path, cycle_info: dict) -> ReportInputs:
+    """Read the scored tables of ``scored_dir`` (last year's comparison included, when the run linked it)."""
+    from ictaudit.intake.previous import LINKS_FILE, read_previous_info
+
     scored_dir = Path(scored_dir)
     need = ["scores.csv", "criteria.csv", "trail.csv"]
     if missing := [n for n in need if not (scored_dir / n).exists()]:
@@ -377,9 +419,7 @@ def load_report_inputs(
     issues["round"] = _ints(issues["round"]).fillna(1)
     has_corr = (scored_dir / "corrections.csv").exists()
     corrections = _read_optional(scored_dir / "corrections.csv", CORRECTION_COLUMNS)
-    previous = None
-    if previous_scored_dir is not None and (Path(previous_scored_dir) / "scores.csv").exists():
-        previous = read_scores(Path(previous_scored_dir) / "scores.csv", rubric)
+    links = read_csv(scored_dir / LINKS_FILE) if (scored_dir / LINKS_FILE).exists() else None
     return ReportInputs(
         rubric=rubric,
         cycle_info=dict(cycle_info),
@@ -390,6 +430,7 @@ def load_report_inputs(
         issues=issues,
         corrections=corrections,
         has_corrections_file=has_corr,
-        previous_scores=previous,
+        previous_info=read_previous_info(scored_dir),
+        previous_links=links,
         scored_dir=scored_dir,
     )

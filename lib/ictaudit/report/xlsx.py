@@ -3,7 +3,8 @@
 Sheets, in order: ``Giới thiệu`` (what the workbook is, the legal basis, the rubric's notice, a guide
 to the sheets); one ``Xếp hạng …`` per group (:mod:`ictaudit.report.xlsx_ranking`: the ranking to
 print); ``Số liệu`` and ``Điểm`` (:mod:`ictaudit.report.xlsx_scores`: the confirmed values, and the
-scores as formulas); ``Diễn giải``, ``Nguồn số liệu``, ``Lỗi số liệu``, ``Hiệu chỉnh`` and
+scores as formulas, of the agencies evaluated); ``Không đánh giá`` (the agencies not evaluated, each
+with its reason and no points); ``Diễn giải``, ``Nguồn số liệu``, ``Lỗi số liệu``, ``Hiệu chỉnh`` and
 ``Thang điểm`` (:mod:`ictaudit.report.xlsx_tables`: the trail, the source cells, the validation
 problems, the corrections, the method). A sheet copying a scored table too long for a spreadsheet
 is left out, and says which CSV file holds its rows (:data:`~ictaudit.report.xlsx_tables.SHEET_MAX_ROWS`).
@@ -16,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ictaudit.common.workbooks import print_setup, write_text
-from ictaudit.report.inputs import ReportInputs, gc_paused
+from ictaudit.report.inputs import RANKED, ReportInputs, gc_paused, records, status_vi
 from ictaudit.report.xlsx_cells import Formats, new_workbook, wrapped_height
 from ictaudit.report.xlsx_ranking import add_ranking_sheets, fill_ranking_sheet, ranking_sheet_names
 from ictaudit.report.xlsx_scores import SCORES_SHEET, VALUES_SHEET, sheet_scores, sheet_values
@@ -37,12 +38,15 @@ from ictaudit.report.xlsx_tables import (
 )
 
 INTRO_SHEET = "Giới thiệu"
+NOT_EVALUATED_SHEET = "Không đánh giá"
 
 #: what each sheet holds, in the guide of the intro sheet
 GUIDE = {
     VALUES_SHEET: "Số liệu đã xác nhận dùng để tính điểm: mỗi dòng một đơn vị, mỗi cột một chỉ tiêu của phiếu.",
     SCORES_SHEET: "Điểm từng chỉ tiêu, tiêu chí, tổng điểm, điểm quy đổi 100, chỉ số, xếp loại, thứ hạng — "
                   "tất cả là công thức tính lại từ sheet Số liệu.",
+    NOT_EVALUATED_SHEET: "Đơn vị xem như không được đánh giá, xếp hạng (gửi phiếu sau hạn, không gửi phiếu, không "
+                         "thuộc diện xếp hạng, phiếu không hợp lệ): không có điểm; lý do của từng đơn vị.",
     TRAIL_SHEET: "Từng bước tính điểm của từng đơn vị (bảng diễn giải).",
     SOURCES_SHEET: "Ô nguồn của từng số liệu: tệp, sheet, ô, giá trị gốc và mã hiệu chỉnh.",
     ISSUES_SHEET: "Các lỗi, cảnh báo do kiểm tra tính logic phát hiện (vòng 1: phiếu gốc; vòng 2: sau hiệu chỉnh).",
@@ -70,6 +74,7 @@ def write_report_xlsx(data: ReportInputs, path: Path) -> Path:
         layout, score_rows = sheet_scores(wb, data, fm, values_rows, value_cols)
         for group_id, ws in rankings.items():
             fill_ranking_sheet(ws, data, fm, layout, score_rows, group_id)
+        sheet_not_evaluated(wb, data, fm)
         sheet_trail(wb, data, fm)
         sheet_sources(wb, data, fm)
         sheet_issues(wb, data, fm)
@@ -99,6 +104,32 @@ def guide(data: ReportInputs) -> list[tuple[str, str]]:
         )
         for name, text in GUIDE.items()
     ]
+
+
+def sheet_not_evaluated(wb, data: ReportInputs, fm: Formats) -> None:
+    """The agencies that are not ranked — not evaluated, so not scored —, each with its status and reason
+    (wrapped, each row as high as its reason needs, so that it prints whole on A4)."""
+    labels = {g.id: g.label_vi for g in data.rubric.groups}
+    rows = [r for r in records(data.scores[["agency_id", "agency_name", "group", "status", "status_reason"]])
+            if r["status"] != RANKED]  # fmt: skip
+    ws = wb.add_worksheet(NOT_EVALUATED_SHEET)
+    title = (
+        "Đơn vị xem như không được đánh giá, xếp hạng: không được chấm điểm, nên không có trong sheet Số liệu và Điểm. "
+        "Phiếu đã nhận vẫn được lưu (sheet Nguồn số liệu)." if rows else "Mọi đơn vị trong danh sách đều được đánh giá, xếp hạng."
+    )  # fmt: skip
+    write_text(ws, 0, 0, title, fm.text)
+    widths = (16, 34, 22, 24, 80)
+    for j, (head, width) in enumerate(zip(("Mã đơn vị", "Tên đơn vị", "Khối", "Tình trạng", "Lý do"), widths, strict=True)):
+        ws.set_column(j, j, width)
+        write_text(ws, 1, j, head, fm.header)
+    for i, r in enumerate(rows, start=2):
+        cells = (r["agency_id"], r["agency_name"], labels.get(r["group"], r["group"]), status_vi(r["status"]), r["status_reason"])
+        for j, text in enumerate(cells):
+            write_text(ws, i, j, text, fm.wrap)
+        lines = max(-(-len(str(text)) // int(width * 1.1)) for text, width in zip(cells, widths, strict=True))
+        ws.set_row(i, 15 * max(lines, 1))
+    ws.freeze_panes(2, 0)
+    print_setup(ws, 1)
 
 
 def sheet_intro(wb, data: ReportInputs, fm: Formats) -> None:

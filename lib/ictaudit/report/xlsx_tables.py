@@ -25,6 +25,7 @@ from ictaudit.report.inputs import (
     fmt_date_text,
     formula_vi,
     parse_inputs,
+    source_vi,
 )
 from ictaudit.report.xlsx_cells import Formats, wrapped_height
 
@@ -267,7 +268,7 @@ def sheet_issues(wb, data: ReportInputs, fm: Formats) -> None:
     cols = [
         ("Mã đơn vị", 12, "text"), ("Tên đơn vị", 28, "text"), ("Mã kiểm tra", 9, "text"), ("Mức độ", 10, "text"),
         ("Chỉ tiêu", 12, "text"), ("Giá trị", 22, "wrap"), ("Nội dung", 50, "wrap"), ("Vòng", 6, "int"),
-        ("Đã xử lý bởi hiệu chỉnh", 14, "text"),
+        ("Đã xử lý bởi (hiệu chỉnh, xác nhận)", 30, "wrap"),
     ]  # fmt: skip
     title = "Lỗi (E) và cảnh báo (W) do kiểm tra tính logic phát hiện; vòng 1: phiếu gốc, vòng 2: sau hiệu chỉnh."
     copy_sheet(wb, ISSUES_SHEET, fm, title, cols, len(data.issues), lambda: _issues_columns(data))
@@ -279,7 +280,7 @@ def _issues_columns(data: ReportInputs) -> list[list]:
     return [
         ids, _mapped(ids, lambda a: data.names.get(a, "")), i["check_id"].tolist(),
         _mapped(i["severity"].tolist(), lambda s: SEVERITY_VI.get(s, s)), i["fields"].tolist(), i["values"].tolist(),
-        i["message_vi"].tolist(), i["round"].tolist(), i["resolved_by"].tolist(),
+        i["message_vi"].tolist(), i["round"].tolist(), [data.resolution_vi(r) for r in i.to_dict("records")],
     ]  # fmt: skip
 
 
@@ -287,10 +288,12 @@ def sheet_corrections(wb, data: ReportInputs, fm: Formats) -> None:
     cols = [
         ("Mã hiệu chỉnh", 10, "text"), ("Mã đơn vị", 12, "text"), ("Tên đơn vị", 28, "text"), ("Chỉ tiêu", 8, "text"),
         ("Giá trị cũ", 12, "text"), ("Giá trị mới", 12, "text"), ("Lý do", 34, "wrap"), ("Mã kiểm tra", 9, "text"),
-        ("Người xác nhận", 18, "wrap"), ("Ngày xác nhận", 12, "text"), ("Kết quả", 14, "text"),
-        ("Lý do không áp dụng", 34, "wrap"),
+        ("Người xác nhận", 18, "wrap"), ("Ngày xác nhận", 12, "text"), ("Nguồn, văn bản", 28, "wrap"),
+        ("Kết quả", 14, "text"), ("Lý do không áp dụng", 34, "wrap"), ("Dòng trong corrections.csv", 9, "text"),
     ]  # fmt: skip
-    title = "Hiệu chỉnh số liệu đã được đơn vị xác nhận (không ghi đè số liệu gốc)."
+    title = (
+        "Hiệu chỉnh và xác nhận số liệu (đơn vị trả lời, khảo sát thực tế, Sở rà soát); số liệu gốc không bị ghi đè."
+    )
     copy_sheet(wb, CORRECTIONS_SHEET, fm, title, cols, len(data.corrections), lambda: _corrections_columns(data))
 
 
@@ -301,7 +304,9 @@ def _corrections_columns(data: ReportInputs) -> list[list]:
         c["correction_id"].tolist(), ids, _mapped(ids, lambda a: data.names.get(a, "")), c["field"].tolist(),
         c["old_value"].tolist(), c["new_value"].tolist(), c["reason"].tolist(), c["check_id"].tolist(),
         c["confirmed_by"].tolist(), _mapped(c["confirmed_on"].tolist(), fmt_date_text),
+        [source_vi(s, d, f) for s, d, f in zip(c["source"], c["document"], c["reply_file"])],
         _mapped(c["status"].tolist(), lambda s: CORRECTION_STATUS_VI.get(s, s)), c["status_reason"].tolist(),
+        c["line"].tolist(),
     ]  # fmt: skip
 
 

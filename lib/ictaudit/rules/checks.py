@@ -24,8 +24,7 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
 from ictaudit.common.numfmt import fmt_value
 from ictaudit.rules.expressions import (
@@ -36,7 +35,8 @@ from ictaudit.rules.expressions import (
     parse_condition,
     parse_expression,
 )
-from ictaudit.rules.rubric import FieldType, Rubric, load_yaml
+from ictaudit.rules.files import Frozen, RulesFileError, read_mapping, validated
+from ictaudit.rules.rubric import FieldType, Rubric
 
 CHECKS_PATH = Path(__file__).with_name("checks.yaml")
 
@@ -55,27 +55,19 @@ _PARAMETER_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _DERIVED_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*_\w+$")  # F29_F30: a field code never has a "_"
 
 
-class ChecksError(ValueError):
+class ChecksError(RulesFileError):
     """A check table that cannot be used; ``problems`` lists every offence found."""
 
-    def __init__(self, source: str, problems: list[str]):
-        self.source = source
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"invalid check table {source}:\n{lines}")
+    kind = "check table"
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Parameter(_Frozen):
+class Parameter(Frozen):
     value: int | float
     unit: str = ""
     note: str
 
 
-class CheckRule(_Frozen):
+class CheckRule(Frozen):
     """One rule of a check: one condition, the fields it shows (or the field types it covers), the texts."""
 
     le: tuple[str | float, str | float] | None = None
@@ -109,7 +101,7 @@ class CheckRule(_Frozen):
         return "fields" if self.types is not None else "agencies"
 
 
-class Check(_Frozen):
+class Check(Frozen):
     id: str
     severity: Severity
     forms: tuple[str, ...]
@@ -117,7 +109,7 @@ class Check(_Frozen):
     rules: tuple[CheckRule, ...]
 
 
-class OutsideCheck(_Frozen):
+class OutsideCheck(Frozen):
     """A check of docs/domain.md §5 that is not about values (L26), so in no suite."""
 
     id: str
@@ -150,7 +142,7 @@ class When:
     number: float
 
 
-class CheckTable(_Frozen):
+class CheckTable(Frozen):
     version: str
     reference: str
     parameters: dict[str, Parameter]
@@ -237,18 +229,8 @@ def load_checks(path: Path | str = CHECKS_PATH, rubric: Rubric | None = None) ->
     Raises :class:`ChecksError` naming every offence.
     """
     source = str(path)
-    try:
-        data = load_yaml(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ChecksError(source, [f"cannot read the file: {exc.strerror or exc}"]) from exc
-    except yaml.YAMLError as exc:
-        raise ChecksError(source, [f"not valid YAML: {exc}"]) from exc
-    if not isinstance(data, dict):
-        raise ChecksError(source, ["the file must hold a mapping at the top level"])
-    try:
-        table = CheckTable.model_validate(data)
-    except ValidationError as exc:
-        raise ChecksError(source, [f"{_where(data, e['loc'])}: {e['msg']}" for e in exc.errors()]) from None
+    data = read_mapping(Path(path), ChecksError)
+    table = validated(CheckTable, data, source, ChecksError, _where)
     problems = check_table(table)
     if not problems and rubric is not None:
         problems = check_against_rubric(table, rubric)

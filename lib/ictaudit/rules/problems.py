@@ -22,31 +22,20 @@ from functools import cache, cached_property
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
-
-from ictaudit.rules.rubric import load_yaml
+from ictaudit.rules.files import Frozen, RulesFileError, read_mapping, validated
 
 PROBLEMS_FILE = Path(__file__).with_name("problems.yaml")
 Severity = Literal["E", "W"]
 STATUSES = ("excluded", "missing", "late", "invalid", "ranked")  # in order of precedence (docs/domain.md §5)
 
 
-class ProblemCatalogueError(ValueError):
+class ProblemCatalogueError(RulesFileError):
     """A catalogue that cannot be used; ``problems`` lists every offence found."""
 
-    def __init__(self, source: str, problems: list[str]):
-        self.source = source
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"invalid problem catalogue {source}:\n{lines}")
+    kind = "problem catalogue"
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Message(_Frozen):
+class Message(Frozen):
     """One Vietnamese message of a problem code; ``severity`` overrides the code's."""
 
     id: str
@@ -54,7 +43,7 @@ class Message(_Frozen):
     severity: Severity | None = None
 
 
-class ProblemCode(_Frozen):
+class ProblemCode(Frozen):
     id: str
     severity: Severity
     title: str
@@ -66,20 +55,20 @@ class ProblemCode(_Frozen):
         return message.severity or self.severity
 
 
-class Reason(_Frozen):
+class Reason(Frozen):
     """One Vietnamese ``status_reason`` of a status."""
 
     id: str
     vi: str
 
 
-class StatusSpec(_Frozen):
+class StatusSpec(Frozen):
     id: str
     meaning: str
     reasons: tuple[Reason, ...]
 
 
-class ProblemCatalogue(_Frozen):
+class ProblemCatalogue(Frozen):
     placeholders: dict[str, str]
     problems: tuple[ProblemCode, ...]
     statuses: tuple[StatusSpec, ...]
@@ -162,19 +151,8 @@ def check_catalogue(catalogue: ProblemCatalogue) -> list[str]:
 def load_problems(path: Path | str = PROBLEMS_FILE) -> ProblemCatalogue:
     """Load and check a catalogue; raise :class:`ProblemCatalogueError` naming every offence."""
     source = str(path)
-    try:
-        data = load_yaml(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ProblemCatalogueError(source, [f"cannot read the file: {exc.strerror or exc}"]) from None
-    except yaml.YAMLError as exc:
-        raise ProblemCatalogueError(source, [f"not valid YAML: {exc}"]) from None
-    if not isinstance(data, dict):
-        raise ProblemCatalogueError(source, ["the file must hold a mapping at the top level"])
-    try:
-        catalogue = ProblemCatalogue.model_validate(data)
-    except ValidationError as exc:
-        offences = [f"{_where(data, err['loc'])}: {err['msg']}" for err in exc.errors()]
-        raise ProblemCatalogueError(source, offences) from None
+    data = read_mapping(Path(path), ProblemCatalogueError)
+    catalogue = validated(ProblemCatalogue, data, source, ProblemCatalogueError, _where)
     if problems := check_catalogue(catalogue):
         raise ProblemCatalogueError(source, problems)
     return catalogue

@@ -22,31 +22,27 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
 from ictaudit.common.paths import RUBRICS_DIR
 from ictaudit.rules import kinds as kinds_mod
+from ictaudit.rules.files import Frozen, RulesFileError, read_mapping, validated
 
 FieldType = Literal["count", "decimal", "yesno"]
 ComparisonOp = Literal[">", ">=", "<", "<=", "=", "!="]
 
 
-class RubricError(ValueError):
+class RubricError(RulesFileError):
     """A rubric file that cannot be used; ``problems`` lists every offence found."""
 
-    def __init__(self, source: str, problems: list[str]):
-        self.source = source
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"invalid rubric {source}:\n{lines}")
+    kind = "rubric"
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+#: the unit that declares a field a percentage (docs/contracts.md §5)
+PERCENT_UNIT = "%"
 
 
-class FieldSpec(_Frozen):
+class FieldSpec(Frozen):
     code: str
     label_vi: str
     label_en: str
@@ -56,8 +52,14 @@ class FieldSpec(_Frozen):
     required: bool
     forms: tuple[str, ...]
 
+    @property
+    def percent(self) -> bool:
+        """A percentage field (its unit is ``%``): the agency types 85 for 85 %, and a cell formatted as a
+        percentage is read as the percentage it shows (0.85 stored, shown 85 %, read 85)."""
+        return self.unit_vi.strip() == PERCENT_UNIT
 
-class GroupSpec(_Frozen):
+
+class GroupSpec(Frozen):
     id: str
     form: str
     label_vi: str
@@ -65,27 +67,27 @@ class GroupSpec(_Frozen):
     max_points: float
 
 
-class FormSpec(_Frozen):
+class FormSpec(Frozen):
     id: str
     label_vi: str
     label_en: str
 
 
-class Band(_Frozen):
+class Band(Frozen):
     id: str
     label_vi: str
     label_en: str
     min_score: float
 
 
-class RankingRule(_Frozen):
+class RankingRule(Frozen):
     on: Literal["score_100"] = "score_100"
     decimals: int = Field(2, ge=0, le=6)
     ties: Literal["competition"] = "competition"
     tie_breaker: Literal["none"] = "none"
 
 
-class ChecklistItem(_Frozen):
+class ChecklistItem(Frozen):
     """One item of a checklist: a yes/no field, or a condition such as ``F39 > 0``."""
 
     field: str
@@ -94,12 +96,12 @@ class ChecklistItem(_Frozen):
     points: float
 
 
-class Tier(_Frozen):
+class Tier(Frozen):
     at_least: float
     points: float
 
 
-class IndicatorGroupParams(_Frozen):
+class IndicatorGroupParams(Frozen):
     """What an indicator is worth in one group, and the parameters that differ per group."""
 
     max_points: float
@@ -108,7 +110,7 @@ class IndicatorGroupParams(_Frozen):
     per_item: float | None = None  # count_capped
 
 
-class IndicatorSpec(_Frozen):
+class IndicatorSpec(Frozen):
     id: str
     label_vi: str
     label_en: str
@@ -122,7 +124,7 @@ class IndicatorSpec(_Frozen):
     groups: dict[str, IndicatorGroupParams]
 
 
-class CriterionSpec(_Frozen):
+class CriterionSpec(Frozen):
     id: str
     label_vi: str
     label_en: str
@@ -130,7 +132,7 @@ class CriterionSpec(_Frozen):
     indicators: tuple[IndicatorSpec, ...]
 
 
-class Rubric(_Frozen):
+class Rubric(Frozen):
     id: str
     version: str
     title_vi: str
@@ -215,12 +217,6 @@ def rubric_path(rubric: str | Path) -> Path:
 #: PyYAML's safe loader on LibYAML when the installed PyYAML has it: the same documents and errors
 #: (the same constructor and resolver), ~10× faster. The rubric is parsed by the command and by
 #: every notebook, twice each (the cycle checks its rubric too): ~0.1 s a time in pure Python.
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def load_yaml(text: str):
-    """``yaml.safe_load(text)``, on LibYAML when available (:data:`SAFE_LOADER`)."""
-    return yaml.load(text, Loader=SAFE_LOADER)
 
 
 def load_rubric(rubric: str | Path) -> Rubric:
@@ -234,14 +230,7 @@ def load_rubric(rubric: str | Path) -> Rubric:
     data = _read_rubric_file(path)
     if "base" in data:
         data = derived_rubric_data(path, data)
-    try:
-        model = Rubric.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            where = _describe_location(data, err["loc"])
-            problems.append(f"{where}: {err['msg']}")
-        raise RubricError(source, problems) from None
+    model = validated(Rubric, data, source, RubricError, _describe_location)
     problems = check_rubric(model)
     if problems:
         raise RubricError(source, problems)
@@ -250,20 +239,7 @@ def load_rubric(rubric: str | Path) -> Rubric:
 
 def _read_rubric_file(path: Path) -> dict:
     """The mapping a rubric file holds, or :class:`RubricError` saying why it cannot be read."""
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RubricError(source, [f"cannot read the file: {exc.strerror or exc}"]) from exc
-    try:
-        data = load_yaml(text)
-    except yaml.YAMLError as exc:
-        raise RubricError(source, [f"not valid YAML: {exc}"]) from exc
-    except ValueError as exc:  # a date-shaped value that is no date
-        raise RubricError(source, [f"a value is not a real date: {exc}"]) from None
-    if not isinstance(data, dict):
-        raise RubricError(source, ["the file must hold a mapping at the top level"])
-    return data
+    return read_mapping(path, RubricError)
 
 
 # -- derived rubrics: a base and what changes ---------------------------------------------------
@@ -517,9 +493,22 @@ def indicator_inputs(rubric: Rubric) -> list[str]:
 
 
 #: the checks :func:`check_rubric` runs, in the order their problems are listed
+def percent_fields(rubric: Rubric) -> list[str]:
+    """A percentage field (unit ``%``) is a number in both languages: ``%`` in unit_vi and unit_en, and of
+    type count or decimal (a yes/no answer is no percentage)."""
+    problems = []
+    for f in rubric.fields:
+        said = (f.unit_vi.strip() == PERCENT_UNIT, f.unit_en.strip() == PERCENT_UNIT)
+        if any(said) and not all(said):
+            problems.append(f"field {f.code}: a percentage has unit % in both unit_vi and unit_en, not {f.unit_vi!r} / {f.unit_en!r}")
+        elif f.percent and f.type == "yesno":
+            problems.append(f"field {f.code}: unit % on a yes/no field; a percentage is of type decimal or count")
+    return problems
+
+
 RUBRIC_CHECKS = (
     unique_ids, declared_forms, ordered_bands, known_groups_and_kinds, group_totals, criterion_totals,
-    indicators_within_their_criterion, indicator_inputs,
+    indicators_within_their_criterion, indicator_inputs, percent_fields,
 )  # fmt: skip
 
 

@@ -2,10 +2,13 @@
 
 Inputs are hashed **before** any processing. Outputs are split in two:
 - ``outputs``: the tables and reports that must come out byte-identical from the same inputs
-  (``data/scored/`` tables, report.html, report.xlsx, agency pages, confirmation workbooks) —
+  (``data/scored/`` tables, report.html, report.xlsx, agency pages, confirmation workbooks, the
+  documents' .docx and particulars.json) —
   ``ictaudit verify`` recomputes and compares these;
-- ``records``: executed notebooks and GX Data Docs, which carry timestamps by nature; hashed for the
-  record, not expected to reproduce.
+- ``records``: executed notebooks, GX Data Docs and results JSON, which carry timestamps by nature, and
+  the official documents' PDFs (their .docx are outputs); hashed for the record, not expected to
+  reproduce. The Vietnamese validation page (``validation/index.html``) is built from the scored
+  tables, so it is an output.
 The run's wall-clock times live here only, never inside a hashed output.
 """
 
@@ -27,7 +30,7 @@ from ictaudit.common.paths import PROJECT_ROOT
 MANIFEST_VERSION = 1
 KEY_PACKAGES = (
     "ictaudit", "pandas", "numpy", "great_expectations", "papermill", "nbconvert", "nbclient", "ipykernel",
-    "openpyxl", "xlsxwriter", "python-calamine", "defusedxml", "pyyaml", "pydantic", "jinja2",
+    "openpyxl", "xlsxwriter", "python-calamine", "defusedxml", "pyyaml", "pydantic", "jinja2", "python-docx", "lxml",
 )  # fmt: skip
 
 
@@ -102,20 +105,29 @@ def git_revision(root: Path = PROJECT_ROOT) -> dict[str, object]:
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
 
-def input_hashes(cycle_dir: Path, rubric_file: Path, suites: list[Path], notebooks: list[Path],
-                 previous_cycle_dir: Path | None) -> dict[str, dict[str, str]]:
-    """Hashes of everything a run reads, grouped: cycle files, previous cycle, rubric, suites, notebooks."""
+def rubric_inputs(rubric_file: Path) -> list[Path]:
+    """The files a rubric is read and checked from: its own, its base's (when derived), and the version
+    registry it is checked against (:mod:`ictaudit.rules.versions`), when there is one."""
     from ictaudit.rules.rubric import rubric_files
+    from ictaudit.rules.versions import registry_path
 
-    out = {
+    registry = registry_path(rubric_file)
+    return [*rubric_files(rubric_file), *([registry] if registry.is_file() else [])]
+
+
+def input_hashes(cycle_dir: Path, rubric_file: Path, suites: list[Path], notebooks: list[Path]) -> dict[str, dict[str, str]]:
+    """Hashes of everything a run reads, grouped: the cycle's files (last year's published results under
+    its ``previous/`` among them), the rubric, the suites, the notebooks."""
+    return {
         "cycle": hash_tree(cycle_dir),
-        "rubric": {p.name: sha256_file(p) for p in rubric_files(rubric_file)},  # a derived rubric's base too
+        "rubric": {p.name: sha256_file(p) for p in rubric_inputs(rubric_file)},  # a derived rubric's base too
         "expectations": {p.name: sha256_file(p) for p in sorted(suites)},
         "notebooks": {p.name: sha256_file(p) for p in sorted(notebooks)},
     }
-    if previous_cycle_dir is not None:
-        out["previous_cycle"] = hash_tree(previous_cycle_dir)
-    return out
+
+
+#: files under the records' folders that are built from the scored tables alone, so reproduce byte for byte
+REPRODUCIBLE_RECORDS_EXCEPTIONS = ("validation/index.html",)
 
 
 def output_hashes(scored_dir: Path, out_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
@@ -124,11 +136,19 @@ def output_hashes(scored_dir: Path, out_dir: Path) -> tuple[dict[str, str], dict
     records = {}
     for rel, digest in hash_tree(out_dir, skip=("manifest.json",)).items():
         top = rel.split("/", 1)[0]
-        if top in ("notebooks", "validation") or rel.startswith("."):
+        if rel in REPRODUCIBLE_RECORDS_EXCEPTIONS:
+            outputs[f"out/{rel}"] = digest
+        elif top in ("notebooks", "validation") or rel.startswith(".") or is_document_print(rel):
             records[f"out/{rel}"] = digest
         else:
             outputs[f"out/{rel}"] = digest
     return outputs, records
+
+
+def is_document_print(rel: str) -> bool:
+    """An official document's PDF (``documents/*.pdf``): LibreOffice's print of a hashed .docx, the same
+    bytes on one machine but not across LibreOffice versions or fonts — a record, not an output."""
+    return rel.startswith("documents/") and rel.endswith(".pdf")
 
 
 def write_manifest(path: Path, manifest: dict) -> Path:

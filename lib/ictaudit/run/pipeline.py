@@ -6,23 +6,26 @@ its own tables there, so notebooks pass nothing to each other but files (docs/co
 ==============  =====================================================  ==============================
 step            reads                                                  writes (scored folder)
 ==============  =====================================================  ==============================
-intake          the cycle folder (and the previous year's, if any)     statuses.csv, values_submitted.csv,
-                                                                       intake_problems.csv, previous/
-validate        values_submitted.csv, statuses.csv, corrections.csv    values.csv (confirmed), issues.csv,
-                                                                       corrections.csv; out/validation/,
+intake          the cycle folder (with last year's published results   statuses.csv, values_submitted.csv,
+                under previous/, when cycle.yaml links them)           intake_problems.csv, previous.json,
+                                                                       previous_links.csv, previous_values.csv
+validate        values_submitted.csv, statuses.csv, corrections.csv,   values.csv (confirmed), issues.csv,
+                previous_values.csv                                    corrections.csv; out/validation/,
                                                                        out/confirmations/
 score           values.csv, statuses.csv, issues.csv                   trail.csv, scores.csv, criteria.csv
-report          everything above                                       out/report.html, report.xlsx, agencies/
+report          everything above, cycle.yaml's documents: particulars  out/report.html, report.xlsx, agencies/,
+                                                                       validation/index.html, status.html,
+                                                                       documents/
 ==============  =====================================================  ==============================
 
-The previous cycle (the sibling folder of the year before, when it exists) is taken through intake,
-its corrections and scoring from its own raw files, so a comparison never depends on whether an older
-run happens to lie on the machine.
+Last year is compared as it was published: its scores and confirmed values are the copies the cycle
+folder links (``previous:`` in cycle.yaml, :mod:`ictaudit.intake.previous`), never a re-scoring of
+last year's raw files with this year's rubric; a cycle without that link has no comparison and no
+L24, and ``previous.json`` says why.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,13 +33,14 @@ import pandas as pd
 
 from ictaudit.common.tables import read_csv, write_csv
 from ictaudit.common.timings import timed
-from ictaudit.intake.cycle import Cycle, CycleError, load_cycle
+from ictaudit.intake.cycle import Cycle, load_cycle
+from ictaudit.intake.previous import previous_wide as read_previous_wide
+from ictaudit.intake.previous import write_previous_tables
 from ictaudit.intake.values import read_values, to_wide, write_values
-from ictaudit.rules.rubric import Rubric, RubricError, load_rubric
+from ictaudit.rules.rubric import Rubric, load_rubric, rubric_path
 
 STATUS_COLUMNS = ["agency_id", "agency_name", "group", "status", "status_reason"]
 ISSUE_COLUMNS = ["agency_id", "check_id", "severity", "fields", "values", "message_vi", "round", "resolved_by"]
-PREVIOUS = "previous"
 
 
 @dataclass(frozen=True)
@@ -61,20 +65,6 @@ def open_cycle(cycle_dir: Path | str) -> Context:
     return Context(cycle, load_rubric(cycle.rubric_id))
 
 
-def previous_cycle_dir(cycle_dir: Path | str) -> Path | None:
-    """The folder of the year before (``<parent>/<year-1>``), when it holds a cycle."""
-    cycle_dir = Path(cycle_dir)
-    try:
-        year = int(cycle_dir.name)
-    except ValueError:
-        try:
-            year = open_cycle(cycle_dir).cycle.year
-        except (CycleError, RubricError):
-            return None
-    prev = cycle_dir.parent / str(year - 1)
-    return prev if (prev / "cycle.yaml").exists() else None
-
-
 # -- reading the tables back ----------------------------------------------------------------
 
 
@@ -92,7 +82,7 @@ def read_issues(path: Path) -> pd.DataFrame:
 
 
 def intake_step(cycle_dir: Path | str, scored_dir: Path | str) -> pd.DataFrame:
-    """Statuses and values as submitted (with provenance), for this cycle and the previous one."""
+    """Statuses and values as submitted (with provenance); last year's published results linked to this year's ids."""
     from ictaudit.intake.submissions import intake_cycle
 
     ctx = open_cycle(cycle_dir)
@@ -104,47 +94,24 @@ def intake_step(cycle_dir: Path | str, scored_dir: Path | str) -> pd.DataFrame:
         write_values(result.values, scored / "values_submitted.csv")
         write_csv(result.problems, scored / "intake_problems.csv")
 
-    prev_dir = previous_cycle_dir(cycle_dir)
-    if prev_dir is not None:
-        try:
-            with timed("intake.previous"):
-                _previous_intake(prev_dir, scored / PREVIOUS)
-        except (CycleError, RubricError) as exc:
-            # last year's folder is only a comparison: this year's audit goes on without it
-            warnings.warn(
-                f"năm trước ({prev_dir}) không đọc được, bỏ qua so sánh với năm trước (L24 và báo cáo): {exc}",
-                stacklevel=1,
-            )
+    with timed("intake.previous"):
+        write_previous_tables(ctx.cycle, ctx.rubric, rubric_path(ctx.cycle.rubric_id), scored)
     counts = result.statuses.groupby(["group", "status"]).size().rename("agencies").reset_index()
     return counts
-
-
-def _previous_intake(prev_dir: Path, out: Path) -> None:
-    """Last year's confirmed values: its submissions read and its recorded corrections applied."""
-    from ictaudit.intake.submissions import intake_cycle
-    from ictaudit.validate.corrections import apply_corrections
-
-    prev = open_cycle(prev_dir)
-    result = intake_cycle(prev.cycle, prev.rubric)
-    values = result.values
-    if prev.cycle.corrections is not None and len(prev.cycle.corrections):
-        values, _ = apply_corrections(values, prev.cycle.corrections, prev.rubric, result.statuses)
-    write_csv(result.statuses, out / "statuses.csv", STATUS_COLUMNS)
-    write_values(values, out / "values.csv")
 
 
 def validate_step(cycle_dir: Path | str, scored_dir: Path | str, out_dir: Path | str) -> pd.DataFrame:
     """Round 1 on the values as sent, the corrections overlay, round 2, confirmation workbooks."""
     from ictaudit.validate.confirmations import write_confirmations
-    from ictaudit.validate.corrections import REPORT_COLUMNS, apply_corrections, resolve_rounds
+    from ictaudit.validate.corrections import REPORT_COLUMNS, apply_corrections
     from ictaudit.validate.gx import make_context, validate_rounds
+    from ictaudit.validate.resolution import resolve_issues
 
     ctx = open_cycle(cycle_dir)
     scored, out = Path(scored_dir), Path(out_dir)
     statuses = read_statuses(scored)
     submitted = read_values(scored / "values_submitted.csv")
-    previous_values = scored / PREVIOUS / "values.csv"
-    previous_wide = to_wide(read_values(previous_values)) if previous_values.exists() else None
+    previous_wide = read_previous_wide(scored)
 
     with timed("validate.gx_context"):
         gx = make_context()
@@ -159,9 +126,8 @@ def validate_step(cycle_dir: Path | str, scored_dir: Path | str, out_dir: Path |
         round1, round2 = validate_rounds(
             ctx.rubric, to_wide(submitted), to_wide(confirmed), statuses, previous_wide, docs, gx
         )
-    with timed("validate.resolve"):
-        issues = resolve_rounds(round1, round2, report)
-    issues = pd.concat([issues, _intake_issues(read_csv(scored / "intake_problems.csv"))], ignore_index=True)
+    with timed("validate.resolve"):  # logic checks and intake problems, each marked with what answers it
+        issues = resolve_issues(round1, round2, report, _intake_issues(read_csv(scored / "intake_problems.csv")))
     issues = issues.sort_values(["agency_id", "check_id", "round", "fields"], kind="mergesort").reset_index(drop=True)
 
     with timed("validate.write"):
@@ -169,9 +135,7 @@ def validate_step(cycle_dir: Path | str, scored_dir: Path | str, out_dir: Path |
         write_csv(report, scored / "corrections.csv", REPORT_COLUMNS)
         write_csv(issues, scored / "issues.csv", ISSUE_COLUMNS)
     with timed("validate.confirmations"):
-        write_confirmations(
-            out / "confirmations", ctx.rubric, statuses, confirmed, issues, ctx.cycle.title, ctx.cycle.year
-        )
+        write_confirmations(out / "confirmations", ctx.rubric, statuses, confirmed, issues, ctx.cycle, report)
     return _issue_summary(issues)
 
 
@@ -204,7 +168,7 @@ def _issue_summary(issues: pd.DataFrame) -> pd.DataFrame:
 def score_step(cycle_dir: Path | str, scored_dir: Path | str) -> pd.DataFrame:
     """Points, totals, bands and ranks with the trail; values blocked by a remaining E issue count as missing."""
     from ictaudit.score.scoring import score_cycle, write_score_tables
-    from ictaudit.validate.corrections import blocked_fields
+    from ictaudit.validate.resolution import blocked_fields
 
     ctx = open_cycle(cycle_dir)
     scored = Path(scored_dir)
@@ -217,30 +181,62 @@ def score_step(cycle_dir: Path | str, scored_dir: Path | str) -> pd.DataFrame:
     with timed("score.write"):
         write_score_tables(result, scored)
 
-    prev_dir = previous_cycle_dir(cycle_dir)
-    prev_scored = scored / PREVIOUS
-    if prev_dir is not None and (prev_scored / "values.csv").exists():
-        with timed("score.previous"):
-            prev = open_cycle(prev_dir)
-            prev_result = score_cycle(
-                prev.rubric, to_wide(read_values(prev_scored / "values.csv")), read_statuses(prev_scored)
-            )
-            write_score_tables(prev_result, prev_scored)
     ranked = result.scores[result.scores["status"] == "ranked"]
     return ranked[["agency_id", "agency_name", "group", "score_100_published", "band", "rank"]].reset_index(drop=True)
 
 
 def report_step(cycle_dir: Path | str, scored_dir: Path | str, out_dir: Path | str) -> dict[str, Path]:
-    """report.html, report.xlsx and one page per agency, built from the scored tables only."""
+    """report.html, report.xlsx, one page per agency and the official documents (documents/), built
+    from the scored tables and, for the documents, the particulars in cycle.yaml; and the status of the
+    year, status.html (who sent what and when, whom to chase), linked from report.html."""
     from ictaudit.report.build import build_reports
+    from ictaudit.report.documents import settings_for
+    from ictaudit.report.status import STATUS_PAGE, run_status
+    from ictaudit.report.status_views import write_status_page
 
     ctx = open_cycle(cycle_dir)
-    scored = Path(scored_dir)
-    previous = scored / PREVIOUS if (scored / PREVIOUS / "scores.csv").exists() else None
-    return build_reports(ctx.rubric, scored, Path(out_dir), ctx.cycle_info, previous_scored_dir=previous)
+    scored, out = Path(scored_dir), Path(out_dir)
+    info = report_cycle_info(ctx)
+    paths = build_reports(ctx.rubric, scored, out, info, status_page=STATUS_PAGE, documents=settings_for(ctx.cycle))
+    with timed("report.status"):
+        paths["status"] = write_status_page(run_status(ctx.cycle, ctx.rubric, scored, out), out / STATUS_PAGE)
+    return paths
+
+
+def report_cycle_info(ctx: Context) -> dict:
+    """The cycle's metadata as the reports show it, with the rubric's version check."""
+    from ictaudit.rules.versions import version_check
+
+    check = version_check(ctx.rubric, rubric_path(ctx.cycle.rubric_id))
+    return {**ctx.cycle_info, "rubric_check": {"state": check.state, "message_vi": check.message_vi()}}
+
+
+def documents_step(cycle_dir: Path | str, scored_dir: Path | str, out_dir: Path | str,
+                   pdf_any_size: bool = False) -> dict[str, Path]:
+    """The official documents alone (``ictaudit document``): ``out_dir/documents/`` from the scored
+    tables, as :func:`report_step` writes them (``pdf_any_size``: print the PDFs however many agencies)."""
+    from ictaudit.report.documents import DOCUMENTS_DIR, PDF_MAX_AGENCIES, settings_for, write_documents
+    from ictaudit.report.inputs import load_report_inputs
+
+    ctx = open_cycle(cycle_dir)
+    data = load_report_inputs(ctx.rubric, Path(scored_dir), report_cycle_info(ctx))
+    limit = None if pdf_any_size else PDF_MAX_AGENCIES
+    return write_documents(data, settings_for(ctx.cycle), Path(out_dir) / DOCUMENTS_DIR, pdf_max_agencies=limit)
 
 
 def band_counts(scores: pd.DataFrame) -> pd.DataFrame:
     """How many ranked agencies fall in each band, per group (for the notebooks' summaries)."""
     ranked = scores[scores["status"] == "ranked"]
     return ranked.groupby(["group", "band"]).size().rename("agencies").reset_index()
+
+
+def run_notes(scored_dir: Path | str, rubric_file: Path | str) -> list[str]:
+    """What a run's summary must say beside the counts, in Vietnamese: the rubric's version when its
+    content changed or is unrecorded (:mod:`ictaudit.rules.versions`), and last year's comparison
+    (as published, on another scale, or none and why: :func:`ictaudit.intake.previous.previous_notes_vi`)."""
+    from ictaudit.intake.previous import previous_notes_vi, read_previous_info
+    from ictaudit.rules.versions import version_check
+
+    check = version_check(load_rubric(rubric_file), rubric_file)
+    lines = [] if check.state == "recorded" else [("CẢNH BÁO: " if check.state == "changed" else "Lưu ý: ") + check.message_vi()]
+    return lines + previous_notes_vi(read_previous_info(Path(scored_dir)))

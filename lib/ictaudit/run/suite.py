@@ -50,6 +50,7 @@ class RunResult:
     report_html: Path
     manifest: Path
     executed: list[Executed]
+    summary: str = ""  # what happened, in Vietnamese (ictaudit.report.status_views.summary_text)
 
 
 def default_dirs(cycle_dir: Path, year: int) -> tuple[Path, Path]:
@@ -85,7 +86,6 @@ class RunPlan:
     cycle_dir: Path
     ctx: Context
     rubric_file: Path
-    previous_dir: Path | None
     out: Path
     scored: Path
 
@@ -95,7 +95,7 @@ def plan_run(cycle_dir: Path, out: Path | None = None, scored: Path | None = Non
     output folders a run must not replace, raise :class:`RunError` naming the file or folder."""
     from ictaudit.intake.cycle import CycleError
     from ictaudit.rules.rubric import RubricError, rubric_path
-    from ictaudit.run.pipeline import open_cycle, previous_cycle_dir
+    from ictaudit.run.pipeline import open_cycle
 
     cycle_dir = Path(cycle_dir).resolve()
     if not (cycle_dir / "cycle.yaml").exists():
@@ -106,12 +106,11 @@ def plan_run(cycle_dir: Path, out: Path | None = None, scored: Path | None = Non
         raise RunError(str(exc)) from None
     d_out, d_scored = default_dirs(cycle_dir, ctx.cycle.year)
     out, scored = Path(out or d_out).resolve(), Path(scored or d_scored).resolve()
-    prev_dir = previous_cycle_dir(cycle_dir)
-    _check_replaceable(out, "out", cycle_dir, prev_dir)
-    _check_replaceable(scored, "scored", cycle_dir, prev_dir)
+    _check_replaceable(out, "out", cycle_dir)
+    _check_replaceable(scored, "scored", cycle_dir)
     if out == scored:
         raise RunError(f"--out and --scored are the same folder ({out}); give two folders")
-    return RunPlan(cycle_dir, ctx, rubric_path(ctx.cycle.rubric_id).resolve(), prev_dir, out, scored)
+    return RunPlan(cycle_dir, ctx, rubric_path(ctx.cycle.rubric_id).resolve(), out, scored)
 
 
 def run_cycle(
@@ -124,8 +123,13 @@ def run_cycle(
     progress: bool = True,
     notebooks: tuple[str, ...] = RUN_ORDER,
     kernel_tricks: bool | None = None,
+    notes: bool = True,
 ) -> RunResult:
     """Run ``notebooks`` on the cycle into staging folders, write the manifest, move both folders into place.
+
+    ``notes``: say on stderr, even without ``progress``, which files of the output folders the run
+    replaces that its previous run did not write, and at the end what the summary must know (the
+    rubric's version, last year's comparison: :func:`ictaudit.run.pipeline.run_notes`).
 
     ``kernel_tricks``: the speed tricks' switch (:func:`ictaudit.run.kernels.supply.kernel_tricks_on`;
     None reads ``$ICTAUDIT_KERNEL_TRICKS``, on by default); either position writes the same bytes.
@@ -133,6 +137,8 @@ def run_cycle(
     plan = plan_run(cycle_dir, out, scored)
     tricks = kernel_tricks_on(kernel_tricks)
     say = _progress(progress)
+    for line in replaced_files_notice(plan) if notes else ():  # files a run would remove without a word otherwise
+        print(line, file=sys.stderr, flush=True)
     started, t0 = datetime.now(UTC), time.perf_counter()
     with run_lock(plan.out):
         stage_out, stage_scored = _staging(plan.out), _staging(plan.scored)
@@ -141,31 +147,92 @@ def run_cycle(
         params = notebook_parameters(plan.cycle_dir, stage_scored, stage_out, str(plan.rubric_file), seed, draws, spread)
         inputs, executed = _run_notebooks(plan, notebooks, params, stage_out, tricks, say)
         outputs, records = mf.output_hashes(stage_scored, stage_out)
-        c, r = plan.ctx.cycle, plan.ctx.rubric
-        mf.write_manifest(
-            stage_out / "manifest.json",
-            {
-                "cycle": {"dir": str(plan.cycle_dir), "year": c.year, "title": c.title},
-                "previous_cycle_dir": str(plan.previous_dir) if plan.previous_dir else None,
-                "rubric": {"id": r.id, "version": r.version, "file": str(plan.rubric_file)},
-                "paths": {"out": str(plan.out), "scored": str(plan.scored), "staged_out": str(stage_out),
-                          "staged_scored": str(stage_scored)},
-                "inputs": inputs,
-                "environment": mf.environment(),
-                "git": mf.git_revision(),
-                "notebooks": [{"name": e.notebook, "parameters": e.parameters, "seconds": round(e.seconds, 3)} for e in executed],
-                "seeds": {"robustness": seed, "robustness_draws": draws, "robustness_spread": spread},
-                "run": {"started_utc": started.isoformat(timespec="seconds"), "seconds": round(time.perf_counter() - t0, 3),
-                        "kernel_tricks": tricks},
-                "outputs": outputs,
-                "records": records,
-            },
-        )  # fmt: skip
+        run = {"started_utc": started.isoformat(timespec="seconds"), "seconds": round(time.perf_counter() - t0, 3),
+               "kernel_tricks": tricks}  # fmt: skip
+        seeds = {"robustness": seed, "robustness_draws": draws, "robustness_spread": spread}
+        content = _manifest_content(plan, stage_out, stage_scored, inputs, executed, seeds, run)
+        mf.write_manifest(stage_out / "manifest.json", {**content, "outputs": outputs, "records": records})
         _move_into_place(stage_scored, plan.scored)
         _move_into_place(stage_out, plan.out)
     manifest = plan.out / "manifest.json"
+    from ictaudit.run.pipeline import run_notes
+
+    for line in run_notes(plan.scored, plan.rubric_file) if notes else ():  # last year, the rubric's version
+        print(line, file=sys.stderr, flush=True)
     say(f"done in {time.perf_counter() - t0:.1f} s; manifest: {manifest}")
-    return RunResult(plan.out, plan.scored, plan.out / "report.html", manifest, [_moved(e, stage_out, plan.out) for e in executed])
+    summary = run_summary(plan)
+    return RunResult(plan.out, plan.scored, plan.out / "report.html", manifest,
+                     [_moved(e, stage_out, plan.out) for e in executed], summary)  # fmt: skip
+
+
+def run_summary(plan: RunPlan) -> str:
+    """What the run found, in Vietnamese, from the tables it wrote (the status page's summary); empty
+    when it wrote no statuses (a partial run). The outputs are in place by now: a summary that cannot be
+    made says so and never fails the run."""
+    from ictaudit.report.status import STATUS_PAGE, run_status
+    from ictaudit.report.status_views import summary_text
+
+    if not (plan.scored / "statuses.csv").exists():
+        return ""
+    page = plan.out / STATUS_PAGE
+    try:  # the summary does not say which receipt was used: the values as sent are not read
+        status = run_status(plan.ctx.cycle, plan.ctx.rubric, plan.scored, plan.out, with_files=False)
+        return summary_text(status, page if page.exists() else None)
+    except Exception as exc:  # pragma: no cover - a defect of the summary, not of the run
+        return f"(Không lập được phần tóm tắt: {type(exc).__name__}: {exc}. Xem {page}.)"
+
+
+def _manifest_content(plan: RunPlan, stage_out: Path, stage_scored: Path, inputs: dict, executed: list[Executed],
+                      seeds: dict, run: dict) -> dict:
+    """Everything manifest.json records but the output hashes (docs/contracts.md §7)."""
+    from ictaudit.rules.versions import version_check
+
+    c, r = plan.ctx.cycle, plan.ctx.rubric
+    check = version_check(r, plan.rubric_file)
+    return {
+        "cycle": {"dir": str(plan.cycle_dir), "year": c.year, "title": c.title},
+        "previous": {"year": c.previous.year, "sha256": c.previous.sha256} if c.previous else None,
+        "rubric": {"id": r.id, "version": r.version, "file": str(plan.rubric_file),
+                   "content_sha256": check.content_sha256, "version_check": check.record()},
+        "paths": {"out": str(plan.out), "scored": str(plan.scored), "staged_out": str(stage_out),
+                  "staged_scored": str(stage_scored)},
+        "inputs": inputs,
+        "environment": mf.environment(),
+        "git": mf.git_revision(),
+        "notebooks": [{"name": e.notebook, "parameters": e.parameters, "seconds": round(e.seconds, 3)} for e in executed],
+        "seeds": seeds,
+        "run": run,
+    }  # fmt: skip
+
+
+def replaced_files_notice(plan: RunPlan) -> list[str]:
+    """What a run will remove from its output folders that the last run there did not write, in words.
+
+    A run replaces ``--out`` and ``--scored`` whole. Files the previous run's manifest does not list
+    (a page someone saved there, a trace written into the run folder by an older ictaudit) would go
+    with them: they are named before the run starts.
+    """
+    manifest_path = plan.out / "manifest.json"
+    if not manifest_path.exists():
+        return []
+    try:
+        manifest = mf.read_manifest(plan.out)
+    except (OSError, ValueError):
+        return [f"Lưu ý: {manifest_path} không đọc được; lần chạy này thay thế toàn bộ {plan.out} và {plan.scored}."]
+    known = set(manifest.get("outputs", {})) | set(manifest.get("records", {})) | {"out/manifest.json"}
+    present = {f"out/{p}" for p in _files_under(plan.out)} | {f"scored/{p}" for p in _files_under(plan.scored)}
+    extra = sorted(present - known)
+    if not extra:
+        return []
+    roots = {"out": plan.out, "scored": plan.scored}
+    shown = [f"  - {roots[name.split('/', 1)[0]] / name.split('/', 1)[1]}" for name in extra[:20]]
+    more = [f"  - … và {len(extra) - 20} tệp khác"] if len(extra) > 20 else []
+    return [
+        f"Lưu ý: lần chạy này thay thế toàn bộ thư mục kết quả; {len(extra)} tệp sau không do lần chạy trước tạo ra "
+        "(không có trong manifest.json) và sẽ bị xoá — hãy chép ra nơi khác nếu cần giữ:",
+        *shown,
+        *more,
+    ]
 
 
 def _run_notebooks(plan: RunPlan, notebooks: tuple[str, ...], params: dict[str, dict], stage_out: Path, tricks: bool,
@@ -186,7 +253,6 @@ def _run_notebooks(plan: RunPlan, notebooks: tuple[str, ...], params: dict[str, 
         inputs = mf.input_hashes(  # before any notebook reads anything
             plan.cycle_dir, plan.rubric_file, sorted(EXPECTATIONS_DIR.glob("*.json")),
             [NOTEBOOKS_DIR / n for n in (*notebooks, TRACE_NOTEBOOK) if (NOTEBOOKS_DIR / n).exists()],
-            plan.previous_dir,
         )  # fmt: skip
         for i, name in enumerate(notebooks, start=1):
             say(f"[{i}/{len(notebooks)}] {name} …")
@@ -223,15 +289,14 @@ def _step_timings(path: Path) -> Iterator[None]:
 RUN_MARKERS = {"out": ("manifest.json", "report.html"), "scored": ("statuses.csv", "scores.csv")}
 
 
-def _check_replaceable(final: Path, kind: str, cycle_dir: Path, prev_dir: Path | None) -> None:
+def _check_replaceable(final: Path, kind: str, cycle_dir: Path) -> None:
     """Refuse to replace a folder that holds anything but an earlier run's outputs, or the inputs.
 
     A run replaces its output folders whole; pointed by mistake at a folder of documents or at the
     cycle itself, it would delete them. Such a folder is refused, naming it.
     """
-    for raw in (cycle_dir, prev_dir):
-        if raw is not None and (final == raw or raw.is_relative_to(final) or final.is_relative_to(raw)):
-            raise RunError(f"--{kind} {final} overlaps the cycle folder {raw}: outputs never go inside the inputs")
+    if final == cycle_dir or cycle_dir.is_relative_to(final) or final.is_relative_to(cycle_dir):
+        raise RunError(f"--{kind} {final} overlaps the cycle folder {cycle_dir}: outputs never go inside the inputs")
     if not final.exists():
         return
     if not final.is_dir():
@@ -243,6 +308,14 @@ def _check_replaceable(final: Path, kind: str, cycle_dir: Path, prev_dir: Path |
             f"--{kind} {final} holds files that are not an earlier run's outputs ({shown}); a run replaces "
             "its output folder whole, so give an empty or new folder"
         )
+
+
+def _files_under(root: Path) -> list[str]:
+    """The files under ``root`` (not following links), relative, as the manifest names them."""
+    out = []
+    for folder, _dirs, files in os.walk(root, followlinks=False):
+        out += [(Path(folder) / f).relative_to(root).as_posix() for f in files if f != ".gitkeep"]
+    return out
 
 
 def _staging(final: Path) -> Path:
@@ -337,16 +410,65 @@ def _progress(enabled: bool) -> Callable[[str], None]:
     return say
 
 
-def trace_agency(agency_id: str, run_dir: Path) -> Path:
-    """Execute the trace notebook for one agency of a finished run; returns the HTML page."""
+TRACED_TABLES = ("scores.csv", "values.csv", "values_submitted.csv", "corrections.csv", "issues.csv", "trail.csv",
+                 "criteria.csv")  # fmt: skip
+
+
+def default_trace_dir(run_dir: Path) -> Path:
+    """Where ``ictaudit trace`` writes by default: beside the run folder, never inside it (``outputs/2017-traces``)."""
+    run_dir = Path(run_dir).resolve()
+    return run_dir.parent / f"{run_dir.name}-traces"
+
+
+def trace_agency(agency_id: str, run_dir: Path, out: Path | None = None) -> Path:
+    """Execute the trace notebook for one agency of a finished run; returns the Vietnamese trace page.
+
+    The page (``<agency_id>.html``) and the executed notebook (``<agency_id>.ipynb``, the record) go to
+    ``out`` (default :func:`default_trace_dir`), which must lie outside the run's output and scored
+    folders: a run folder holds exactly what its manifest lists, so ``ictaudit verify`` stays green.
+    The trace reads the run's scored tables only if they still have the hashes the run recorded.
+    """
+    import tempfile
+
+    from ictaudit.report.trace import UnknownAgency, known_agency
+
     run_dir = Path(run_dir).resolve()
     manifest = mf.read_manifest(run_dir)
     scored = Path(manifest["paths"]["scored"])
-    params = {"agency_id": agency_id, "scored_dir": str(scored), "rubric_id": manifest["rubric"]["file"]}
+    out = Path(out).resolve() if out is not None else default_trace_dir(run_dir)
+    for folder, what in ((run_dir, "output"), (scored, "scored")):
+        if out == folder or out.is_relative_to(folder) or folder.is_relative_to(out):
+            raise RunError(
+                f"--out {out} overlaps the run's {what} folder {folder}: a trace goes outside the audited run "
+                f"(which holds exactly what its manifest lists), e.g. the default {default_trace_dir(run_dir)}"
+            )
+    _check_traced_tables(scored, manifest)
+    try:
+        known_agency(scored, agency_id)
+    except UnknownAgency as exc:
+        raise RunError(str(exc)) from None
+    out.mkdir(parents=True, exist_ok=True)
+    page = out / f"{agency_id}.html"
+    params = {"agency_id": agency_id, "scored_dir": str(scored), "rubric_id": manifest["rubric"]["file"],
+              "run_dir": str(run_dir), "page_file": str(page)}  # fmt: skip
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    ex = execute(TRACE_NOTEBOOK, params, run_dir / "notebooks" / "traces", cwd=PROJECT_ROOT)
-    target = run_dir / "agencies" / f"{agency_id}-trace.html"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    ex.html.replace(target)
-    ex.output.rename(ex.output.with_name(f"{agency_id}-trace.ipynb"))
-    return target
+    with tempfile.TemporaryDirectory(prefix=f".{agency_id}-", dir=out) as tmp:  # two traces at once never collide
+        ex = execute(TRACE_NOTEBOOK, params, Path(tmp), cwd=PROJECT_ROOT, render=lambda notebook: None)
+        ex.output.replace(out / f"{agency_id}.ipynb")
+    return page
+
+
+def _check_traced_tables(scored: Path, manifest: dict) -> None:
+    """The scored tables a trace reads, against the hashes the run recorded: a trace shows what the run computed."""
+    recorded = manifest.get("outputs", {})
+    for name in TRACED_TABLES:
+        path, want = scored / name, recorded.get(f"scored/{name}")
+        if want is None:
+            continue
+        if not path.exists():
+            raise RunError(f"{path}: missing; the run recorded it (run `ictaudit verify`, or run the cycle again)")
+        if mf.sha256_file(path) != want:
+            raise RunError(
+                f"{path}: changed since the run (sha256 no longer the one manifest.json recorded); a trace of it would "
+                "not show what the run computed: run `ictaudit verify`, or run the cycle again"
+            )

@@ -4,8 +4,10 @@
    hashed again; a file changed, missing or added since the run is named.
 2. The whole suite runs again, with the recorded parameters and seed, into a temporary folder.
 3. Every reproducible output (scored tables, reports, agency pages, confirmation workbooks) is
-   compared with the hash the manifest recorded; for a table that differs, the differing cells are
-   printed (against the run's own copy when it is still there).
+   compared with the hash the manifest recorded; for a table that differs, each row's own differing
+   cells are printed, rows matched on the table's key (agency; agency × field, × indicator, …), never
+   on their position, and a changed row order is named as such (against the run's own copy when it
+   is still there).
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ from pathlib import Path
 
 from ictaudit.common.paths import EXPECTATIONS_DIR, NOTEBOOKS_DIR
 from ictaudit.run import manifest as mf
-
-MAX_CELLS_SHOWN = 10
 
 
 @dataclass
@@ -72,15 +72,10 @@ def compare_hashes(recorded: dict[str, str], current: dict[str, str], what: str)
 
 
 def check_inputs(manifest: dict) -> list[str]:
-    from ictaudit.rules.rubric import rubric_files
-
     inputs = manifest["inputs"]
     problems = compare_hashes(inputs["cycle"], _hash_or_empty(Path(manifest["cycle"]["dir"])), "cycle file")
-    if manifest.get("previous_cycle_dir"):
-        prev = _hash_or_empty(Path(manifest["previous_cycle_dir"]))
-        problems += compare_hashes(inputs.get("previous_cycle", {}), prev, "previous-cycle file")
     rubric_file = Path(manifest["rubric"]["file"])
-    current = {p.name: mf.sha256_file(p) for p in rubric_files(rubric_file) if p.exists()}
+    current = {p.name: mf.sha256_file(p) for p in mf.rubric_inputs(rubric_file) if p.exists()}
     problems += compare_hashes(inputs["rubric"], current, "rubric")
     suites = {p.name: mf.sha256_file(p) for p in EXPECTATIONS_DIR.glob("*.json")}
     problems += compare_hashes(inputs["expectations"], suites, "expectation suite")
@@ -99,25 +94,71 @@ def _hash_or_empty(root: Path) -> dict[str, str]:
     return mf.hash_tree(root) if root.exists() else {}
 
 
-def diff_tables(old: Path, new: Path, limit: int = MAX_CELLS_SHOWN) -> list[str]:
-    """Cell-level differences between two CSV tables of the same contract (first ``limit``)."""
+#: the columns that name a row of each scored table (docs/contracts.md §6): tables are compared row by
+#: row on these, never by position, so that a shifted rank shows as each agency's own differences
+TABLE_KEYS = {
+    "statuses.csv": ("agency_id",),
+    "scores.csv": ("agency_id",),
+    "values.csv": ("agency_id", "field"),
+    "values_submitted.csv": ("agency_id", "field"),
+    "trail.csv": ("agency_id", "indicator_id"),
+    "criteria.csv": ("agency_id", "criterion_id"),
+    "issues.csv": ("agency_id", "check_id", "round", "fields"),
+    "corrections.csv": ("correction_id",),
+    "intake_problems.csv": ("agency_id", "file", "sheet", "cell", "code"),
+    "robustness.csv": ("agency_id",),
+    "robustness_loo.csv": ("agency_id", "criterion_id"),
+    "robustness_loo_summary.csv": ("group", "criterion_id"),
+    "previous_links.csv": ("agency_id", "predecessor_id"),
+    "previous_values.csv": ("agency_id", "field"),
+}
+MAX_ROWS_SHOWN = 20
+MAX_CELLS_PER_ROW = 12
+
+
+def _keyed(df, key: list[str]):
+    """``df`` indexed by its key columns plus each key's occurrence (a key that repeats stays apart)."""
+    occurrence = df.groupby(key, sort=False).cumcount().astype(str).rename("#")
+    return df.set_index([*(df[k] for k in key), occurrence])
+
+
+def _label(key: list[str], index: tuple) -> str:
+    parts = [f"{k}={v}" if i else str(v) for i, (k, v) in enumerate(zip(key, index))]
+    return (" × ".join(parts) or "(blank)") + (f" (#{int(index[-1]) + 1})" if index[-1] != "0" else "")
+
+
+def diff_tables(old: Path, new: Path, limit: int = MAX_ROWS_SHOWN) -> list[str]:
+    """What differs between a recorded and a recomputed table of the same contract, row by row on the
+    table's key (:data:`TABLE_KEYS`; another table by its first column): each row's own differing cells,
+    rows in one table only, and a changed row order (the contract says the tables are sorted)."""
     from ictaudit.common.tables import read_csv
 
     a, b = read_csv(old), read_csv(new)
     if list(a.columns) != list(b.columns):
-        return [f"columns differ: {list(a.columns)} vs {list(b.columns)}"]
-    out = []
-    if len(a) != len(b):
-        out.append(f"{len(a)} rows recorded, {len(b)} recomputed")
-    n = min(len(a), len(b))
-    key = a.columns[0]
-    diff = (a.iloc[:n] != b.iloc[:n]).to_numpy()
-    for i, j in zip(*diff.nonzero()):
-        col = a.columns[j]
-        out.append(f"row {i + 2} ({key}={a.iat[i, 0]}) {col}: {a.iat[i, j]!r} → {b.iat[i, j]!r}")
-        if len(out) >= limit:
-            out.append("…")
-            break
+        return [f"columns differ: {list(a.columns)} recorded, {list(b.columns)} recomputed"]
+    key = [c for c in TABLE_KEYS.get(Path(old).name, ()) if c in a.columns] or [a.columns[0]]
+    ka, kb = _keyed(a, key), _keyed(b, key)
+    rows: list[str] = []
+    common = [i for i in ka.index if i in kb.index]
+    kb_common = kb.loc[common]
+    for i, (x, y) in enumerate(zip(ka.loc[common].itertuples(index=False), kb_common.itertuples(index=False))):
+        cells = [f"{c}: {u!r} → {v!r}" for c, u, v in zip(a.columns, x, y) if u != v and c not in key]
+        if cells:
+            shown = cells[:MAX_CELLS_PER_ROW] + ([f"… {len(cells) - MAX_CELLS_PER_ROW} more"] if len(cells) > MAX_CELLS_PER_ROW else [])
+            rows.append(f"{_label(key, common[i])}: " + "; ".join(shown))
+    rows += [f"{_label(key, i)}: only in the recorded table" for i in ka.index if i not in kb.index]
+    rows += [f"{_label(key, i)}: only in the recomputed table" for i in kb.index if i not in ka.index]
+    counted = "1 row differs" if len(rows) == 1 else f"{len(rows)} rows differ"
+    out = [f"{counted} (compared by {', '.join(key)})"] if rows else []
+    out += rows[:limit] + ([f"… and {len(rows) - limit} more rows"] if len(rows) > limit else [])
+    order_a = [i for i in ka.index if i in kb.index]
+    order_b = [i for i in kb.index if i in ka.index]
+    if order_a != order_b:
+        at = next(n for n, (u, v) in enumerate(zip(order_a, order_b)) if u != v)
+        out.append(
+            f"rows in another order than recorded (the contract says the table is sorted): from row {at + 2}, "
+            f"recorded {_label(key, order_a[at])}, recomputed {_label(key, order_b[at])}"
+        )
     return out
 
 
@@ -143,7 +184,7 @@ def verify_run(run_dir: Path, keep: Path | None = None) -> VerifyReport:
         run_cycle(
             cycle_dir, out=out, scored=scored, seed=seeds.get("robustness", 0),
             draws=seeds.get("robustness_draws", 1000), spread=seeds.get("robustness_spread", 0.25),
-            progress=False, notebooks=run_notebooks,
+            progress=False, notebooks=run_notebooks, notes=False,
         )  # fmt: skip
         recomputed, _ = mf.output_hashes(scored, out)
         recorded = manifest["outputs"]

@@ -11,9 +11,11 @@ are kept in full; ``score_100_published`` is ``score_100`` rounded half up to th
 (:func:`ictaudit.common.numfmt.round_half_up`, as ``ROUND`` in a spreadsheet), the one rounding of
 the scale: ranks, ties and bands are judged on it. Ranking is competition ranking ("1-2-2-4",
 :func:`ictaudit.score.ranking.rank_competition`) within each group, among ranked agencies only.
-Agencies that are not ranked (late, excluded, …) but whose values were read are scored for
-information: their points appear, their band and rank stay empty, and they never set a
-``ratio_to_best`` best.
+Not evaluated means not scored (docs/domain.md §1 step 2, "xem như không được đánh giá"): an agency
+that is not ranked — late, excluded, missing or invalid — gets its ``scores.csv`` row with its status
+and reason and no number at all, no row of the trail or of ``criteria.csv``, and never sets a
+``ratio_to_best`` best, even when its form was read (its values stay in ``values.csv``: the form is
+kept).
 
 Every number is computed in the order of operations of the formula ``report.xlsx`` writes for it, so
 that the workbook recalculates to the library's numbers: a criterion's points are its indicators'
@@ -144,13 +146,15 @@ def group_frame(
     roster: pd.DataFrame,
     blocked: set[tuple[str, str]],
 ) -> tuple[list[str], pd.DataFrame, pd.DataFrame, np.ndarray]:
-    """The agencies of one group that have values, sorted: ``(ids, original, used, is_ranked)``.
+    """The agencies of one group that are scored — ranked and with values — sorted:
+    ``(ids, original, used, is_ranked)``.
 
     ``original`` holds the group's form fields as confirmed; ``used`` is the same with the blocked
     values blanked (what scoring reads); ``is_ranked`` marks the agencies that may be ranked and set
-    a best. ``roster`` is indexed by agency_id and has ``group`` and ``status``.
+    a best (all of them: an agency that is not ranked is not scored). ``roster`` is indexed by
+    agency_id and has ``group`` and ``status``.
     """
-    members = roster.index[roster["group"] == group_id]
+    members = roster.index[(roster["group"] == group_id) & (roster["status"] == RANKED)]
     ids = sorted(members[members.isin(values.index)].tolist())
     form_fields = [f.code for f in rubric.fields_for_form(rubric.form_of(group_id))]
     original = values.reindex(index=ids, columns=form_fields).astype(float)
@@ -180,7 +184,7 @@ def score_cycle(
 
     ``values``: wide frame indexed by agency_id, one float column per field (NaN = blank).
     ``agencies``: ``agency_id, agency_name, group, status, status_reason`` for the whole roster;
-    agencies without values get a scores row with their status and no numbers.
+    agencies that are not ranked, or have no values, get a scores row with their status and no numbers.
     ``blocked``: (agency_id, field) pairs held back by an unresolved E problem — scored as missing
     and flagged ``blocked``.
     """

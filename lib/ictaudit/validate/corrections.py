@@ -1,114 +1,136 @@
 """The corrections overlay: confirmed corrections applied on top of the values as first sent.
 
-Nothing here edits a raw file or its input frames. A correction (a row of ``corrections.csv``,
-docs/contracts.md §3) is applied only when it names an agency on the roster, a field of that agency's form,
-and an ``old_value`` equal to the value currently held (compared as numbers: ``45,5`` equals 45.5,
-``Có`` equals 1); otherwise it is reported as rejected, with the reason in Vietnamese, and the value
-stays as sent. Applied corrections set ``value`` and ``correction_id``; ``raw_value`` keeps what the
-agency first sent, so the trail shows both.
+Nothing here edits a raw file or its input frames. A correction is a row of ``corrections.csv``
+(docs/contracts.md §3): typed by the DIC, or imported from an agency's returned confirmation workbook
+by ``ictaudit confirm``. Each row is read with the parser of the form cells
+(:func:`ictaudit.intake.parsing.parse_value`, by the field's type: ``1.234`` is 1234 in a count, ``45,5``
+is 45.5, ``Có`` is 1, ``85%`` is not a number of persons) and is, in file order:
 
-Round 2 of validation runs on the corrected values; :func:`resolve_rounds` then marks each round-1
-issue with the correction that resolved it, and :func:`blocked_fields` lists the values still blocked
-by an error (severity E) after round 2 — scoring treats them as missing and flags them ``blocked``.
+- ``applied``: the value changes to ``new_value``; ``values.csv`` names the correction in
+  ``correction_id`` and keeps what the agency first sent in ``raw_value``;
+- ``confirmed``: ``new_value`` is the value already held — the agency (or the DIC) confirms it, with
+  the reason; the value does not change (docs/confirmations.md: what a confirmation resolves);
+- ``rejected``: with the reason in Vietnamese and what to write instead; the value stays as it was.
+
+A row is rejected when its agency is not on the roster, its field is not on the agency's form, a value
+does not read as the field's type, ``old_value`` is neither blank (taken from the data) nor the value
+held (as a number, or as the text the workbook showed, e.g. ``85%`` for a value that could not be
+read), who, why or when is missing, ``confirmed_on`` is not a date (ISO or dd/mm/yyyy), ``source`` is
+not one of :data:`SOURCES`, an on-site survey or a DIC review cites no ``document``, or — a conflict —
+an imported reply would change a value that a correction typed by the DIC decided: the DIC's word is
+never overwritten silently; it decides, by a row of its own.
+
+The report (one row per correction, :data:`REPORT_COLUMNS`) carries the row's ``line`` in
+corrections.csv, so that a rejected correction can be named where the DIC fixes it
+(:func:`rejected_lines`).
 """
 
 from __future__ import annotations
 
 import math
-import re
 import unicodedata
-from datetime import date
 
 import numpy as np
 import pandas as pd
 
-from ictaudit.rules.rubric import Rubric
+from ictaudit.common.dates import DATE_FORMATS_VI, parse_date
+from ictaudit.intake.parsing import normalize_text, parse_value, value_text
+from ictaudit.rules.rubric import FieldSpec, Rubric
 
-CORRECTION_COLUMNS = [
-    "agency_id", "field", "old_value", "new_value", "reason", "check_id", "confirmed_by", "confirmed_on",
-]  # fmt: skip
 REPORT_COLUMNS = [
-    "correction_id", "agency_id", "field", "old_value", "new_value", "status", "status_reason",
-    "reason", "check_id", "confirmed_by", "confirmed_on",
+    "correction_id", "line", "agency_id", "field", "old_value", "new_value", "status", "status_reason",
+    "reason", "check_id", "confirmed_by", "confirmed_on", "source", "document", "reply_file", "reply_sha256",
 ]  # fmt: skip
-
-_YES = {"có", "co", "x", "yes", "y", "true", "đúng"}
-_NO = {"không", "khong", "no", "n", "false", "sai"}
-_BLANK = {"", "trống", "trong", "nan", "none", "-", "—"}
-
-
-def _iso_date(text: str) -> bool:
-    try:
-        date.fromisoformat(text.strip())
-    except ValueError:
-        return False
-    return True
+STATUSES = ("applied", "confirmed", "rejected")
+#: where a correction comes from (the ``source`` column) and how the reports name it
+SOURCES = {
+    "agency reply": "phản hồi của đơn vị",
+    "on-site survey": "khảo sát thực tế",
+    "DIC review": "Sở rà soát",
+}
+#: sources that rest on the DIC's own finding: they must cite a document, and their confirmation of a
+#: value settles an error (E) that an agency's confirmation alone leaves open
+DIC_SOURCES = ("on-site survey", "DIC review")
+_SOURCE_WORDS = {
+    **{k.casefold(): k for k in SOURCES},
+    **{v.casefold(): k for k, v in SOURCES.items()},
+    "onsite survey": "on-site survey", "on site survey": "on-site survey", "dic": "DIC review",
+    "sở thông tin và truyền thông rà soát": "DIC review", "rà soát": "DIC review", "đơn vị": "agency reply",
+}  # fmt: skip
+_BLANK_WORDS = {"trống", "(trống)", "để trống"}
+#: how the reason of a correction refused as a conflict begins
+CONFLICT = "Xung đột:"
 
 
 def correction_id(position: int) -> str:
-    """The stable id of the correction on row ``position`` (0-based) of corrections.csv: K001, K002, …
+    """The id of the correction on row ``position`` (0-based) of corrections.csv: K001, K002, …
 
     A ``correction_id`` column in corrections.csv, when filled, wins over the row order.
     """
     return f"K{position + 1:03d}"
 
 
-def parse_value(text) -> float | None:
-    """A value as written in corrections.csv, as a number; ``nan`` for a blank; None when unreadable.
-
-    Kept deliberately simple and local: Có/Không (and x, yes/no, 1/0), decimal comma (``45,5``), dot
-    or space as thousands separator when the other is the decimal mark (``1.234,5``, ``1,234.5``).
-    """
-    if text is None or (isinstance(text, float) and math.isnan(text)):
-        return math.nan
-    if isinstance(text, int | float):
-        return float(text)
-    s = unicodedata.normalize("NFC", str(text)).strip().casefold().replace("\u00a0", " ")
-    if s in _BLANK:
-        return math.nan
-    if s in _YES:
-        return 1.0
-    if s in _NO:
-        return 0.0
-    s = s.replace(" ", "")
-    if "," in s and "." in s:
-        s = s.replace(".", "").replace(",", ".") if s.rfind(",") > s.rfind(".") else s.replace(",", "")
-    elif "," in s:
-        s = s.replace(",", "") if re.fullmatch(r"-?\d{1,3}(,\d{3}){2,}", s) else s.replace(",", ".")
-    elif re.fullmatch(r"-?\d{1,3}(\.\d{3}){2,}", s):
-        s = s.replace(".", "")
-    try:
-        return float(s)
-    except ValueError:
-        return None
+def parse_source(text: str) -> str | None:
+    """``source`` as one of :data:`SOURCES` (English or Vietnamese, any case); ``""`` for blank; None if unknown."""
+    key = unicodedata.normalize("NFC", str(text or "")).strip().casefold()
+    if not key:
+        return ""
+    return _SOURCE_WORDS.get(key)
 
 
 def _same(a: float, b: float) -> bool:
     if math.isnan(a) or math.isnan(b):
         return math.isnan(a) and math.isnan(b)
-    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return a == b
 
 
-def _shown(x: float) -> str:
-    if math.isnan(x):
-        return "trống"
-    return str(int(x)) if float(x).is_integer() else repr(x)
+def _number(parsed_value: float | None) -> float:
+    return math.nan if parsed_value is None else float(parsed_value)
 
 
-def _empty_report() -> pd.DataFrame:
-    return pd.DataFrame(columns=REPORT_COLUMNS)
+def _shown(x: float, spec: FieldSpec) -> str:
+    return value_text(x, spec.type) or "trống"
+
+
+class _Held:
+    """The values of the agencies corrections name, as they stand while the rows apply in order."""
+
+    def __init__(self, values: pd.DataFrame, agency_ids: set[str]):
+        self.frame = values
+        ids = values["agency_id"].astype(str)
+        rows = np.flatnonzero(ids.isin(agency_ids).to_numpy()).tolist()  # a national cycle: a few agencies
+        codes = values["field"].astype(str).iloc[rows].tolist()
+        self.at = {(a, f): i for i, a, f in zip(rows, ids.iloc[rows].tolist(), codes)}
+        self.decided_by: dict[tuple[str, str], str] = {}  # the last correction the DIC typed for a value
+
+    def value(self, key) -> tuple[float, str, str]:
+        """(value, raw_value as sent, the correction that set it) of ``key`` = (agency, field)."""
+        at = self.at.get(key)
+        if at is None:
+            return math.nan, "", ""
+        row = self.frame.iloc[at]
+        return float(row["value"]), str(row.get("raw_value", "") or ""), str(row["correction_id"] or "")
+
+    def set(self, key, value: float, cid: str) -> None:
+        at = self.at.get(key)
+        if at is None:  # the agency's form had no row for this field: add one, raw_value empty
+            row = {c: "" for c in self.frame.columns} | {"agency_id": key[0], "field": key[1], "value": math.nan}
+            self.frame = pd.concat([self.frame, pd.DataFrame([row])], ignore_index=True)
+            at = self.at[key] = len(self.frame) - 1
+        self.frame.at[at, "value"] = value
+        self.frame.at[at, "correction_id"] = cid
 
 
 def apply_corrections(
     values_long: pd.DataFrame, corrections: pd.DataFrame | None, rubric: Rubric, agencies: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Apply ``corrections`` (corrections.csv rows, strings) to a copy of ``values_long``.
+    """Apply ``corrections`` (corrections.csv rows as text) to a copy of ``values_long``, in file order.
 
-    Returns ``(corrected_long, report)``: ``corrected_long`` has the columns of values.csv, the
-    ``value`` and ``correction_id`` of applied corrections set; ``report`` has one row per correction
-    with :data:`REPORT_COLUMNS` (``status`` is ``applied`` or ``rejected``; ``status_reason`` says why
-    a correction was rejected, in Vietnamese). Corrections apply in file order, so a second correction
-    of the same value must start from the first one's new value.
+    Returns ``(corrected_long, report)``: ``corrected_long`` has the columns of values.csv, with
+    ``value`` and ``correction_id`` set by applied corrections; ``report`` has one row per correction
+    (:data:`REPORT_COLUMNS`; ``status`` one of :data:`STATUSES`, ``status_reason`` saying in Vietnamese
+    why a correction was rejected and what to write instead). A second correction of the same value
+    starts from the first one's new value.
     """
     corrected = values_long.reset_index(drop=True).copy()
     corrected["value"] = corrected["value"].astype(float)
@@ -116,126 +138,132 @@ def apply_corrections(
         corrected["correction_id"] = ""
     corrected["correction_id"] = corrected["correction_id"].fillna("").astype(str)
     if corrections is None or corrections.empty:
-        return corrected, _empty_report()
+        return corrected, pd.DataFrame(columns=REPORT_COLUMNS)
     missing = [c for c in ("agency_id", "field", "old_value", "new_value") if c not in corrections]
     if missing:
-        raise ValueError(f"corrections.csv lacks the columns {', '.join(missing)}; expected {CORRECTION_COLUMNS}")
+        raise ValueError(f"corrections lack the columns {', '.join(missing)}")
 
     groups = dict(zip(agencies["agency_id"].astype(str), agencies["group"].astype(str)))
-    # where each (agency, field) of a corrected agency sits; the other agencies' rows are never looked up
-    wanted = {a.strip() for a in corrections["agency_id"].fillna("").astype(str).tolist()}
-    ids = corrected["agency_id"].astype(str)
-    at_rows = np.flatnonzero(ids.isin(wanted).to_numpy()).tolist()
-    position = {
-        (a, f): i
-        for i, a, f in zip(at_rows, ids.iloc[at_rows].tolist(), corrected["field"].astype(str).iloc[at_rows].tolist())
+    forms = {g: {f.code for f in rubric.fields_for_form(rubric.form_of(g))} for g in set(groups.values())}
+    rows = corrections.fillna("").astype(str).to_dict("records")
+    held = _Held(corrected, {r["agency_id"].strip() for r in rows})
+    report = [_apply_one(i, c, held, rubric, groups, forms) for i, c in enumerate(rows)]
+    return held.frame, pd.DataFrame(report, columns=REPORT_COLUMNS)
+
+
+def _apply_one(i: int, c: dict, held: _Held, rubric: Rubric, groups: dict, forms: dict) -> dict:
+    """One correction checked and, unless rejected, applied to ``held``; its report row."""
+    cid = c.get("correction_id", "").strip() or correction_id(i)
+    agency_id, code = c["agency_id"].strip(), c["field"].strip()
+    out = {k: c.get(k, "") for k in REPORT_COLUMNS} | {
+        "correction_id": cid, "line": c.get("line", "") or str(i + 2), "agency_id": agency_id, "field": code,
     }  # fmt: skip
-    rows = []
-    for i, c in enumerate(corrections.fillna("").astype(str).to_dict("records")):
-        cid = c.get("correction_id", "").strip() or correction_id(i)
-        agency_id, code = c["agency_id"].strip(), c["field"].strip()
-        status_reason = ""
-        old, new = parse_value(c["old_value"]), parse_value(c["new_value"])
-        lacking = [k for k in ("reason", "confirmed_by", "confirmed_on") if not c[k].strip()]
-        if agency_id not in groups:
-            status_reason = f"Đơn vị {agency_id!r} không có trong danh sách đơn vị của kỳ đánh giá."
-        elif code not in {f.code for f in rubric.fields_for_form(rubric.form_of(groups[agency_id]))}:
-            form = rubric.form_of(groups[agency_id])
-            status_reason = f"Chỉ tiêu {code!r} không có trong phiếu {form} của đơn vị {agency_id}."
-        elif old is None:
-            status_reason = f"Không đọc được giá trị cũ {c['old_value']!r}."
-        elif new is None:
-            status_reason = f"Không đọc được giá trị mới {c['new_value']!r}."
-        else:
-            at = position.get((agency_id, code))
-            current = float(corrected.at[at, "value"]) if at is not None else math.nan
-            if not _same(old, current):
-                status_reason = (
-                    f"Giá trị cũ {c['old_value']!r} không khớp giá trị hiện có của {code} là {_shown(current)}."
-                )
-            elif lacking:
-                status_reason = (
-                    f"Thiếu {', '.join(lacking)}: hiệu chỉnh phải ghi lý do, người xác nhận và ngày xác nhận mới "
-                    "được áp dụng."
-                )
-            elif not _iso_date(c["confirmed_on"]):
-                status_reason = f"Ngày xác nhận {c['confirmed_on']!r} không phải ngày hợp lệ dạng YYYY-MM-DD."
-            else:
-                if at is None:  # the agency's form had no row for this field: add one, raw_value empty
-                    corrected = _append_blank(corrected, agency_id, code)
-                    at = position[(agency_id, code)] = len(corrected) - 1
-                corrected.at[at, "value"] = new
-                corrected.at[at, "correction_id"] = cid
-        rows.append(
-            {
-                "correction_id": cid,
-                "agency_id": agency_id,
-                "field": code,
-                "old_value": c["old_value"],
-                "new_value": c["new_value"],
-                "status": "rejected" if status_reason else "applied",
-                "status_reason": status_reason,
-                **{k: c.get(k, "") for k in ("reason", "check_id", "confirmed_by", "confirmed_on")},
-            }
+    if agency_id not in groups:
+        return out | _rejected(f"Đơn vị “{agency_id}” không có trong danh sách đơn vị của kỳ đánh giá (agencies.csv).")
+    if code not in forms[groups[agency_id]]:
+        form = rubric.form_of(groups[agency_id])
+        return out | _rejected(f"Chỉ tiêu “{code}” không có trong phiếu {form} của đơn vị {agency_id}.")
+    spec = rubric.field_by_code[code]
+    key = (agency_id, code)
+    current, raw, set_by = held.value(key)
+    new = parse_value(c["new_value"], spec.type, spec.unit_vi)
+    source = parse_source(c.get("source", ""))
+    reasons = _register_problems(c, source)
+    if not new.ok:
+        reasons.append(f"Giá trị mới “{c['new_value']}” của {code} ({spec.label_vi}) không dùng được: {new.problem}")
+    old_reason = _old_value_problem(c["old_value"], current, raw, set_by, spec)
+    if old_reason:
+        reasons.append(old_reason)
+    if not c["old_value"].strip():
+        out["old_value"] = value_text(current, spec.type)  # taken from the data, shown where it is recorded
+    if source:
+        out["source"] = source
+    if reasons:
+        return out | _rejected(" ".join(reasons))
+    new_value = _number(new.value)
+    if _same(new_value, current):
+        status = "confirmed"
+    else:
+        imported = bool(c.get("reply_sha256", "").strip())
+        if imported and key in held.decided_by:
+            return out | _rejected(_conflict(held.decided_by[key], current, new_value, spec))
+        held.set(key, new_value, cid)
+        status = "applied"
+    if not c.get("reply_sha256", "").strip():
+        held.decided_by[key] = cid
+    return out | {"status": status, "status_reason": ""}
+
+
+def _rejected(reason: str) -> dict:
+    return {"status": "rejected", "status_reason": reason}
+
+
+def _register_problems(c: dict, source: str | None) -> list[str]:
+    """What the row lacks as a record: who, why, when (a real date), a known source, a document."""
+    problems = []
+    names = {"reason": "lý do (reason)", "confirmed_by": "người xác nhận (confirmed_by)",
+             "confirmed_on": "ngày xác nhận (confirmed_on)"}  # fmt: skip
+    lacking = [names[k] for k in names if not c.get(k, "").strip()]
+    if lacking:
+        problems.append(
+            f"Thiếu {', '.join(lacking)}: một hiệu chỉnh phải ghi lý do, người xác nhận và ngày xác nhận mới được áp dụng."
         )
-    return corrected, pd.DataFrame(rows, columns=REPORT_COLUMNS)
+    when = c.get("confirmed_on", "").strip()
+    if when and parse_date(when) is None:
+        problems.append(f"Ngày xác nhận “{when}” không phải một ngày; hãy ghi dạng {DATE_FORMATS_VI}.")
+    if source is None:
+        allowed = ", ".join(f"“{k}” ({v})" for k, v in SOURCES.items())
+        problems.append(f"Nguồn “{c.get('source', '')}” không rõ; hãy ghi một trong: {allowed}.")
+    elif source in DIC_SOURCES and not c.get("document", "").strip():
+        problems.append(
+            f"Hiệu chỉnh theo {SOURCES[source]} phải dẫn văn bản (cột document: số, ngày của biên bản hoặc văn bản)."
+        )
+    return problems
 
 
-def _append_blank(values: pd.DataFrame, agency_id: str, code: str) -> pd.DataFrame:
-    row = {c: "" for c in values.columns} | {"agency_id": agency_id, "field": code, "value": math.nan}
-    return pd.concat([values, pd.DataFrame([row])], ignore_index=True)
+def _old_value_problem(text: str, current: float, raw: str, set_by: str, spec: FieldSpec) -> str:
+    """Why ``old_value`` does not name the value held, with what to write; ``""`` when it does.
 
-
-def resolve_rounds(
-    issues_round1: pd.DataFrame, issues_round2: pd.DataFrame, corrections_report: pd.DataFrame
-) -> pd.DataFrame:
-    """Round-1 issues marked with the corrections that resolved them, followed by the round-2 issues.
-
-    A round-1 issue (agency × check) is resolved when round 2 no longer has it; ``resolved_by`` then
-    names the applied corrections of that agency that touched one of its fields or named its check
-    (``;``-joined ids), or, failing that, every applied correction of the agency. An issue still in
-    round 2 keeps ``resolved_by`` empty and its round-2 row says what remains.
+    Blank takes the value from the data. Otherwise it must read as the value held, or be the text the
+    agency typed (``85%``, a date) for a value still as sent, or ``trống`` for a blank.
     """
-    from ictaudit.validate.issues import ISSUE_COLUMNS, sort_issues
-
-    r1 = issues_round1.reindex(columns=ISSUE_COLUMNS).copy()
-    r2 = issues_round2.reindex(columns=ISSUE_COLUMNS).copy()
-    r1["round"], r2["round"] = 1, 2
-    r1["resolved_by"], r2["resolved_by"] = "", ""
-    remaining = set(zip(r2["agency_id"], r2["check_id"]))
-    applied = corrections_report[corrections_report["status"] == "applied"] if len(corrections_report) else None
-    resolved_by = []
-    for agency_id, check_id, fields in zip(r1["agency_id"], r1["check_id"], r1["fields"]):
-        if (agency_id, check_id) in remaining or applied is None:
-            resolved_by.append("")
-            continue
-        mine = applied[applied["agency_id"] == agency_id]
-        codes = set(str(fields).split(";"))
-        hits = mine[mine["field"].isin(codes) | (mine["check_id"].astype(str) == check_id)]
-        resolved_by.append(";".join((hits if len(hits) else mine)["correction_id"]))
-    r1["resolved_by"] = resolved_by
-    return sort_issues(pd.concat([r1, r2], ignore_index=True))
+    typed = normalize_text(str(text))
+    if not typed:
+        return ""
+    old = parse_value(typed, spec.type, spec.unit_vi)
+    if old.ok and _same(_number(old.value), current):
+        return ""
+    if not set_by and raw and typed == normalize_text(raw):
+        return ""
+    if typed.casefold() in _BLANK_WORDS and math.isnan(current):
+        return ""
+    held = value_text(current, spec.type)
+    where = f" (đã hiệu chỉnh ở {set_by})" if set_by else ""
+    write = f"“{held}”" if held else "để trống"
+    return (
+        f"Giá trị cũ “{typed}” không khớp giá trị hiện có của {spec.code} là {_shown(current, spec)}{where}; "
+        f"hãy ghi {write} ở cột old_value, hoặc để trống để lấy theo số liệu."
+    )
 
 
-def blocked_fields(issues_final: pd.DataFrame, rubric: Rubric, final_round: int = 2) -> set[tuple[str, str]]:
-    """(agency_id, field) pairs blocked by an error (E) that remains in ``final_round``.
+def _conflict(decided_by: str, current: float, new: float, spec: FieldSpec) -> str:
+    return (
+        f"{CONFLICT} {spec.code} = {_shown(current, spec)} theo hiệu chỉnh {decided_by} do Sở nhập; phiếu trả lời của đơn vị "
+        f"ghi {_shown(new, spec)}. Không ghi đè: Sở quyết định — giữ {decided_by}, hoặc thêm một dòng của Sở "
+        f"(source “DIC review”, kèm văn bản) với giá trị {_shown(new, spec)}."
+    )
 
-    Pass ``final_round=1`` when no round 2 was run (no corrections): a clean round 2 has no rows, so
-    the last round present in the frame cannot tell "round 2 found nothing" from "round 2 never ran".
-    Only field codes of the rubric are returned (derived quantities are not values).
+
+def rejected_lines(report: pd.DataFrame, file_name: str = "corrections.csv") -> list[str]:
+    """One Vietnamese line per rejected correction, naming its line in corrections.csv and the reason.
+
+    ``corrections.csv dòng 5 (K004, so-a F12): Giá trị mới “85%” …`` — what the console and the run
+    summary print, so that a rejected correction never passes silently.
     """
-    known = {f.code for f in rubric.fields}
-    rows = issues_final[(issues_final["severity"] == "E") & (issues_final["round"].astype(int) == final_round)]
-    out: set[tuple[str, str]] = set()
-    for agency_id, fields in zip(rows["agency_id"], rows["fields"]):
-        out |= {(str(agency_id), code) for code in str(fields).split(";") if code in known}
-    return out
-
-
-def read_corrections_csv(path) -> pd.DataFrame:
-    """corrections.csv as strings (BOM tolerated); missing optional columns come back empty."""
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    for col in CORRECTION_COLUMNS:
-        if col not in frame:
-            frame[col] = ""
-    return frame[CORRECTION_COLUMNS]
+    if report is None or report.empty:
+        return []
+    rows = report[report["status"].astype(str) == "rejected"]
+    return [
+        f"{file_name} dòng {r['line']} ({r['correction_id']}, {r['agency_id']} {r['field']}): {r['status_reason']}"
+        for r in rows.fillna("").astype(str).to_dict("records")
+    ]

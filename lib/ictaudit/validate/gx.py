@@ -41,6 +41,9 @@ from ictaudit.validate.suites import ValidationSetupError, build_suite, check_co
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
 
 DOCS_SITE = "ictaudit_validation"
+#: the Data Docs site's folder inside the validation folder (the technical appendix; validation/index.html
+#: is the project's own Vietnamese page)
+DATA_DOCS_DIR = "data-docs"
 
 _names = itertools.count(1)
 
@@ -235,7 +238,8 @@ def validate_values(
     ``agencies``: the roster with ``agency_id`` and ``group`` (the form is the group's form); when it has
     a ``status`` column (intake's statuses), only ``ranked`` agencies are validated.
     ``previous_wide``: last year's confirmed values, same shape; enables L24 (year over year).
-    ``docs_dir``: where GX Data Docs and ``results_<form>_round<n>.json`` are written.
+    ``docs_dir``: where ``results_<form>_round<n>.json`` are written, and GX's Data Docs in its
+    ``data-docs/`` (assets bundled: :mod:`ictaudit.validate.datadocs`).
     ``context``: a context from :func:`make_context` to reuse (GX start-up costs seconds).
     ``checks``: the check table (default: the shipped one); ``suites_dir``: where its committed suites
     are, which must hold the suites built from it (:func:`~ictaudit.validate.suites.check_committed_suite`).
@@ -245,7 +249,7 @@ def validate_values(
         context = make_context()
     if docs_dir is not None:
         docs_dir = Path(docs_dir)
-        site = _ensure_docs_site(context, docs_dir)
+        site = _ensure_docs_site(context, docs_dir / DATA_DOCS_DIR)
     wide = values_wide.copy()
     wide.index = wide.index.astype(str)
     previous = None
@@ -270,7 +274,7 @@ def validate_values(
         parts.append(issues_from_results(result, rules_for_form(rubric, form_id, checks), frame, rubric, round, prev))
     if docs_dir is not None:
         with timed(f"validate.round{round}.data_docs"):
-            _build_docs(context, site)
+            _build_docs(context, site, docs_dir / DATA_DOCS_DIR)
     return sort_issues(pd.concat([p for p in parts if not p.empty] or parts, ignore_index=True))
 
 
@@ -318,7 +322,7 @@ def validate_rounds(
     checks = checks or shipped_checks()
     if context is None:
         context = make_context()
-    site = _ensure_docs_site(context, Path(docs_dir)) if docs_dir is not None else None
+    site = _ensure_docs_site(context, Path(docs_dir) / DATA_DOCS_DIR) if docs_dir is not None else None
     wide1, wide2 = submitted_wide.copy(), confirmed_wide.copy()
     wide1.index, wide2.index = wide1.index.astype(str), wide2.index.astype(str)
     previous = None
@@ -339,7 +343,7 @@ def validate_rounds(
         parts2.append(issues2)
     if site is not None:
         with timed("validate.rounds.data_docs"):
-            _build_docs(context, site)
+            _build_docs(context, site, Path(docs_dir) / DATA_DOCS_DIR)
 
     def combine(parts: list[pd.DataFrame]) -> pd.DataFrame:
         return sort_issues(pd.concat([p for p in parts if not p.empty] or parts[:1], ignore_index=True))
@@ -463,7 +467,11 @@ def _jsonable(x):
     return str(x)
 
 
-def _build_docs(context, site: str) -> None:
+def _build_docs(context, site: str, site_dir: Path) -> None:
+    """Build the Data Docs site, then bundle the assets its pages load from CDNs (works offline)."""
+    from ictaudit.validate.datadocs import bundle_assets
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         context.build_data_docs(site_names=[site])
+    bundle_assets(site_dir)

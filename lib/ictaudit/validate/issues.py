@@ -128,12 +128,15 @@ def issues_from_failures(
             if meta["message_vi"] not in row["messages"]:
                 row["messages"].append(meta["message_vi"])
     rows = []
+    # a merged agency's last-year value is its predecessors' combined (ictaudit.intake.previous)
+    combined = set(previous.attrs.get("combined", ())) if previous is not None else set()
     for (agency_id, check_id), row in merged.items():
         parts = []
         for code in row["fields"]:
             text = f"{code}={_fmt(frame.at[agency_id, code], code in yesno)}"
             if row["last_year"] and previous is not None and code in previous and agency_id in previous.index:
-                text += f" (năm trước: {_fmt(previous.at[agency_id, code], code in yesno)})"
+                when = "năm trước, cộng các đơn vị trước hợp nhất" if agency_id in combined else "năm trước"
+                text += f" ({when}: {_fmt(previous.at[agency_id, code], code in yesno)})"
             parts.append(text)
         rows.append(
             {

@@ -12,7 +12,8 @@ planted on purpose and described in ``planted.csv`` (and by :func:`planted_error
 - one ``late`` and one ``missing`` agency, the two ``excluded`` units;
 - logic errors of docs/domain.md §5 (L03 F02 > F01, L05 F04 > F03, L11 F15 > F14, L15 F33 > F29 + F30,
   L20 F20 = Không with an F21 item = Có, L25 a blank required field), some of them fixed in
-  ``corrections.csv`` with reason, check id, who confirmed and when;
+  ``corrections.csv`` with reason, check id, who confirmed and when, source (the agency's reply) and
+  its document; ``cycle.yaml`` says where and by when replies go (``reply_to``, ``reply_by``);
 - numbers typed as text the Vietnamese way (``1.234``, ``45,5``, ``12 máy``) and Có/Không as text.
 
 ``planted.csv`` columns: ``agency_id, kind, check_id, field, cell, raw_value, expected,
@@ -88,6 +89,10 @@ EXCLUDED_2017 = (
 )
 CHANNELS = ("Hệ thống QLVB&ĐH", "Thư điện tử công vụ", "Bưu chính")
 CONTACT = "Phòng Công nghệ thông tin, Sở Thông tin và Truyền thông tỉnh Cao Bằng (số liệu mẫu, không có thật)"
+REPLY_TO = (
+    "Phòng Công nghệ thông tin, Sở Thông tin và Truyền thông tỉnh Cao Bằng, thư điện tử cntt.stttt@example.vn "
+    "(địa chỉ mẫu, không có thật)"
+)
 
 
 @dataclass
@@ -352,7 +357,8 @@ def _plant_logic_errors(
 def _correction(host: SampleAgency, plant: Plant, old: str, new: str, confirmed_on: date) -> dict:
     return {"agency_id": host.agency_id, "field": plant.field, "old_value": old, "new_value": new,
             "reason": plant.reason, "check_id": plant.check_id, "confirmed_by": f"Chánh Văn phòng — {host.name}",
-            "confirmed_on": confirmed_on.isoformat()}  # fmt: skip
+            "confirmed_on": confirmed_on.isoformat(), "source": "agency reply",
+            "document": f"Công văn trả lời ngày {fmt_date(confirmed_on)} (văn bản mẫu)"}  # fmt: skip
 
 
 def _plant_text_values(sample: SampleCycle, hosts: list, clean: dict, typed: dict, fields_of: dict) -> None:
@@ -445,7 +451,7 @@ def write_sample_cycle(year: int, out: Path | str, agencies: int | None = None, 
     _write_csv(out / "receipts.csv", RECEIPT_COLUMNS, sample.receipts)
     corrections = out / "corrections.csv"
     if sample.corrections:
-        _write_csv(corrections, CORRECTION_COLUMNS, sample.corrections)
+        _write_csv(corrections, (*CORRECTION_COLUMNS, "source", "document"), sample.corrections)
     elif corrections.exists():
         corrections.unlink()
     planted = _planted_frame(sample)
@@ -461,7 +467,7 @@ def _refuse_real_data(out: Path) -> None:
     if cycle_yaml.exists():
         import yaml
 
-        from ictaudit.rules.rubric import load_yaml
+        from ictaudit.rules.files import load_yaml
 
         try:
             data = load_yaml(cycle_yaml.read_text(encoding="utf-8-sig"))
@@ -490,6 +496,8 @@ def _cycle_yaml(sample: SampleCycle) -> str:
         f"province: {PROVINCE}\n"
         "sample: true\n"
         f'contact: "{CONTACT}"\n'
+        f"reply_by: {(sample.deadline + timedelta(days=18)).isoformat()}  # the last day for confirmation replies\n"
+        f'reply_to: "{REPLY_TO}"\n'
     )
 
 

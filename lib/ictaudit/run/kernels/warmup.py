@@ -20,8 +20,10 @@ STEP_IMPORTS: dict[str, tuple[str, ...]] = {
     "02_validate.ipynb": ("great_expectations", "ictaudit.validate.gx", "ictaudit.validate.corrections", "ictaudit.validate.confirmations"),
     "03_score.ipynb": ("ictaudit.score.scoring", "ictaudit.validate.corrections"),
     "06_robustness.ipynb": ("ictaudit.score.robustness", "ictaudit.report.robustness"),
-    "04_report.ipynb": ("ictaudit.report.build", "ictaudit.report.html", "ictaudit.report.xlsx"),
-    "05_agency_trace.ipynb": ("ictaudit.report.trace",),
+    "04_report.ipynb": ("ictaudit.report.build", "ictaudit.report.html", "ictaudit.report.xlsx",
+                        "ictaudit.report.documents.bao_cao", "ictaudit.report.documents.quyet_dinh",
+                        "ictaudit.report.documents.pdf"),
+    "05_agency_trace.ipynb": ("ictaudit.report.trace", "ictaudit.report.html"),
 }
 
 
