@@ -37,8 +37,8 @@ FILLED = {
 @pytest.fixture(scope="module")
 def fixture(tmp_path_factory):
     root = tmp_path_factory.mktemp("docs")
-    rubric, scored, previous, _ = build_scored_fixture(root)
-    data = load_report_inputs(rubric, scored, CYCLE_INFO, previous)
+    rubric, scored, _, _ = build_scored_fixture(root)
+    data = load_report_inputs(rubric, scored, CYCLE_INFO)
     return root, data, scored
 
 
@@ -260,7 +260,8 @@ def test_the_report_states_the_process_review_and_movement(written):
     assert "phát hiện 4 trường hợp (2 lỗi, 2 cảnh báo) tại 4 cơ quan, đơn vị" in text
     assert "1 số liệu được điều chỉnh, 0 số liệu được xác nhận giữ nguyên, 1 nội dung không được chấp nhận" in text
     assert "(1 chỉ tiêu của 1 đơn vị) không được tính điểm" in text
-    assert "So với năm 2016, trong 3 cơ quan, đơn vị được xếp hạng cả hai năm, 1 đơn vị tăng hạng, 2 đơn vị giảm" in text
+    # sb-formula was renamed from sb-tp-cu: it compares with its predecessor
+    assert "So với năm 2016, trong 4 cơ quan, đơn vị được xếp hạng cả hai năm, 2 đơn vị tăng hạng, 2 đơn vị giảm" in text
     assert "[Phần này do Sở Thông tin và Truyền thông viết" in text  # marked for the DIC
     assert "Lưu ý về thang điểm: Thang điểm này được dựng lại" in text  # the reconstructed scale
     assert "DỮ LIỆU MẪU" in text

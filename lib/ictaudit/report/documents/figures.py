@@ -18,7 +18,6 @@ import pandas as pd
 
 from ictaudit.common.numfmt import fmt_number, fmt_number_array, is_nan, round_half_up
 from ictaudit.report.inputs import RANKED, ReportInputs, fmt_date_text, status_vi
-from ictaudit.validate.corrections import parse_value
 
 STATUSES = ("ranked", "late", "missing", "invalid", "excluded")
 
@@ -230,13 +229,6 @@ def group_figures(data: ReportInputs) -> list[GroupFigures]:
     return out
 
 
-def _same_value(old: str, new: str) -> bool:
-    a, b = parse_value(old), parse_value(new)
-    if a is None or b is None:
-        return False
-    return (is_nan(a) and is_nan(b)) or a == b
-
-
 def review_figures(data: ReportInputs, checks: int) -> ReviewFigures:
     """What validation found and what the confirmation round settled (issues.csv, corrections report)."""
     i = data.issues
@@ -244,7 +236,7 @@ def review_figures(data: ReportInputs, checks: int) -> ReviewFigures:
     ranked = set(data.scores.loc[data.scores["status"] == RANKED, "agency_id"])
     c = data.corrections
     applied = c[c["status"] == "applied"]
-    confirmed = sum(_same_value(o, n) for o, n in zip(applied["old_value"], applied["new_value"]))
+    confirmed = int((c["status"] == "confirmed").sum())  # the value already held, confirmed unchanged
     by_check: dict[tuple[str, str], dict] = {}
     for r in i.to_dict("records"):
         row = by_check.setdefault(
@@ -266,7 +258,7 @@ def review_figures(data: ReportInputs, checks: int) -> ReviewFigures:
         agencies_found=r1["agency_id"].nunique(),
         agencies_confirm=len(set(r1["agency_id"]) & ranked),
         corrections=len(c),
-        corrected=len(applied) - confirmed,
+        corrected=len(applied),
         confirmed=confirmed,
         rejected=int((c["status"] == "rejected").sum()),
         resolved=int((r1["resolved_by"].astype(str) != "").sum()),
