@@ -99,7 +99,9 @@ def _cmd_receive(args: argparse.Namespace) -> int:
 
     cycle = load_cycle(Path(args.cycle), for_run=False)
     if args.report and Path(args.report).resolve().is_relative_to(cycle.root.resolve()):
-        print(f"ictaudit receive: --report {args.report} is inside the cycle folder; write it elsewhere", file=sys.stderr)
+        print(
+            f"ictaudit receive: --report {args.report} is inside the cycle folder; write it elsewhere", file=sys.stderr
+        )
         return EXIT_INPUT
     deadline = f"hạn cuối {fmt_date(cycle.deadline)}" if cycle.deadline else "chưa ghi hạn cuối"
     print(f"Nhận thư vào {cycle.root} ({deadline}, xét theo giờ {cycle.timezone}):")
@@ -192,40 +194,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_DIFFERENT
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="ictaudit",
-        description="The reproducible audit of state agencies' IT application, one cycle at a time "
-        "(the commands' contract: docs/contracts.md §8).",
-    )
-    sub = p.add_subparsers(dest="command", required=True)
-
-    s = sub.add_parser("rubric", help="check a rubric file and print its summary table")
-    s.add_argument("rubric", help="rubric id (caobang-2310-2016) or path to a YAML file")
-    s.add_argument(
-        "--record", action="store_true",
-        help="record this version's content in the versions.yaml beside the rubric file (refused when the "
-        "version is already recorded with other content: a changed scale needs a new version)",
-    )  # fmt: skip
-    s.set_defaults(func=_cmd_rubric)
-
-    s = sub.add_parser("sample", help="write a synthetic but realistic cycle folder")
-    s.add_argument("--year", type=int, required=True)
-    s.add_argument("--out", required=True)
-    s.add_argument("--agencies", type=int, default=None, help="number of agencies (default: the 2017 roster)")
-    s.add_argument("--seed", type=int, default=2017)
-    s.add_argument(
-        "--link-previous", metavar="RUN_DIR", default=None,
-        help="link the published results of this finished run of last year (its output folder) into the "
-        "sample's previous/ and cycle.yaml, as ictaudit init does for a real year",
-    )  # fmt: skip
-    s.set_defaults(func=_cmd_sample)
-
-    s = sub.add_parser("forms", help="write the blank data forms, one per agency to be ranked")
-    s.add_argument("--cycle", required=True)
-    s.add_argument("--out", required=True)
-    s.set_defaults(func=_cmd_forms)
-
+def _add_init(sub) -> None:
     s = sub.add_parser(
         "init", help="start a new year's cycle folder from last year's (roster, rubric, last year's results)"
     )
@@ -237,14 +206,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--rubric", default=None, help="the rubric id for the new year (default: last year's)")
     s.set_defaults(func=_cmd_init)
 
+
+def _add_forms(sub) -> None:
+    s = sub.add_parser("forms", help="write the blank data forms, one per agency to be ranked")
+    s.add_argument("--cycle", required=True)
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=_cmd_forms)
+
+
+def _add_receive(sub) -> None:
     s = sub.add_parser(
         "receive", help="register the forms found in mail (.eml files, folders of them, mbox) into a cycle folder"
     )
     s.add_argument("--cycle", required=True, help="the cycle folder (data/raw/<year>)")
     s.add_argument("mail", nargs="+", help="an .eml file, a folder of them, or an mbox file")
-    s.add_argument("--report", default=None, help="also write the receive report to this CSV (outside the cycle folder)")
+    s.add_argument(
+        "--report", default=None, help="also write the receive report to this CSV (outside the cycle folder)"
+    )
     s.set_defaults(func=_cmd_receive)
 
+
+def _add_run(sub) -> None:
     s = sub.add_parser("run", help="run the whole audit of one cycle through the notebooks")
     s.add_argument("--cycle", required=True)
     s.add_argument("--out", default=None, help="default: outputs/<year>")
@@ -260,6 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     s.set_defaults(func=_cmd_run)
 
+
+def _add_confirm(sub) -> None:
     s = sub.add_parser(
         "confirm",
         help="read the agencies' answered confirmation workbooks into the cycle's corrections.csv",
@@ -272,16 +256,35 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dry-run", action="store_true", help="say what would be recorded, write nothing")
     s.set_defaults(func=_cmd_confirm)
 
+
+def _add_status(sub) -> None:
     s = sub.add_parser(
         "status",
         help="the year so far: each agency's form (received when, how) or missing, its status, confirmation "
         "sent / answered / outstanding, corrections; whom to chase (works before any run)",
     )
     s.add_argument("--cycle", required=True)
-    s.add_argument("--run", default=None, help="the run's output folder (default: outputs/<year>, if it is a run of this cycle)")
+    s.add_argument(
+        "--run", default=None, help="the run's output folder (default: outputs/<year>, if it is a run of this cycle)"
+    )
     s.add_argument("--html", default=None, help="also write the status page to this file")
     s.set_defaults(func=_cmd_status)
 
+
+def _add_document(sub) -> None:
+    s = sub.add_parser(
+        "document",
+        help="write a finished run's official documents again (after filling in cycle.yaml's documents: and notice)",
+    )
+    s.add_argument("--run", required=True, help="the run's output folder (outputs/<year>)")
+    s.add_argument(
+        "--pdf-any-size", action="store_true",
+        help="print the PDFs even when more than 300 agencies are ranked (LibreOffice then needs minutes)",
+    )  # fmt: skip
+    s.set_defaults(func=_cmd_document)
+
+
+def _add_trace(sub) -> None:
     s = sub.add_parser("trace", help="trace one agency's score step by step (HTML)")
     s.add_argument("agency_id")
     s.add_argument("--run", required=True, help="the run's output folder (outputs/<year>)")
@@ -292,19 +295,63 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     s.set_defaults(func=_cmd_trace)
 
-    s = sub.add_parser(
-        "document", help="write a finished run's official documents again (after filling in cycle.yaml's documents: and notice)"
-    )
-    s.add_argument("--run", required=True, help="the run's output folder (outputs/<year>)")
-    s.add_argument(
-        "--pdf-any-size", action="store_true",
-        help="print the PDFs even when more than 300 agencies are ranked (LibreOffice then needs minutes)",
-    )  # fmt: skip
-    s.set_defaults(func=_cmd_document)
 
+def _add_verify(sub) -> None:
     s = sub.add_parser("verify", help="recompute a run from its recorded inputs and compare")
     s.add_argument("run_dir")
     s.set_defaults(func=_cmd_verify)
+
+
+def _add_rubric(sub) -> None:
+    s = sub.add_parser("rubric", help="check a rubric file and print its summary table")
+    s.add_argument("rubric", help="rubric id (caobang-2310-2016) or path to a YAML file")
+    s.add_argument(
+        "--record", action="store_true",
+        help="record this version's content in the versions.yaml beside the rubric file (refused when the "
+        "version is already recorded with other content: a changed scale needs a new version)",
+    )  # fmt: skip
+    s.set_defaults(func=_cmd_rubric)
+
+
+def _add_sample(sub) -> None:
+    s = sub.add_parser("sample", help="write a synthetic but realistic cycle folder")
+    s.add_argument("--year", type=int, required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--agencies", type=int, default=None, help="number of agencies (default: the 2017 roster)")
+    s.add_argument("--seed", type=int, default=2017)
+    s.add_argument(
+        "--link-previous", metavar="RUN_DIR", default=None,
+        help="link the published results of this finished run of last year (its output folder) into the "
+        "sample's previous/ and cycle.yaml, as ictaudit init does for a real year",
+    )  # fmt: skip
+    s.set_defaults(func=_cmd_sample)
+
+
+#: the sub-commands, in the order a year uses them
+COMMANDS = (
+    _add_init,
+    _add_forms,
+    _add_receive,
+    _add_run,
+    _add_confirm,
+    _add_status,
+    _add_document,
+    _add_trace,
+    _add_verify,
+    _add_rubric,
+    _add_sample,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ictaudit",
+        description="The reproducible audit of state agencies' IT application, one cycle at a time "
+        "(the commands' contract: docs/contracts.md §8).",
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+    for add in COMMANDS:  # in the order of the year
+        add(sub)
     return p
 
 
