@@ -339,6 +339,9 @@ def _droppable_unit(words: str, unit: str | None) -> bool:
     return all(re.fullmatch(r"[^\W\d_]+\.?", t) for t in tokens if t)
 
 
+_NOT_A_NUMBER = "“{text}” không phải một số; hãy nhập số (ví dụ 1234 hoặc 45,5)."
+
+
 def _read_separators(body: str) -> float | str:
     """A float, or a problem message template (``{text}`` is filled in by the caller)."""
     if not body:
@@ -346,34 +349,50 @@ def _read_separators(body: str) -> float | str:
     if _DIGITS.match(body):
         return float(body)
     if not re.fullmatch(r"[\d., ]+", body):
-        return "“{text}” không phải một số; hãy nhập số (ví dụ 1234 hoặc 45,5)."
-    has_dot, has_comma = "." in body, "," in body
+        return _NOT_A_NUMBER
     if " " in body:
         if _GROUPS3_SPACE.match(body):
             return float(body.replace(" ", ""))
-        if not (has_dot or has_comma) or not _GROUPS3_SPACE.match(re.split(r"[.,]", body)[0]):
+        body = _spaces_as_marks(body)
+        if body is None:
             return "“{text}” có khoảng trắng giữa các chữ số nên không rõ là số nào; hãy nhập liền, ví dụ 1234."
-        body = body.replace(" ", ".") if has_comma and not has_dot else body.replace(" ", ",")
-        has_dot, has_comma = "." in body, "," in body
     if not re.fullmatch(r"[\d.,]+", body):
-        return "“{text}” không phải một số; hãy nhập số (ví dụ 1234 hoặc 45,5)."
-    if has_dot and has_comma:
-        last = max(body.rfind("."), body.rfind(","))
-        whole, frac = body[:last], body[last + 1 :]
-        decimal_mark = body[last]
-        grouping = _GROUPS3 if decimal_mark == "," else _GROUPS3_COMMA
-        if not _DIGITS.match(frac) or not (grouping.match(whole) or (len(whole) <= 3 and _DIGITS.match(whole))):
-            return "“{text}” dùng lẫn dấu chấm và dấu phẩy không đúng cách; hãy viết 1.234,5 hoặc 1234,5."
-        return float(whole.replace(".", "").replace(",", "") + "." + frac)
-    if has_dot:
-        if _GROUPS3.match(body):
-            return float(body.replace(".", ""))
-        if body.count(".") == 1:
-            whole, frac = body.split(".")
-            if _DIGITS.match(whole) and _DIGITS.match(frac):
-                return float(body)
-        return "“{text}” có dấu chấm không đúng chỗ; hãy viết 1.234 (nghìn) hoặc 45,5 (thập phân)."
-    # only commas
+        return _NOT_A_NUMBER
+    if "." in body and "," in body:
+        return _dots_and_commas(body)
+    if "." in body:
+        return _dots_only(body)
+    return _commas_only(body)
+
+
+def _spaces_as_marks(body: str) -> str | None:
+    """``1 234,5`` → ``1.234,5`` (spaces grouping thousands before a decimal mark), None when unclear."""
+    has_dot, has_comma = "." in body, "," in body
+    if not (has_dot or has_comma) or not _GROUPS3_SPACE.match(re.split(r"[.,]", body)[0]):
+        return None
+    return body.replace(" ", ".") if has_comma and not has_dot else body.replace(" ", ",")
+
+
+def _dots_and_commas(body: str) -> float | str:
+    last = max(body.rfind("."), body.rfind(","))
+    whole, frac = body[:last], body[last + 1 :]
+    grouping = _GROUPS3 if body[last] == "," else _GROUPS3_COMMA
+    if not _DIGITS.match(frac) or not (grouping.match(whole) or (len(whole) <= 3 and _DIGITS.match(whole))):
+        return "“{text}” dùng lẫn dấu chấm và dấu phẩy không đúng cách; hãy viết 1.234,5 hoặc 1234,5."
+    return float(whole.replace(".", "").replace(",", "") + "." + frac)
+
+
+def _dots_only(body: str) -> float | str:
+    if _GROUPS3.match(body):
+        return float(body.replace(".", ""))
+    if body.count(".") == 1:
+        whole, frac = body.split(".")
+        if _DIGITS.match(whole) and _DIGITS.match(frac):
+            return float(body)
+    return "“{text}” có dấu chấm không đúng chỗ; hãy viết 1.234 (nghìn) hoặc 45,5 (thập phân)."
+
+
+def _commas_only(body: str) -> float | str:
     if body.count(",") == 1:
         whole, frac = body.split(",")
         if not (_DIGITS.match(whole) and _DIGITS.match(frac)):

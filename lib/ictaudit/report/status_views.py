@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from ictaudit.common.numfmt import fmt_date
@@ -66,7 +67,9 @@ def summary_blocks(ys: YearStatus) -> list[tuple[str, list[str], str]]:
         items = [p.message for p in ys.register_problems]
         blocks.append((f"Vấn đề ở sổ tiếp nhận và tệp phiếu ({len(items)}):", items, "vấn đề"))
     if ys.cell_problems:
-        blocks.append((f"Vấn đề ở từng ô số liệu khi đọc phiếu: {ys.cell_problems} (gửi đơn vị trong sổ xác nhận).", [], ""))
+        blocks.append(
+            (f"Vấn đề ở từng ô số liệu khi đọc phiếu: {ys.cell_problems} (gửi đơn vị trong sổ xác nhận).", [], "")
+        )
     if ys.ran:
         blocks += _correction_blocks(ys)
     return blocks
@@ -99,9 +102,10 @@ def summary_lines(ys: YearStatus) -> list[str]:
     return lines
 
 
-def summary_text(ys: YearStatus, page: Path | str | None = None) -> str:
-    """The short console summary of a run (module docstring); ``page``: where status.html is."""
-    lines = summary_lines(ys)
+def summary_text(ys: YearStatus, page: Path | str | None = None, notes: Sequence[str] = ()) -> str:
+    """The short console summary of a run (module docstring); ``page``: where status.html is;
+    ``notes``: what else the run must say (the rubric's version, last year's comparison)."""
+    lines = summary_lines(ys) + list(notes)
     if page is not None:
         lines.append(f"Chi tiết từng đơn vị, đơn vị cần đôn đốc: {page}")
     return "\n".join(lines)

@@ -16,7 +16,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -58,8 +58,9 @@ def default_dirs(cycle_dir: Path, year: int) -> tuple[Path, Path]:
     return PROJECT_ROOT / "outputs" / str(year), PROJECT_ROOT / "data" / "scored" / str(year)
 
 
-def notebook_parameters(cycle_dir: Path, scored: Path, out: Path, rubric_id: str, seed: int, draws: int,
-                        spread: float) -> dict[str, dict]:
+def notebook_parameters(
+    cycle_dir: Path, scored: Path, out: Path, rubric_id: str, seed: int, draws: int, spread: float
+) -> dict[str, dict]:
     """The parameters given to each notebook (recorded in the manifest)."""
     common = {"cycle_dir": str(cycle_dir), "scored_dir": str(scored)}
     return {
@@ -128,8 +129,9 @@ def run_cycle(
     """Run ``notebooks`` on the cycle into staging folders, write the manifest, move both folders into place.
 
     ``notes``: say on stderr, even without ``progress``, which files of the output folders the run
-    replaces that its previous run did not write, and at the end what the summary must know (the
-    rubric's version, last year's comparison: :func:`ictaudit.run.pipeline.run_notes`).
+    replaces that its previous run did not write (before it starts), and put in the summary what it
+    must know beside the counts (the rubric's version, last year's comparison:
+    :func:`ictaudit.run.pipeline.run_notes`).
 
     ``kernel_tricks``: the speed tricks' switch (:func:`ictaudit.run.kernels.supply.kernel_tricks_on`;
     None reads ``$ICTAUDIT_KERNEL_TRICKS``, on by default); either position writes the same bytes.
@@ -144,7 +146,9 @@ def run_cycle(
         stage_out, stage_scored = _staging(plan.out), _staging(plan.scored)
         for d in (stage_out, stage_scored):
             _empty(d)
-        params = notebook_parameters(plan.cycle_dir, stage_scored, stage_out, str(plan.rubric_file), seed, draws, spread)
+        params = notebook_parameters(
+            plan.cycle_dir, stage_scored, stage_out, str(plan.rubric_file), seed, draws, spread
+        )
         inputs, executed = _run_notebooks(plan, notebooks, params, stage_out, tricks, say)
         outputs, records = mf.output_hashes(stage_scored, stage_out)
         run = {"started_utc": started.isoformat(timespec="seconds"), "seconds": round(time.perf_counter() - t0, 3),
@@ -157,33 +161,34 @@ def run_cycle(
     manifest = plan.out / "manifest.json"
     from ictaudit.run.pipeline import run_notes
 
-    for line in run_notes(plan.scored, plan.rubric_file) if notes else ():  # last year, the rubric's version
-        print(line, file=sys.stderr, flush=True)
+    closing = run_notes(plan.scored, plan.rubric_file) if notes else []  # last year, the rubric's version
     say(f"done in {time.perf_counter() - t0:.1f} s; manifest: {manifest}")
-    summary = run_summary(plan)
+    summary = run_summary(plan, closing)
     return RunResult(plan.out, plan.scored, plan.out / "report.html", manifest,
                      [_moved(e, stage_out, plan.out) for e in executed], summary)  # fmt: skip
 
 
-def run_summary(plan: RunPlan) -> str:
-    """What the run found, in Vietnamese, from the tables it wrote (the status page's summary); empty
-    when it wrote no statuses (a partial run). The outputs are in place by now: a summary that cannot be
-    made says so and never fails the run."""
+def run_summary(plan: RunPlan, notes: Sequence[str] = ()) -> str:
+    """What the run found, in Vietnamese, from the tables it wrote (the status page's summary), with
+    ``notes`` (:func:`ictaudit.run.pipeline.run_notes`); only the notes when it wrote no statuses (a
+    partial run). The outputs are in place by now: a summary that cannot be made says so and never
+    fails the run."""
     from ictaudit.report.status import STATUS_PAGE, run_status
     from ictaudit.report.status_views import summary_text
 
     if not (plan.scored / "statuses.csv").exists():
-        return ""
+        return "\n".join(notes)
     page = plan.out / STATUS_PAGE
     try:  # the summary does not say which receipt was used: the values as sent are not read
         status = run_status(plan.ctx.cycle, plan.ctx.rubric, plan.scored, plan.out, with_files=False)
-        return summary_text(status, page if page.exists() else None)
+        return summary_text(status, page if page.exists() else None, notes)
     except Exception as exc:  # pragma: no cover - a defect of the summary, not of the run
-        return f"(Không lập được phần tóm tắt: {type(exc).__name__}: {exc}. Xem {page}.)"
+        return "\n".join([*notes, f"(Không lập được phần tóm tắt: {type(exc).__name__}: {exc}. Xem {page}.)"])
 
 
-def _manifest_content(plan: RunPlan, stage_out: Path, stage_scored: Path, inputs: dict, executed: list[Executed],
-                      seeds: dict, run: dict) -> dict:
+def _manifest_content(
+    plan: RunPlan, stage_out: Path, stage_scored: Path, inputs: dict, executed: list[Executed], seeds: dict, run: dict
+) -> dict:
     """Everything manifest.json records but the output hashes (docs/contracts.md §7)."""
     from ictaudit.rules.versions import version_check
 
@@ -235,8 +240,14 @@ def replaced_files_notice(plan: RunPlan) -> list[str]:
     ]
 
 
-def _run_notebooks(plan: RunPlan, notebooks: tuple[str, ...], params: dict[str, dict], stage_out: Path, tricks: bool,
-                   say: Callable[[str], None]) -> tuple[dict, list[Executed]]:
+def _run_notebooks(
+    plan: RunPlan,
+    notebooks: tuple[str, ...],
+    params: dict[str, dict],
+    stage_out: Path,
+    tricks: bool,
+    say: Callable[[str], None],
+) -> tuple[dict, list[Executed]]:
     """Hash the inputs, then execute the notebooks in order; (input hashes, executed notebooks).
 
     With the tricks on, the executed notebooks' HTML is rendered by a worker (entered before any kernel
@@ -369,8 +380,7 @@ def run_lock(out: Path) -> Iterator[Path]:
             owner = _lock_owner(lock)
             if owner is not None and _alive(owner):
                 raise RunError(
-                    f"another run (pid {owner}) is writing {out}; wait for it to finish, or if it died, "
-                    f"remove {lock}"
+                    f"another run (pid {owner}) is writing {out}; wait for it to finish, or if it died, remove {lock}"
                 ) from None
             lock.unlink(missing_ok=True)  # stale: its run is gone
             continue

@@ -15,35 +15,31 @@ results as published, not on a table edited since.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
 
-from ictaudit.intake.cycle import AGENCIES_FILE, CYCLE_FILE, PREVIOUS_DIR, PREVIOUS_FILES, CycleError
+from ictaudit.intake.cycle import CYCLE_FILE, PREVIOUS_DIR, PREVIOUS_FILES, CycleError, load_cycle
+from ictaudit.year.init import MANIFEST_FILE, NoPublishedResults, PreviousLink, find_published_results
 
 #: the first line of the block :func:`link_previous_results` appends to cycle.yaml (and strips again)
 BLOCK_MARK = "# Last year's published results, linked by ictaudit (previous/; do not edit the files):"
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def published_files(run_dir: Path) -> dict[str, tuple[Path, str | None]]:
-    """Each file of :data:`PREVIOUS_FILES` in the run, with the sha256 its manifest recorded (None: the manifest itself)."""
+def published_results(run_dir: Path) -> PreviousLink:
+    """The published results of the finished run in ``run_dir``, checked as ``ictaudit init`` checks
+    them (:func:`ictaudit.year.init.find_published_results`) against the cycle folder its manifest names."""
     run_dir = Path(run_dir)
-    manifest_path = run_dir / "manifest.json"
-    if not manifest_path.is_file():
-        raise CycleError(f"{run_dir}: no manifest.json — is it the output folder of a finished `ictaudit run`?")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    scored, cycle = Path(manifest["paths"]["scored"]), Path(manifest["cycle"]["dir"])
-    return {
-        "scores.csv": (scored / "scores.csv", manifest["outputs"].get("scored/scores.csv")),
-        "values.csv": (scored / "values.csv", manifest["outputs"].get("scored/values.csv")),
-        "agencies.csv": (cycle / AGENCIES_FILE, manifest["inputs"]["cycle"].get(AGENCIES_FILE)),
-        "manifest.json": (manifest_path, None),
-    }
+    try:
+        cycle_dir = Path(json.loads((run_dir / MANIFEST_FILE).read_text(encoding="utf-8"))["cycle"]["dir"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CycleError(
+            f"{run_dir}: no readable manifest.json — is it the output folder of a finished `ictaudit run`? ({exc})"
+        ) from None
+    try:
+        return find_published_results(load_cycle(cycle_dir), run_dir)
+    except NoPublishedResults as exc:
+        raise CycleError(f"{run_dir}: {exc}") from None
 
 
 def strip_previous_block(text: str) -> str:
@@ -56,28 +52,18 @@ def link_previous_results(cycle_dir: Path, run_dir: Path) -> dict[str, str]:
     """Copy last year's published results of ``run_dir`` into ``cycle_dir/previous/`` and link them in
     ``cycle.yaml`` (an earlier link is replaced); return ``{file: sha256}``.
 
-    Raises :class:`CycleError` when a file is missing or differs from what the run's manifest recorded.
+    Raises :class:`CycleError` when a file is missing or differs from what the run's manifest recorded,
+    or when last year's cycle folder has changed since that run.
     """
-    cycle_dir, run_dir = Path(cycle_dir), Path(run_dir)
-    files = published_files(run_dir)
-    digests = {}
-    for name, (source, recorded) in files.items():
-        if not source.is_file():
-            raise CycleError(f"{source}: missing; the run {run_dir} published it as its {name}")
-        digests[name] = _sha256(source)
-        if recorded is not None and digests[name] != recorded:
-            raise CycleError(
-                f"{source}: changed since the run {run_dir} (sha256 {digests[name][:12]}…, its manifest recorded "
-                f"{recorded[:12]}…); link last year's results only as they were published"
-            )
-    manifest = json.loads(files["manifest.json"][0].read_text(encoding="utf-8"))
-    year = int(manifest["cycle"]["year"])
+    cycle_dir = Path(cycle_dir)
+    link = published_results(run_dir)
     folder = cycle_dir / PREVIOUS_DIR
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir()
     for name in PREVIOUS_FILES:
-        shutil.copyfile(files[name][0], folder / name)
+        shutil.copyfile(link.sources[name], folder / name)
+    digests, year = link.sha256, link.year
     yaml_path = cycle_dir / CYCLE_FILE
     text = strip_previous_block(yaml_path.read_text(encoding="utf-8")).rstrip("\n") + "\n"
     block = [
