@@ -68,13 +68,18 @@ def sha(path: Path) -> str:
 
 @pytest.fixture(scope="module")
 def made(tmp_path_factory):
-    """A 12-agency sample year and the one before, the planted corrections taken out (they are the truth
+    """A 12-agency sample year linked to the published results of the one before, the planted corrections taken out (they are the truth
     the agencies answer with), intake and validation run: the confirmation workbooks as they go out."""
     from ictaudit.run.pipeline import intake_step, validate_step
+    from ictaudit.run.suite import run_cycle
+    from ictaudit.year.link import link_previous_results
 
     root = tmp_path_factory.mktemp("made")
     write_sample_cycle(2016, root / "raw" / "2016", agencies=12, seed=16)
     cycle = write_sample_cycle(2017, root / "raw" / "2017", agencies=12, seed=17)
+    run_cycle(root / "raw" / "2016", out=root / "run2016" / "out", scored=root / "run2016" / "scored", progress=False,
+              notes=False, notebooks=("01_intake.ipynb", "02_validate.ipynb", "03_score.ipynb"))  # fmt: skip
+    link_previous_results(cycle, root / "run2016" / "out")  # last year as published: L24 compares with it
     truth = pd.read_csv(cycle / "corrections.csv", dtype=str, keep_default_na=False)
     (cycle / "corrections.csv").unlink()
     intake_step(cycle, root / "scored")

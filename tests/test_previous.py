@@ -147,7 +147,7 @@ def test_the_bundled_2017_is_compared_with_2016_as_published(tmp_path, rubric):
     published = read_csv(DATA_DIR / "raw" / "2017" / "previous" / "scores.csv").set_index("agency_id")
     mine = links.set_index("agency_id").loc["so-xay-dung"]
     assert (mine["predecessor_rank"], mine["predecessor_score_100"]) == (
-        published.loc["so-xay-dung", "rank"], published.loc["so-xay-dung", "score_100"])
+        published.loc["so-xay-dung", "rank"], published.loc["so-xay-dung", "score_100_published"])
     wide = previous_wide(tmp_path)
     values = read_csv(DATA_DIR / "raw" / "2017" / "previous" / "values.csv")
     f01 = values[(values["agency_id"] == "so-tttt") & (values["field"] == "F01")]["value"].item()

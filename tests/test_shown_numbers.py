@@ -86,10 +86,10 @@ def _visible(path) -> str:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     root = tmp_path_factory.mktemp("shown")
-    rubric, scored, previous, result = build_scored_fixture(root)
+    rubric, scored, _, result = build_scored_fixture(root)  # last year linked into scored/ as intake does
     out = root / "out"
-    build_reports(rubric, scored, out, CYCLE_INFO, previous_scored_dir=previous)
-    data = load_report_inputs(rubric, scored, CYCLE_INFO, previous)
+    build_reports(rubric, scored, out, CYCLE_INFO)
+    data = load_report_inputs(rubric, scored, CYCLE_INFO)
     return out, data, result
 
 
