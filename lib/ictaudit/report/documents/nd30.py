@@ -118,8 +118,8 @@ class Style:
         )
 
 
-def run_xml(text, style: Style) -> str:
-    """One run: its text escaped, line breaks as ``w:br`` and tabs as ``w:tab``."""
+def _text_xml(text) -> str:
+    """A run's content: the text escaped, line breaks as ``w:br`` and tabs as ``w:tab``."""
     parts = []
     for i, line in enumerate(clean(text).replace("\r\n", "\n").replace("\r", "\n").split("\n")):
         if i:
@@ -129,7 +129,12 @@ def run_xml(text, style: Style) -> str:
                 parts.append("<w:tab/>")
             if chunk:
                 parts.append(f'<w:t xml:space="preserve">{escape(chunk)}</w:t>')
-    return f"<w:r>{style.rpr()}{''.join(parts)}</w:r>"
+    return "".join(parts)
+
+
+def run_xml(text, style: Style) -> str:
+    """One run: its text escaped, line breaks as ``w:br`` and tabs as ``w:tab``."""
+    return f"<w:r>{style.rpr()}{_text_xml(text)}</w:r>"
 
 
 Runs = str | list[tuple[str, Style]]
@@ -231,16 +236,8 @@ TABLE_STYLE_ID = "IctauditTable"
 def cell_text_xml(text, bold: bool = False) -> str:
     """One table cell's paragraph runs in the table style (line breaks and tabs kept)."""
     rpr = "<w:rPr><w:b/><w:bCs/></w:rPr>" if bold else ""
-    parts = []
-    for i, line in enumerate(clean(text).replace("\r\n", "\n").replace("\r", "\n").split("\n")):
-        if i:
-            parts.append("<w:br/>")
-        for j, chunk in enumerate(line.split("\t")):
-            if j:
-                parts.append("<w:tab/>")
-            if chunk:
-                parts.append(f'<w:t xml:space="preserve">{escape(chunk)}</w:t>')
-    return f"<w:r>{rpr}{''.join(parts)}</w:r>" if parts else ""
+    content = _text_xml(text)
+    return f"<w:r>{rpr}{content}</w:r>" if content else ""
 
 
 def table_xml(columns: list[Column], rows: list[list[str]], bold_rows: frozenset[int] = frozenset()) -> str:
