@@ -165,7 +165,7 @@ def test_a_new_cycle_without_deadline_serves_the_forms_but_not_a_run(tmp_path):
     root = make_cycle(tmp_path, cycle_yaml=CYCLE_YAML.replace("deadline: 2017-11-02", "deadline:"), receipts_csv=None)
     cycle = load_cycle(root, for_run=False)
     assert cycle.deadline is None and cycle.receipts.empty
-    with pytest.raises(CycleError, match=r"cycle\.yaml: deadline is not set; write the last day"):
+    with pytest.raises(CycleError, match=r"cycle\.yaml: chưa ghi hạn nộp phiếu \(deadline is not set\): ghi ngày cuối cùng"):
         load_cycle(root)
 
 

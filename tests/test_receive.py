@@ -481,3 +481,19 @@ def test_no_bytes_make_the_mail_reader_raise():
         assert mail.refusal is not None or mail.received_at is not None
 
     check()
+
+
+def test_a_sender_name_split_across_two_encoded_words_reads_whole():
+    """Python's own generator folds a long Vietnamese name into two encoded words (`…Xã hộ` and `i`); RFC 2047
+    drops the space between them, which the parsed address header keeps ("Xã hộ i")."""
+    raw = (
+        b"Received: from mx.agency.vn by mail.stttt.caobang.gov.vn; Mon, 29 Oct 2018 09:00:00 +0700\r\n"
+        b"From: =?utf-8?b?U+G7nyBMYW8gxJHhu5luZyAtIFRoxrDGoW5nIGJpbmggdsOgIFjDoyBo4buZ?=\r\n"
+        b" =?utf-8?q?i?= <vt19@caobang.gov.vn>\r\n"
+        b"Subject: =?utf-8?b?R+G7rWkgcGhp4bq/dSBDTlRUIDIwMTgg4oCUIFPhu58gTGFvIMSR4buZ?=\r\n"
+        b" =?utf-8?b?bmcgLSBUaMawxqFuZyBiaW5oIHbDoCBYw6MgaOG7mWk=?=\r\n"
+        b"Message-ID: <split@agency.vn>\r\n\r\nbody\r\n"
+    )
+    mail = mail_module.parse_message(raw, "split.eml")
+    assert mail.sender == "Sở Lao động - Thương binh và Xã hội <vt19@caobang.gov.vn>"
+    assert mail.subject == "Gửi phiếu CNTT 2018 — Sở Lao động - Thương binh và Xã hội"

@@ -113,6 +113,10 @@ def test_the_status_of_a_run_agency_by_agency(cycle_dir):
     assert [(p.code, p.line) for p in ys.register_problems] == [("I11", ""), ("I16", "4")] and ys.cell_problems == 1
     assert [(c.correction_id, c.line) for c in ys.rejected] == [("K002", 3)]
     assert ys.confirmations == {"sent": 1, "answered": 1, "outstanding": 0}
+    # its answer closed every problem, so this run made it no new workbook: it still answered
+    again = year_status(load_cycle(cycle_dir), LABELS, run_tables(), sent=set())
+    assert next(x for x in again.agencies if x.agency_id == "a-ranked").confirmation == "answered"
+    assert again.confirmations == {"sent": 1, "answered": 1, "outstanding": 0}
 
 
 def test_the_console_summary_says_what_happened(cycle_dir):
@@ -134,7 +138,7 @@ def test_the_console_summary_says_what_happened(cycle_dir):
         "Vấn đề ở từng ô số liệu khi đọc phiếu: 1 (gửi đơn vị trong sổ xác nhận).",
         "Hiệu chỉnh (corrections.csv): 1 đã áp dụng, 1 không áp dụng:",
         "  - K002 (corrections.csv dòng 3; a-ranked, F02): Giá trị cũ '50' không khớp giá trị hiện có của F02 là 60.",
-        "Xác nhận số liệu: 1 sổ xác nhận đã lập (confirmations/), 1 đơn vị đã trả lời, 0 chưa trả lời.",
+        "Xác nhận số liệu: 1 đơn vị được gửi sổ xác nhận (confirmations/), 1 đơn vị đã trả lời, 0 chưa trả lời.",
         "Chi tiết từng đơn vị, đơn vị cần đôn đốc: /x/status.html",
     ]
 

@@ -147,8 +147,9 @@ def load_cycle(cycle_dir: Path | str, rubric=None, *, for_run: bool = True) -> C
         )
     if for_run and meta["deadline"] is None:
         raise CycleError(
-            f"{root / CYCLE_FILE}: deadline is not set; write the last day a form is accepted (YYYY-MM-DD, "
-            "e.g. deadline: 2018-11-02) before running — forms can go out without it, a run cannot"
+            f"{root / CYCLE_FILE}: chưa ghi hạn nộp phiếu (deadline is not set): ghi ngày cuối cùng nhận phiếu, "
+            "dạng YYYY-MM-DD (ví dụ deadline: 2018-11-02), rồi chạy lại — phiếu trắng gửi được khi chưa có hạn, "
+            "lần chạy thì không"
         )
     agencies = read_agencies(root / AGENCIES_FILE, rubric.group_ids)
     receipts_path = root / RECEIPTS_FILE

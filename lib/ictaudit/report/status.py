@@ -259,7 +259,7 @@ def year_status(
                 agency_id=a, name=row.name, group=group_labels.get(row.group, row.group), status=status, reason=reason,
                 receipts=mine, errors=found[a, "1", "E"], warnings=found[a, "1", "W"],
                 remaining_errors=found[a, "2", "E"], remaining_warnings=found[a, "2", "W"],
-                confirmation=("answered" if a in answered else "sent") if a in sent else "",
+                confirmation="answered" if a in answered else "sent" if a in sent else "",  # answered: none may be left
                 applied=by_agency[a, "applied"], rejected=by_agency[a, "rejected"],
             )
         )  # fmt: skip

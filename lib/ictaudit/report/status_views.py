@@ -86,8 +86,8 @@ def _correction_blocks(ys: YearStatus) -> list[tuple[str, list[str], str]]:
         blocks = [("Hiệu chỉnh: không có.", [], "")]
     c = ys.confirmations
     if c["sent"]:
-        line = (f"Xác nhận số liệu: {c['sent']} sổ xác nhận đã lập (confirmations/), {c['answered']} đơn vị đã trả "
-                f"lời, {c['outstanding']} chưa trả lời.")  # fmt: skip
+        line = (f"Xác nhận số liệu: {c['sent']} đơn vị được gửi sổ xác nhận (confirmations/), {c['answered']} đơn vị "
+                f"đã trả lời, {c['outstanding']} chưa trả lời.")  # fmt: skip
     else:
         line = "Xác nhận số liệu: không đơn vị nào cần xác nhận."
     return [*blocks, (line, [], "")]

@@ -33,6 +33,7 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.header import decode_header, make_header
 from pathlib import Path
 
 from ictaudit.intake.package import MAX_FILE_BYTES
@@ -145,7 +146,9 @@ def _read_mbox(path: Path) -> Iterator[Mail]:
             with box.get_file(key) as fh:
                 data = fh.read(MAX_MESSAGE_BYTES + 1)
             if len(data) > MAX_MESSAGE_BYTES:
-                yield Mail(source, refusal=Refusal("too_large", {"size": f"> {MAX_MESSAGE_BYTES}", "limit": MAX_MESSAGE_BYTES}))
+                yield Mail(
+                    source, refusal=Refusal("too_large", {"size": f"> {MAX_MESSAGE_BYTES}", "limit": MAX_MESSAGE_BYTES})
+                )
             else:
                 yield parse_message(data, source)
     finally:
@@ -162,7 +165,7 @@ def parse_message(data: bytes, source: str) -> Mail:
         message_id = _text(msg.get("Message-ID", "")).strip("<> ") or f"sha256:{digest}"
         if message_id != f"sha256:{digest}":
             message_id = f"<{message_id}>"
-        sender, subject = _text(msg.get("From", "")), _text(msg.get("Subject", ""))
+        sender, subject = _header_text(msg, "From"), _header_text(msg, "Subject")
         base = Mail(source, message_id, sender, subject)
         received_at, header = received_time(msg)
         parts: list[tuple] = []
@@ -221,7 +224,7 @@ def _collect(msg, out: list, forwarded_from: str | None, depth: int) -> None:
             raise _TooComplex(f"hơn {MAX_PARTS} tệp đính kèm")
         if part.get_content_type() == "message/rfc822" and not isinstance(part.get_payload(), str):
             inner = part.get_payload()[0]
-            _collect(inner, out, _text(inner.get("From", "")) or "?", depth + 1)
+            _collect(inner, out, _header_text(inner, "From") or "?", depth + 1)
         elif part.is_multipart():
             _collect(part, out, forwarded_from, depth + 1)
         elif part.get_filename() is not None or part.get_content_disposition() == "attachment":
@@ -245,7 +248,13 @@ def _attachment(part, forwarded_from: str | None) -> Attachment:
     if data is None:
         data = b""
     if len(data) > MAX_FILE_BYTES:
-        return Attachment(name, ctype, None, **kw, refusal=Refusal("attachment_too_large", {"size": len(data), "limit": MAX_FILE_BYTES}))
+        return Attachment(
+            name,
+            ctype,
+            None,
+            **kw,
+            refusal=Refusal("attachment_too_large", {"size": len(data), "limit": MAX_FILE_BYTES}),
+        )
     return Attachment(name, ctype, data, **kw)
 
 
@@ -257,6 +266,19 @@ def _fatal_defects(msg) -> list[str]:
             if isinstance(defect, FATAL_DEFECTS):
                 found.append(type(defect).__name__)
     return sorted(set(found))
+
+
+def _header_text(msg, name: str) -> str:
+    """A header as shown (:func:`_text`), decoded from its raw text as RFC 2047 says: the space between two
+    adjacent encoded words is dropped (the parsed address header keeps it, so a name split across two
+    encoded words read "Xã hộ i")."""
+    raw = next((value for key, value in msg.raw_items() if key.lower() == name.lower()), None)
+    if raw is None:
+        return ""
+    try:
+        return _text(make_header(decode_header(raw)))
+    except Exception:  # an encoding Python cannot decode: as the parser shows it
+        return _text(msg.get(name, ""))
 
 
 def _text(value) -> str:
