@@ -1,6 +1,7 @@
 """Confirmation workbooks: only agencies with open problems, one answer row per problem × field, where and
 when to reply, the sign-and-stamp block, the hidden record of what they were made from, text stays text."""
 
+import re
 from datetime import date
 
 import openpyxl
@@ -15,6 +16,7 @@ from ictaudit.validate.confirmations import (
     TEMPLATE_VERSION,
     VALUE_HEADERS,
     Particulars,
+    _per_field,
     open_problems,
     values_digest,
     write_confirmations,
@@ -209,9 +211,16 @@ def test_printed_nothing_is_cut_off(rubric, tmp_path):
         "Số văn bản điện tử được ký số (F17) thay đổi bất thường so với số liệu đã xác nhận năm trước (giảm quá "
         "50% hoặc tăng quá 3 lần): đề nghị kiểm tra và giải thích rõ lý do thay đổi, kèm tài liệu chứng minh."
     )
+    # L24 over a dozen counts: longer than a printed page if it were one message merged over their rows
+    counts = [f for f in rubric.fields_for_form("PL1") if f.type == "count"][:12]
+    each = [f"{f.label_vi} ({f.code}) thay đổi bất thường so với số liệu đã xác nhận năm trước (giảm quá 50% hoặc "
+            "tăng quá 3 lần): đề nghị kiểm tra và giải thích." for f in counts]  # fmt: skip
+    many = ("so-a", "L24", "W", ";".join(f.code for f in counts),
+            "; ".join(f"{f.code}={i} (năm trước: {100 + i})" for i, f in enumerate(counts)), " ".join(each), 1, "")  # fmt: skip
     issues = pd.concat(
-        [ISSUES, pd.DataFrame([("so-a", "L24", "W", "F17", "F17=0 (năm trước: 1070)", long, 1, "")], columns=ISSUE_COLUMNS)]
-    )
+        [ISSUES, pd.DataFrame([("so-a", "L24", "W", "F17", "F17=0 (năm trước: 1070)", long, 1, ""), many],
+                              columns=ISSUE_COLUMNS)]
+    )  # fmt: skip
     (path,) = write_confirmations(tmp_path / "x", rubric, AGENCIES, _values(), issues, CYCLE)
     pdf = convert(path, tmp_path / "pdf", "pdf")
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
@@ -226,10 +235,30 @@ def test_printed_nothing_is_cut_off(rubric, tmp_path):
                 return False
         return True
 
-    for sentence in [long, "Bỏ trống F12, F16, F19.", "Đơn vị:", "Hạn gửi lại:", "chậm nhất ngày 20/11/2017",
+    for sentence in [long, *each, "Bỏ trống F12, F16, F19.", "Đơn vị:", "Hạn gửi lại:", "chậm nhất ngày 20/11/2017",
                      "THỦ TRƯỞNG ĐƠN VỊ", "(Ký, ghi rõ họ tên, đóng dấu)", *ANSWER_HEADERS,
                      *(f.label_vi for f in rubric.fields_for_form("PL1"))]:  # fmt: skip
         assert whole(sentence), sentence
+    # a cell's text cut where a page ends is still in the PDF, drawn over the footer and past the page:
+    # every word must end above the footer line ("Xác nhận … Trang 1/7") of its page
+    boxes = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    for page in boxes.split("<page ")[1:]:
+        found = re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)<', page)
+        footer = min(float(y0) for y0, _, w in found if w == "Trang")
+        below = [w for y0, y1, w in found if float(y1) > footer and abs(float(y0) - footer) > 2]
+        assert not below, f"words below the footer, cut off in print: {' '.join(below[:12])}"
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
     size = next(line for line in info.splitlines() if line.startswith("Page size:")).split()
     assert size[-1] == "(A4)" and float(size[2]) > float(size[4])  # A4, landscape
+
+
+def test_a_rule_applied_to_each_field_gives_each_row_its_own_part():
+    message = "Số máy tính (F02) thay đổi bất thường. Số máy chủ (F08) thay đổi bất thường."
+    assert _per_field(message, "F02=6 (năm trước: 60); F08=1 (năm trước: 9)", ["F02", "F08"]) == {
+        "F02": "Số máy tính (F02) thay đổi bất thường.\nSố liệu: F02=6 (năm trước: 60)",
+        "F08": "Số máy chủ (F08) thay đổi bất thường.\nSố liệu: F08=1 (năm trước: 9)",
+    }
+    # about the fields together (a sentence naming both, or none): one message for the problem's rows
+    assert _per_field("Số máy (F02) không được lớn hơn số người (F01).", "F02=6; F01=5", ["F02", "F01"]) is None
+    assert _per_field("Bỏ trống F12, F16.", "F12=trống; F16=trống", ["F12", "F16"]) is None
+    assert _per_field(message, "", ["F02"]) is None  # one field: nothing to split

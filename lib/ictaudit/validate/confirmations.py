@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
@@ -318,7 +319,10 @@ def _write_problem_rows(ws, f: dict, fields, issues: pd.DataFrame, shown: dict, 
     for n, issue in enumerate(issues.to_dict("records"), start=1):
         codes = [c for c in str(issue["fields"]).split(";") if c in specs] or [""]
         sev = str(issue["severity"])
-        message = f"{issue['message_vi']}\nSố liệu: {issue['values']}" if issue["values"] else str(issue["message_vi"])
+        message = _with_values(str(issue["message_vi"]), str(issue["values"]))
+        # a rule applied to each field (L24 over many counts) says each field's part on its own row: a
+        # message merged over many rows would be cut where a printed page ends
+        own = _per_field(str(issue["message_vi"]), str(issue["values"]), codes)
         first = row
         for code in codes:
             spec = specs.get(code)
@@ -330,8 +334,14 @@ def _write_problem_rows(ws, f: dict, fields, issues: pd.DataFrame, shown: dict, 
             write_text(ws, row, 4, label, f["wrap"])
             write_text(ws, row, 5, shown.get(code, ""), f["value"])
             _answer_cells(ws, f, row, answer_col, spec)
-            ws.set_row(row, _line_height([(label, widths[4]), (shown.get(code, ""), widths[5])], 2))
+            cells = [(label, widths[4]), (shown.get(code, ""), widths[5])]
+            if own:
+                write_text(ws, row, 6, own[code], f["wrap"])
+                cells.append((own[code], widths[6]))
+            ws.set_row(row, _line_height(cells, 2))
             row += 1
+        if own:
+            continue
         if len(codes) > 1:
             ws.merge_range(first, 6, row - 1, 6, "", f["wrap"])
         write_text(ws, first, 6, message, f["wrap"])
@@ -341,6 +351,28 @@ def _write_problem_rows(ws, f: dict, fields, issues: pd.DataFrame, shown: dict, 
             ws.set_row(row - 1, need - have + _line_height([("", 1)], 2))
     _print_setup(ws, header_row, len(headers) - 1)
     return row
+
+
+def _with_values(message: str, values: str) -> str:
+    return f"{message}\nSố liệu: {values}" if values else message
+
+
+def _per_field(message: str, values: str, codes: list[str]) -> dict[str, str] | None:
+    """Each field's own part of a problem's message, with its value, when the message is the fields'
+    messages one after another (each sentence names exactly one of them as ``(F12)``, as a rule applied
+    to each field writes them); None when it speaks of the fields together (``F02 > F01``)."""
+    if len(codes) < 2:
+        return None
+    parts: dict[str, list[str]] = {c: [] for c in codes}
+    for sentence in re.split(r"(?<=[.!?])\s+", message.strip()):
+        owners = [c for c in codes if f"({c})" in sentence]
+        if len(owners) != 1:
+            return None
+        parts[owners[0]].append(sentence)
+    if not all(parts.values()):
+        return None
+    own_values = {v.split("=", 1)[0]: v for v in values.split("; ")} if values else {}
+    return {c: _with_values(" ".join(parts[c]), own_values.get(c, "")) for c in codes}
 
 
 def _answer_cells(ws, f: dict, row: int, col: int, spec: FieldSpec | None) -> None:
