@@ -523,3 +523,25 @@ def test_the_wording_and_the_documents_are_nfc(written):
     for path in written[1].values():
         xml = zipfile.ZipFile(path).read("word/document.xml").decode("utf-8")
         assert unicodedata.is_normalized("NFC", xml), path.name
+
+
+def test_a_rank_of_another_group_is_not_compared_and_a_changed_scale_is_said(fixture, tmp_path):
+    """sb-tie was ranked in the other group last year: its rank then is no rank in this group's table (it is
+    named instead); and when last year's scale differs, the report says so beside the comparison."""
+    from dataclasses import replace
+
+    from ictaudit.report.documents.figures import compute_figures
+
+    _, data, _ = fixture
+    links = data.previous_links.copy()
+    links.loc[links["agency_id"] == "sb-tie", "predecessor_group"] = "ubnd_huyen"
+    info = {**data.previous_info, "scale_differences": ["phiên bản 1.0.0 → 1.1.0"]}
+    changed = replace(data, previous_links=links, previous_info=info)
+    sb = next(g for g in compute_figures(changed).groups if g.id == "so_ban_nganh")
+    assert "sb-tie" not in [r.agency_id for r in sb.yoy] and "Sở Tài chính" in sb.yoy_new
+    settings = read_settings(FILLED, year=2017, province="Cao Bằng", notice=NOTICE)
+    paths = write_docx(changed, settings, tmp_path / "documents")
+    text = "\n".join(p.text for p in Document(str(paths["bao_cao"])).paragraphs)
+    assert "So với năm 2016, trong 3 cơ quan, đơn vị" in text
+    assert "Lưu ý: thang điểm năm 2016 khác thang điểm năm nay (phiên bản 1.0.0 → 1.1.0)" in text
+    assert "thuộc khối khác): Sở Tài chính" in text

@@ -190,6 +190,17 @@ def test_the_documents_particulars_are_carried_without_last_years_number_and_dat
     assert documents == {"issuer": "Sở Thông tin và Truyền thông", "report": {"number": "", "date": "", "signer": "Nguyễn Văn A"}}
 
 
+def test_the_documents_wording_file_comes_along(tmp_path, last_year):
+    wording = "bao_cao:\n  recommendations_heading: \"IV. KIẾN NGHỊ CỦA SỞ\"\n"
+    (last_year / "van-ban.yaml").write_text(wording, encoding="utf-8")
+    text = (last_year / "cycle.yaml").read_text(encoding="utf-8") + "documents:\n  wording: van-ban.yaml\n"
+    (last_year / "cycle.yaml").write_text(text, encoding="utf-8")
+    out = tmp_path / "raw" / "2018"
+    init_cycle(2018, last_year, out, results=tmp_path / "none")
+    assert load_cycle(out, for_run=False).documents == {"wording": "van-ban.yaml"}
+    assert (out / "van-ban.yaml").read_text(encoding="utf-8") == wording
+
+
 def test_the_cli_says_what_it_wrote_and_warns_on_stderr(tmp_path, last_year, capsys, monkeypatch):
     from ictaudit.cli import main
 

@@ -254,6 +254,7 @@ def _write_folder(stage: Path, year: int, prev: Cycle, rubric_id: str, link: Pre
     (stage / RECEIPTS_FILE).write_text(_csv_text([[*RECEIPT_COLUMNS, *RECEIPT_MAIL_COLUMNS]]), encoding="utf-8")
     header = [*CORRECTION_COLUMNS, *CORRECTION_OPTIONAL_COLUMNS]
     (stage / CORRECTIONS_FILE).write_text(_csv_text([header]), encoding="utf-8")
+    _copy_wording(prev, stage)
     if link is not None:
         folder = stage / PREVIOUS_DIR
         folder.mkdir()
@@ -262,6 +263,18 @@ def _write_folder(stage: Path, year: int, prev: Cycle, rubric_id: str, link: Pre
             if hashlib.sha256(data).hexdigest() != link.sha256[name]:  # changed since it was checked
                 raise CycleError(f"{source}: changed while it was being copied; run init again")
             (folder / name).write_bytes(data)
+
+
+def _copy_wording(prev: Cycle, stage: Path) -> None:
+    """The documents' wording file last year's ``documents.wording`` names (carried over in cycle.yaml),
+    copied beside it: the new year's documents speak as last year's did."""
+    name = (prev.documents or {}).get("wording")
+    if not isinstance(name, str) or not name.strip():
+        return
+    source = prev.root / name
+    if source.is_file() and source.resolve().is_relative_to(prev.root.resolve()):
+        (stage / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, stage / name)
 
 
 def _csv_text(rows: list[list[str]]) -> str:
@@ -297,7 +310,7 @@ def cycle_yaml_text(year: int, prev: Cycle, rubric_id: str, link: PreviousLink |
     title = prev.title.replace(str(prev.year), str(year))
     lines = [
         f"# Đợt đánh giá năm {year}, tạo bằng `ictaudit init` từ đợt năm {prev.year}.",
-        "# Các mục ghi ĐIỀN là việc của Sở: xem README, mục “Thư mục đợt đánh giá”.",
+        "# Các mục ghi ĐIỀN là việc của Sở: xem README, mục “The cycle folder”.",
         f"year: {year}",
         f"rubric: {_quoted(rubric_id)}  # bộ tiêu chí (rubrics/<id>.yaml)",
         "# ĐIỀN trước khi chạy: ngày cuối cùng nhận phiếu, dạng YYYY-MM-DD. Văn bản ghi “trước ngày 03/11” thì",

@@ -170,6 +170,8 @@ def _yoy(c: Composer, w: Writer, g: GroupFigures) -> None:
         table = [[r.name, str(r.previous_rank), num(r.previous_score), str(r.rank), num(r.score), _change(r.rank_change)]
                  for r in rows]  # fmt: skip
         w.table(columns, table)
+    if differences := (c.data.previous_info or {}).get("scale_differences"):
+        c.paragraphs(w, "yoy_scale", previous_year=previous, differences="; ".join(differences))
     if g.yoy_new:
         c.paragraphs(w, "yoy_new", previous_year=previous, agencies="; ".join(g.yoy_new))
 

@@ -188,8 +188,9 @@ def _averages(data: ReportInputs, group_id: str, ranked_ids: set[str]) -> list[C
 
 def _yoy(data: ReportInputs, group_id: str, ranking: list[RankRow]) -> tuple[list[YoyRow] | None, list[str]]:
     """Last year's published rank and score of each agency ranked this year, through its predecessor
-    link (:mod:`ictaudit.intake.previous`): the same id or a renamed one compares; a merged, split or new
-    agency has no single result of last year to compare with and is named instead."""
+    link (:mod:`ictaudit.intake.previous`): the same id or a renamed one, ranked last year in the same
+    group, compares; a merged, split or new agency, or one ranked in another group last year, has no
+    rank of last year to compare with and is named instead."""
     links = data.previous_links
     if not (data.previous_info or {}).get("linked") or links is None:
         return None, []
@@ -198,7 +199,10 @@ def _yoy(data: ReportInputs, group_id: str, ranking: list[RankRow]) -> tuple[lis
     for r in ranking:
         mine = by_agency.get(r.agency_id)
         p = mine.iloc[0] if mine is not None and len(mine) == 1 else None
-        if p is None or p["link"] not in ("same", "renamed") or p["predecessor_status"] != RANKED or not p["predecessor_rank"]:
+        if (
+            p is None or p["link"] not in ("same", "renamed") or p["predecessor_status"] != RANKED
+            or not p["predecessor_rank"] or p["predecessor_group"] != group_id  # a rank in another group
+        ):  # fmt: skip
             new.append(r.name)
             continue
         rows.append(YoyRow(r.agency_id, r.name, int(p["predecessor_rank"]), float(p["predecessor_score_100"]), r.rank,
