@@ -129,7 +129,7 @@ def test_the_console_summary_says_what_happened(cycle_dir):
         "Không được đánh giá, xếp hạng (4):",
         "  - Sở Y tế (b-late) — Gửi phiếu sau hạn: Phiếu b.xlsx nhận ngày 09/11/2017, sau hạn cuối 02/11/2017.",
         "  - UBND huyện Hòa An (c-missing) — Không gửi phiếu: Không nhận được phiếu.",
-        "  - Công an tỉnh (d-excluded) — Không thuộc diện xếp hạng: Không xếp hạng theo danh sách đơn vị: Đơn vị an ninh",
+        "  - Công an tỉnh (d-excluded) — Không thuộc diện xếp hạng: Đơn vị an ninh",  # the reason without its label
         "  - UBND huyện Bảo Lâm (e-invalid) — Phiếu không hợp lệ: ngày nhận “31/11/2017”.",  # said once
         "Vấn đề phát hiện ở phiếu gốc (vòng 1): 1 lỗi, 1 cảnh báo; còn lại sau hiệu chỉnh (vòng 2): 1 lỗi, 0 cảnh báo.",
         "Vấn đề ở sổ tiếp nhận và tệp phiếu (2):",
@@ -273,3 +273,37 @@ def test_a_problem_names_its_receipts_line_once():
     again = at_receipt(dict(row), 7, in_message=True)  # a message naming its line already is left as it is
     assert again["message_vi"].count("receipts.csv dòng 7") == 1
     assert at_receipt(dict(row), [3, 5])["line"] == "3;5" and at_receipt(dict(row), float("nan"))["line"] == ""
+
+
+def test_the_same_file_received_twice_is_used_once(tmp_path):
+    """`receive` names a file by its sha256: the same bytes mailed twice give two register lines naming
+    one file. Intake uses the first (the second is an I09 warning); the page must say so, not "used" twice."""
+    root = tmp_path / "2017"
+    (root / "submissions").mkdir(parents=True)
+    receipts = ("agency_id,file,received_on,channel,note,received_at,sender,subject,message_id,sha256\n"
+                "a-ranked,ab12.xlsx,2017-10-30,Thư điện tử,,2017-10-30T09:00:00+07:00,a@x.vn,Phiếu,<m1>,ab12\n"
+                "a-ranked,ab12.xlsx,2017-10-31,Thư điện tử,,2017-10-31T09:00:00+07:00,a@x.vn,Phiếu,<m2>,ab12\n")  # fmt: skip
+    for name, text in (("cycle.yaml", CYCLE_YAML), ("agencies.csv", AGENCIES), ("receipts.csv", receipts)):
+        (root / name).write_text(text, encoding="utf-8")
+    run = run_tables()
+    run = RunTables(
+        run.statuses, _frame([("a-ranked", "ab12.xlsx", "", "", "", "", "I09", "W", "Đã nhận tệp này (dòng 2).", "3")],
+                             "agency_id,file,sheet,cell,field,raw_value,code,severity,message_vi,line"),
+        run.issues, run.corrections, _frame([("a-ranked", "F01", "ab12.xlsx")], "agency_id,field,source_file"),
+    )  # fmt: skip
+    ys = year_status(load_cycle(root), LABELS, run)
+    a = next(x for x in ys.agencies if x.agency_id == "a-ranked")
+    assert [(r.line, r.use) for r in a.receipts] == [(2, "used"), (3, "not_used")]
+
+
+def test_a_reply_the_run_already_read_does_not_answer_the_workbook_it_wrote_after(cycle_dir):
+    """a-ranked's reply (sha256 ab) was read by the run, which still found a problem and wrote a new
+    workbook: that one is outstanding until a new reply comes in."""
+    run = run_tables()
+    seen = run.corrections.assign(source=["agency reply", "DIC review"], reply_file=["a-xacnhan.xlsx", ""],
+                                  reply_sha256=["ab", ""])  # fmt: skip
+    run = RunTables(run.statuses, run.problems, run.issues, seen, run.submitted)
+    ys = year_status(load_cycle(cycle_dir), LABELS, run, sent={"a-ranked"})
+    assert next(x for x in ys.agencies if x.agency_id == "a-ranked").confirmation == "sent"
+    assert ys.confirmations == {"sent": 1, "answered": 0, "outstanding": 1}
+    assert "a-ranked" in [x.agency_id for x in ys.to_chase]  # to chase again

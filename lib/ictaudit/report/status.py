@@ -10,8 +10,10 @@ page ``outputs/<year>/status.html``.
 
 Before any run every agency is ``received`` (a receipt names it), ``missing`` or ``excluded`` (the
 roster). A confirmation workbook prepared by the run counts as *sent*; it is *answered* when
-``corrections.csv`` holds a reply imported from it (``source`` = ``agency reply`` with a
-``reply_file``), otherwise *outstanding*.
+``corrections.csv`` holds a reply (``source`` = ``agency reply`` with a ``reply_file``) that the run
+had not read yet, otherwise *outstanding* — a reply the run read was to an earlier workbook, and the
+one the run wrote after it asks again. An agency that replied and has no workbook left (its answer
+closed every problem) is *answered*.
 """
 
 from __future__ import annotations
@@ -239,14 +241,18 @@ def year_status(
     problems = _column_frame(run.problems if run else None, ("agency_id", "file", "field", "code", "severity",
                                                              "message_vi", "line"))  # fmt: skip
     line_problems = _problems_by_line(problems)
-    receipts = _receipts_by_agency(cycle, run, line_problems)
+    receipts = _receipts_by_agency(
+        cycle, run, line_problems, set(_problems_by_line(problems[problems["code"] == "I09"]))
+    )
     statuses = _column_frame(run.statuses if run else None, ("agency_id", "status", "status_reason"))
     status_of = {r["agency_id"]: r for r in statuses.to_dict("records")}
     issues = _column_frame(run.issues if run else None, ("agency_id", "severity", "round"))
     found = Counter(zip(issues["agency_id"], issues["round"].astype(str), issues["severity"]))
     corrections = _corrections(cycle, run)
     by_agency = Counter((c.agency_id, c.status) for c in corrections)
-    sent, answered = set(sent), _answered(cycle)
+    sent, replies = set(sent), _replies(cycle.corrections)
+    seen = _replies(run.corrections) if run else {}  # the replies the run had read when it wrote its workbooks
+    answered = {a for a, files in replies.items() if a not in sent or files - seen.get(a, set())}
     agencies = []
     for row in cycle.agencies.sort_values("agency_id").itertuples(index=False):
         a = row.agency_id
@@ -259,7 +265,7 @@ def year_status(
                 agency_id=a, name=row.name, group=group_labels.get(row.group, row.group), status=status, reason=reason,
                 receipts=mine, errors=found[a, "1", "E"], warnings=found[a, "1", "W"],
                 remaining_errors=found[a, "2", "E"], remaining_warnings=found[a, "2", "W"],
-                confirmation="answered" if a in answered else "sent" if a in sent else "",  # answered: none may be left
+                confirmation="answered" if a in answered else "sent" if a in sent else "",
                 applied=by_agency[a, "applied"], rejected=by_agency[a, "rejected"],
             )
         )  # fmt: skip
@@ -297,8 +303,12 @@ def _problems_by_line(problems: pd.DataFrame) -> dict[tuple[str, int], list[str]
     return out
 
 
-def _receipts_by_agency(cycle: Cycle, run: RunTables | None, line_problems: dict) -> dict[str, tuple[Receipt, ...]]:
-    """Each agency's receipts, in the register's order, with what the run made of each."""
+def _receipts_by_agency(
+    cycle: Cycle, run: RunTables | None, line_problems: dict, not_used: set[tuple[str, int]]
+) -> dict[str, tuple[Receipt, ...]]:
+    """Each agency's receipts, in the register's order, with what the run made of each: a receipt intake
+    set aside (I09: superseded, late after an on-time form, the same bytes again — ``not_used``) is not
+    the one used even when it names the same file."""
     used: dict[str, str] = {}
     if run is not None and not run.submitted.empty and "source_file" in run.submitted:
         first = run.submitted.drop_duplicates("agency_id")
@@ -306,7 +316,8 @@ def _receipts_by_agency(cycle: Cycle, run: RunTables | None, line_problems: dict
     out: dict[str, list[Receipt]] = {}
     for r in cycle.receipts.to_dict("records"):
         a, line = r["agency_id"], int(r["line"])
-        use = "" if run is None else ("used" if used.get(a) == _nfc(r["file"]) else "not_used")
+        chosen = used.get(a) == _nfc(r["file"]) and (a, line) not in not_used
+        use = "" if run is None else ("used" if chosen else "not_used")
         out.setdefault(a, []).append(
             Receipt(
                 line=line, file=r["file"], received=_received_text(r, cycle.timezone), channel=r.get("channel", ""),
@@ -340,13 +351,22 @@ def _status(roster_row, receipts: tuple[Receipt, ...], run_row: dict | None) -> 
     return "missing", "Chưa có trong sổ tiếp nhận (receipts.csv)."
 
 
-def _answered(cycle: Cycle) -> set[str]:
-    """Agencies with a reply imported from their confirmation workbook (``source`` agency reply, a ``reply_file``)."""
-    c = cycle.corrections
-    if c is None or c.empty:
-        return set()
-    replies = c["source"].str.strip().str.casefold().isin(REPLY_SOURCES) & (c["reply_file"].str.strip() != "")
-    return set(c.loc[replies, "agency_id"])
+def _replies(corrections: pd.DataFrame | None) -> dict[str, set[str]]:
+    """Agency → the returned workbooks (sha256, else name) imported from it: rows with ``source`` agency
+    reply and a ``reply_file``."""
+    if corrections is None or corrections.empty or not {"source", "reply_file"} <= set(corrections.columns):
+        return {}
+    c = corrections.astype(str)
+    rows = c[c["source"].str.strip().str.casefold().isin(REPLY_SOURCES) & (c["reply_file"].str.strip() != "")]
+    keys = (
+        rows["reply_sha256"].where(rows["reply_sha256"].str.strip() != "", rows["reply_file"])
+        if "reply_sha256" in rows
+        else rows["reply_file"]
+    )
+    out: dict[str, set[str]] = {}
+    for agency, key in zip(rows["agency_id"], keys):
+        out.setdefault(agency, set()).add(key.strip())
+    return out
 
 
 def _corrections(cycle: Cycle, run: RunTables | None) -> list[Correction]:
@@ -361,7 +381,9 @@ def _corrections(cycle: Cycle, run: RunTables | None) -> list[Correction]:
     for r in run.corrections.to_dict("records"):
         text = str(r.get("line", "") or "")
         line = int(text) if text.isdigit() else line_of.get(r["correction_id"])
-        out.append(Correction(r["correction_id"], line, r["agency_id"], r["field"], r["status"], r.get("status_reason", "")))
+        out.append(
+            Correction(r["correction_id"], line, r["agency_id"], r["field"], r["status"], r.get("status_reason", ""))
+        )
     return out
 
 

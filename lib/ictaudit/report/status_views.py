@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ictaudit.common.numfmt import fmt_date
+from ictaudit.report.inputs import STATUS_VI as REPORT_STATUS_VI
 from ictaudit.report.status import CORRECTION_VI, STATUS_VI, AgencyStatus, YearStatus
 
 SHOWN = 8  # lines of each list on the console; the rest is in status.html
@@ -59,8 +60,7 @@ def summary_blocks(ys: YearStatus) -> list[tuple[str, list[str], str]]:
     if ys.ran:
         unranked = ys.not_ranked
         if unranked:
-            items = [f"{a.name} ({a.agency_id}) — {a.status_vi}: {a.reason.removeprefix(a.status_vi + ': ')}"
-                     for a in unranked]  # fmt: skip
+            items = [f"{a.name} ({a.agency_id}) — {a.status_vi}: {_own_reason(a)}" for a in unranked]
             blocks.append((f"Không được đánh giá, xếp hạng ({len(unranked)}):", items, "đơn vị"))
         blocks.append((_issues_line(ys), [], ""))
     if ys.register_problems:
@@ -100,6 +100,14 @@ def summary_lines(ys: YearStatus) -> list[str]:
         lines.append(("  " if i == 1 else "") + head)
         lines += [f"  - {item}" if not item.startswith("… và") else f"  {item}" for item in _cut(items, called)]
     return lines
+
+
+def _own_reason(a: AgencyStatus) -> str:
+    """The reason without the status it repeats (the scored tables' reason starts with the report's label)."""
+    reason = a.reason
+    for label in (a.status_vi, REPORT_STATUS_VI.get(a.status, "")):
+        reason = reason.removeprefix(f"{label}: ") if label else reason
+    return reason
 
 
 def summary_text(ys: YearStatus, page: Path | str | None = None, notes: Sequence[str] = ()) -> str:
