@@ -133,3 +133,22 @@ def test_the_page_prints_on_a4_portrait(fixture, tmp_path):
     assert (round(width), round(height)) == (595, 842)  # A4 portrait, in points
     pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
     assert 2 <= pages <= 8, pages
+
+
+def test_a_correction_says_where_it_came_from_and_a_confirmation_is_not_called_a_correction(fixture, tmp_path):
+    import pandas as pd
+
+    from ictaudit.common.tables import read_csv, write_csv
+
+    rubric, scored = fixture
+    copy = tmp_path / "scored"
+    shutil.copytree(scored, copy)
+    corrections = read_csv(copy / "corrections.csv")
+    corrections["source"] = ["on-site survey", "agency reply"]
+    corrections["document"] = ["Biên bản 12/BB", ""]
+    corrections["reply_file"] = ["", "tra-loi.xlsx"]
+    corrections.loc[corrections["correction_id"] == "K001", "status"] = "confirmed"  # sb-tot kept its value
+    write_csv(pd.DataFrame(corrections), copy / "corrections.csv")
+    text = _text(TracePage(copy, "sb-tot", rubric, RUN).html())
+    assert "Khảo sát thực tế — Biên bản 12/BB" in text
+    assert "đã xử lý bằng xác nhận, có giải trình K001" in text and "hiệu chỉnh K001" not in text.split("Kết quả kiểm tra")[1]

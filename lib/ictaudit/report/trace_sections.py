@@ -14,7 +14,15 @@ import math
 import statistics
 
 from ictaudit.common.numfmt import fmt_number, fmt_ratio, fmt_value, is_nan
-from ictaudit.report.inputs import CORRECTION_STATUS_VI, FLAG_VI, KIND_VI, SEVERITY_VI, fmt_date_text, status_vi
+from ictaudit.report.inputs import (
+    CORRECTION_STATUS_VI,
+    FLAG_VI,
+    KIND_VI,
+    SEVERITY_VI,
+    fmt_date_text,
+    source_vi,
+    status_vi,
+)
 from ictaudit.rules.rubric import Rubric
 
 ROUND_VI = {1: "Vòng 1 (phiếu gốc)", 2: "Vòng 2 (sau hiệu chỉnh)"}
@@ -195,6 +203,7 @@ def corrections(page) -> list[dict]:
             "id": r["correction_id"], "field": r["field"], "old": r["old_value"], "new": r["new_value"],
             "reason": r["reason"], "by": r["confirmed_by"], "on": fmt_date_text(r["confirmed_on"]),
             "status": CORRECTION_STATUS_VI.get(r["status"], r["status"]), "status_reason": r["status_reason"],
+            "source": source_vi(r.get("source", ""), r.get("document", ""), r.get("reply_file", "")),
         }
         for r in df.to_dict("records")
     ]  # fmt: skip
@@ -202,11 +211,15 @@ def corrections(page) -> list[dict]:
 
 def findings(page) -> list[dict]:
     df = page._mine("issues")
+    mine = page._mine("corrections")
+    confirmed = set(mine.loc[mine["status"] == "confirmed", "correction_id"]) if "status" in mine else set()
     out = []
     for r in df.to_dict("records"):
         n = int(r["round"]) if str(r["round"]).isdigit() else 1
         if r["resolved_by"]:
-            outcome = f"đã xử lý bằng hiệu chỉnh {r['resolved_by']}"
+            ids = [i for i in str(r["resolved_by"]).split(";") if i]
+            how = "xác nhận, có giải trình" if all(i in confirmed for i in ids) else "hiệu chỉnh"
+            outcome = f"đã xử lý bằng {how} {', '.join(ids)}"
         elif n == 2:
             outcome = "còn lại sau hiệu chỉnh"
         else:
