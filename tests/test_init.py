@@ -171,7 +171,7 @@ def test_a_run_of_another_year_is_not_last_years(tmp_path, last_year):
 @pytest.mark.parametrize(
     ("year", "rubric", "says"),
     [(2017, None, "must come after"), (2016, None, "must come after"),
-     (2020, None, "applies to the years 2016, 2017, 2018, 2019, not 2020; .* --rubric")],
+     (2020, None, "chỉ áp dụng cho các năm 2016, 2017, 2018, 2019, không phải 2020: .* --rubric")],
 )  # fmt: skip
 def test_years_and_rubrics_that_do_not_fit_are_refused_before_anything_is_written(tmp_path, last_year, year, rubric, says):
     with pytest.raises(CycleError, match=says):

@@ -88,7 +88,7 @@ def test_an_agency_nobody_continues_is_gone_and_a_continued_one_is_not(links):
 def test_a_predecessor_not_in_last_years_results_stops_naming_the_line():
     roster = _roster_now()
     roster.loc[roster["agency_id"] == "so-b", "predecessor"] = "so-b-typo"
-    with pytest.raises(CycleError, match=r"agencies.csv, line 3: predecessor so-b-typo is not among last year's"):
+    with pytest.raises(CycleError, match=r"agencies.csv, dòng 3: đơn vị tiền thân \(predecessor\) so-b-typo không có trong danh sách đơn vị năm trước"):
         predecessor_links(roster, _scores(), _roster_then())
 
 

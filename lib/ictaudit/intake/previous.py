@@ -82,9 +82,9 @@ def predecessor_links(
         named = [p.strip() for p in str(text).split(";") if p.strip()]
         if unknown := [p for p in named if p not in known]:
             raise CycleError(
-                f"{roster_file}, line {line}: predecessor {unknown[0]} is not among last year's agencies (its "
-                "published agencies.csv and scores.csv under previous/); write last year's id, or leave predecessor "
-                "empty for an agency that continues under the same id"
+                f"{roster_file}, dòng {line}: đơn vị tiền thân (predecessor) {unknown[0]} không có trong danh sách đơn vị "
+                "năm trước (agencies.csv và scores.csv đã công bố, trong previous/); ghi mã đơn vị của năm trước, hoặc "
+                "để trống predecessor nếu đơn vị giữ nguyên mã"
             )
         if not named and agency_id in known:
             named = [agency_id]

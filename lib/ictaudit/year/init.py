@@ -130,14 +130,14 @@ def init_cycle(
 
 def _check_out(out: Path) -> None:
     if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise CycleError(f"--out {out} exists and is not a folder; init writes a new cycle folder")
+        raise CycleError(f"--out {out} đã có và không phải thư mục; init chỉ tạo thư mục đợt đánh giá mới")
     if out.exists() and any(out.iterdir()):
         raise CycleError(
-            f"--out {out} is not empty; init writes a new cycle folder and never changes an existing one "
-            "(give an absent or empty folder)"
+            f"--out {out} không trống (not empty): init chỉ tạo thư mục đợt đánh giá mới, không sửa thư mục đã có "
+            "(hãy chỉ một thư mục chưa có hoặc trống)"
         )
     if not out.parent.is_dir():
-        raise CycleError(f"--out {out}: its parent folder {out.parent} does not exist")
+        raise CycleError(f"--out {out}: chưa có thư mục chứa nó ({out.parent})")
 
 
 def _check_rubric(rubric_id: str, year: int) -> None:
@@ -147,8 +147,8 @@ def _check_rubric(rubric_id: str, year: int) -> None:
     if rubric.years and year not in rubric.years:
         years = ", ".join(map(str, rubric.years))
         raise CycleError(
-            f"rubric {rubric.id} applies to the years {years}, not {year}; add {year} to its years if the "
-            "scale is unchanged, or give --rubric ID of the rubric for that year"
+            f"bộ tiêu chí {rubric.id} chỉ áp dụng cho các năm {years}, không phải {year}: thêm {year} vào years của "
+            "bộ tiêu chí nếu thang điểm không đổi, hoặc chỉ bộ tiêu chí của năm đó bằng --rubric ID"
         )
 
 
