@@ -43,15 +43,17 @@ MAX_MESSAGE_BYTES = 96 * 1024 * 1024
 MAX_PARTS = 500  # MIME parts of one message
 MAX_DEPTH = 8  # forwarded messages inside forwarded messages
 #: defects that mean the structure was cut or damaged: what an attachment holds cannot be trusted
-FATAL_DEFECTS = (
-    email.errors.StartBoundaryNotFoundDefect,
-    email.errors.CloseBoundaryNotFoundDefect,
-    email.errors.MultipartInvariantViolationDefect,
-    email.errors.NoBoundaryInMultipartDefect,
-    email.errors.InvalidBase64PaddingDefect,
-    email.errors.InvalidBase64CharactersDefect,
-    email.errors.InvalidBase64LengthDefect,
-)
+#: the defects that make a message unusable, each as the receive report says it
+FATAL_DEFECTS_VI = {
+    email.errors.StartBoundaryNotFoundDefect: "không thấy ranh giới mở đầu của các phần",
+    email.errors.CloseBoundaryNotFoundDefect: "thiếu ranh giới kết thúc (thư bị cắt)",
+    email.errors.MultipartInvariantViolationDefect: "thư nhiều phần nhưng không có phần nào",
+    email.errors.NoBoundaryInMultipartDefect: "thư nhiều phần không khai báo ranh giới",
+    email.errors.InvalidBase64PaddingDefect: "tệp đính kèm mã hóa base64 thiếu phần đệm",
+    email.errors.InvalidBase64CharactersDefect: "tệp đính kèm mã hóa base64 có ký tự lạ",
+    email.errors.InvalidBase64LengthDefect: "tệp đính kèm mã hóa base64 sai độ dài",
+}
+FATAL_DEFECTS = tuple(FATAL_DEFECTS_VI)
 _MAIL_HEADERS = ("from", "date", "received", "message-id", "subject", "mime-version", "to", "return-path")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 TEXT_CHARS = 200  # a sender or subject is cut to this many characters
@@ -259,12 +261,12 @@ def _attachment(part, forwarded_from: str | None) -> Attachment:
 
 
 def _fatal_defects(msg) -> list[str]:
-    """The names of the structural defects found in any part (after the attachments were decoded)."""
+    """The structural defects found in any part (after the attachments were decoded), in words."""
     found = []
     for part in msg.walk():
         for defect in getattr(part, "defects", ()):
             if isinstance(defect, FATAL_DEFECTS):
-                found.append(type(defect).__name__)
+                found.append(next(vi for kind, vi in FATAL_DEFECTS_VI.items() if isinstance(defect, kind)))
     return sorted(set(found))
 
 
