@@ -75,21 +75,21 @@ def test_bom_and_nfd_text_are_read_as_nfc(tmp_path):
 @pytest.mark.parametrize(
     ("files", "message"),
     [
-        ({"cycle_yaml": None}, r"cycle\.yaml: missing"),
-        ({"cycle_yaml": "year: [2017\n"}, "not valid YAML"),
-        ({"cycle_yaml": CYCLE_YAML.replace("deadline: 2017-11-02", "deadline: 03/11/2017")}, "deadline must be an ISO date"),
-        ({"cycle_yaml": CYCLE_YAML.replace("year: 2017", "year: hai nghìn")}, "year must be"),
-        ({"cycle_yaml": CYCLE_YAML + "deadlne: 2017-11-02\n"}, "unknown keys deadlne"),
-        ({"cycle_yaml": CYCLE_YAML.replace("province: Cao Bằng\n", "")}, "missing keys province"),
-        ({"cycle_yaml": CYCLE_YAML + "sample: maybe\n"}, "sample must be true or false"),
-        ({"cycle_yaml": CYCLE_YAML.replace("year: 2017", "year: 2010")}, "applies to the years 2016, 2017"),
-        ({"agencies_csv": None}, r"agencies\.csv: missing"),
-        ({"agencies_csv": "agency_id,name,group,ranked\nx,X,so_ban_nganh,true\n"}, "missing columns note"),
-        ({"agencies_csv": AGENCIES + "so-noi-vu,Sở Nội vụ (2),so_ban_nganh,true,\n"}, "line 5: agency_id so-noi-vu already on line 2"),
-        ({"agencies_csv": AGENCIES + "so-y-te,Sở Y tế,so_y_te,true,\n"}, "line 5: group 'so_y_te' is not in the rubric"),
-        ({"agencies_csv": AGENCIES + "so-y-te,Sở Y tế,so_ban_nganh,có,\n"}, "line 5: ranked must be true or false"),
-        ({"agencies_csv": AGENCIES + "So Y Te,Sở Y tế,so_ban_nganh,true,\n"}, "line 5: agency_id 'So Y Te' must be"),
-        ({"agencies_csv": AGENCIES + "so-y-te,Sở Y tế,so_ban_nganh,false,\n"}, "line 5: an agency with ranked false needs"),
+        ({"cycle_yaml": None}, r"cycle\.yaml: không tìm thấy tệp"),
+        ({"cycle_yaml": "year: [2017\n"}, "sai cú pháp YAML"),
+        ({"cycle_yaml": CYCLE_YAML.replace("deadline: 2017-11-02", "deadline: 03/11/2017")}, "deadline phải là ngày dạng YYYY-MM-DD"),
+        ({"cycle_yaml": CYCLE_YAML.replace("year: 2017", "year: hai nghìn")}, "year phải là một năm"),
+        ({"cycle_yaml": CYCLE_YAML + "deadlne: 2017-11-02\n"}, "mục không nhận ra: deadlne"),
+        ({"cycle_yaml": CYCLE_YAML.replace("province: Cao Bằng\n", "")}, "thiếu mục province"),
+        ({"cycle_yaml": CYCLE_YAML + "sample: maybe\n"}, "sample phải là true hoặc false"),
+        ({"cycle_yaml": CYCLE_YAML.replace("year: 2017", "year: 2010")}, "chỉ áp dụng cho các năm 2016, 2017"),
+        ({"agencies_csv": None}, r"agencies\.csv: không tìm thấy tệp"),
+        ({"agencies_csv": "agency_id,name,group,ranked\nx,X,so_ban_nganh,true\n"}, "thiếu cột note"),
+        ({"agencies_csv": AGENCIES + "so-noi-vu,Sở Nội vụ (2),so_ban_nganh,true,\n"}, "dòng 5: agency_id so-noi-vu đã có ở dòng 2"),
+        ({"agencies_csv": AGENCIES + "so-y-te,Sở Y tế,so_y_te,true,\n"}, "dòng 5: group 'so_y_te' không có trong bộ tiêu chí"),
+        ({"agencies_csv": AGENCIES + "so-y-te,Sở Y tế,so_ban_nganh,có,\n"}, "dòng 5: ranked phải là true hoặc false"),
+        ({"agencies_csv": AGENCIES + "So Y Te,Sở Y tế,so_ban_nganh,true,\n"}, "dòng 5: agency_id 'So Y Te' chỉ được gồm chữ thường"),
+        ({"agencies_csv": AGENCIES + "so-y-te,Sở Y tế,so_ban_nganh,false,\n"}, "dòng 5: đơn vị có ranked là false cần ghi lý do"),
     ],
 )
 def test_bad_cycle_files_name_file_line_and_problem(tmp_path, files, message):
@@ -101,7 +101,7 @@ def test_bad_cycle_files_name_file_line_and_problem(tmp_path, files, message):
 def test_a_csv_saved_in_another_encoding(tmp_path):
     make_cycle(tmp_path)
     (tmp_path / "agencies.csv").write_bytes(AGENCIES.encode("utf-16"))
-    with pytest.raises(CycleError, match=r"agencies\.csv: not UTF-8"):
+    with pytest.raises(CycleError, match=r"agencies\.csv: không lưu theo bảng mã UTF-8 .*'CSV UTF-8'"):
         load_cycle(tmp_path)
 
 
@@ -116,7 +116,7 @@ def test_an_unknown_rubric_is_a_rubric_error(tmp_path):
 
 
 def test_a_missing_folder(tmp_path):
-    with pytest.raises(CycleError, match="does not exist"):
+    with pytest.raises(CycleError, match="không tìm thấy thư mục đợt đánh giá"):
         load_cycle(tmp_path / "2099")
 
 
@@ -170,7 +170,7 @@ def test_a_new_cycle_without_deadline_serves_the_forms_but_not_a_run(tmp_path):
 
 
 def test_a_run_needs_the_receipts_register(tmp_path):
-    with pytest.raises(CycleError, match=r"receipts\.csv: missing"):
+    with pytest.raises(CycleError, match=r"receipts\.csv: không tìm thấy tệp"):
         load_cycle(make_cycle(tmp_path, receipts_csv=None))
 
 
@@ -188,13 +188,13 @@ def test_optional_cycle_keys(tmp_path):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ("timezone: Mars/Olympus\n", r"timezone: unknown time zone 'Mars/Olympus'"),
-        ("reply_by: 30/11/2017\n", r"reply_by must be an ISO date"),
-        ("documents: [1, 2]\n", r"documents must be a mapping"),
-        ("previous: 2016\n", r"previous must be a mapping with year, folder, sha256"),
-        ("previous: {year: 2016, folder: ../x, sha256: {scores.csv: " + "ab" * 32 + "}}\n", r"previous.folder must name a folder inside"),
-        ("previous: {year: 2016, sha256: {notes.txt: " + "ab" * 32 + "}}\n", r"names files that are not last year's results: notes.txt"),
-        ("previous: {year: 2016, sha256: {scores.csv: abc}}\n", r"sha256 \(64 hex digits\)"),
+        ("timezone: Mars/Olympus\n", r"timezone 'Mars/Olympus' không phải tên múi giờ"),
+        ("reply_by: 30/11/2017\n", r"reply_by phải là ngày dạng YYYY-MM-DD"),
+        ("documents: [1, 2]\n", r"documents phải là danh mục"),
+        ("previous: 2016\n", r"previous phải gồm các mục year, folder, sha256"),
+        ("previous: {year: 2016, folder: ../x, sha256: {scores.csv: " + "ab" * 32 + "}}\n", r"previous\.folder phải là tên một thư mục nằm trong"),
+        ("previous: {year: 2016, sha256: {notes.txt: " + "ab" * 32 + "}}\n", r"có tệp không thuộc kết quả đã công bố năm trước: notes\.txt"),
+        ("previous: {year: 2016, sha256: {scores.csv: abc}}\n", r"previous\.sha256 phải ghi sha256 của từng tệp"),
     ],
 )
 def test_bad_optional_keys_are_named(tmp_path, extra, message):
@@ -213,10 +213,10 @@ def test_last_years_results_are_checked_against_their_hash(tmp_path):
     cycle = load_cycle(root)
     assert cycle.previous.year == 2016 and cycle.previous.path("scores.csv") == root / "previous" / "scores.csv"
     (root / "previous" / "scores.csv").write_text("agency_id\nso-tu-phap\n", encoding="utf-8")
-    with pytest.raises(CycleError, match=r"previous/scores\.csv: changed since it was linked"):
+    with pytest.raises(CycleError, match=r"previous/scores\.csv: đã bị thay đổi sau khi được liên kết"):
         load_cycle(root)
     (root / "previous" / "scores.csv").unlink()
-    with pytest.raises(CycleError, match=r"previous/scores\.csv: missing"):
+    with pytest.raises(CycleError, match=r"previous/scores\.csv: không tìm thấy tệp"):
         load_cycle(root)
 
 
@@ -242,7 +242,7 @@ def test_predecessors_link_a_renamed_or_merged_agency(tmp_path):
     cycle = load_cycle(make_cycle(tmp_path, agencies_csv=agencies))
     assert list(cycle.agencies["predecessor"]) == ["so-nv;so-tccb", "", ""]
     bad = agencies.replace("so-nv ; so-tccb", "Sở Nội vụ cũ")
-    with pytest.raises(CycleError, match=r"agencies\.csv, line 2: predecessor 'Sở Nội vụ cũ' is not an agency id"):
+    with pytest.raises(CycleError, match=r"agencies\.csv, dòng 2: predecessor 'Sở Nội vụ cũ' không phải mã đơn vị"):
         load_cycle(make_cycle(tmp_path, agencies_csv=bad))
 
 
@@ -257,5 +257,5 @@ def test_corrections_keep_their_source_and_ids_fill_in(tmp_path):
     assert list(c["correction_id"]) == ["K001", "R7"]
     assert list(c["source"]) == ["agency reply", "on-site survey"] and list(c["reply_file"]) == ["", ""]
     clash = corrections.replace(",R7,", ",K001,")
-    with pytest.raises(CycleError, match=r"line 3: correction_id K001 is used twice"):
+    with pytest.raises(CycleError, match=r"dòng 3: correction_id K001 bị trùng"):
         load_cycle(make_cycle(tmp_path, corrections_csv=clash))

@@ -183,5 +183,5 @@ def test_forms_need_only_the_cycle_yaml_and_the_roster(tmp_path):
     guide = "\n".join(str(c.value) for row in openpyxl.load_workbook(paths[0])[SHEET_GUIDE].iter_rows() for c in row if c.value)
     assert "theo văn bản đề nghị" in guide and "qua thư điện tử tới phieu-cntt@caobang.gov.vn" in guide
     assert sorted(p.name for p in cycle.iterdir()) == ["agencies.csv", "cycle.yaml"]  # nothing written there
-    with pytest.raises(CycleError, match="inside the cycle folder"):
+    with pytest.raises(CycleError, match="nằm trong thư mục đợt đánh giá"):
         write_forms(cycle, cycle / "submissions")

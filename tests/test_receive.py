@@ -383,7 +383,7 @@ def test_a_file_changed_by_hand_in_submissions_is_never_overwritten(tmp_path, cy
     sha = hashlib.sha256(data).hexdigest()
     (cycle / "submissions").mkdir()
     (cycle / "submissions" / f"{sha}.xlsx").write_bytes(b"edited")
-    with pytest.raises(CycleError, match="other content"):
+    with pytest.raises(CycleError, match="đã có tệp này với nội dung khác"):
         receive_mail(cycle, [write_eml(form_mail([("a.xlsx", data)], received=BEFORE), tmp_path / "1.eml")])
     assert (cycle / "submissions" / f"{sha}.xlsx").read_bytes() == b"edited"
     assert not (cycle / "receipts.csv").exists()
@@ -400,7 +400,7 @@ def test_the_report_goes_to_the_console_and_to_a_csv_outside_the_cycle(tmp_path,
     assert text.splitlines()[-1] == "Tổng cộng: 1 thư; 1 ghi sổ, 1 không phải phiếu; 1 tệp mới trong submissions/."
     out = write_report(result, tmp_path / "report.csv")
     assert pd.read_csv(out, dtype=str, keep_default_na=False)["outcome"].tolist() == ["registered", "not_a_form"]
-    with pytest.raises(CycleError, match="inside the cycle folder"):
+    with pytest.raises(CycleError, match="nằm trong thư mục đợt đánh giá"):
         write_report(result, cycle / "report.csv")
 
 

@@ -164,12 +164,12 @@ def test_refuses_to_overwrite_real_data(tmp_path):
     real = tmp_path / "2017"
     real.mkdir()
     (real / "cycle.yaml").write_text("year: 2017\n", encoding="utf-8")
-    with pytest.raises(CycleError, match="not a sample"):
+    with pytest.raises(CycleError, match="không phải đợt đánh giá mẫu"):
         write_sample_cycle(2017, real)
     assert (real / "cycle.yaml").read_text(encoding="utf-8") == "year: 2017\n"
 
 
 
 def test_refuses_a_year_the_rubric_does_not_cover(tmp_path):
-    with pytest.raises(CycleError, match="2016, 2017, 2018, 2019"):
+    with pytest.raises(CycleError, match="chỉ áp dụng cho các năm 2016, 2017, 2018, 2019"):
         write_sample_cycle(2030, tmp_path / "2030")

@@ -261,7 +261,7 @@ def test_an_impossible_date_in_cycle_yaml_is_named_not_a_traceback(tmp_path, cap
     path = tmp_path / "2017" / "cycle.yaml"
     path.write_text(path.read_text(encoding="utf-8").replace("deadline: 2017-11-02", "deadline: 2017-11-31"), encoding="utf-8")
     assert main(["run", "--cycle", str(tmp_path / "2017"), "--out", str(tmp_path / "o"), "--quiet"]) == 1
-    assert "cycle.yaml: a value is not a real date" in capsys.readouterr().err
+    assert "cycle.yaml: có giá trị không phải ngày có thật" in capsys.readouterr().err
 
 
 def test_last_year_is_read_as_published_never_from_a_sibling_folder(tmp_path):

@@ -131,19 +131,19 @@ def load_cycle(cycle_dir: Path | str, rubric=None, *, for_run: bool = True) -> C
     """
     root = Path(cycle_dir)
     if not root.is_dir():
-        raise CycleError(f"{root}: the cycle folder does not exist (expected data/raw/<year>/ with {CYCLE_FILE})")
+        raise CycleError(f"{root}: không tìm thấy thư mục đợt đánh giá (cần một thư mục dạng data/raw/<năm>/ có tệp {CYCLE_FILE})")
     meta = read_cycle_yaml(root / CYCLE_FILE)
     if rubric is None:
         from ictaudit.rules.rubric import load_rubric
 
         rubric = load_rubric(meta["rubric"])
     elif rubric.id != meta["rubric"]:
-        raise CycleError(f"{root / CYCLE_FILE}: rubric {meta['rubric']!r} but the rubric given is {rubric.id!r}")
+        raise CycleError(f"{root / CYCLE_FILE}: rubric ghi bộ tiêu chí {meta['rubric']!r}, nhưng bộ tiêu chí được dùng là {rubric.id!r}")
     if rubric.years and meta["year"] not in rubric.years:
         years = ", ".join(map(str, rubric.years))
         raise CycleError(
-            f"{root / CYCLE_FILE}: rubric {rubric.id} applies to the years {years}, not {meta['year']}; "
-            "name the rubric of that year"
+            f"{root / CYCLE_FILE}: bộ tiêu chí {rubric.id} chỉ áp dụng cho các năm {years}, không phải {meta['year']}: "
+            "ở mục rubric, ghi bộ tiêu chí của năm đó"
         )
     if for_run and meta["deadline"] is None:
         raise CycleError(
@@ -189,34 +189,37 @@ def read_cycle_yaml(path: Path) -> dict:
     data = _cycle_mapping(path)
     year = data["year"]
     if isinstance(year, bool) or not isinstance(year, int) or not 1990 <= year <= 2100:
-        raise CycleError(f"{path}: year must be a whole year such as 2017, not {year!r}")
+        raise CycleError(f"{path}: year phải là một năm viết bằng số (ví dụ 2017), không phải {year!r}")
     out = {
         "year": year,
-        "deadline": _optional_date(path, data, "deadline", "the last accepted day"),
-        "reply_by": _optional_date(path, data, "reply_by", "the last day for replies"),
+        "deadline": _optional_date(path, data, "deadline", "ngày cuối cùng nhận phiếu"),
+        "reply_by": _optional_date(path, data, "reply_by", "ngày cuối cùng nhận trả lời xác nhận"),
     }
     for key in ("rubric", "title", "province"):
         value = data[key]
         if not isinstance(value, str) or not value.strip():
-            raise CycleError(f"{path}: {key} must be non-empty text, not {value!r}")
+            raise CycleError(f"{path}: {key} phải ghi bằng chữ, không được để trống (đang là {value!r})")
         out[key] = _nfc(value)
     sample = data.get("sample", False)
     if not isinstance(sample, bool):
-        raise CycleError(f"{path}: sample must be true or false, not {sample!r}")
+        raise CycleError(f"{path}: sample phải là true hoặc false, không phải {sample!r}")
     out["sample"] = sample
     for key in ("contact", "reply_to", "notice"):
         value = data.get(key) or ""
         if not isinstance(value, str):
-            raise CycleError(f"{path}: {key} must be text, not {value!r}")
+            raise CycleError(f"{path}: {key} phải ghi bằng chữ, không phải {value!r}")
         out[key] = _nfc(value)
     out["timezone"] = str(data.get("timezone") or DEFAULT_TIMEZONE)
     try:
         zone(out["timezone"])
-    except ValueError as exc:
-        raise CycleError(f"{path}: timezone: {exc}") from None
+    except ValueError:
+        raise CycleError(
+            f"{path}: timezone {out['timezone']!r} không phải tên múi giờ hợp lệ; ghi tên múi giờ theo chuẩn IANA, "
+            f"ví dụ timezone: {DEFAULT_TIMEZONE}"
+        ) from None
     documents = data.get("documents") or {}
     if not isinstance(documents, dict):
-        raise CycleError(f"{path}: documents must be a mapping of the documents' particulars, not {documents!r}")
+        raise CycleError(f"{path}: documents phải là danh mục thông tin của các văn bản (mỗi mục dạng tên: giá trị), không phải {documents!r}")
     out["documents"] = documents
     out["previous"] = _previous_block(path, data.get("previous"))
     return out
@@ -227,24 +230,24 @@ def _cycle_mapping(path: Path) -> dict:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise CycleError(f"{path}: missing; a cycle folder needs {CYCLE_FILE} (year, rubric, deadline, …)") from None
+        raise CycleError(f"{path}: không tìm thấy tệp; thư mục đợt đánh giá cần có {CYCLE_FILE} (year, rubric, deadline, …)") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise CycleError(f"{path}: cannot read it as UTF-8 text: {exc}") from None
+        raise CycleError(f"{path}: không đọc được tệp dưới dạng văn bản UTF-8: {exc}") from None
     from ictaudit.rules.files import load_yaml
 
     try:
         data = load_yaml(text)
     except yaml.YAMLError as exc:
-        raise CycleError(f"{path}: not valid YAML: {exc}") from None
+        raise CycleError(f"{path}: sai cú pháp YAML: {exc}") from None
     except ValueError as exc:  # a date-shaped value that is no date, e.g. deadline: 2017-11-31
-        raise CycleError(f"{path}: a value is not a real date ({exc}); write dates as YYYY-MM-DD") from None
+        raise CycleError(f"{path}: có giá trị không phải ngày có thật ({exc}); ghi ngày dạng YYYY-MM-DD") from None
     if not isinstance(data, dict):
-        raise CycleError(f"{path}: must be a mapping with keys {', '.join(CYCLE_KEYS_REQUIRED)}")
+        raise CycleError(f"{path}: phải gồm các mục {', '.join(CYCLE_KEYS_REQUIRED)}, mỗi mục một dòng dạng tên: giá trị")
     if missing := [k for k in CYCLE_KEYS_REQUIRED if k not in data]:
-        raise CycleError(f"{path}: missing keys {', '.join(missing)}")
+        raise CycleError(f"{path}: thiếu mục {', '.join(missing)}")
     if unknown := sorted(set(data) - set(CYCLE_KEYS_REQUIRED) - set(CYCLE_KEYS_OPTIONAL)):
         allowed = ", ".join(CYCLE_KEYS_REQUIRED + CYCLE_KEYS_OPTIONAL)
-        raise CycleError(f"{path}: unknown keys {', '.join(unknown)} (allowed: {allowed})")
+        raise CycleError(f"{path}: có mục không nhận ra: {', '.join(unknown)} (các mục được dùng: {allowed})")
     return data
 
 
@@ -254,7 +257,7 @@ def _optional_date(path: Path, data: dict, key: str, meaning: str) -> date | Non
     if value in (None, ""):
         return None
     if (day := _as_date(value)) is None:
-        raise CycleError(f"{path}: {key} must be an ISO date (YYYY-MM-DD, {meaning}), not {value!r}")
+        raise CycleError(f"{path}: {key} phải là ngày dạng YYYY-MM-DD ({meaning}), không phải {value!r}")
     return day
 
 
@@ -263,18 +266,18 @@ def _previous_block(path: Path, block) -> dict | None:
     if block in (None, ""):
         return None
     if not isinstance(block, dict) or set(block) - {"year", "folder", "sha256", "source"}:
-        raise CycleError(f"{path}: previous must be a mapping with year, folder, sha256 (and source), as ictaudit init writes it")
+        raise CycleError(f"{path}: previous phải gồm các mục year, folder, sha256 (và source) đúng như ictaudit init đã ghi")
     year, folder, digests = block.get("year"), block.get("folder", PREVIOUS_DIR), block.get("sha256")
     if isinstance(year, bool) or not isinstance(year, int):
-        raise CycleError(f"{path}: previous.year must be a whole year such as 2017, not {year!r}")
+        raise CycleError(f"{path}: previous.year phải là một năm viết bằng số (ví dụ 2017), không phải {year!r}")
     if not isinstance(folder, str) or not folder or Path(folder).is_absolute() or ".." in Path(folder).parts:
-        raise CycleError(f"{path}: previous.folder must name a folder inside the cycle folder, not {folder!r}")
+        raise CycleError(f"{path}: previous.folder phải là tên một thư mục nằm trong thư mục đợt đánh giá, không phải {folder!r}")
     if not isinstance(digests, dict) or not digests or not all(
         isinstance(k, str) and isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v) for k, v in digests.items()
     ):
-        raise CycleError(f"{path}: previous.sha256 must map each file of {folder}/ to its sha256 (64 hex digits)")
+        raise CycleError(f"{path}: previous.sha256 phải ghi sha256 của từng tệp trong {folder}/ (64 ký tự 0-9, a-f)")
     if unknown := sorted(set(digests) - set(PREVIOUS_FILES)):
-        raise CycleError(f"{path}: previous.sha256 names files that are not last year's results: {', '.join(unknown)}")
+        raise CycleError(f"{path}: previous.sha256 có tệp không thuộc kết quả đã công bố năm trước: {', '.join(unknown)}")
     return {"year": year, "folder": folder, "sha256": dict(digests)}
 
 
@@ -290,11 +293,11 @@ def read_previous(root: Path, block: dict | None) -> PreviousResults | None:
         try:
             actual = hashlib.sha256(file.read_bytes()).hexdigest()
         except FileNotFoundError:
-            raise CycleError(f"{file}: missing; cycle.yaml (previous) names it as last year's published {name}") from None
+            raise CycleError(f"{file}: không tìm thấy tệp; mục previous trong cycle.yaml ghi đây là tệp {name} của kết quả đã công bố năm trước") from None
         if actual != expected:
             raise CycleError(
-                f"{file}: changed since it was linked (sha256 {actual[:12]}…, cycle.yaml says {expected[:12]}…); "
-                "last year's published results are an input and must not be edited: restore the file"
+                f"{file}: đã bị thay đổi sau khi được liên kết (sha256 {actual[:12]}…, cycle.yaml ghi {expected[:12]}…); "
+                "kết quả đã công bố năm trước là dữ liệu đầu vào, không được sửa: hãy khôi phục tệp gốc"
             )
     return PreviousResults(block["year"], folder, dict(block["sha256"]))
 
@@ -326,27 +329,28 @@ def read_csv_text(path: Path, columns: tuple[str, ...], optional: tuple[str, ...
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise CycleError(f"{path}: missing; expected a CSV with columns {', '.join(columns)}") from None
+        raise CycleError(f"{path}: không tìm thấy tệp; cần một tệp CSV có các cột {', '.join(columns)}") from None
     except OSError as exc:
-        raise CycleError(f"{path}: cannot read it: {exc}") from None
+        raise CycleError(f"{path}: không đọc được tệp: {exc}") from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise CycleError(
-            f"{path}: not UTF-8 (byte {exc.start}); save it as 'CSV UTF-8' from Excel or LibreOffice"
+            f"{path}: không lưu theo bảng mã UTF-8 (lỗi ở byte {exc.start}); hãy mở bằng Excel hoặc LibreOffice và lưu lại "
+            "dạng 'CSV UTF-8'"
         ) from None
     if not text.strip():
-        raise CycleError(f"{path}: empty; expected a header line {','.join(columns)}")
+        raise CycleError(f"{path}: tệp trống; cần có dòng tiêu đề {','.join(columns)}")
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=False)
     except (pd.errors.ParserError, ValueError) as exc:
-        raise CycleError(f"{path}: not a valid CSV: {exc}") from None
+        raise CycleError(f"{path}: sai định dạng CSV: {exc}") from None
     df.columns = [_nfc(str(c)) for c in df.columns]
     if missing := [c for c in columns if c not in df.columns]:
-        raise CycleError(f"{path}: missing columns {', '.join(missing)} (expected {', '.join(columns)})")
+        raise CycleError(f"{path}: thiếu cột {', '.join(missing)} (cần có các cột {', '.join(columns)})")
     if extra := [c for c in df.columns if c not in columns and c not in optional]:
-        allowed = ", ".join(columns) + (f"; optional {', '.join(optional)}" if optional else "")
-        raise CycleError(f"{path}: unknown columns {', '.join(extra)} (expected {allowed})")
+        allowed = ", ".join(columns) + (f"; không bắt buộc: {', '.join(optional)}" if optional else "")
+        raise CycleError(f"{path}: có cột không nhận ra: {', '.join(extra)} (các cột được dùng: {allowed})")
     for c in optional:
         if c not in df.columns:
             df[c] = ""
@@ -363,46 +367,46 @@ def _line(i: int) -> int:
 def _require_filled(df: pd.DataFrame, path: Path, columns: tuple[str, ...]) -> None:
     for col in columns:
         for i in df.index[df[col] == ""]:
-            raise CycleError(f"{path}, line {_line(i)}: {col} is empty")
+            raise CycleError(f"{path}, dòng {_line(i)}: cột {col} đang để trống")
 
 
 def read_agencies(path: Path, group_ids: tuple[str, ...]) -> pd.DataFrame:
     """The roster: unique ids, a known group, ``ranked`` true/false (turned into bool)."""
     df = read_csv_text(path, AGENCY_COLUMNS, AGENCY_OPTIONAL_COLUMNS)
     if df.empty:
-        raise CycleError(f"{path}: the roster has no agency")
+        raise CycleError(f"{path}: danh sách chưa có đơn vị nào")
     _require_filled(df, path, ("agency_id", "name", "group", "ranked"))
     for i, agency_id in df["agency_id"].items():
         if not AGENCY_ID_PATTERN.match(agency_id):
             raise CycleError(
-                f"{path}, line {_line(i)}: agency_id {agency_id!r} must be lower-case ASCII letters, digits, "
-                "'-' or '_' (it names the agency's files), e.g. so-noi-vu"
+                f"{path}, dòng {_line(i)}: agency_id {agency_id!r} chỉ được gồm chữ thường không dấu (a-z), chữ số, "
+                "'-' hoặc '_' (mã này dùng để đặt tên tệp của đơn vị), ví dụ so-noi-vu"
             )
     seen: dict[str, int] = {}
     for i, agency_id in df["agency_id"].items():
         if agency_id in seen:
             raise CycleError(
-                f"{path}, line {_line(i)}: agency_id {agency_id} already on line {_line(seen[agency_id])}"
+                f"{path}, dòng {_line(i)}: agency_id {agency_id} đã có ở dòng {_line(seen[agency_id])}"
             )
         seen[agency_id] = i
     for i, group in df["group"].items():
         if group not in group_ids:
-            raise CycleError(f"{path}, line {_line(i)}: group {group!r} is not in the rubric ({', '.join(group_ids)})")
+            raise CycleError(f"{path}, dòng {_line(i)}: group {group!r} không có trong bộ tiêu chí (ghi một trong các khối {', '.join(group_ids)})")
     ranked = []
     for i, text in df["ranked"].items():
         key = text.casefold()
         if key not in ("true", "false"):
-            raise CycleError(f"{path}, line {_line(i)}: ranked must be true or false, not {text!r}")
+            raise CycleError(f"{path}, dòng {_line(i)}: ranked phải là true hoặc false, không phải {text!r}")
         ranked.append(key == "true")
     df["ranked"] = pd.Series(ranked, index=df.index, dtype=bool)
     for i in df.index[(~df["ranked"]) & (df["note"] == "")]:
-        raise CycleError(f"{path}, line {_line(i)}: an agency with ranked false needs the reason in note")
+        raise CycleError(f"{path}, dòng {_line(i)}: đơn vị có ranked là false cần ghi lý do vào cột note")
     for i, text in df["predecessor"].items():
         bad = [p for p in text.split(";") if p.strip() and not AGENCY_ID_PATTERN.match(p.strip())]
         if bad:
             raise CycleError(
-                f"{path}, line {_line(i)}: predecessor {bad[0]!r} is not an agency id; write last year's ids "
-                "separated by ';' (e.g. huyen-ha-quang;huyen-thong-nong), or leave it empty for the same id"
+                f"{path}, dòng {_line(i)}: predecessor {bad[0]!r} không phải mã đơn vị; ghi mã đơn vị của năm trước, "
+                "cách nhau bằng ';' (ví dụ huyen-ha-quang;huyen-thong-nong), hoặc để trống nếu đơn vị giữ nguyên mã"
             )
     df["predecessor"] = [";".join(p.strip() for p in text.split(";") if p.strip()) for text in df["predecessor"]]
     return df
@@ -446,6 +450,6 @@ def read_corrections(path: Path) -> pd.DataFrame:
     df.loc[blank, "correction_id"] = [f"K{i + 1:03d}" for i in df.index[blank]]
     dup = df["correction_id"][df["correction_id"].duplicated()]
     if not dup.empty:
-        raise CycleError(f"{path}, line {_line(dup.index[0])}: correction_id {dup.iloc[0]} is used twice")
+        raise CycleError(f"{path}, dòng {_line(dup.index[0])}: correction_id {dup.iloc[0]} bị trùng với một dòng trước; mỗi hiệu chỉnh cần một mã riêng")
     df["line"] = [str(_line(i)) for i in range(len(df))]  # where a rejected correction is fixed
     return df

@@ -329,7 +329,7 @@ def write_forms(cycle_dir: Path | str, out_dir: Path | str) -> list[Path]:
     cycle = load_cycle(Path(cycle_dir), for_run=False)  # blank forms go out before anything comes back
     out = Path(out_dir)
     if out.resolve().is_relative_to(cycle.root.resolve()):
-        raise CycleError(f"--out {out} is inside the cycle folder {cycle.root}: write the blank forms elsewhere")
+        raise CycleError(f"--out {out} nằm trong thư mục đợt đánh giá {cycle.root}: hãy ghi phiếu trắng ra một thư mục khác")
     rubric = load_rubric(cycle.rubric_id)
     paths = []
     for row in cycle.agencies[cycle.agencies["ranked"]].sort_values("agency_id").itertuples(index=False):

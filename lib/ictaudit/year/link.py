@@ -34,7 +34,7 @@ def published_results(run_dir: Path) -> PreviousLink:
         cycle_dir = Path(json.loads((run_dir / MANIFEST_FILE).read_text(encoding="utf-8"))["cycle"]["dir"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise CycleError(
-            f"{run_dir}: no readable manifest.json — is it the output folder of a finished `ictaudit run`? ({exc})"
+            f"{run_dir}: không đọc được manifest.json — đây có phải là thư mục kết quả của một lần `ictaudit run` đã chạy xong không? ({exc})"
         ) from None
     try:
         return find_published_results(load_cycle(cycle_dir), run_dir)

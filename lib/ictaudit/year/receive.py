@@ -394,8 +394,8 @@ def _store_files(folder: Path, candidates: list[_Form]) -> int:
             if not target.is_symlink() and target.is_file() and hashlib.sha256(target.read_bytes()).hexdigest() == form.sha256:
                 continue
             raise CycleError(
-                f"{target}: already there with other content, but its name is the sha256 of the file received; "
-                "the submissions folder was changed by hand — restore that file (nothing was written)"
+                f"{target}: đã có tệp này với nội dung khác, dù tên tệp là sha256 của tệp vừa nhận; thư mục submissions "
+                "đã bị sửa bằng tay — hãy khôi phục tệp đó (chưa ghi gì)"
             )
         temp = folder / f".{form.file}.{os.getpid()}.part"
         try:
@@ -490,7 +490,7 @@ def write_report(result: ReceiveResult, path: Path | str) -> Path:
     """The receive report as CSV (UTF-8 with BOM); refused inside the cycle folder (its contract)."""
     path = Path(path)
     if path.resolve().is_relative_to(result.cycle_dir.resolve()):
-        raise CycleError(f"--report {path} is inside the cycle folder {result.cycle_dir}: write it elsewhere")
+        raise CycleError(f"--report {path} nằm trong thư mục đợt đánh giá {result.cycle_dir}: hãy ghi báo cáo ra một thư mục khác")
     return write_csv(result.report, path, list(REPORT_COLUMNS))
 
 

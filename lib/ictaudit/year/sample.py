@@ -306,7 +306,7 @@ def _rubric_for(year: int, rubric):
         rubric = load_rubric(RUBRIC_ID)
     if rubric.years and year not in rubric.years:
         years = ", ".join(map(str, rubric.years))
-        raise CycleError(f"a sample for {year}: the rubric {rubric.id} applies to the years {years} only")
+        raise CycleError(f"dữ liệu mẫu năm {year}: bộ tiêu chí {rubric.id} chỉ áp dụng cho các năm {years}")
     return rubric
 
 
@@ -475,7 +475,7 @@ def _refuse_real_data(out: Path) -> None:
             data = None
         if isinstance(data, dict) and data.get("sample") is True:
             return
-    raise CycleError(f"{out}: not empty and not a sample cycle (no 'sample: true' in cycle.yaml); choose an empty folder")
+    raise CycleError(f"{out}: thư mục không trống và không phải đợt đánh giá mẫu (cycle.yaml không có 'sample: true'); hãy chọn một thư mục trống")
 
 
 def _write_csv(path: Path, columns, rows: list[dict]) -> None:
