@@ -117,7 +117,7 @@ def test_refuses_a_folder_that_is_not_empty_and_changes_nothing(tmp_path, last_y
 
 
 def test_the_new_folder_is_never_inside_last_years(tmp_path, last_year):
-    with pytest.raises(CycleError, match="inside last year's cycle folder"):
+    with pytest.raises(CycleError, match="nằm trong thư mục đợt năm trước"):
         init_cycle(2018, last_year, last_year / "2018", results=tmp_path / "none")
     assert not (last_year / "2018").exists()
 
@@ -170,7 +170,7 @@ def test_a_run_of_another_year_is_not_last_years(tmp_path, last_year):
 
 @pytest.mark.parametrize(
     ("year", "rubric", "says"),
-    [(2017, None, "must come after"), (2016, None, "must come after"),
+    [(2017, None, "đợt mới phải sau năm"), (2016, None, "đợt mới phải sau năm"),
      (2020, None, "chỉ áp dụng cho các năm 2016, 2017, 2018, 2019, không phải 2020: .* --rubric")],
 )  # fmt: skip
 def test_years_and_rubrics_that_do_not_fit_are_refused_before_anything_is_written(tmp_path, last_year, year, rubric, says):

@@ -100,7 +100,7 @@ def _cmd_receive(args: argparse.Namespace) -> int:
     cycle = load_cycle(Path(args.cycle), for_run=False)
     if args.report and Path(args.report).resolve().is_relative_to(cycle.root.resolve()):
         print(
-            f"ictaudit receive: --report {args.report} is inside the cycle folder; write it elsewhere", file=sys.stderr
+            f"ictaudit receive: --report {args.report} nằm trong thư mục đợt đánh giá; hãy ghi ra chỗ khác", file=sys.stderr
         )
         return EXIT_INPUT
     deadline = f"hạn cuối {fmt_date(cycle.deadline)}" if cycle.deadline else "chưa ghi hạn cuối"

@@ -100,9 +100,9 @@ def init_cycle(
     _check_out(out)
     prev = load_cycle(Path(previous_cycle), for_run=False)
     if out.resolve().is_relative_to(prev.root.resolve()):
-        raise CycleError(f"--out {out} is inside last year's cycle folder {prev.root}: give a folder beside it")
+        raise CycleError(f"--out {out} nằm trong thư mục đợt năm trước {prev.root}: hãy chỉ một thư mục bên cạnh")
     if year <= prev.year:
-        raise CycleError(f"--year {year}: the new cycle must come after the one it starts from ({prev.year})")
+        raise CycleError(f"--year {year}: đợt mới phải sau năm của đợt làm gốc ({prev.year})")
     rubric_id = rubric or prev.rubric_id
     _check_rubric(rubric_id, year)
     try:
